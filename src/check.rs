@@ -1,0 +1,1 @@
+//! Checking: [`crate::ast::File`] → [`crate::config::Config`], reporting every error found.

@@ -1,0 +1,1 @@
+//! Parsing: source text → [`crate::ast::File`], with pest.
