@@ -1,1 +1,1641 @@
-//! Checking: [`crate::ast::File`] → [`crate::config::Config`], reporting every error found.
+//! Checking: [`ast::File`] → [`Config`], reporting every problem found in one run.
+//!
+//! The checker resolves `let` names (defined once, before use), binds call arguments in PyTorch's
+//! positional order or by name, checks each value's type and range, and fills in PyTorch's defaults.
+//! It never stops at the first error: a value that fails is reported and replaced by a harmless
+//! stand-in so that the rest of the file is still checked.
+
+use crate::ast::{self, BinaryOp, ExprKind, Span, Statement, UnaryOp};
+use crate::config::{
+    AnnealStrategy, Config, CyclicMode, GroupConfig, Hyperparams, OptimizerKind, OptionName,
+    OptionValueKind, PerGroup, PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
+};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expr::{self, Func, Lambda, Lookup};
+use std::collections::HashMap;
+
+/// Expressions nested deeper than this are refused (they would only come from generated input).
+pub const MAX_EXPR_DEPTH: usize = 200;
+
+/// The outcome of checking a file: the configuration if there were no errors, and every
+/// diagnostic (errors and warnings), sorted by position.
+#[derive(Debug)]
+pub struct Checked {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks a parsed file.
+pub fn check(file: &ast::File) -> Checked {
+    let mut checker = Checker::new(file);
+    let config = checker.run(file);
+    let mut diagnostics = checker.diags;
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    let config = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        config
+    };
+    Checked {
+        config,
+        diagnostics,
+    }
+}
+
+/// The closest candidate to `name`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let score = if c.eq_ignore_ascii_case(name) || c.replace('_', "") == lower.replace('_', "") {
+            2.0
+        } else {
+            let distance = strsim::levenshtein(&lower, c);
+            let limit = (name.len().max(c.len()) / 3).max(1);
+            if distance > limit {
+                continue;
+            }
+            strsim::jaro_winkler(&lower, c)
+        };
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// The schedules the language knows, with their parameters in PyTorch's positional order.
+struct Signature {
+    name: &'static str,
+    torch: &'static str,
+    params: &'static [&'static str],
+    /// How many leading parameters are required.
+    required: usize,
+    /// Takes any number of positional schedules (`chain`, `sequence`).
+    variadic: bool,
+}
+
+const SCHEDULES: &[Signature] = &[
+    Signature { name: "lambda", torch: "LambdaLR", params: &["lr_lambda"], required: 1, variadic: false },
+    Signature { name: "multiplicative", torch: "MultiplicativeLR", params: &["lr_lambda"], required: 1, variadic: false },
+    Signature { name: "step", torch: "StepLR", params: &["step_size", "gamma"], required: 1, variadic: false },
+    Signature { name: "multistep", torch: "MultiStepLR", params: &["milestones", "gamma"], required: 1, variadic: false },
+    Signature { name: "exponential", torch: "ExponentialLR", params: &["gamma"], required: 1, variadic: false },
+    Signature { name: "constant", torch: "ConstantLR", params: &["factor", "total_iters"], required: 0, variadic: false },
+    Signature { name: "linear", torch: "LinearLR", params: &["start_factor", "end_factor", "total_iters"], required: 0, variadic: false },
+    Signature { name: "polynomial", torch: "PolynomialLR", params: &["total_iters", "power"], required: 0, variadic: false },
+    Signature { name: "cosine", torch: "CosineAnnealingLR", params: &["t_max", "eta_min"], required: 1, variadic: false },
+    Signature { name: "cosine_restarts", torch: "CosineAnnealingWarmRestarts", params: &["t_0", "t_mult", "eta_min"], required: 1, variadic: false },
+    Signature {
+        name: "cyclic",
+        torch: "CyclicLR",
+        params: &[
+            "base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma", "scale_fn",
+            "scale_mode", "cycle_momentum", "base_momentum", "max_momentum",
+        ],
+        required: 2,
+        variadic: false,
+    },
+    Signature {
+        name: "one_cycle",
+        torch: "OneCycleLR",
+        params: &[
+            "max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start", "anneal_strategy",
+            "cycle_momentum", "base_momentum", "max_momentum", "div_factor", "final_div_factor",
+            "three_phase",
+        ],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "plateau",
+        torch: "ReduceLROnPlateau",
+        params: &["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
+        required: 0,
+        variadic: false,
+    },
+    Signature { name: "chain", torch: "ChainedScheduler", params: &[], required: 0, variadic: true },
+    Signature { name: "sequence", torch: "SequentialLR", params: &["milestones"], required: 1, variadic: true },
+];
+
+fn schedule_signature(name: &str) -> Option<&'static Signature> {
+    SCHEDULES.iter().find(|s| s.name == name)
+}
+
+/// The schedule names, for suggestions.
+pub fn schedule_names() -> impl Iterator<Item = &'static str> {
+    SCHEDULES.iter().map(|s| s.name)
+}
+
+/// A value computed at check time.
+#[derive(Clone, Debug)]
+enum Value {
+    Number(f64),
+    Bool(bool),
+    Str(String),
+    /// A bare name that is not defined: an enum word where the context takes one.
+    Word(String),
+    List(Vec<Item>),
+    Tuple(Vec<Item>),
+    Schedule(ScheduleConfig),
+    Lambda(Lambda),
+}
+
+impl Value {
+    fn describe(&self) -> String {
+        match self {
+            Value::Number(v) => format!("the number {}", crate::config::format_number(*v)),
+            Value::Bool(b) => format!("`{b}`"),
+            Value::Str(_) => "a string".into(),
+            Value::Word(w) => format!("the undefined name `{w}`"),
+            Value::List(_) => "a list".into(),
+            Value::Tuple(_) => "a tuple".into(),
+            Value::Schedule(_) => "a schedule".into(),
+            Value::Lambda(_) => "a lambda".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    value: Value,
+    span: Span,
+}
+
+/// What the file says about one `let` name.
+struct LetEntry {
+    span: Span,
+    /// `None` until its statement has been checked, or if its value had errors.
+    value: Option<Value>,
+    defined: bool,
+}
+
+struct Checker {
+    diags: Vec<Diagnostic>,
+    lets: HashMap<String, LetEntry>,
+    group_count: usize,
+    /// Optimizer kind once known (the statement may come after groups and schedules).
+    optimizer: Option<OptimizerKind>,
+    /// Calls that cycle momentum, checked against the optimizer at the end.
+    momentum_cyclers: Vec<Span>,
+}
+
+/// Arguments bound to a signature's parameter names.
+struct Bound<'a> {
+    call: &'a ast::Call,
+    named: HashMap<&'static str, &'a ast::Expr>,
+    rest: Vec<&'a ast::Expr>,
+}
+
+impl<'a> Bound<'a> {
+    fn get(&self, name: &str) -> Option<&'a ast::Expr> {
+        self.named.get(name).copied()
+    }
+}
+
+impl Checker {
+    fn new(file: &ast::File) -> Self {
+        let mut lets: HashMap<String, LetEntry> = HashMap::new();
+        let mut diags = Vec::new();
+        let mut group_count = 0;
+        for st in &file.statements {
+            match st {
+                Statement::Let { name, .. } => {
+                    if let Some(first) = lets.get(&name.name) {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::DuplicateDefinition,
+                                name.span,
+                                format!("`{}` is defined twice", name.name),
+                            )
+                            .with_label("defined again here")
+                            .with_related(first.span, "first defined here")
+                            .with_help(format!(
+                                "a `let` name is defined once; rename one of them or remove one definition of `{}`",
+                                name.name
+                            )),
+                        );
+                    } else {
+                        lets.insert(
+                            name.name.clone(),
+                            LetEntry {
+                                span: name.span,
+                                value: None,
+                                defined: false,
+                            },
+                        );
+                    }
+                }
+                Statement::Group { .. } => group_count += 1,
+                _ => {}
+            }
+        }
+        Checker {
+            diags,
+            lets,
+            group_count: group_count.max(1),
+            optimizer: None,
+            momentum_cyclers: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn run(&mut self, file: &ast::File) -> Option<Config> {
+        // The optimizer decides which options groups may set, so find it first.
+        let mut optimizer_stmt: Option<(&ast::Call, Span)> = None;
+        let mut schedule_stmt: Option<Span> = None;
+        for st in &file.statements {
+            match st {
+                Statement::Optimizer { call, keyword, .. } => {
+                    if let Some((_, first)) = optimizer_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`optimizer = ...` appears twice",
+                            )
+                            .with_label("second optimizer")
+                            .with_related(first, "first optimizer")
+                            .with_help("a file has exactly one optimizer; remove one of them"),
+                        );
+                    } else {
+                        optimizer_stmt = Some((call, *keyword));
+                        self.optimizer = OptimizerKind::from_name(&call.name.name);
+                    }
+                }
+                Statement::Schedule { keyword, .. } => {
+                    if let Some(first) = schedule_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`schedule = ...` appears twice",
+                            )
+                            .with_label("second schedule")
+                            .with_related(first, "first schedule")
+                            .with_help("combine them with `chain(a, b)` (both apply every epoch) or `sequence(a, b, milestones = [m])` (one after the other)"),
+                        );
+                    } else {
+                        schedule_stmt = Some(*keyword);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if optimizer_stmt.is_none() {
+            let at = file.statements.first().map(|s| Span::new(s.span().start, s.span().start)).unwrap_or_default();
+            self.error(
+                Diagnostic::error(Code::MissingOptimizer, at, "this file has no optimizer")
+                    .with_label("expected `optimizer = ...` in this file")
+                    .with_help("add a line such as `optimizer = sgd(lr = 0.1, momentum = 0.9)`"),
+            );
+        }
+
+        let mut defaults: Option<Hyperparams> = None;
+        let mut groups: Vec<GroupConfig> = Vec::new();
+        let mut group_names: HashMap<String, Span> = HashMap::new();
+        let mut schedule: Option<ScheduleConfig> = None;
+        let mut seen_optimizer = false;
+        let mut seen_schedule = false;
+        // Group options are applied on top of the optimizer's values, which may be defined later
+        // in the file; keep each group's overrides and apply them at the end.
+        let mut overrides: Vec<Vec<(OptionName, OptionValue)>> = Vec::new();
+
+        for st in &file.statements {
+            match st {
+                Statement::Let { name, value, .. } => {
+                    let v = if self.guard_depth(value) {
+                        self.eval(value)
+                    } else {
+                        None
+                    };
+                    if let Some(entry) = self.lets.get_mut(&name.name) {
+                        if entry.span == name.span {
+                            entry.defined = true;
+                            entry.value = v;
+                        }
+                    }
+                }
+                Statement::Optimizer { call, .. } => {
+                    if seen_optimizer {
+                        continue;
+                    }
+                    seen_optimizer = true;
+                    defaults = self.optimizer_call(call);
+                }
+                Statement::Group { name, fields, .. } => {
+                    if let Some(first) = group_names.get(&name.name) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateDefinition,
+                                name.span,
+                                format!("group `{}` is defined twice", name.name),
+                            )
+                            .with_label("second definition")
+                            .with_related(*first, "first defined here")
+                            .with_help("give each group its own name"),
+                        );
+                    } else {
+                        group_names.insert(name.name.clone(), name.span);
+                    }
+                    let (group, opts) = self.group(name, fields);
+                    groups.push(group);
+                    overrides.push(opts);
+                }
+                Statement::Schedule { value, .. } => {
+                    if seen_schedule {
+                        continue;
+                    }
+                    seen_schedule = true;
+                    schedule = self.schedule_value(value);
+                }
+            }
+        }
+
+        if let Some(kind) = self.optimizer {
+            if !kind.has_betas() && !kind.has_momentum() {
+                for span in std::mem::take(&mut self.momentum_cyclers) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::InvalidCombination,
+                            span,
+                            format!("`{}` has neither momentum nor betas to cycle", kind.name()),
+                        )
+                        .with_label("cycle_momentum is on (the default)")
+                        .with_help("add `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas (adam, adamw, ...)"),
+                    );
+                }
+            }
+        }
+
+        let kind = self.optimizer?;
+        let defaults = defaults?;
+        if groups.is_empty() {
+            groups.push(GroupConfig {
+                name: "default".into(),
+                params: vec!["*".into()],
+                options: defaults,
+                schedule: None,
+            });
+        } else {
+            for (group, opts) in groups.iter_mut().zip(overrides) {
+                group.options = defaults;
+                for (option, value) in opts {
+                    apply_option(&mut group.options, option, value);
+                }
+            }
+        }
+        Some(Config {
+            optimizer: kind,
+            defaults,
+            groups,
+            schedule,
+        })
+    }
+
+    /// Refuses expressions nested too deeply to walk recursively.
+    fn guard_depth(&mut self, e: &ast::Expr) -> bool {
+        let mut stack = vec![(e, 1usize)];
+        while let Some((e, depth)) = stack.pop() {
+            if depth > MAX_EXPR_DEPTH {
+                self.error(
+                    Diagnostic::error(
+                        Code::TooLarge,
+                        e.span,
+                        format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
+                    )
+                    .with_help("simplify it or split it with `let`"),
+                );
+                return false;
+            }
+            match &e.kind {
+                ExprKind::List(items) | ExprKind::Tuple(items) => {
+                    stack.extend(items.iter().map(|c| (c, depth + 1)))
+                }
+                ExprKind::Call(call) => stack.extend(call.args.iter().map(|a| (&a.value, depth + 1))),
+                ExprKind::Paren(x) => stack.push((x, depth + 1)),
+                ExprKind::Unary { operand, .. } => stack.push((operand, depth + 1)),
+                ExprKind::Binary { lhs, rhs, .. } => {
+                    stack.push((lhs, depth + 1));
+                    stack.push((rhs, depth + 1));
+                }
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    stack.push((cond, depth + 1));
+                    stack.push((then, depth + 1));
+                    stack.push((otherwise, depth + 1));
+                }
+                ExprKind::Lambda { body, .. } => stack.push((body, depth + 1)),
+                ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
+            }
+        }
+        true
+    }
+
+    // ----- values -----
+
+    fn lookup_for_lambda(&self, name: &str) -> Lookup {
+        match self.lets.get(name) {
+            Some(entry) if entry.defined => match &entry.value {
+                Some(Value::Number(v)) => Lookup::Number(*v),
+                Some(Value::Bool(b)) => Lookup::Bool(*b),
+                Some(Value::Lambda(l)) => Lookup::Lambda(l.clone()),
+                Some(Value::Str(_)) => Lookup::Other("a string"),
+                Some(Value::List(_)) => Lookup::Other("a list"),
+                Some(Value::Tuple(_)) => Lookup::Other("a tuple"),
+                Some(Value::Schedule(_)) => Lookup::Other("a schedule"),
+                // An errored `let` was reported already; stand in a number to avoid repeats.
+                Some(Value::Word(_)) | None => Lookup::Number(1.0),
+            },
+            Some(entry) => Lookup::Later(entry.span),
+            None => Lookup::Undefined,
+        }
+    }
+
+    fn compile_lambda(&mut self, param: &ast::Ident, body: &ast::Expr) -> Option<Lambda> {
+        let mut diags = Vec::new();
+        let lambda = expr::compile(param, body, &|n| self.lookup_for_lambda(n), &mut diags);
+        self.diags.extend(diags);
+        lambda
+    }
+
+    /// Evaluates an expression to a value. `None` means an error was reported.
+    fn eval(&mut self, e: &ast::Expr) -> Option<Value> {
+        match &e.kind {
+            ExprKind::Number(v) => Some(Value::Number(*v)),
+            ExprKind::Bool(b) => Some(Value::Bool(*b)),
+            ExprKind::String(s) => Some(Value::Str(s.clone())),
+            ExprKind::Paren(inner) => self.eval(inner),
+            ExprKind::Name(name) => self.name(name, e.span),
+            ExprKind::List(items) => Some(Value::List(self.items(items)?)),
+            ExprKind::Tuple(items) => Some(Value::Tuple(self.items(items)?)),
+            ExprKind::Lambda { param, body } => self.compile_lambda(param, body).map(Value::Lambda),
+            ExprKind::Call(call) => self.call(call),
+            ExprKind::Unary { op, operand } => {
+                let v = self.eval(operand)?;
+                match op {
+                    UnaryOp::Neg => Some(Value::Number(-self.as_number(v, operand.span)?)),
+                    UnaryOp::Not => Some(Value::Bool(!self.as_bool(v, operand.span)?)),
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.eval(lhs);
+                let r = self.eval(rhs);
+                let (l, r) = (l?, r?);
+                if op.is_logical() {
+                    let l = self.as_bool(l, lhs.span);
+                    let r = self.as_bool(r, rhs.span);
+                    let (l, r) = (l?, r?);
+                    return Some(Value::Bool(if *op == BinaryOp::And { l && r } else { l || r }));
+                }
+                let l = self.as_number(l, lhs.span);
+                let r = self.as_number(r, rhs.span);
+                let v = expr::binary(*op, l?, r?);
+                Some(if op.is_comparison() {
+                    Value::Bool(v != 0.0)
+                } else {
+                    Value::Number(v)
+                })
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.eval(cond)?;
+                let c = self.as_bool(c, cond.span)?;
+                if c {
+                    self.eval(then)
+                } else {
+                    self.eval(otherwise)
+                }
+            }
+        }
+    }
+
+    fn items(&mut self, items: &[ast::Expr]) -> Option<Vec<Item>> {
+        let values: Vec<Option<Item>> = items
+            .iter()
+            .map(|e| {
+                self.eval(e).map(|value| Item {
+                    value,
+                    span: e.span,
+                })
+            })
+            .collect();
+        values.into_iter().collect()
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Option<Value> {
+        match self.lets.get(name) {
+            Some(entry) if entry.defined => return entry.value.clone(),
+            Some(entry) => {
+                let def = entry.span;
+                self.error(
+                    Diagnostic::error(
+                        Code::UsedBeforeDefinition,
+                        span,
+                        format!("`{name}` is used before it is defined"),
+                    )
+                    .with_label("used here")
+                    .with_related(def, "defined here")
+                    .with_help(format!("move `let {name} = ...` above its first use")),
+                );
+                return None;
+            }
+            None => {}
+        }
+        match name {
+            "pi" => Some(Value::Number(std::f64::consts::PI)),
+            "tau" => Some(Value::Number(std::f64::consts::TAU)),
+            _ => Some(Value::Word(name.to_string())),
+        }
+    }
+
+    /// Reports an undefined name used where a value is needed.
+    fn undefined(&mut self, word: &str, span: Span) {
+        let help = match word {
+            "True" | "False" => format!("booleans are lower case: `{}`", word.to_ascii_lowercase()),
+            "None" => "leave the argument out to get PyTorch's default (None)".to_string(),
+            "math" => "math functions are called directly: `cos(x)`, not `math.cos(x)`".to_string(),
+            _ => {
+                let names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+                match did_you_mean(word, names.iter().copied().chain(["pi", "tau"])) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("define it first with `let {word} = ...`"),
+                }
+            }
+        };
+        self.error(
+            Diagnostic::error(Code::UndefinedName, span, format!("`{word}` is not defined"))
+                .with_label("unknown name")
+                .with_help(help),
+        );
+    }
+
+    fn type_error(&mut self, v: &Value, span: Span, expected: &str, help: Option<String>) {
+        if let Value::Word(w) = v {
+            let w = w.clone();
+            self.undefined(&w, span);
+            return;
+        }
+        let mut d = Diagnostic::error(
+            Code::TypeMismatch,
+            span,
+            format!("expected {expected}, found {}", v.describe()),
+        )
+        .with_label(format!("expected {expected}"));
+        if let Some(h) = help {
+            d = d.with_help(h);
+        }
+        self.error(d);
+    }
+
+    fn as_number(&mut self, v: Value, span: Span) -> Option<f64> {
+        match v {
+            Value::Number(n) => Some(n),
+            other => {
+                let help = match &other {
+                    Value::Bool(_) => Some("use 1 or 0 for a number".to_string()),
+                    Value::Str(_) => Some("numbers are written without quotes".to_string()),
+                    _ => None,
+                };
+                self.type_error(&other, span, "a number", help);
+                None
+            }
+        }
+    }
+
+    fn as_bool(&mut self, v: Value, span: Span) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(b),
+            other => {
+                self.type_error(&other, span, "`true` or `false`", None);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, call: &ast::Call) -> Option<Value> {
+        let name = call.name.name.as_str();
+        if let Some(sig) = schedule_signature(name) {
+            return self.schedule_call(sig, call).map(Value::Schedule);
+        }
+        if let Some(func) = Func::from_name(name) {
+            if let Some(d) = expr::arity_error(func, call) {
+                self.error(d);
+                return None;
+            }
+            let mut args = Vec::new();
+            for a in &call.args {
+                if let Some(n) = &a.name {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BadArgumentOrder,
+                            n.span,
+                            format!("`{name}` takes no named arguments"),
+                        )
+                        .with_help("pass the values by position"),
+                    );
+                    return None;
+                }
+                let v = self.eval(&a.value)?;
+                args.push(self.as_number(v, a.value.span)?);
+            }
+            return Some(Value::Number(func.apply(&args)));
+        }
+        if let Some(Value::Lambda(lambda)) = self.lets.get(name).and_then(|e| e.value.clone()) {
+            if call.args.len() != 1 || call.args[0].name.is_some() {
+                self.error(
+                    Diagnostic::error(
+                        Code::WrongArity,
+                        call.span,
+                        format!("`{name}` takes 1 positional argument"),
+                    )
+                    .with_help(format!("call it as `{name}(x)`")),
+                );
+                return None;
+            }
+            let v = self.eval(&call.args[0].value)?;
+            let x = self.as_number(v, call.args[0].value.span)?;
+            return Some(Value::Number(lambda.eval(x)));
+        }
+        if let Some(kind) = OptimizerKind::from_name(name) {
+            self.error(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    call.span,
+                    format!("`{}` is an optimizer; it can only appear in `optimizer = ...`", kind.name()),
+                )
+                .with_help(format!("write `optimizer = {}(...)` on its own line", kind.name())),
+            );
+            return None;
+        }
+        let help = match did_you_mean(name, schedule_names().chain(Func::NAMES.iter().copied())) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => match torch_schedule(name) {
+                Some(s) => format!("PyTorch's `{name}` is written `{s}(...)` here"),
+                None => format!("schedules are: {}", schedule_names().collect::<Vec<_>>().join(", ")),
+            },
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UnknownSchedule,
+                call.name.span,
+                format!("there is no schedule or function `{name}`"),
+            )
+            .with_label("unknown name")
+            .with_help(help),
+        );
+        None
+    }
+
+    /// Binds a call's arguments to `params` (PyTorch's order; the first `positional` may be given
+    /// by position). Reports order problems, unknown names, duplicates and missing required ones.
+    fn bind<'a>(
+        &mut self,
+        call: &'a ast::Call,
+        what: &str,
+        params: &'static [&'static str],
+        positional: usize,
+        required: usize,
+        variadic: bool,
+    ) -> Bound<'a> {
+        let mut bound = Bound {
+            call,
+            named: HashMap::new(),
+            rest: Vec::new(),
+        };
+        let mut spans: HashMap<&'static str, Span> = HashMap::new();
+        let mut seen_named: Option<Span> = None;
+        let mut position = 0;
+        for arg in &call.args {
+            match &arg.name {
+                None => {
+                    if let Some(named) = seen_named {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadArgumentOrder,
+                                arg.value.span,
+                                "a positional argument cannot follow a named one",
+                            )
+                            .with_label("positional")
+                            .with_related(named, "named argument before it")
+                            .with_help("put positional arguments first, or name this one too"),
+                        );
+                        continue;
+                    }
+                    if variadic {
+                        bound.rest.push(&arg.value);
+                        continue;
+                    }
+                    if position >= positional.min(params.len()) {
+                        let list = params[..positional.min(params.len())].join(", ");
+                        let help = if params.len() > positional {
+                            format!(
+                                "`{what}` takes at most {positional} positional argument{} ({list}); name the others, e.g. `{} = ...`",
+                                if positional == 1 { "" } else { "s" },
+                                params[positional.min(params.len() - 1)]
+                            )
+                        } else {
+                            format!("`{what}` takes at most {positional} argument{} ({list})", if positional == 1 { "" } else { "s" })
+                        };
+                        self.error(
+                            Diagnostic::error(
+                                Code::BadArgumentOrder,
+                                arg.value.span,
+                                format!("too many positional arguments for `{what}`"),
+                            )
+                            .with_label("extra argument")
+                            .with_help(help),
+                        );
+                        continue;
+                    }
+                    let p = params[position];
+                    position += 1;
+                    bound.named.insert(p, &arg.value);
+                    spans.insert(p, arg.value.span);
+                }
+                Some(name) => {
+                    seen_named.get_or_insert(name.span);
+                    let Some(&p) = params.iter().find(|p| **p == name.name) else {
+                        self.unknown_argument(what, name, params);
+                        continue;
+                    };
+                    if let Some(first) = spans.get(p) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateArgument,
+                                name.span,
+                                format!("`{p}` is given twice"),
+                            )
+                            .with_label("given again here")
+                            .with_related(*first, "first given here")
+                            .with_help(format!("remove one of the two values of `{p}`")),
+                        );
+                        continue;
+                    }
+                    bound.named.insert(p, &arg.value);
+                    spans.insert(p, name.span.to(arg.value.span));
+                }
+            }
+        }
+        let missing: Vec<&str> = params[..required]
+            .iter()
+            .copied()
+            .filter(|p| !bound.named.contains_key(p))
+            .collect();
+        if !missing.is_empty() {
+            let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ");
+            let example = missing.iter().map(|m| format!("{m} = ...")).collect::<Vec<_>>().join(", ");
+            self.error(
+                Diagnostic::error(
+                    Code::MissingArgument,
+                    call.span,
+                    format!("`{what}` needs {list}"),
+                )
+                .with_label(format!("missing {list}"))
+                .with_help(format!("add {example}")),
+            );
+        }
+        bound
+    }
+
+    fn unknown_argument(&mut self, what: &str, name: &ast::Ident, params: &[&str]) {
+        let n = name.name.as_str();
+        let help = if matches!(n, "last_epoch" | "verbose" | "optimizer" | "foreach" | "fused" | "capturable" | "differentiable") {
+            format!("optimc manages `{n}` itself; remove it")
+        } else if let Some(p) = params.iter().find(|p| p.eq_ignore_ascii_case(n)) {
+            format!("named arguments are lower case here: `{p}`")
+        } else if let Some(s) = did_you_mean(n, params.iter().copied()) {
+            format!("did you mean `{s}`?")
+        } else if params.is_empty() {
+            format!("`{what}` takes no named arguments")
+        } else {
+            format!("`{what}` takes: {}", params.join(", "))
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UnknownOption,
+                name.span,
+                format!("`{what}` has no argument `{n}`"),
+            )
+            .with_label("unknown argument")
+            .with_help(help),
+        );
+    }
+
+    // ----- typed argument readers -----
+
+    fn arg_value(&mut self, e: &ast::Expr) -> Option<Value> {
+        if !self.guard_depth(e) {
+            return None;
+        }
+        self.eval(e)
+    }
+
+    fn number(&mut self, b: &Bound, name: &str, default: f64) -> f64 {
+        self.number_opt(b, name).unwrap_or(default)
+    }
+
+    fn number_opt(&mut self, b: &Bound, name: &str) -> Option<f64> {
+        let e = b.get(name)?;
+        let v = self.arg_value(e)?;
+        let n = self.as_number(v, e.span)?;
+        if !n.is_finite() {
+            self.error(
+                Diagnostic::error(Code::OutOfRange, e.span, format!("`{name}` is {n}"))
+                    .with_label("not a finite number")
+                    .with_help(format!("give `{name}` a finite value")),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
+    fn whole(&mut self, b: &Bound, name: &str, default: u64) -> u64 {
+        self.whole_opt(b, name).unwrap_or(default)
+    }
+
+    fn whole_opt(&mut self, b: &Bound, name: &str) -> Option<u64> {
+        let e = b.get(name)?;
+        let v = self.arg_value(e)?;
+        self.as_whole(v, e.span, name)
+    }
+
+    fn as_whole(&mut self, v: Value, span: Span, name: &str) -> Option<u64> {
+        let n = self.as_number(v, span)?;
+        if n.fract() != 0.0 || !(0.0..=9.007_199_254_740_992e15).contains(&n) {
+            let help = if n < 0.0 {
+                format!("`{name}` counts epochs, so it cannot be negative")
+            } else if n.is_finite() {
+                format!("`{name}` counts epochs; use a whole number such as {}", n.round().max(0.0))
+            } else {
+                format!("give `{name}` a whole number")
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::NotAnInteger,
+                    span,
+                    format!("`{name}` must be a whole, non-negative number, not {}", crate::config::format_number(n)),
+                )
+                .with_label("not a whole number")
+                .with_help(help),
+            );
+            return None;
+        }
+        Some(n as u64)
+    }
+
+    fn boolean(&mut self, b: &Bound, name: &str, default: bool) -> bool {
+        let Some(e) = b.get(name) else {
+            return default;
+        };
+        let Some(v) = self.arg_value(e) else {
+            return default;
+        };
+        self.as_bool(v, e.span).unwrap_or(default)
+    }
+
+    /// An enum-valued argument: a bare word from `choices`.
+    fn word(&mut self, b: &Bound, name: &str, choices: &[&'static str]) -> Option<usize> {
+        let e = b.get(name)?;
+        let word = match &e.unparen().kind {
+            ExprKind::Name(w) if !self.lets.contains_key(w) => w.clone(),
+            ExprKind::String(s) => {
+                if let Some(i) = choices.iter().position(|c| c == s) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::TypeMismatch,
+                            e.span,
+                            format!("`{name}` takes a bare word, not a string"),
+                        )
+                        .with_label("a string")
+                        .with_help(format!("write `{name} = {}` without quotes", choices[i])),
+                    );
+                    return Some(i);
+                }
+                s.clone()
+            }
+            _ => {
+                let v = self.arg_value(e)?;
+                self.type_error(
+                    &v,
+                    e.span,
+                    &format!("one of {}", choices.join(", ")),
+                    Some(format!("write e.g. `{name} = {}`", choices[0])),
+                );
+                return None;
+            }
+        };
+        if let Some(i) = choices.iter().position(|c| *c == word) {
+            return Some(i);
+        }
+        let help = match did_you_mean(&word, choices.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("`{name}` is one of: {}", choices.join(", ")),
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UnknownEnumValue,
+                e.span,
+                format!("`{word}` is not a valid `{name}`"),
+            )
+            .with_label(format!("expected one of {}", choices.join(", ")))
+            .with_help(help),
+        );
+        None
+    }
+
+    /// A number for every group, or a list with one number per group.
+    fn per_group(&mut self, b: &Bound, name: &str, default: f64) -> PerGroup {
+        self.per_group_opt(b, name).unwrap_or(PerGroup::All(default))
+    }
+
+    fn per_group_opt(&mut self, b: &Bound, name: &str) -> Option<PerGroup> {
+        let e = b.get(name)?;
+        let v = self.arg_value(e)?;
+        match v {
+            Value::List(items) | Value::Tuple(items) => {
+                if items.len() != self.group_count {
+                    self.error(
+                        Diagnostic::error(
+                            Code::GroupCountMismatch,
+                            e.span,
+                            format!(
+                                "`{name}` has {} value{} but the file has {} group{}",
+                                items.len(),
+                                if items.len() == 1 { "" } else { "s" },
+                                self.group_count,
+                                if self.group_count == 1 { "" } else { "s" },
+                            ),
+                        )
+                        .with_label(format!("{} values", items.len()))
+                        .with_help(
+                            "give one value per group, in the order the groups are declared, or a single number for all of them",
+                        ),
+                    );
+                    return None;
+                }
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.as_number(item.value, item.span)?);
+                }
+                Some(PerGroup::Each(out))
+            }
+            other => Some(PerGroup::All(self.as_number(other, e.span)?)),
+        }
+    }
+
+    fn whole_list(&mut self, b: &Bound, name: &str) -> Option<(Vec<u64>, Span)> {
+        let e = b.get(name)?;
+        let v = self.arg_value(e)?;
+        match v {
+            Value::List(items) | Value::Tuple(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                let mut ok = true;
+                for item in items {
+                    match self.as_whole(item.value, item.span, name) {
+                        Some(n) => out.push(n),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some((out, e.span))
+            }
+            other => {
+                self.type_error(
+                    &other,
+                    e.span,
+                    "a list of whole numbers",
+                    Some(format!("write e.g. `{name} = [30, 60]`")),
+                );
+                None
+            }
+        }
+    }
+
+    fn lambda_arg(&mut self, b: &Bound, name: &str) -> Option<Lambda> {
+        let e = b.get(name)?;
+        let v = self.arg_value(e)?;
+        match v {
+            Value::Lambda(l) => Some(l),
+            other => {
+                let example = match &other {
+                    Value::Number(n) => format!("`epoch -> {}`", crate::config::format_number(*n)),
+                    _ => "`epoch -> 0.95 ** epoch`".to_string(),
+                };
+                if let Value::Word(w) = &other {
+                    if w == "lambda" {
+                        self.type_error(&other, e.span, "a lambda", Some("write lambdas as `epoch -> expr`, not Python's `lambda epoch: expr`".into()));
+                        return None;
+                    }
+                }
+                self.error(
+                    Diagnostic::error(
+                        Code::BadLambda,
+                        e.span,
+                        format!("`{name}` must be a lambda, found {}", other.describe()),
+                    )
+                    .with_label("expected a lambda")
+                    .with_help(format!("write a function of the epoch, e.g. {example}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn range(&mut self, b: &Bound, name: &str, value: f64, ok: bool, expected: &str) {
+        if ok {
+            return;
+        }
+        let span = b.get(name).map(|e| e.span).unwrap_or(b.call.span);
+        self.error(
+            Diagnostic::error(
+                Code::OutOfRange,
+                span,
+                format!("`{name}` must be {expected}, not {}", crate::config::format_number(value)),
+            )
+            .with_label(format!("must be {expected}"))
+            .with_help(format!("PyTorch refuses this value too; choose `{name}` {expected}")),
+        );
+    }
+
+    // ----- schedules -----
+
+    fn schedule_value(&mut self, e: &ast::Expr) -> Option<ScheduleConfig> {
+        let v = self.arg_value(e)?;
+        match v {
+            Value::Schedule(s) => Some(s),
+            other => {
+                let help = match &other {
+                    Value::Lambda(_) => "wrap it: `lambda(epoch -> ...)` multiplies the initial lr by it".to_string(),
+                    Value::Number(_) => "a constant lr is the optimizer's `lr`; leave `schedule` out, or use e.g. `step(step_size = 30)`".to_string(),
+                    _ => format!("schedules are: {}", schedule_names().collect::<Vec<_>>().join(", ")),
+                };
+                self.type_error(&other, e.span, "a schedule", Some(help));
+                None
+            }
+        }
+    }
+
+    fn schedule_call(&mut self, sig: &Signature, call: &ast::Call) -> Option<ScheduleConfig> {
+        let errors_before = self.error_count();
+        let b = self.bind(call, sig.name, sig.params, sig.params.len(), sig.required, sig.variadic);
+        let config = self.build_schedule(sig, &b);
+        if self.error_count() > errors_before {
+            None
+        } else {
+            config
+        }
+    }
+
+    fn error_count(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    fn build_schedule(&mut self, sig: &Signature, b: &Bound) -> Option<ScheduleConfig> {
+        let _ = sig.torch;
+        Some(match sig.name {
+            "lambda" => ScheduleConfig::Lambda {
+                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
+            },
+            "multiplicative" => ScheduleConfig::Multiplicative {
+                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
+            },
+            "step" => {
+                let step_size = self.whole(b, "step_size", 1);
+                self.range(b, "step_size", step_size as f64, step_size >= 1, "at least 1");
+                ScheduleConfig::Step {
+                    step_size,
+                    gamma: self.number(b, "gamma", 0.1),
+                }
+            }
+            "multistep" => ScheduleConfig::Multistep {
+                milestones: self.whole_list(b, "milestones").map(|(m, _)| m).unwrap_or_default(),
+                gamma: self.number(b, "gamma", 0.1),
+            },
+            "exponential" => ScheduleConfig::Exponential {
+                gamma: self.number(b, "gamma", 1.0),
+            },
+            "constant" => {
+                let factor = self.number(b, "factor", 1.0 / 3.0);
+                self.range(b, "factor", factor, (0.0..=1.0).contains(&factor), "between 0 and 1");
+                ScheduleConfig::Constant {
+                    factor,
+                    total_iters: self.whole(b, "total_iters", 5),
+                }
+            }
+            "linear" => {
+                let start_factor = self.number(b, "start_factor", 1.0 / 3.0);
+                self.range(b, "start_factor", start_factor, start_factor > 0.0 && start_factor <= 1.0, "greater than 0 and at most 1");
+                let end_factor = self.number(b, "end_factor", 1.0);
+                self.range(b, "end_factor", end_factor, (0.0..=1.0).contains(&end_factor), "between 0 and 1");
+                ScheduleConfig::Linear {
+                    start_factor,
+                    end_factor,
+                    total_iters: self.whole(b, "total_iters", 5),
+                }
+            }
+            "polynomial" => ScheduleConfig::Polynomial {
+                total_iters: self.whole(b, "total_iters", 5),
+                power: self.number(b, "power", 1.0),
+            },
+            "cosine" => {
+                let t_max = self.whole(b, "t_max", 1);
+                self.range(b, "t_max", t_max as f64, t_max >= 1, "at least 1");
+                ScheduleConfig::Cosine {
+                    t_max,
+                    eta_min: self.number(b, "eta_min", 0.0),
+                }
+            }
+            "cosine_restarts" => {
+                let t_0 = self.whole(b, "t_0", 1);
+                self.range(b, "t_0", t_0 as f64, t_0 >= 1, "at least 1");
+                let t_mult = self.whole(b, "t_mult", 1);
+                self.range(b, "t_mult", t_mult as f64, t_mult >= 1, "at least 1");
+                ScheduleConfig::CosineRestarts {
+                    t_0,
+                    t_mult,
+                    eta_min: self.number(b, "eta_min", 0.0),
+                }
+            }
+            "cyclic" => {
+                let base_lr = self.per_group(b, "base_lr", 0.0);
+                let max_lr = self.per_group(b, "max_lr", 0.0);
+                let step_size_up = self.number(b, "step_size_up", 2000.0);
+                self.range(b, "step_size_up", step_size_up, step_size_up > 0.0, "greater than 0");
+                let step_size_down = self.number_opt(b, "step_size_down");
+                if let Some(down) = step_size_down {
+                    self.range(b, "step_size_down", down, down > 0.0, "greater than 0");
+                }
+                let mode = match self.word(b, "mode", &["triangular", "triangular2", "exp_range"]) {
+                    Some(1) => CyclicMode::Triangular2,
+                    Some(2) => CyclicMode::ExpRange,
+                    _ => CyclicMode::Triangular,
+                };
+                let gamma = self.number(b, "gamma", 1.0);
+                let scale_fn = if b.get("scale_fn").is_some() {
+                    Some(self.lambda_arg(b, "scale_fn")?)
+                } else {
+                    None
+                };
+                let scale_mode = match self.word(b, "scale_mode", &["cycle", "iterations"]) {
+                    Some(1) => ScaleMode::Iterations,
+                    _ => ScaleMode::Cycle,
+                };
+                let cycle_momentum = self.boolean(b, "cycle_momentum", true);
+                if cycle_momentum {
+                    self.momentum_cyclers.push(b.get("cycle_momentum").map(|e| e.span).unwrap_or(b.call.name.span));
+                }
+                ScheduleConfig::Cyclic {
+                    base_lr,
+                    max_lr,
+                    step_size_up,
+                    step_size_down,
+                    mode,
+                    gamma,
+                    scale_fn,
+                    scale_mode,
+                    cycle_momentum,
+                    base_momentum: self.per_group(b, "base_momentum", 0.8),
+                    max_momentum: self.per_group(b, "max_momentum", 0.9),
+                }
+            }
+            "one_cycle" => {
+                let max_lr = self.per_group(b, "max_lr", 0.0);
+                let total_steps = self.whole_opt(b, "total_steps");
+                let epochs = self.whole_opt(b, "epochs");
+                let steps_per_epoch = self.whole_opt(b, "steps_per_epoch");
+                let total = match (total_steps, epochs, steps_per_epoch) {
+                    (Some(t), _, _) => {
+                        self.range(b, "total_steps", t as f64, t >= 1, "at least 1");
+                        t
+                    }
+                    (None, Some(e), Some(s)) => {
+                        self.range(b, "epochs", e as f64, e >= 1, "at least 1");
+                        self.range(b, "steps_per_epoch", s as f64, s >= 1, "at least 1");
+                        e.saturating_mul(s)
+                    }
+                    _ => {
+                        if b.get("total_steps").is_none() && (b.get("epochs").is_none() || b.get("steps_per_epoch").is_none()) {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::MissingArgument,
+                                    b.call.span,
+                                    "`one_cycle` needs `total_steps`, or both `epochs` and `steps_per_epoch`",
+                                )
+                                .with_label("cannot tell how long the cycle is")
+                                .with_help("add e.g. `total_steps = 1000`"),
+                            );
+                        }
+                        1
+                    }
+                };
+                let pct_start = self.number(b, "pct_start", 0.3);
+                self.range(b, "pct_start", pct_start, (0.0..=1.0).contains(&pct_start), "between 0 and 1");
+                let anneal_strategy = match self.word(b, "anneal_strategy", &["cos", "linear"]) {
+                    Some(1) => AnnealStrategy::Linear,
+                    _ => AnnealStrategy::Cos,
+                };
+                let cycle_momentum = self.boolean(b, "cycle_momentum", true);
+                if cycle_momentum {
+                    self.momentum_cyclers.push(b.get("cycle_momentum").map(|e| e.span).unwrap_or(b.call.name.span));
+                }
+                ScheduleConfig::OneCycle {
+                    max_lr,
+                    total_steps: total,
+                    pct_start,
+                    anneal_strategy,
+                    cycle_momentum,
+                    base_momentum: self.per_group(b, "base_momentum", 0.85),
+                    max_momentum: self.per_group(b, "max_momentum", 0.95),
+                    div_factor: self.number(b, "div_factor", 25.0),
+                    final_div_factor: self.number(b, "final_div_factor", 1e4),
+                    three_phase: self.boolean(b, "three_phase", false),
+                }
+            }
+            "plateau" => {
+                let mode = match self.word(b, "mode", &["min", "max"]) {
+                    Some(1) => PlateauMode::Max,
+                    _ => PlateauMode::Min,
+                };
+                let factor = self.number(b, "factor", 0.1);
+                self.range(b, "factor", factor, factor < 1.0, "less than 1");
+                ScheduleConfig::Plateau {
+                    mode,
+                    factor,
+                    patience: self.whole(b, "patience", 10),
+                    threshold: self.number(b, "threshold", 1e-4),
+                    threshold_mode: match self.word(b, "threshold_mode", &["rel", "abs"]) {
+                        Some(1) => ThresholdMode::Abs,
+                        _ => ThresholdMode::Rel,
+                    },
+                    cooldown: self.whole(b, "cooldown", 0),
+                    min_lr: self.per_group(b, "min_lr", 0.0),
+                    eps: self.number(b, "eps", 1e-8),
+                }
+            }
+            "chain" | "sequence" => {
+                let mut children = Vec::with_capacity(b.rest.len());
+                for child in &b.rest {
+                    if let Some(s) = self.schedule_value(child) {
+                        children.push(s);
+                    }
+                }
+                if b.rest.is_empty() {
+                    self.error(
+                        Diagnostic::error(
+                            Code::MissingArgument,
+                            b.call.span,
+                            format!("`{}` needs at least one schedule", sig.name),
+                        )
+                        .with_label("no schedules")
+                        .with_help(format!("write e.g. `{}(linear(total_iters = 5), cosine(t_max = 95){})`", sig.name, if sig.name == "sequence" { ", milestones = [5]" } else { "" })),
+                    );
+                }
+                if sig.name == "chain" {
+                    ScheduleConfig::Chain { children }
+                } else {
+                    let (milestones, span) = self.whole_list(b, "milestones").unwrap_or_default();
+                    if b.get("milestones").is_some() && !b.rest.is_empty() && milestones.len() + 1 != b.rest.len() && span != Span::default() {
+                        self.error(
+                            Diagnostic::error(
+                                Code::MilestoneCount,
+                                span,
+                                format!(
+                                    "`sequence` has {} schedule{} so it needs {} milestone{}, but {} {} given",
+                                    b.rest.len(),
+                                    if b.rest.len() == 1 { "" } else { "s" },
+                                    b.rest.len() - 1,
+                                    if b.rest.len() == 2 { "" } else { "s" },
+                                    milestones.len(),
+                                    if milestones.len() == 1 { "is" } else { "are" },
+                                ),
+                            )
+                            .with_label(format!("{} milestone{}", milestones.len(), if milestones.len() == 1 { "" } else { "s" }))
+                            .with_help("milestone k is the epoch at which schedule k + 1 takes over; give one fewer milestone than schedules"),
+                        );
+                    }
+                    ScheduleConfig::Sequence {
+                        children,
+                        milestones,
+                    }
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    // ----- optimizer and groups -----
+
+    fn optimizer_call(&mut self, call: &ast::Call) -> Option<Hyperparams> {
+        let name = call.name.name.as_str();
+        let Some(kind) = OptimizerKind::from_name(name) else {
+            let names: Vec<&str> = OptimizerKind::ALL.iter().map(|k| k.name()).collect();
+            let help = match did_you_mean(name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("optimizers are: {}", names.join(", ")),
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::UnknownOptimizer,
+                    call.name.span,
+                    format!("there is no optimizer `{name}`"),
+                )
+                .with_label("unknown optimizer")
+                .with_help(help),
+            );
+            return None;
+        };
+        let (options, positional) = kind.options();
+        let names: &'static [&'static str] = option_names(kind);
+        let errors_before = self.error_count();
+        let b = self.bind(call, kind.name(), names, positional, 0, false);
+        let mut hp = Hyperparams::defaults(kind);
+        for option in options {
+            if let Some(e) = b.get(option.name()) {
+                if let Some(v) = self.option_value(*option, e) {
+                    apply_option(&mut hp, *option, v);
+                }
+            }
+        }
+        // Options set in the call (not groups) are checked here against PyTorch's own rules.
+        self.validate_hyperparams(kind, &hp, &|o| b.get(o.name()).map(|e| e.span).unwrap_or(call.span));
+        (self.error_count() == errors_before).then_some(hp)
+    }
+
+    fn validate_hyperparams(&mut self, kind: OptimizerKind, hp: &Hyperparams, span_of: &dyn Fn(OptionName) -> Span) {
+        for problem in crate::optim::validate(kind, hp) {
+            self.error(
+                Diagnostic::error(Code::OutOfRange, span_of(problem.option), problem.message)
+                    .with_label(format!("invalid `{}`", problem.option.name()))
+                    .with_help(problem.help),
+            );
+        }
+    }
+
+    fn option_value(&mut self, option: OptionName, e: &ast::Expr) -> Option<OptionValue> {
+        let v = self.arg_value(e)?;
+        match option.value_kind() {
+            OptionValueKind::Number => {
+                let n = self.as_number(v, e.span)?;
+                if !n.is_finite() {
+                    self.error(
+                        Diagnostic::error(Code::OutOfRange, e.span, format!("`{}` is {n}", option.name()))
+                            .with_label("not a finite number")
+                            .with_help(format!("give `{}` a finite value", option.name())),
+                    );
+                    return None;
+                }
+                Some(OptionValue::Number(n))
+            }
+            OptionValueKind::Bool => Some(OptionValue::Bool(self.as_bool(v, e.span)?)),
+            OptionValueKind::Pair => match v {
+                Value::Tuple(items) | Value::List(items) if items.len() == 2 => {
+                    let mut it = items.into_iter();
+                    let (a, b) = (it.next()?, it.next()?);
+                    let a = self.as_number(a.value, a.span);
+                    let b = self.as_number(b.value, b.span);
+                    Some(OptionValue::Pair(a?, b?))
+                }
+                other => {
+                    self.type_error(
+                        &other,
+                        e.span,
+                        "a pair of numbers",
+                        Some(format!("write e.g. `{} = (0.9, 0.999)`", option.name())),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn group(&mut self, name: &ast::Ident, fields: &[ast::Field]) -> (GroupConfig, Vec<(OptionName, OptionValue)>) {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut params: Option<Vec<String>> = None;
+        let mut schedule = None;
+        let mut overrides = Vec::new();
+        for field in fields {
+            let key = field.key.name.as_str();
+            if let Some(first) = seen.get(key) {
+                self.error(
+                    Diagnostic::error(
+                        Code::DuplicateField,
+                        field.key.span,
+                        format!("`{key}` is set twice in group `{}`", name.name),
+                    )
+                    .with_label("set again here")
+                    .with_related(*first, "first set here")
+                    .with_help(format!("remove one of the two values of `{key}`")),
+                );
+                continue;
+            }
+            seen.insert(key, field.key.span);
+            match key {
+                "params" => params = self.patterns(&field.value),
+                "schedule" => schedule = self.schedule_value(&field.value),
+                _ => {
+                    let option = OptionName::from_name(key);
+                    let allowed = self.optimizer.map(|k| k.options().0);
+                    match (option, allowed) {
+                        (Some(o), Some(allowed)) if allowed.contains(&o) => {
+                            if let Some(v) = self.option_value(o, &field.value) {
+                                overrides.push((o, v));
+                            }
+                        }
+                        (Some(o), None) => {
+                            // Unknown optimizer: still check the value's type.
+                            let _ = self.option_value(o, &field.value);
+                        }
+                        _ => self.unknown_field(name, &field.key, option),
+                    }
+                }
+            }
+        }
+        if params.is_none() && !seen.contains_key("params") {
+            self.error(
+                Diagnostic::error(
+                    Code::MissingParams,
+                    name.span,
+                    format!("group `{}` has no `params`", name.name),
+                )
+                .with_label("which parameters belong here?")
+                .with_help(format!(
+                    "add `params = \"{}.*\"` (a glob over parameter names) to the group",
+                    name.name
+                )),
+            );
+        }
+        (
+            GroupConfig {
+                name: name.name.clone(),
+                params: params.unwrap_or_default(),
+                options: Hyperparams::defaults(self.optimizer.unwrap_or(OptimizerKind::Sgd)),
+                schedule,
+            },
+            overrides,
+        )
+    }
+
+    fn unknown_field(&mut self, group: &ast::Ident, key: &ast::Ident, option: Option<OptionName>) {
+        let kind = self.optimizer;
+        let allowed: Vec<&str> = kind
+            .map(|k| k.options().0.iter().map(|o| o.name()).collect())
+            .unwrap_or_default();
+        let help = match option {
+            Some(o) => {
+                let owners: Vec<&str> = OptimizerKind::ALL
+                    .iter()
+                    .filter(|k| k.options().0.contains(&o))
+                    .map(|k| k.name())
+                    .collect();
+                format!(
+                    "`{}` is an option of {}, not of {}",
+                    o.name(),
+                    owners.join(", "),
+                    kind.map(|k| k.name()).unwrap_or("this optimizer")
+                )
+            }
+            None => match did_you_mean(&key.name, allowed.iter().copied().chain(["params", "schedule"])) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("a group takes `params`, `schedule` and the optimizer's options: {}", allowed.join(", ")),
+            },
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UnknownOption,
+                key.span,
+                format!(
+                    "`{}` is not a field of group `{}`{}",
+                    key.name,
+                    group.name,
+                    kind.map(|k| format!(" (the optimizer is {})", k.name())).unwrap_or_default()
+                ),
+            )
+            .with_label("unknown field")
+            .with_help(help),
+        );
+    }
+
+    fn patterns(&mut self, e: &ast::Expr) -> Option<Vec<String>> {
+        let v = self.arg_value(e)?;
+        let items = match v {
+            Value::Str(s) => vec![Item {
+                value: Value::Str(s),
+                span: e.span,
+            }],
+            Value::List(items) => items,
+            other => {
+                self.type_error(
+                    &other,
+                    e.span,
+                    "a pattern string or a list of them",
+                    Some("write e.g. `params = \"encoder.*\"` or `params = [\"*.bias\", \"*.norm.*\"]`".into()),
+                );
+                return None;
+            }
+        };
+        if items.is_empty() {
+            self.error(
+                Diagnostic::error(Code::MissingParams, e.span, "`params` is an empty list")
+                    .with_label("matches nothing")
+                    .with_help("list at least one pattern, e.g. `params = [\"head.*\"]`"),
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item.value {
+                Value::Str(s) => out.push(s),
+                other => self.type_error(&other, item.span, "a pattern string", Some("patterns are quoted, e.g. \"encoder.*\"".into())),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A checked value for one optimizer option.
+#[derive(Clone, Copy, Debug)]
+enum OptionValue {
+    Number(f64),
+    Bool(bool),
+    Pair(f64, f64),
+}
+
+fn apply_option(hp: &mut Hyperparams, option: OptionName, value: OptionValue) {
+    use OptionName::*;
+    match (option, value) {
+        (Lr, OptionValue::Number(v)) => hp.lr = v,
+        (Momentum, OptionValue::Number(v)) => hp.momentum = v,
+        (Dampening, OptionValue::Number(v)) => hp.dampening = v,
+        (WeightDecay, OptionValue::Number(v)) => hp.weight_decay = v,
+        (Eps, OptionValue::Number(v)) => hp.eps = v,
+        (Alpha, OptionValue::Number(v)) => hp.alpha = v,
+        (LrDecay, OptionValue::Number(v)) => hp.lr_decay = v,
+        (InitialAccumulatorValue, OptionValue::Number(v)) => hp.initial_accumulator_value = v,
+        (Rho, OptionValue::Number(v)) => hp.rho = v,
+        (MomentumDecay, OptionValue::Number(v)) => hp.momentum_decay = v,
+        (Nesterov, OptionValue::Bool(b)) => hp.nesterov = b,
+        (Maximize, OptionValue::Bool(b)) => hp.maximize = b,
+        (Amsgrad, OptionValue::Bool(b)) => hp.amsgrad = b,
+        (Centered, OptionValue::Bool(b)) => hp.centered = b,
+        (DecoupledWeightDecay, OptionValue::Bool(b)) => hp.decoupled_weight_decay = b,
+        (Betas, OptionValue::Pair(a, b)) => hp.betas = (a, b),
+        // The option's kind decides the value's kind, so no other pairing is built.
+        _ => {}
+    }
+}
+
+/// The option names of `kind` as a static list, in PyTorch's positional order.
+fn option_names(kind: OptimizerKind) -> &'static [&'static str] {
+    match kind {
+        OptimizerKind::Sgd => &["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"],
+        OptimizerKind::Adam => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"],
+        OptimizerKind::AdamW => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
+        OptimizerKind::RmsProp => &["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"],
+        OptimizerKind::Adagrad => &["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"],
+        OptimizerKind::Adadelta => &["lr", "rho", "eps", "weight_decay", "maximize"],
+        OptimizerKind::Adamax => &["lr", "betas", "eps", "weight_decay", "maximize"],
+        OptimizerKind::NAdam => &["lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"],
+        OptimizerKind::RAdam => &["lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"],
+    }
+}
+
+/// The optimc spelling of a PyTorch scheduler class name, for users who write the class.
+fn torch_schedule(name: &str) -> Option<&'static str> {
+    SCHEDULES
+        .iter()
+        .find(|s| s.torch.eq_ignore_ascii_case(name))
+        .map(|s| s.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_names_follow_the_kind_table() {
+        for kind in OptimizerKind::ALL {
+            let names: Vec<&str> = kind.options().0.iter().map(|o| o.name()).collect();
+            assert_eq!(names, option_names(kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("gama", ["gamma", "step_size"]), Some("gamma"));
+        assert_eq!(did_you_mean("T_max", ["t_max", "eta_min"]), Some("t_max"));
+        assert_eq!(did_you_mean("SGD", ["sgd", "adam"]), Some("sgd"));
+        assert_eq!(did_you_mean("xyz", ["gamma"]), None);
+    }
+}

@@ -1,17 +1,1045 @@
-//! Lambda bodies, compiled once into a flat program that evaluates without allocating.
+//! Lambda bodies: type-checked once, compiled into a flat stack program that evaluates without
+//! allocating.
+//!
+//! Arithmetic follows Python, because lambdas are ported from PyTorch code: `//` floors and `%`
+//! takes the divisor's sign (CPython's `float_divmod`), `round` rounds half to even, `min`/`max`
+//! keep the first of equal (or unordered) values. Where Python raises (division by zero, `log(0)`,
+//! `sqrt(-1)`), optimc follows IEEE 754 and yields an infinity or NaN, which `optimc check` reports.
 
-use serde::{Deserialize, Serialize};
+use crate::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
+use crate::diagnostic::{Code, Diagnostic};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
+pub const MAX_STACK: usize = 64;
 
 /// A compiled one-parameter function `x -> expr`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// ```
+/// let config = optimc::Config::from_source("lr.optim", "optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> 0.5 ** (e // 10))").unwrap();
+/// let optimc::config::ScheduleConfig::Lambda { lr_lambda } = config.schedule.unwrap() else { unreachable!() };
+/// assert_eq!(lr_lambda.eval(25.0), 0.25);
+/// assert_eq!(lr_lambda.to_string(), "e -> 0.5 ** (e // 10)");
+/// ```
+#[derive(Clone)]
 pub struct Lambda {
-    text: String,
+    param: String,
+    body: Node,
+    code: Box<[Op]>,
 }
 
 impl Lambda {
     /// Evaluates the function at `x`. Never allocates.
     pub fn eval(&self, x: f64) -> f64 {
-        let _ = x;
-        todo!("skeleton: expr compiler lands in the main line")
+        let mut stack = [0.0f64; MAX_STACK];
+        let mut sp = 0usize;
+        let mut pc = 0usize;
+        let code = &self.code[..];
+        while pc < code.len() {
+            match code[pc] {
+                Op::Const(v) => {
+                    stack[sp] = v;
+                    sp += 1;
+                }
+                Op::Param => {
+                    stack[sp] = x;
+                    sp += 1;
+                }
+                Op::Unary(f) => stack[sp - 1] = f.apply(stack[sp - 1]),
+                Op::Binary(f) => {
+                    sp -= 1;
+                    stack[sp - 1] = f.apply(stack[sp - 1], stack[sp]);
+                }
+                Op::Clamp => {
+                    sp -= 2;
+                    stack[sp - 1] = clamp(stack[sp - 1], stack[sp], stack[sp + 1]);
+                }
+                Op::JumpIfFalse(target) => {
+                    sp -= 1;
+                    if stack[sp] == 0.0 {
+                        pc = target as usize;
+                        continue;
+                    }
+                }
+                Op::Jump(target) => {
+                    pc = target as usize;
+                    continue;
+                }
+            }
+            pc += 1;
+        }
+        stack[0]
+    }
+
+    /// The parameter's name.
+    pub fn param(&self) -> &str {
+        &self.param
+    }
+
+    /// The body, with `let` constants substituted.
+    pub fn body(&self) -> &Node {
+        &self.body
+    }
+
+    /// Reads back a lambda written as text, such as `"e -> 0.95 ** e"` (what [`Display`](fmt::Display)
+    /// prints). Only the parameter, numbers and math functions may appear.
+    pub fn from_text(text: &str) -> Result<Lambda, Vec<Diagnostic>> {
+        let expr = crate::parse::parse_expr(text)?;
+        let ExprKind::Lambda { param, body } = &expr.unparen().kind else {
+            return Err(vec![Diagnostic::error(
+                Code::BadLambda,
+                expr.span,
+                "expected a lambda such as `e -> 0.95 ** e`",
+            )]);
+        };
+        let mut diags = Vec::new();
+        match compile(param, body, &|_| Lookup::Undefined, &mut diags) {
+            Some(lambda) if diags.is_empty() => Ok(lambda),
+            _ => Err(diags),
+        }
+    }
+}
+
+impl PartialEq for Lambda {
+    fn eq(&self, other: &Self) -> bool {
+        self.param == other.param && self.body == other.body
+    }
+}
+
+impl fmt::Debug for Lambda {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Lambda({self})")
+    }
+}
+
+impl fmt::Display for Lambda {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> ", self.param)?;
+        self.body.write(f, &self.param, 0)
+    }
+}
+
+impl Serialize for Lambda {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Lambda {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Lambda::from_text(&text).map_err(|diags| {
+            let why = diags
+                .first()
+                .map(|d| d.message.clone())
+                .unwrap_or_default();
+            serde::de::Error::custom(format!("invalid lambda `{text}`: {why}"))
+        })
+    }
+}
+
+/// A resolved lambda body: `let` names substituted, calls to `let` lambdas inlined.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Number(f64),
+    Bool(bool),
+    Param,
+    Unary(UnaryOp, Box<Node>),
+    Binary(BinaryOp, Box<Node>, Box<Node>),
+    If(Box<Node>, Box<Node>, Box<Node>),
+    Call(Func, Vec<Node>),
+}
+
+impl Node {
+    fn precedence(&self) -> u8 {
+        match self {
+            Node::If(..) => 0,
+            Node::Binary(op, ..) => binary_precedence(*op),
+            Node::Unary(UnaryOp::Not, _) => 3,
+            Node::Unary(UnaryOp::Neg, _) => 7,
+            Node::Number(v) if *v < 0.0 => 7,
+            _ => 9,
+        }
+    }
+
+    /// Writes the node as source text, parenthesising where precedence needs it.
+    fn write(&self, f: &mut fmt::Formatter<'_>, param: &str, min_prec: u8) -> fmt::Result {
+        let prec = self.precedence();
+        let parens = prec < min_prec;
+        if parens {
+            f.write_str("(")?;
+        }
+        match self {
+            Node::Number(v) => write_number(f, *v)?,
+            Node::Bool(b) => write!(f, "{b}")?,
+            Node::Param => f.write_str(param)?,
+            Node::Unary(UnaryOp::Neg, x) => {
+                f.write_str("-")?;
+                x.write(f, param, 7)?;
+            }
+            Node::Unary(UnaryOp::Not, x) => {
+                f.write_str("not ")?;
+                x.write(f, param, 3)?;
+            }
+            Node::Binary(op, l, r) => {
+                let (lp, rp) = match op {
+                    // Right-associative; the right side may be a unary minus.
+                    BinaryOp::Pow => (prec + 1, 7),
+                    // Comparisons do not chain.
+                    op if op.is_comparison() => (prec + 1, prec + 1),
+                    _ => (prec, prec + 1),
+                };
+                l.write(f, param, lp)?;
+                write!(f, " {} ", op.symbol())?;
+                r.write(f, param, rp)?;
+            }
+            Node::If(c, t, e) => {
+                f.write_str("if ")?;
+                c.write(f, param, 1)?;
+                f.write_str(" then ")?;
+                t.write(f, param, 1)?;
+                f.write_str(" else ")?;
+                e.write(f, param, 0)?;
+            }
+            Node::Call(func, args) => {
+                write!(f, "{}(", func.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    a.write(f, param, 0)?;
+                }
+                f.write_str(")")?;
+            }
+        }
+        if parens {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+
+    fn is_constant(&self) -> bool {
+        match self {
+            Node::Number(_) | Node::Bool(_) => true,
+            Node::Param => false,
+            Node::Unary(_, x) => x.is_constant(),
+            Node::Binary(_, l, r) => l.is_constant() && r.is_constant(),
+            Node::If(c, t, e) => c.is_constant() && t.is_constant() && e.is_constant(),
+            Node::Call(_, args) => args.iter().all(Node::is_constant),
+        }
+    }
+
+    /// Replaces the parameter with `arg` (inlining a call to a `let` lambda).
+    fn substitute(&self, arg: &Node) -> Node {
+        match self {
+            Node::Param => arg.clone(),
+            Node::Number(_) | Node::Bool(_) => self.clone(),
+            Node::Unary(op, x) => Node::Unary(*op, Box::new(x.substitute(arg))),
+            Node::Binary(op, l, r) => {
+                Node::Binary(*op, Box::new(l.substitute(arg)), Box::new(r.substitute(arg)))
+            }
+            Node::If(c, t, e) => Node::If(
+                Box::new(c.substitute(arg)),
+                Box::new(t.substitute(arg)),
+                Box::new(e.substitute(arg)),
+            ),
+            Node::Call(func, args) => {
+                Node::Call(*func, args.iter().map(|a| a.substitute(arg)).collect())
+            }
+        }
+    }
+}
+
+fn write_number(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
+    if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
+        write!(f, "{}", v as i64)
+    } else {
+        write!(f, "{v:?}")
+    }
+}
+
+fn binary_precedence(op: BinaryOp) -> u8 {
+    match op {
+        BinaryOp::Or => 1,
+        BinaryOp::And => 2,
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => 4,
+        BinaryOp::Add | BinaryOp::Sub => 5,
+        BinaryOp::Mul | BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::Mod => 6,
+        BinaryOp::Pow => 8,
+    }
+}
+
+/// A math function usable inside a lambda.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Unary(UnaryFn),
+    Min,
+    Max,
+    Clamp,
+}
+
+impl Func {
+    pub const NAMES: &'static [&'static str] = &[
+        "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "exp", "log", "log2",
+        "log10", "sqrt", "abs", "floor", "ceil", "round", "min", "max", "clamp",
+    ];
+
+    pub fn from_name(name: &str) -> Option<Func> {
+        Some(match name {
+            "min" => Func::Min,
+            "max" => Func::Max,
+            "clamp" => Func::Clamp,
+            other => Func::Unary(UnaryFn::from_name(other)?),
+        })
+    }
+
+    /// Applies the function to constant arguments (arity already checked).
+    pub fn apply(self, args: &[f64]) -> f64 {
+        match self {
+            Func::Unary(f) => f.apply(args[0]),
+            Func::Min => args[1..].iter().fold(args[0], |a, &b| python_min(a, b)),
+            Func::Max => args[1..].iter().fold(args[0], |a, &b| python_max(a, b)),
+            Func::Clamp => clamp(args[0], args[1], args[2]),
+        }
+    }
+
+    /// The number of arguments it takes: `(min, max)`.
+    pub fn arity(self) -> (usize, usize) {
+        match self {
+            Func::Unary(_) => (1, 1),
+            Func::Min | Func::Max => (2, usize::MAX),
+            Func::Clamp => (3, 3),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Unary(f) => f.name(),
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Clamp => "clamp",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryFn {
+    Neg,
+    Not,
+    Sin,
+    Cos,
+    Tan,
+    Asin,
+    Acos,
+    Atan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Exp,
+    Log,
+    Log2,
+    Log10,
+    Sqrt,
+    Abs,
+    Floor,
+    Ceil,
+    Round,
+}
+
+impl UnaryFn {
+    fn from_name(name: &str) -> Option<UnaryFn> {
+        use UnaryFn::*;
+        Some(match name {
+            "sin" => Sin,
+            "cos" => Cos,
+            "tan" => Tan,
+            "asin" => Asin,
+            "acos" => Acos,
+            "atan" => Atan,
+            "sinh" => Sinh,
+            "cosh" => Cosh,
+            "tanh" => Tanh,
+            "exp" => Exp,
+            "log" => Log,
+            "log2" => Log2,
+            "log10" => Log10,
+            "sqrt" => Sqrt,
+            "abs" => Abs,
+            "floor" => Floor,
+            "ceil" => Ceil,
+            "round" => Round,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        use UnaryFn::*;
+        match self {
+            Neg => "-",
+            Not => "not",
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Asin => "asin",
+            Acos => "acos",
+            Atan => "atan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Exp => "exp",
+            Log => "log",
+            Log2 => "log2",
+            Log10 => "log10",
+            Sqrt => "sqrt",
+            Abs => "abs",
+            Floor => "floor",
+            Ceil => "ceil",
+            Round => "round",
+        }
+    }
+
+    #[inline]
+    fn apply(self, x: f64) -> f64 {
+        use UnaryFn::*;
+        match self {
+            Neg => -x,
+            Not => bool_value(x == 0.0),
+            Sin => x.sin(),
+            Cos => x.cos(),
+            Tan => x.tan(),
+            Asin => x.asin(),
+            Acos => x.acos(),
+            Atan => x.atan(),
+            Sinh => x.sinh(),
+            Cosh => x.cosh(),
+            Tanh => x.tanh(),
+            Exp => x.exp(),
+            Log => x.ln(),
+            Log2 => x.log2(),
+            Log10 => x.log10(),
+            Sqrt => x.sqrt(),
+            Abs => x.abs(),
+            Floor => x.floor(),
+            Ceil => x.ceil(),
+            Round => x.round_ties_even(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BinaryFn {
+    Op(BinaryOp),
+    Min,
+    Max,
+}
+
+impl BinaryFn {
+    #[inline]
+    fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            BinaryFn::Op(op) => binary(op, a, b),
+            BinaryFn::Min => python_min(a, b),
+            BinaryFn::Max => python_max(a, b),
+        }
+    }
+}
+
+fn bool_value(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// One binary operator with Python's float semantics.
+pub fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::FloorDiv => python_floordiv(a, b),
+        BinaryOp::Mod => python_mod(a, b),
+        BinaryOp::Pow => a.powf(b),
+        BinaryOp::Lt => bool_value(a < b),
+        BinaryOp::Le => bool_value(a <= b),
+        BinaryOp::Gt => bool_value(a > b),
+        BinaryOp::Ge => bool_value(a >= b),
+        BinaryOp::Eq => bool_value(a == b),
+        BinaryOp::Ne => bool_value(a != b),
+        BinaryOp::And => bool_value(a != 0.0 && b != 0.0),
+        BinaryOp::Or => bool_value(a != 0.0 || b != 0.0),
+    }
+}
+
+/// Python's `a // b` for floats (CPython `float_floor_div`); NaN where Python raises.
+pub fn python_floordiv(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        return f64::NAN;
+    }
+    let m = a % b;
+    let mut div = (a - m) / b;
+    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
+        div -= 1.0;
+    }
+    if div != 0.0 {
+        let mut floordiv = div.floor();
+        if div - floordiv > 0.5 {
+            floordiv += 1.0;
+        }
+        floordiv
+    } else {
+        0.0f64.copysign(a / b)
+    }
+}
+
+/// Python's `a % b` for floats (CPython `float_rem`): the result takes the divisor's sign.
+pub fn python_mod(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        return f64::NAN;
+    }
+    let mut m = a % b;
+    if m != 0.0 {
+        if (b < 0.0) != (m < 0.0) {
+            m += b;
+        }
+    } else {
+        m = 0.0f64.copysign(b);
+    }
+    m
+}
+
+/// Python's `min(a, b)`: `b` replaces `a` only if `b < a`.
+fn python_min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python's `max(a, b)`: `b` replaces `a` only if `b > a`.
+fn python_max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    python_min(python_max(x, lo), hi)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Op {
+    Const(f64),
+    Param,
+    Unary(UnaryFn),
+    Binary(BinaryFn),
+    Clamp,
+    JumpIfFalse(u32),
+    Jump(u32),
+}
+
+/// What a name means to the lambda compiler, as the checker's scope answers it.
+pub enum Lookup {
+    Number(f64),
+    Bool(bool),
+    Lambda(Lambda),
+    /// Defined, but of a type a lambda cannot use (e.g. a schedule or a string); the text names it.
+    Other(&'static str),
+    /// Defined by a later `let`.
+    Later(Span),
+    Undefined,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ty {
+    Number,
+    Bool,
+}
+
+impl Ty {
+    fn describe(self) -> &'static str {
+        match self {
+            Ty::Number => "a number",
+            Ty::Bool => "a boolean",
+        }
+    }
+}
+
+/// Type-checks and compiles `param -> body`. Names other than the parameter, `pi`, `tau` and
+/// the math functions are asked of `lookup`. Problems go to `diags`; `None` if there were any.
+pub fn compile(
+    param: &ast::Ident,
+    body: &ast::Expr,
+    lookup: &dyn Fn(&str) -> Lookup,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Lambda> {
+    let before = diags.len();
+    let mut compiler = Compiler {
+        param: &param.name,
+        lookup,
+        diags,
+    };
+    let (node, ty) = compiler.node(body)?;
+    if ty != Ty::Number {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TypeMismatch,
+                body.span,
+                "a lambda must return a number, but this returns a boolean",
+            )
+            .with_label("this is a condition")
+            .with_help("use `if condition then a else b` to pick a number"),
+        );
+        return None;
+    }
+    if compiler.diags.len() > before {
+        return None;
+    }
+    let node = fold(node);
+    let mut code = Vec::new();
+    let mut depth = 0;
+    let mut max_depth = 0;
+    emit(&node, &mut code, &mut depth, &mut max_depth);
+    if max_depth > MAX_STACK {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                body.span,
+                format!("this lambda is too deeply nested to evaluate (it needs {max_depth} stack slots, the limit is {MAX_STACK})"),
+            )
+            .with_help("split the expression with `let` lambdas or simplify it"),
+        );
+        return None;
+    }
+    Some(Lambda {
+        param: param.name.clone(),
+        body: node,
+        code: code.into_boxed_slice(),
+    })
+}
+
+struct Compiler<'a> {
+    param: &'a str,
+    lookup: &'a dyn Fn(&str) -> Lookup,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Compiler<'_> {
+    fn expect(&mut self, e: &ast::Expr, want: Ty) -> Option<Node> {
+        let (node, ty) = self.node(e)?;
+        if ty != want {
+            let help = match want {
+                Ty::Number => "arithmetic needs numbers; use `if condition then a else b` to turn a condition into a number",
+                Ty::Bool => "conditions need a comparison such as `e < 10`",
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    e.span,
+                    format!("expected {}, found {}", want.describe(), ty.describe()),
+                )
+                .with_label(format!("this is {}", ty.describe()))
+                .with_help(help),
+            );
+            return None;
+        }
+        Some(node)
+    }
+
+    fn node(&mut self, e: &ast::Expr) -> Option<(Node, Ty)> {
+        match &e.kind {
+            ExprKind::Number(v) => Some((Node::Number(*v), Ty::Number)),
+            ExprKind::Bool(b) => Some((Node::Bool(*b), Ty::Bool)),
+            ExprKind::Paren(inner) => self.node(inner),
+            ExprKind::Name(name) => self.name(name, e.span),
+            ExprKind::Unary { op, operand } => {
+                let want = match op {
+                    UnaryOp::Neg => Ty::Number,
+                    UnaryOp::Not => Ty::Bool,
+                };
+                let x = self.expect(operand, want)?;
+                Some((Node::Unary(*op, Box::new(x)), want))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let operand = if op.is_logical() {
+                    Ty::Bool
+                } else {
+                    Ty::Number
+                };
+                let l = self.expect(lhs, operand);
+                let r = self.expect(rhs, operand);
+                let result = if op.is_logical() || op.is_comparison() {
+                    Ty::Bool
+                } else {
+                    Ty::Number
+                };
+                Some((Node::Binary(*op, Box::new(l?), Box::new(r?)), result))
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expect(cond, Ty::Bool);
+                let t = self.node(then);
+                let o = self.node(otherwise);
+                let ((t, tt), (o, ot)) = (t?, o?);
+                if tt != ot {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::TypeMismatch,
+                            otherwise.span,
+                            format!(
+                                "the two branches of `if` differ: {} and {}",
+                                tt.describe(),
+                                ot.describe()
+                            ),
+                        )
+                        .with_related(then.span, format!("this is {}", tt.describe()))
+                        .with_help("both branches must give a number"),
+                    );
+                    return None;
+                }
+                Some((Node::If(Box::new(c?), Box::new(t), Box::new(o)), tt))
+            }
+            ExprKind::Call(call) => self.call(call),
+            ExprKind::Lambda { .. } => {
+                self.diags.push(
+                    Diagnostic::error(Code::BadLambda, e.span, "a lambda cannot contain another lambda")
+                        .with_help("define the inner function with `let f = x -> ...` and call it as `f(...)`"),
+                );
+                None
+            }
+            ExprKind::String(_) | ExprKind::List(_) | ExprKind::Tuple(_) => {
+                let what = match &e.kind {
+                    ExprKind::String(_) => "a string",
+                    ExprKind::List(_) => "a list",
+                    _ => "a tuple",
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!("{what} cannot be used inside a lambda"),
+                    )
+                    .with_label("not a number")
+                    .with_help("lambda bodies compute a number from the epoch"),
+                );
+                None
+            }
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Option<(Node, Ty)> {
+        if name == self.param {
+            return Some((Node::Param, Ty::Number));
+        }
+        match name {
+            "pi" => return Some((Node::Number(std::f64::consts::PI), Ty::Number)),
+            "tau" => return Some((Node::Number(std::f64::consts::TAU), Ty::Number)),
+            _ => {}
+        }
+        match (self.lookup)(name) {
+            Lookup::Number(v) => Some((Node::Number(v), Ty::Number)),
+            Lookup::Bool(b) => Some((Node::Bool(b), Ty::Bool)),
+            Lookup::Lambda(_) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{name}` is a lambda; call it to get a number"),
+                    )
+                    .with_help(format!("write `{name}({})`", self.param)),
+                );
+                None
+            }
+            Lookup::Other(what) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{name}` is {what}, which cannot be used inside a lambda"),
+                    )
+                    .with_help("lambda bodies may use numbers, the parameter and math functions"),
+                );
+                None
+            }
+            Lookup::Later(def) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UsedBeforeDefinition,
+                        span,
+                        format!("`{name}` is used before it is defined"),
+                    )
+                    .with_label("used here")
+                    .with_related(def, "defined here")
+                    .with_help(format!("move `let {name} = ...` above its first use")),
+                );
+                None
+            }
+            Lookup::Undefined => {
+                let mut candidates: Vec<&str> = vec![self.param, "pi", "tau"];
+                candidates.extend(Func::NAMES);
+                let mut d = Diagnostic::error(
+                    Code::UndefinedName,
+                    span,
+                    format!("`{name}` is not defined"),
+                )
+                .with_label("unknown name");
+                d = match crate::check::did_you_mean(name, candidates.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "inside this lambda the epoch is called `{}`; other names must be defined with `let` first",
+                        self.param
+                    )),
+                };
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, call: &ast::Call) -> Option<(Node, Ty)> {
+        let name = &call.name.name;
+        if let Some(arg) = call.args.iter().find(|a| a.name.is_some()) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadArgumentOrder,
+                    arg.span(),
+                    format!("`{name}` takes no named arguments inside a lambda"),
+                )
+                .with_help("pass the values by position"),
+            );
+            return None;
+        }
+        if let Some(func) = Func::from_name(name) {
+            if let Some(d) = arity_error(func, call) {
+                self.diags.push(d);
+                return None;
+            }
+            let args: Vec<Option<Node>> = call
+                .args
+                .iter()
+                .map(|a| self.expect(&a.value, Ty::Number))
+                .collect();
+            let args: Option<Vec<Node>> = args.into_iter().collect();
+            return Some((Node::Call(func, args?), Ty::Number));
+        }
+        match (self.lookup)(name) {
+            Lookup::Lambda(lambda) => {
+                if call.args.len() != 1 {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::WrongArity,
+                            call.span,
+                            format!(
+                                "`{name}` takes 1 argument, but {} were given",
+                                call.args.len()
+                            ),
+                        )
+                        .with_help(format!("call it as `{name}({})`", self.param)),
+                    );
+                    return None;
+                }
+                let arg = self.expect(&call.args[0].value, Ty::Number)?;
+                Some((lambda.body.substitute(&arg), Ty::Number))
+            }
+            _ => {
+                let mut d = Diagnostic::error(
+                    Code::UnknownFunction,
+                    call.name.span,
+                    format!("there is no function `{name}`"),
+                )
+                .with_label("unknown function");
+                d = match crate::check::did_you_mean(name, Func::NAMES.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "lambdas may call {} and `let` lambdas",
+                        Func::NAMES.join(", ")
+                    )),
+                };
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+}
+
+/// The diagnostic for calling `func` with the wrong number of arguments, if it is.
+pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
+    let (min, max) = func.arity();
+    let n = call.args.len();
+    if (min..=max).contains(&n) {
+        return None;
+    }
+    let wants = match func {
+        Func::Unary(_) => "exactly 1 argument",
+        Func::Min | Func::Max => "at least 2 arguments",
+        Func::Clamp => "3 arguments: `clamp(x, lo, hi)`",
+    };
+    Some(
+        Diagnostic::error(
+            Code::WrongArity,
+            call.span,
+            format!("`{}` takes {wants}, but {n} were given", func.name()),
+        )
+        .with_label(format!("{n} argument{}", if n == 1 { "" } else { "s" })),
+    )
+}
+
+/// Folds constant subtrees, computing them exactly as evaluation would.
+fn fold(node: Node) -> Node {
+    if node.is_constant() && !matches!(node, Node::Number(_) | Node::Bool(_)) {
+        let lambda = Lambda {
+            param: String::new(),
+            code: {
+                let mut code = Vec::new();
+                let (mut d, mut m) = (0, 0);
+                emit(&node, &mut code, &mut d, &mut m);
+                if m > MAX_STACK {
+                    return node;
+                }
+                code.into_boxed_slice()
+            },
+            body: Node::Param,
+        };
+        let v = lambda.eval(0.0);
+        return if is_bool(&node) {
+            Node::Bool(v != 0.0)
+        } else {
+            Node::Number(v)
+        };
+    }
+    match node {
+        Node::Unary(op, x) => Node::Unary(op, Box::new(fold(*x))),
+        Node::Binary(op, l, r) => Node::Binary(op, Box::new(fold(*l)), Box::new(fold(*r))),
+        Node::If(c, t, e) => Node::If(Box::new(fold(*c)), Box::new(fold(*t)), Box::new(fold(*e))),
+        Node::Call(f, args) => Node::Call(f, args.into_iter().map(fold).collect()),
+        other => other,
+    }
+}
+
+fn is_bool(node: &Node) -> bool {
+    match node {
+        Node::Bool(_) => true,
+        Node::Unary(UnaryOp::Not, _) => true,
+        Node::Binary(op, ..) => op.is_comparison() || op.is_logical(),
+        Node::If(_, t, _) => is_bool(t),
+        _ => false,
+    }
+}
+
+fn push(depth: &mut usize, max: &mut usize) {
+    *depth += 1;
+    *max = (*max).max(*depth);
+}
+
+fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
+    match node {
+        Node::Number(v) => {
+            code.push(Op::Const(*v));
+            push(depth, max);
+        }
+        Node::Bool(b) => {
+            code.push(Op::Const(bool_value(*b)));
+            push(depth, max);
+        }
+        Node::Param => {
+            code.push(Op::Param);
+            push(depth, max);
+        }
+        Node::Unary(op, x) => {
+            emit(x, code, depth, max);
+            code.push(Op::Unary(match op {
+                UnaryOp::Neg => UnaryFn::Neg,
+                UnaryOp::Not => UnaryFn::Not,
+            }));
+        }
+        Node::Binary(op, l, r) => {
+            emit(l, code, depth, max);
+            emit(r, code, depth, max);
+            code.push(Op::Binary(BinaryFn::Op(*op)));
+            *depth -= 1;
+        }
+        Node::If(c, t, e) => {
+            emit(c, code, depth, max);
+            let jump_if_false = code.len();
+            code.push(Op::JumpIfFalse(0));
+            *depth -= 1;
+            emit(t, code, depth, max);
+            let jump = code.len();
+            code.push(Op::Jump(0));
+            *depth -= 1;
+            let else_start = code.len() as u32;
+            emit(e, code, depth, max);
+            let end = code.len() as u32;
+            code[jump_if_false] = Op::JumpIfFalse(else_start);
+            code[jump] = Op::Jump(end);
+        }
+        Node::Call(func, args) => match func {
+            Func::Unary(f) => {
+                emit(&args[0], code, depth, max);
+                code.push(Op::Unary(*f));
+            }
+            Func::Min | Func::Max => {
+                let f = if *func == Func::Min {
+                    BinaryFn::Min
+                } else {
+                    BinaryFn::Max
+                };
+                emit(&args[0], code, depth, max);
+                for a in &args[1..] {
+                    emit(a, code, depth, max);
+                    code.push(Op::Binary(f));
+                    *depth -= 1;
+                }
+            }
+            Func::Clamp => {
+                for a in args {
+                    emit(a, code, depth, max);
+                }
+                code.push(Op::Clamp);
+                *depth -= 2;
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floordiv_and_mod_follow_python() {
+        // Values checked against CPython 3.11.
+        assert_eq!(python_floordiv(7.0, 2.0), 3.0);
+        assert_eq!(python_floordiv(-7.0, 2.0), -4.0);
+        assert_eq!(python_floordiv(7.0, -2.0), -4.0);
+        assert_eq!(python_floordiv(0.7, 0.1), 6.0);
+        assert_eq!(python_mod(-7.0, 2.0), 1.0);
+        assert_eq!(python_mod(7.0, -2.0), -1.0);
+        assert_eq!(python_mod(0.7, 0.1), 0.09999999999999992);
+        assert!(python_mod(1.0, 0.0).is_nan());
+        assert_eq!(python_floordiv(-0.0, 5.0).to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn min_max_keep_the_first_of_unordered_values() {
+        assert!(python_min(f64::NAN, 1.0).is_nan());
+        assert_eq!(python_min(1.0, f64::NAN), 1.0);
+        assert_eq!(python_max(1.0, f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn round_is_half_to_even() {
+        assert_eq!(UnaryFn::Round.apply(2.5), 2.0);
+        assert_eq!(UnaryFn::Round.apply(3.5), 4.0);
+        assert_eq!(UnaryFn::Round.apply(-0.5), -0.0);
     }
 }

@@ -1,7 +1,27 @@
 //! optimc: a declarative language for training-optimizer configuration.
 //!
 //! The pipeline is the module list: [`parse`] (pest grammar → [`ast`]), [`check`] (names, types,
-//! ranges → [`config::Config`]), then the runtime objects: [`schedule`] and [`optim`].
+//! ranges → [`Config`]), then the runtime objects built from a `Config`: [`Schedule`]
+//! and [`optim`].
+//!
+//! ```
+//! use optimc::{Config, Schedule};
+//!
+//! let source = r#"
+//!     optimizer = sgd(lr = 0.1, momentum = 0.9)
+//!     group backbone { params = "backbone.*", lr = 0.01 }
+//!     group head     { params = "head.*" }
+//!     schedule = step(step_size = 30, gamma = 0.1)
+//! "#;
+//! let config = Config::from_source("finetune.optim", source)?;
+//! let mut schedule = Schedule::new(&config);
+//! for _epoch in 0..30 {
+//!     // train one epoch with schedule.lrs()[group] as each group's lr ...
+//!     schedule.step();
+//! }
+//! assert_eq!(schedule.lrs(), &[0.01 * 0.1, 0.1 * 0.1]);
+//! # Ok::<(), optimc::Diagnostics>(())
+//! ```
 
 pub mod ast;
 pub mod check;
@@ -14,3 +34,66 @@ pub mod schedule;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use schedule::Schedule;
+
+/// Parses and checks `source`, returning the configuration (if it has no errors) together with
+/// every diagnostic, warnings included, sorted by position.
+pub fn check_source(file_name: &str, source: &str) -> (Option<Config>, Diagnostics) {
+    let (config, items) = match parse::parse(source) {
+        Ok(file) => {
+            let checked = check::check(&file);
+            (checked.config, checked.diagnostics)
+        }
+        Err(items) => (None, items),
+    };
+    let diagnostics = Diagnostics {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        items,
+    };
+    (config, diagnostics)
+}
+
+/// Like [`check_source`], for raw file contents: text that is not valid UTF-8 is reported as a
+/// diagnostic pointing at the first invalid byte.
+pub fn check_bytes(file_name: &str, bytes: &[u8]) -> (Option<Config>, Diagnostics) {
+    match std::str::from_utf8(bytes) {
+        Ok(source) => check_source(file_name, source),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let source = String::from_utf8_lossy(bytes).into_owned();
+            let diagnostic = Diagnostic::error(
+                diagnostic::Code::Encoding,
+                ast::Span::new(at, at + 1),
+                format!("this file is not valid UTF-8 (byte {at})"),
+            )
+            .with_label("invalid byte")
+            .with_help("save the file as UTF-8 text");
+            let diagnostics = Diagnostics {
+                file_name: file_name.to_string(),
+                source,
+                items: vec![diagnostic],
+            };
+            (None, diagnostics)
+        }
+    }
+}
+
+impl Config {
+    /// Parses and checks a `.optim` source. Errors come back as [`Diagnostics`] that render with
+    /// the file name, the source line and a help line; warnings are dropped (see [`check_source`]).
+    pub fn from_source(file_name: &str, source: &str) -> Result<Config, Diagnostics> {
+        match check_source(file_name, source) {
+            (Some(config), _) => Ok(config),
+            (None, diagnostics) => Err(diagnostics),
+        }
+    }
+
+    /// Reads and checks a `.optim` file.
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Ok(Config::from_source(&path.display().to_string(), &source)?)
+    }
+}

@@ -1,0 +1,83 @@
+//! One module per subcommand; this one parses the arguments and holds what they share.
+
+mod check;
+mod trace;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use optimc::Diagnostics;
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Exit code: the files are valid (warnings allowed).
+pub const OK: u8 = 0;
+/// Exit code: errors were found in the input.
+pub const INVALID: u8 = 1;
+/// Exit code: optimc could not run (missing file, bad flags).
+pub const CANNOT_RUN: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(name = "optimc", version, about = "Check, trace and run .optim training-optimizer configurations")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check files; diagnostics go to stderr.
+    Check(check::Args),
+    /// Print the lr (and momentum, where cycled) of every group at every epoch.
+    Trace(trace::Args),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Trace(args) => trace::run(args),
+    }
+}
+
+/// Prints a message about something that stopped optimc from running, and returns its exit code.
+pub fn cannot_run(message: impl std::fmt::Display) -> u8 {
+    eprintln!("optimc: {message}");
+    CANNOT_RUN
+}
+
+/// Reads a file's bytes, or says why it cannot.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads and checks one file, printing its diagnostics: `Err` holds the exit code when it
+/// cannot be used.
+pub fn check_file(path: &Path) -> Result<(Option<optimc::Config>, Diagnostics), u8> {
+    let bytes = read_file(path).map_err(cannot_run)?;
+    let (config, diagnostics) = optimc::check_bytes(&path.display().to_string(), &bytes);
+    report(&diagnostics);
+    Ok((config, diagnostics))
+}
+
+/// Whether diagnostics on stderr get colour: a terminal, and NO_COLOR unset.
+pub fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Prints diagnostics to stderr.
+pub fn report(diagnostics: &Diagnostics) {
+    if diagnostics.items.is_empty() {
+        return;
+    }
+    eprint!("{}", diagnostics.render(stderr_color(), 100));
+}
+
+/// Loads, parses and checks one file: the config, or the exit code after reporting why not.
+pub fn load(path: &Path) -> Result<optimc::Config, u8> {
+    check_file(path)?.0.ok_or(INVALID)
+}
