@@ -203,7 +203,11 @@ impl Schedule {
 
     /// A snapshot of all mutable state, for checkpoints. See [`ScheduleState`].
     pub fn state(&self) -> ScheduleState {
-        let roots: Vec<&Node> = self.instances.iter().map(|i| &i.root).collect();
+        let roots: Vec<(&[usize], &Node)> = self
+            .instances
+            .iter()
+            .map(|i| (i.groups.as_slice(), &i.root))
+            .collect();
         ScheduleState::capture(self.epoch, &self.groups, &roots)
     }
 
@@ -213,7 +217,12 @@ impl Schedule {
     pub fn restore(&mut self, state: &ScheduleState) -> Result<(), StateMismatch> {
         let mut groups = self.groups.clone();
         let mut roots: Vec<Node> = self.instances.iter().map(|i| i.root.clone()).collect();
-        let mut refs: Vec<&mut Node> = roots.iter_mut().collect();
+        let mut refs: Vec<(&[usize], &mut Node)> = self
+            .instances
+            .iter()
+            .map(|i| i.groups.as_slice())
+            .zip(roots.iter_mut())
+            .collect();
         state.apply(&mut groups, &mut refs)?;
         self.groups = groups;
         for (inst, root) in self.instances.iter_mut().zip(roots) {

@@ -122,8 +122,12 @@ impl Node {
                 last_epoch,
             } => {
                 *last_epoch += 1;
-                let idx = bisect_right(milestones, *last_epoch);
-                let child = &mut children[idx];
+                // The checker guarantees one more child than milestones; clamp regardless.
+                let idx =
+                    bisect_right(milestones, *last_epoch).min(children.len().saturating_sub(1));
+                let Some(child) = children.get_mut(idx) else {
+                    return;
+                };
                 if idx > 0 && milestones[idx - 1] == *last_epoch {
                     child.take_over(groups, pg);
                 } else {

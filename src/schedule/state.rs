@@ -61,7 +61,14 @@ fn exact(v: &[f64]) -> Vec<Exact> {
 pub struct ScheduleState {
     epoch: u64,
     groups: GroupsState,
-    instances: Vec<NodeState>,
+    instances: Vec<InstanceState>,
+}
+
+/// One schedule instance: the (global) groups it drives and its scheduler tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct InstanceState {
+    groups: Vec<usize>,
+    scheduler: NodeState,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,7 +127,7 @@ fn mismatch(path: &str, reason: impl Into<String>) -> StateMismatch {
 }
 
 impl ScheduleState {
-    pub(crate) fn capture(epoch: u64, pg: &ParamGroups, roots: &[&Node]) -> Self {
+    pub(crate) fn capture(epoch: u64, pg: &ParamGroups, roots: &[(&[usize], &Node)]) -> Self {
         ScheduleState {
             epoch,
             groups: GroupsState {
@@ -132,7 +139,13 @@ impl ScheduleState {
                 max_momentum: exact(&pg.max_momentum),
                 base_momentum: exact(&pg.base_momentum),
             },
-            instances: roots.iter().map(|n| NodeState::capture(n)).collect(),
+            instances: roots
+                .iter()
+                .map(|(groups, node)| InstanceState {
+                    groups: groups.to_vec(),
+                    scheduler: NodeState::capture(node),
+                })
+                .collect(),
         }
     }
 
@@ -145,7 +158,7 @@ impl ScheduleState {
     pub(crate) fn apply(
         &self,
         pg: &mut ParamGroups,
-        roots: &mut [&mut Node],
+        roots: &mut [(&[usize], &mut Node)],
     ) -> Result<(), StateMismatch> {
         let g = &self.groups;
         let n = pg.len();
@@ -185,8 +198,18 @@ impl ScheduleState {
         pg.min_lr = unwrap(&g.min_lr);
         pg.max_momentum = unwrap(&g.max_momentum);
         pg.base_momentum = unwrap(&g.base_momentum);
-        for (i, (s, node)) in self.instances.iter().zip(roots.iter_mut()).enumerate() {
-            s.apply(node, &format!("schedule {i}"))?;
+        for (i, (s, (groups, node))) in self.instances.iter().zip(roots.iter_mut()).enumerate() {
+            let path = format!("schedule {i}");
+            if s.groups != *groups {
+                return Err(mismatch(
+                    &path,
+                    format!(
+                        "saved over groups {:?}, this schedule's instance drives groups {groups:?}",
+                        s.groups
+                    ),
+                ));
+            }
+            s.scheduler.apply(node, &path)?;
         }
         Ok(())
     }

@@ -515,6 +515,13 @@ fn restore_refuses_other_structures_and_leaves_schedule_alone() {
     let err = s.restore(&Schedule::new(&per_group).state()).unwrap_err();
     assert!(err.to_string().contains("schedule instances"), "{err}");
     assert_eq!(s.state(), before);
+
+    // Same shapes, but the instances drive different groups.
+    let mut own_0 = b.clone();
+    own_0.groups[0].schedule = Some(ScheduleConfig::Exponential { gamma: 0.9 });
+    let mut s = Schedule::new(&per_group);
+    let err = s.restore(&Schedule::new(&own_0).state()).unwrap_err();
+    assert!(err.to_string().contains("drives groups"), "{err}");
 }
 
 #[test]
