@@ -1,1 +1,234 @@
 //! Learning-rate schedules: PyTorch's `torch.optim.lr_scheduler`, step by step.
+//!
+//! A [`Schedule`] is built from a checked [`Config`] and drives the learning rate (and, for
+//! `cyclic` and `one_cycle`, the momentum or `betas[0]`) of every parameter group, reproducing
+//! PyTorch's schedulers bit for bit: each scheduler is ported in its step-by-step ("chainable")
+//! form, reading and writing the groups' shared `lr` as PyTorch's `param_groups` are shared
+//! between the children of `chain` (`ChainedScheduler`) and `sequence` (`SequentialLR`).
+//!
+//! # The loop
+//!
+//! Every tool runs the same loop (see the language reference, "Time"): for epoch `e`, read the
+//! lr in force with [`Schedule::lrs`] (and [`Schedule::momentum`]), step the optimizer, then
+//! step the schedule with [`Schedule::step`], or [`Schedule::step_with`] passing the epoch's
+//! metric when [`Schedule::needs_metric`].
+//!
+//! ```
+//! use optimc::config::{Config, GroupConfig, Hyperparams, OptimizerKind, ScheduleConfig};
+//! use optimc::schedule::Schedule;
+//!
+//! let options = Hyperparams { lr: 0.1, ..Hyperparams::defaults(OptimizerKind::Sgd) };
+//! let config = Config {
+//!     optimizer: OptimizerKind::Sgd,
+//!     defaults: options,
+//!     groups: vec![GroupConfig {
+//!         name: "default".into(),
+//!         params: vec!["*".into()],
+//!         options,
+//!         schedule: None,
+//!     }],
+//!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
+//! };
+//! let mut schedule = Schedule::new(&config);
+//! let mut trace = Vec::new();
+//! for _epoch in 0..5 {
+//!     trace.push(schedule.lrs()[0]); // set the optimizer's lr from this, then optimizer.step()
+//!     schedule.step();
+//! }
+//! assert_eq!(trace, [0.1, 0.1, 0.05, 0.05, 0.025]);
+//! ```
+//!
+//! # Groups and schedule instances
+//!
+//! Groups without a schedule of their own share one instance of the file's schedule (PyTorch's
+//! scheduler over those `param_groups`); a group with its own schedule gets its own instance
+//! over that group alone. Per-group lists (`min_lr = [...]`, `max_lr = [...]`, ...) are indexed
+//! by the global group index. A group with no schedule at all keeps its lr.
+//!
+//! # Beyond PyTorch
+//!
+//! * `plateau` may appear inside `chain` and `sequence`; [`Schedule::step_with`] hands the metric
+//!   to every plateau that steps. A plateau stepped without a metric ([`Schedule::step`], or the
+//!   initial step a `sequence` gives its first child) counts the epoch and changes nothing else.
+//! * When a `plateau`, `chain` or `sequence` child of a `sequence` takes over at its milestone
+//!   (PyTorch raises there), the groups' lrs return to `initial_lr` and the child restarts as if
+//!   freshly constructed: leaves redo their initial step, plateaus forget their best value.
+//! * `one_cycle` stepped past `total_steps` (PyTorch raises) leaves lr and momentum unchanged.
+//!
+//! [`Config`]: crate::config::Config
+
+mod groups;
+mod leaf;
+mod node;
+mod plateau;
+mod state;
+
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod tests;
+
+pub use state::{ScheduleState, StateMismatch};
+
+use crate::config::Config;
+use groups::ParamGroups;
+use node::Node;
+
+/// The learning-rate schedules of every parameter group of one optimizer.
+///
+/// Built with [`Schedule::new`] (which performs the initial step each PyTorch constructor
+/// performs), stepped once per epoch with [`Schedule::step`] or [`Schedule::step_with`]. Stepping
+/// and reading allocate nothing. See the [module documentation](self) for the loop.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    groups: ParamGroups,
+    instances: Vec<Instance>,
+    epoch: u64,
+    /// Per group: whether its schedule cycles momentum (or `betas[0]`).
+    cycled: Vec<bool>,
+    needs_metric: bool,
+}
+
+/// One PyTorch scheduler object over some of the groups.
+#[derive(Clone, Debug)]
+struct Instance {
+    /// Global indices of the groups this instance drives, in order.
+    groups: Vec<usize>,
+    root: Node,
+}
+
+impl Schedule {
+    /// Builds the schedules of every group from a checked config, exactly as PyTorch's
+    /// constructors do (including the initial step each constructor performs).
+    ///
+    /// The initial lr of group `i` is `config.groups[i].options.lr`; its initial momentum is
+    /// `options.betas.0` if the optimizer has betas, else `options.momentum`. `cyclic` and
+    /// `one_cycle` overwrite both when constructed, as in PyTorch.
+    pub fn new(config: &Config) -> Schedule {
+        let lrs = config.groups.iter().map(|g| g.options.lr).collect();
+        let momenta = config
+            .groups
+            .iter()
+            .map(|g| {
+                if config.optimizer.has_betas() {
+                    g.options.betas.0
+                } else {
+                    g.options.momentum
+                }
+            })
+            .collect();
+        let mut pg = ParamGroups::new(lrs, momenta);
+        let mut instances = Vec::new();
+        if let Some(file_schedule) = &config.schedule {
+            let groups: Vec<usize> = (0..config.groups.len())
+                .filter(|&i| config.groups[i].schedule.is_none())
+                .collect();
+            if !groups.is_empty() {
+                let root = Node::construct(file_schedule, &groups, &mut pg);
+                instances.push(Instance { groups, root });
+            }
+        }
+        for (i, g) in config.groups.iter().enumerate() {
+            if let Some(own) = &g.schedule {
+                let groups = vec![i];
+                let root = Node::construct(own, &groups, &mut pg);
+                instances.push(Instance { groups, root });
+            }
+        }
+        let n = config.groups.len();
+        Schedule {
+            groups: pg,
+            instances,
+            epoch: 0,
+            cycled: (0..n)
+                .map(|i| config.schedule_of(i).is_some_and(|s| s.cycles_momentum()))
+                .collect(),
+            needs_metric: (0..n).any(|i| config.schedule_of(i).is_some_and(|s| s.needs_metric())),
+        }
+    }
+
+    /// The current lr of every group, in group order: what the optimizer uses this epoch (and
+    /// what `optimc trace` prints for it).
+    pub fn lrs(&self) -> &[f64] {
+        &self.groups.lr
+    }
+
+    /// The current momentum (or `betas[0]`, for optimizers with betas) of group `group`, where
+    /// its schedule cycles it (`cyclic` or `one_cycle` with `cycle_momentum`, anywhere in the
+    /// tree); `None` where the optimizer's own value applies, or `group` is out of range.
+    pub fn momentum(&self, group: usize) -> Option<f64> {
+        match self.cycled.get(group) {
+            Some(true) => Some(self.groups.momentum[group]),
+            _ => None,
+        }
+    }
+
+    /// Whether any group's schedule cycles momentum (or `betas[0]`).
+    pub fn cycles_momentum(&self) -> bool {
+        self.cycled.iter().any(|&c| c)
+    }
+
+    /// Whether any group's schedule contains a `plateau`, which needs a metric every epoch
+    /// ([`Schedule::step_with`]).
+    pub fn needs_metric(&self) -> bool {
+        self.needs_metric
+    }
+
+    /// One `scheduler.step()` of every schedule instance, at the end of an epoch.
+    ///
+    /// On a schedule that needs a metric this does not panic: each `plateau` counts the epoch
+    /// and leaves its lr, best value and counters alone; the rest of the tree steps normally.
+    pub fn step(&mut self) {
+        self.step_inner(None);
+    }
+
+    /// `scheduler.step(metric)`: one step, handing `metric` to every `plateau` that steps
+    /// (anywhere in a `chain` or `sequence`). Schedules without a plateau ignore it, so this
+    /// is the same as [`Schedule::step`] for them.
+    pub fn step_with(&mut self, metric: f64) {
+        self.step_inner(Some(metric));
+    }
+
+    fn step_inner(&mut self, metric: Option<f64>) {
+        self.epoch += 1;
+        for inst in &mut self.instances {
+            inst.root.step(metric, &inst.groups, &mut self.groups);
+        }
+    }
+
+    /// How many steps have been taken since construction (the current epoch's index).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// A snapshot of all mutable state, for checkpoints. See [`ScheduleState`].
+    pub fn state(&self) -> ScheduleState {
+        let roots: Vec<(&[usize], &Node)> = self
+            .instances
+            .iter()
+            .map(|i| (i.groups.as_slice(), &i.root))
+            .collect();
+        ScheduleState::capture(self.epoch, &self.groups, &roots)
+    }
+
+    /// Puts back a snapshot taken with [`Schedule::state`] from a schedule built from the same
+    /// configuration. A snapshot of a differently shaped schedule is refused with
+    /// [`StateMismatch`], and `self` is then left unchanged.
+    pub fn restore(&mut self, state: &ScheduleState) -> Result<(), StateMismatch> {
+        let mut groups = self.groups.clone();
+        let mut roots: Vec<Node> = self.instances.iter().map(|i| i.root.clone()).collect();
+        let mut refs: Vec<(&[usize], &mut Node)> = self
+            .instances
+            .iter()
+            .map(|i| i.groups.as_slice())
+            .zip(roots.iter_mut())
+            .collect();
+        state.apply(&mut groups, &mut refs)?;
+        self.groups = groups;
+        for (inst, root) in self.instances.iter_mut().zip(roots) {
+            inst.root = root;
+        }
+        self.epoch = state.epoch();
+        Ok(())
+    }
+}

@@ -1,0 +1,740 @@
+//! Ports of PyTorch's `LRScheduler` subclasses (everything but `ReduceLROnPlateau`,
+//! `ChainedScheduler` and `SequentialLR`), in their step-by-step ("chainable") form.
+//!
+//! The arithmetic follows `torch/optim/lr_scheduler.py` expression by expression, in the same
+//! evaluation order, so that results agree to the last bit: Python `int / int` is a correctly
+//! rounded division, which `f64` division of the (exact) converted integers reproduces; Python
+//! `float ** int` is C `pow` on two doubles, which is [`f64::powf`]; Python `%` and `//` on ints
+//! floor, which is [`i64::rem_euclid`] and [`i64::div_euclid`] for a positive divisor.
+
+use super::groups::ParamGroups;
+use crate::config::{AnnealStrategy, CyclicMode, PerGroup, ScaleMode, ScheduleConfig};
+use crate::expr::Lambda;
+use std::f64::consts::PI;
+
+/// One `LRScheduler` subclass instance over the groups of its schedule instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Leaf {
+    pub kind: LeafKind,
+    /// `self.last_epoch`.
+    pub last_epoch: i64,
+    /// `self._step_count`.
+    pub step_count: u64,
+    /// `self._is_initial` (true only inside `_initial_step`; not part of the saved state).
+    is_initial: bool,
+    /// `self.base_lrs`, one per group of the instance (local index).
+    pub base_lrs: Vec<f64>,
+}
+
+/// The scheduler-specific constants (and, for `CosineAnnealingWarmRestarts`, state).
+#[derive(Clone, Debug)]
+pub(crate) enum LeafKind {
+    Lambda {
+        f: Lambda,
+    },
+    Multiplicative {
+        f: Lambda,
+    },
+    Step {
+        step_size: i64,
+        gamma: f64,
+    },
+    MultiStep {
+        /// `Counter(milestones)` as (milestone, count) pairs.
+        counts: Vec<(i64, u32)>,
+        /// `sorted(self.milestones.elements())`, for the closed form.
+        sorted: Vec<i64>,
+        gamma: f64,
+    },
+    Exponential {
+        gamma: f64,
+    },
+    Constant {
+        factor: f64,
+        total_iters: i64,
+    },
+    Linear {
+        start_factor: f64,
+        end_factor: f64,
+        total_iters: i64,
+    },
+    Polynomial {
+        total_iters: i64,
+        power: f64,
+    },
+    Cosine {
+        t_max: i64,
+        eta_min: f64,
+    },
+    CosineRestarts {
+        t_0: i64,
+        t_mult: i64,
+        eta_min: f64,
+        t_i: i64,
+        t_cur: i64,
+    },
+    Cyclic(Box<Cyclic>),
+    OneCycle(Box<OneCycle>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Cyclic {
+    max_lrs: Vec<f64>,
+    total_size: f64,
+    step_ratio: f64,
+    scale: CyclicScale,
+    scale_mode: ScaleMode,
+    cycle_momentum: bool,
+    base_momentums: Vec<f64>,
+    max_momentums: Vec<f64>,
+}
+
+#[derive(Clone, Debug)]
+enum CyclicScale {
+    Triangular,
+    Triangular2,
+    ExpRange(f64),
+    Custom(Lambda),
+}
+
+impl CyclicScale {
+    fn eval(&self, x: f64) -> f64 {
+        match self {
+            CyclicScale::Triangular => 1.0,
+            CyclicScale::Triangular2 => 1.0 / 2.0f64.powf(x - 1.0),
+            CyclicScale::ExpRange(gamma) => gamma.powf(x),
+            CyclicScale::Custom(f) => f.eval(x),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct OneCycle {
+    total_steps: i64,
+    phases: Vec<Phase>,
+    anneal: AnnealStrategy,
+    cycle_momentum: bool,
+}
+
+/// One `_SchedulePhase`: which group keys it anneals between, and where it ends.
+#[derive(Clone, Copy, Debug)]
+struct Phase {
+    end_step: f64,
+    start_lr: LrKey,
+    end_lr: LrKey,
+    start_momentum: MomentumKey,
+    end_momentum: MomentumKey,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum LrKey {
+    Initial,
+    Max,
+    Min,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum MomentumKey {
+    Max,
+    Base,
+}
+
+impl LrKey {
+    fn read(self, pg: &ParamGroups, g: usize) -> f64 {
+        match self {
+            LrKey::Initial => pg.initial_lr_or_lr(g),
+            LrKey::Max => pg.max_lr[g],
+            LrKey::Min => pg.min_lr[g],
+        }
+    }
+}
+
+impl MomentumKey {
+    fn read(self, pg: &ParamGroups, g: usize) -> f64 {
+        match self {
+            MomentumKey::Max => pg.max_momentum[g],
+            MomentumKey::Base => pg.base_momentum[g],
+        }
+    }
+}
+
+impl OneCycle {
+    fn anneal(&self, start: f64, end: f64, pct: f64) -> f64 {
+        match self.anneal {
+            AnnealStrategy::Cos => {
+                let cos_out = (PI * pct).cos() + 1.0;
+                end + (start - end) / 2.0 * cos_out
+            }
+            AnnealStrategy::Linear => (end - start) * pct + start,
+        }
+    }
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Python's `bisect.bisect_right`, literally (it assumes a sorted list; so does this).
+pub(crate) fn bisect_right(a: &[i64], x: i64) -> usize {
+    let (mut lo, mut hi) = (0usize, a.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if x < a[mid] {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// Python `a % b` for ints; `None` where Python raises `ZeroDivisionError` (the checker rejects
+/// such arguments; returning `None` keeps the runtime panic-free regardless).
+fn py_mod(a: i64, b: i64) -> Option<i64> {
+    let r = a.checked_rem_euclid(b)?;
+    Some(if b < 0 && r != 0 { r + b } else { r })
+}
+
+/// Python `a // b` for ints (see [`py_mod`]).
+fn py_floordiv(a: i64, b: i64) -> Option<i64> {
+    let q = a.checked_div_euclid(b)?;
+    // div_euclid leaves a non-negative remainder; Python's remainder has the sign of `b`.
+    Some(if b < 0 && a.rem_euclid(b) != 0 {
+        q - 1
+    } else {
+        q
+    })
+}
+
+impl Leaf {
+    /// Runs the scheduler's constructor over `groups` (global indices): its own set-up, then
+    /// `LRScheduler.__init__` with `last_epoch = -1`, which performs the initial step.
+    /// Returns `None` for the variants that are not leaves (`plateau`, `chain`, `sequence`).
+    pub fn construct(cfg: &ScheduleConfig, groups: &[usize], pg: &mut ParamGroups) -> Option<Leaf> {
+        let per_group = |p: &PerGroup| groups.iter().map(|&g| p.get(g)).collect::<Vec<f64>>();
+        let mut after_init_base_lrs = None;
+        let kind = match cfg {
+            ScheduleConfig::Lambda { lr_lambda } => LeafKind::Lambda {
+                f: lr_lambda.clone(),
+            },
+            ScheduleConfig::Multiplicative { lr_lambda } => LeafKind::Multiplicative {
+                f: lr_lambda.clone(),
+            },
+            ScheduleConfig::Step { step_size, gamma } => LeafKind::Step {
+                step_size: to_i64(*step_size),
+                gamma: *gamma,
+            },
+            ScheduleConfig::Multistep { milestones, gamma } => {
+                let mut counts: Vec<(i64, u32)> = Vec::new();
+                for &m in milestones {
+                    let m = to_i64(m);
+                    match counts.iter_mut().find(|(k, _)| *k == m) {
+                        Some((_, c)) => *c += 1,
+                        None => counts.push((m, 1)),
+                    }
+                }
+                let mut sorted: Vec<i64> = milestones.iter().map(|&m| to_i64(m)).collect();
+                sorted.sort_unstable();
+                LeafKind::MultiStep {
+                    counts,
+                    sorted,
+                    gamma: *gamma,
+                }
+            }
+            ScheduleConfig::Exponential { gamma } => LeafKind::Exponential { gamma: *gamma },
+            ScheduleConfig::Constant {
+                factor,
+                total_iters,
+            } => LeafKind::Constant {
+                factor: *factor,
+                total_iters: to_i64(*total_iters),
+            },
+            ScheduleConfig::Linear {
+                start_factor,
+                end_factor,
+                total_iters,
+            } => LeafKind::Linear {
+                start_factor: *start_factor,
+                end_factor: *end_factor,
+                total_iters: to_i64(*total_iters),
+            },
+            ScheduleConfig::Polynomial { total_iters, power } => LeafKind::Polynomial {
+                total_iters: to_i64(*total_iters),
+                power: *power,
+            },
+            ScheduleConfig::Cosine { t_max, eta_min } => LeafKind::Cosine {
+                t_max: to_i64(*t_max),
+                eta_min: *eta_min,
+            },
+            ScheduleConfig::CosineRestarts {
+                t_0,
+                t_mult,
+                eta_min,
+            } => LeafKind::CosineRestarts {
+                t_0: to_i64(*t_0),
+                t_mult: to_i64(*t_mult),
+                eta_min: *eta_min,
+                t_i: to_i64(*t_0),
+                t_cur: -1,
+            },
+            ScheduleConfig::Cyclic {
+                base_lr,
+                max_lr,
+                step_size_up,
+                step_size_down,
+                mode,
+                gamma,
+                scale_fn,
+                scale_mode,
+                cycle_momentum,
+                base_momentum,
+                max_momentum,
+            } => {
+                let base_lrs = per_group(base_lr);
+                for (&g, &lr) in groups.iter().zip(&base_lrs) {
+                    pg.lr[g] = lr;
+                }
+                let step_size_up = *step_size_up;
+                let step_size_down = step_size_down.unwrap_or(step_size_up);
+                let total_size = step_size_up + step_size_down;
+                let (scale, scale_mode) = match (scale_fn, mode) {
+                    (Some(f), _) => (CyclicScale::Custom(f.clone()), *scale_mode),
+                    (None, CyclicMode::Triangular) => (CyclicScale::Triangular, ScaleMode::Cycle),
+                    (None, CyclicMode::Triangular2) => (CyclicScale::Triangular2, ScaleMode::Cycle),
+                    (None, CyclicMode::ExpRange) => {
+                        (CyclicScale::ExpRange(*gamma), ScaleMode::Iterations)
+                    }
+                };
+                let (base_momentums, max_momentums) = if *cycle_momentum {
+                    let (b, m) = (per_group(base_momentum), per_group(max_momentum));
+                    for (k, &g) in groups.iter().enumerate() {
+                        pg.momentum[g] = m[k];
+                        pg.max_momentum[g] = m[k];
+                        pg.base_momentum[g] = b[k];
+                    }
+                    (b, m)
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                after_init_base_lrs = Some(base_lrs);
+                LeafKind::Cyclic(Box::new(Cyclic {
+                    max_lrs: per_group(max_lr),
+                    total_size,
+                    step_ratio: step_size_up / total_size,
+                    scale,
+                    scale_mode,
+                    cycle_momentum: *cycle_momentum,
+                    base_momentums,
+                    max_momentums,
+                }))
+            }
+            ScheduleConfig::OneCycle {
+                max_lr,
+                total_steps,
+                pct_start,
+                anneal_strategy,
+                cycle_momentum,
+                base_momentum,
+                max_momentum,
+                div_factor,
+                final_div_factor,
+                three_phase,
+            } => {
+                let total = to_i64(*total_steps);
+                let first_end = pct_start * total as f64 - 1.0;
+                let phases = if *three_phase {
+                    vec![
+                        Phase {
+                            end_step: first_end,
+                            start_lr: LrKey::Initial,
+                            end_lr: LrKey::Max,
+                            start_momentum: MomentumKey::Max,
+                            end_momentum: MomentumKey::Base,
+                        },
+                        Phase {
+                            end_step: 2.0 * pct_start * total as f64 - 2.0,
+                            start_lr: LrKey::Max,
+                            end_lr: LrKey::Initial,
+                            start_momentum: MomentumKey::Base,
+                            end_momentum: MomentumKey::Max,
+                        },
+                        Phase {
+                            end_step: (total - 1) as f64,
+                            start_lr: LrKey::Initial,
+                            end_lr: LrKey::Min,
+                            start_momentum: MomentumKey::Max,
+                            end_momentum: MomentumKey::Max,
+                        },
+                    ]
+                } else {
+                    vec![
+                        Phase {
+                            end_step: first_end,
+                            start_lr: LrKey::Initial,
+                            end_lr: LrKey::Max,
+                            start_momentum: MomentumKey::Max,
+                            end_momentum: MomentumKey::Base,
+                        },
+                        Phase {
+                            end_step: (total - 1) as f64,
+                            start_lr: LrKey::Max,
+                            end_lr: LrKey::Min,
+                            start_momentum: MomentumKey::Base,
+                            end_momentum: MomentumKey::Max,
+                        },
+                    ]
+                };
+                for &g in groups {
+                    let max = max_lr.get(g);
+                    let initial = max / div_factor;
+                    pg.initial_lr[g] = Some(initial);
+                    pg.max_lr[g] = max;
+                    pg.min_lr[g] = initial / final_div_factor;
+                }
+                if *cycle_momentum {
+                    for &g in groups {
+                        let m = max_momentum.get(g);
+                        pg.momentum[g] = m;
+                        pg.max_momentum[g] = m;
+                        pg.base_momentum[g] = base_momentum.get(g);
+                    }
+                }
+                LeafKind::OneCycle(Box::new(OneCycle {
+                    total_steps: total,
+                    phases,
+                    anneal: *anneal_strategy,
+                    cycle_momentum: *cycle_momentum,
+                }))
+            }
+            ScheduleConfig::Plateau { .. }
+            | ScheduleConfig::Chain { .. }
+            | ScheduleConfig::Sequence { .. } => return None,
+        };
+        // LRScheduler.__init__(optimizer, last_epoch=-1)
+        let base_lrs = groups
+            .iter()
+            .map(|&g| pg.setdefault_initial_lr(g))
+            .collect();
+        let mut leaf = Leaf {
+            kind,
+            last_epoch: -1,
+            step_count: 0,
+            is_initial: false,
+            base_lrs,
+        };
+        leaf.initial_step(groups, pg);
+        // CyclicLR sets `self.base_lrs` only after `super().__init__` (so its initial step used
+        // the groups' `initial_lr`).
+        if let Some(b) = after_init_base_lrs {
+            leaf.base_lrs = b;
+        }
+        Some(leaf)
+    }
+
+    /// The scheduler's name in `torch.optim.lr_scheduler`.
+    pub fn torch_name(&self) -> &'static str {
+        match &self.kind {
+            LeafKind::Lambda { .. } => "LambdaLR",
+            LeafKind::Multiplicative { .. } => "MultiplicativeLR",
+            LeafKind::Step { .. } => "StepLR",
+            LeafKind::MultiStep { .. } => "MultiStepLR",
+            LeafKind::Exponential { .. } => "ExponentialLR",
+            LeafKind::Constant { .. } => "ConstantLR",
+            LeafKind::Linear { .. } => "LinearLR",
+            LeafKind::Polynomial { .. } => "PolynomialLR",
+            LeafKind::Cosine { .. } => "CosineAnnealingLR",
+            LeafKind::CosineRestarts { .. } => "CosineAnnealingWarmRestarts",
+            LeafKind::Cyclic(_) => "CyclicLR",
+            LeafKind::OneCycle(_) => "OneCycleLR",
+        }
+    }
+
+    /// `_initial_step()`: `_step_count = 0`, then `step()` with `_is_initial` set.
+    pub fn initial_step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        self.step_count = 0;
+        self.is_initial = true;
+        self.step(groups, pg);
+        self.is_initial = false;
+    }
+
+    /// `step()` without an epoch argument.
+    pub fn step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        if let LeafKind::CosineRestarts {
+            t_0,
+            t_mult,
+            t_i,
+            t_cur,
+            ..
+        } = &mut self.kind
+        {
+            // CosineAnnealingWarmRestarts overrides `step` (and never counts `_step_count`).
+            if self.last_epoch < 0 {
+                // `epoch = 0` branch: 0 < T_0 (T_0 is positive).
+                *t_i = *t_0;
+                *t_cur = 0;
+                self.last_epoch = 0;
+            } else {
+                *t_cur += 1;
+                if *t_cur >= *t_i {
+                    *t_cur = py_mod(*t_cur, *t_i).unwrap_or(*t_cur);
+                    *t_i = t_i.saturating_mul(*t_mult);
+                }
+                self.last_epoch += 1;
+            }
+            self.write_lrs(groups, pg, false);
+            return;
+        }
+        self.step_count += 1;
+        self.last_epoch += 1;
+        self.write_lrs(groups, pg, false);
+    }
+
+    /// `_update_lr(epoch)`: what `SequentialLR` calls (with 0) on the child taking over at a
+    /// milestone. Uses `_get_closed_form_lr` where the scheduler has one, else `get_lr`.
+    pub fn update_lr_at(&mut self, epoch: i64, groups: &[usize], pg: &mut ParamGroups) {
+        self.last_epoch = epoch;
+        self.write_lrs(groups, pg, self.has_closed_form());
+    }
+
+    fn has_closed_form(&self) -> bool {
+        matches!(
+            self.kind,
+            LeafKind::Step { .. }
+                | LeafKind::MultiStep { .. }
+                | LeafKind::Exponential { .. }
+                | LeafKind::Constant { .. }
+                | LeafKind::Linear { .. }
+                | LeafKind::Polynomial { .. }
+                | LeafKind::Cosine { .. }
+        )
+    }
+
+    /// Computes every group's value and stores it in `group["lr"]`. PyTorch computes the whole
+    /// list first, but each group's value depends only on that group, so writing as we go is
+    /// the same.
+    fn write_lrs(&mut self, groups: &[usize], pg: &mut ParamGroups, closed_form: bool) {
+        for (k, &g) in groups.iter().enumerate() {
+            let v = if closed_form {
+                self.closed_form_lr(k)
+            } else {
+                self.get_lr(k, g, pg)
+            };
+            if let Some(v) = v {
+                pg.lr[g] = v;
+            }
+        }
+    }
+
+    /// `get_lr()` for local group `k` (global `g`); `None` leaves the lr unchanged (used only
+    /// by `one_cycle` stepped past `total_steps`, where PyTorch raises).
+    fn get_lr(&self, k: usize, g: usize, pg: &mut ParamGroups) -> Option<f64> {
+        let lr = pg.lr[g];
+        let base_lr = self.base_lrs[k];
+        let e = self.last_epoch;
+        let ef = e as f64;
+        Some(match &self.kind {
+            LeafKind::Lambda { f } => base_lr * f.eval(ef),
+            LeafKind::Multiplicative { f } => {
+                if !self.is_initial {
+                    lr * f.eval(ef)
+                } else {
+                    lr
+                }
+            }
+            LeafKind::Step { step_size, gamma } => {
+                if e == 0 || py_mod(e, *step_size) != Some(0) {
+                    lr
+                } else {
+                    lr * gamma
+                }
+            }
+            LeafKind::MultiStep { counts, gamma, .. } => {
+                match counts.iter().find(|(m, _)| *m == e) {
+                    None => lr,
+                    Some(&(_, c)) => lr * gamma.powf(c as f64),
+                }
+            }
+            LeafKind::Exponential { gamma } => {
+                if self.is_initial {
+                    lr
+                } else {
+                    lr * gamma
+                }
+            }
+            LeafKind::Constant {
+                factor,
+                total_iters,
+            } => {
+                if e == 0 {
+                    lr * factor
+                } else if e != *total_iters {
+                    lr
+                } else {
+                    lr * (1.0 / factor)
+                }
+            }
+            LeafKind::Linear {
+                start_factor,
+                end_factor,
+                total_iters,
+            } => {
+                if e == 0 {
+                    lr * start_factor
+                } else if self.is_initial || e > *total_iters {
+                    lr
+                } else {
+                    lr * (1.0
+                        + (end_factor - start_factor)
+                            / (*total_iters as f64 * start_factor
+                                + (e - 1) as f64 * (end_factor - start_factor)))
+                }
+            }
+            LeafKind::Polynomial { total_iters, power } => {
+                if self.is_initial || e > *total_iters {
+                    lr
+                } else {
+                    let t = *total_iters as f64;
+                    let decay_factor = ((1.0 - ef / t) / (1.0 - (e - 1) as f64 / t)).powf(*power);
+                    lr * decay_factor
+                }
+            }
+            LeafKind::Cosine { t_max, eta_min } => {
+                let t = *t_max as f64;
+                if self.is_initial {
+                    lr
+                } else if self.step_count == 1 && e > 0 {
+                    eta_min + (base_lr - eta_min) * (1.0 + (ef * PI / t).cos()) / 2.0
+                } else if py_mod(e - 1 - t_max, 2 * t_max) == Some(0) {
+                    lr + (base_lr - eta_min) * (1.0 - (PI / t).cos()) / 2.0
+                } else {
+                    (1.0 + (PI * ef / t).cos()) / (1.0 + (PI * (e - 1) as f64 / t).cos())
+                        * (lr - eta_min)
+                        + eta_min
+                }
+            }
+            LeafKind::CosineRestarts {
+                eta_min,
+                t_i,
+                t_cur,
+                ..
+            } => {
+                eta_min
+                    + (base_lr - eta_min) * (1.0 + (PI * *t_cur as f64 / *t_i as f64).cos()) / 2.0
+            }
+            LeafKind::Cyclic(c) => {
+                let cycle = (1.0 + ef / c.total_size).floor();
+                let x = 1.0 + ef / c.total_size - cycle;
+                let scale_factor = if x <= c.step_ratio {
+                    x / c.step_ratio
+                } else {
+                    (x - 1.0) / (c.step_ratio - 1.0)
+                };
+                let scale = match c.scale_mode {
+                    ScaleMode::Cycle => c.scale.eval(cycle),
+                    ScaleMode::Iterations => c.scale.eval(ef),
+                };
+                if c.cycle_momentum {
+                    let (base_m, max_m) = (c.base_momentums[k], c.max_momentums[k]);
+                    let base_height = (max_m - base_m) * scale_factor;
+                    pg.momentum[g] = max_m - base_height * scale;
+                }
+                let base_height = (c.max_lrs[k] - base_lr) * scale_factor;
+                base_lr + base_height * scale
+            }
+            LeafKind::OneCycle(o) => {
+                if e > o.total_steps {
+                    return None;
+                }
+                let last = o.phases.len() - 1;
+                let mut start_step = 0.0;
+                let mut out = lr;
+                for (i, phase) in o.phases.iter().enumerate() {
+                    let end_step = phase.end_step;
+                    if ef <= end_step || i == last {
+                        let pct = (ef - start_step) / (end_step - start_step);
+                        out = o.anneal(phase.start_lr.read(pg, g), phase.end_lr.read(pg, g), pct);
+                        if o.cycle_momentum {
+                            pg.momentum[g] = o.anneal(
+                                phase.start_momentum.read(pg, g),
+                                phase.end_momentum.read(pg, g),
+                                pct,
+                            );
+                        }
+                        break;
+                    }
+                    start_step = phase.end_step;
+                }
+                out
+            }
+        })
+    }
+
+    /// `_get_closed_form_lr()` for local group `k`, for the schedulers that define it.
+    fn closed_form_lr(&self, k: usize) -> Option<f64> {
+        let base_lr = self.base_lrs[k];
+        let e = self.last_epoch;
+        let ef = e as f64;
+        Some(match &self.kind {
+            LeafKind::Step { step_size, gamma } => {
+                base_lr * gamma.powf(py_floordiv(e, *step_size)? as f64)
+            }
+            LeafKind::MultiStep { sorted, gamma, .. } => {
+                base_lr * gamma.powf(bisect_right(sorted, e) as f64)
+            }
+            LeafKind::Constant {
+                factor,
+                total_iters,
+            } => {
+                let reached = if e >= *total_iters { 1.0 } else { 0.0 };
+                base_lr * (factor + reached * (1.0 - factor))
+            }
+            LeafKind::Linear {
+                start_factor,
+                end_factor,
+                total_iters,
+            } => {
+                base_lr
+                    * (start_factor
+                        + (end_factor - start_factor) * (*total_iters).min(e) as f64
+                            / *total_iters as f64)
+            }
+            LeafKind::Exponential { gamma } => base_lr * gamma.powf(ef),
+            LeafKind::Polynomial { total_iters, power } => {
+                base_lr * (1.0 - (*total_iters).min(e) as f64 / *total_iters as f64).powf(*power)
+            }
+            LeafKind::Cosine { t_max, eta_min } => {
+                eta_min + (base_lr - eta_min) * (1.0 + (PI * ef / *t_max as f64).cos()) / 2.0
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_int_division_semantics() {
+        assert_eq!(py_mod(-1 - 20, 40), Some(19));
+        assert_eq!(py_mod(7, 3), Some(1));
+        assert_eq!(py_mod(-7, 3), Some(2));
+        assert_eq!(py_mod(7, -3), Some(-2));
+        assert_eq!(py_mod(-7, -3), Some(-1));
+        assert_eq!(py_mod(5, 0), None);
+        assert_eq!(py_floordiv(-7, 2), Some(-4));
+        assert_eq!(py_floordiv(7, 2), Some(3));
+        assert_eq!(py_floordiv(7, -2), Some(-4));
+        assert_eq!(py_floordiv(-7, -2), Some(3));
+        assert_eq!(py_floordiv(1, 0), None);
+    }
+
+    #[test]
+    fn bisect_right_matches_python() {
+        assert_eq!(bisect_right(&[], 3), 0);
+        assert_eq!(bisect_right(&[20], 19), 0);
+        assert_eq!(bisect_right(&[20], 20), 1);
+        assert_eq!(bisect_right(&[5, 5, 10], 5), 2);
+        assert_eq!(bisect_right(&[5, 5, 10], 11), 3);
+    }
+}
