@@ -1,6 +1,7 @@
-//! `optimc check FILE...`
+//! `optimc check FILE... [--format human|json] [--deny-warnings]`
 
-use super::{check_file, INVALID, OK};
+use super::{cannot_run, read_file, report, CANNOT_RUN, INVALID, OK};
+use optimc::{Diagnostic, Diagnostics};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -8,16 +9,87 @@ pub struct Args {
     /// The .optim files to check.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// How to print diagnostics: for people (stderr) or as JSON for editors and CI (stdout).
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    format: DiagnosticFormat,
+    /// Treat warnings as errors (exit code 1).
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DiagnosticFormat {
+    Human,
+    Json,
 }
 
 pub fn run(args: Args) -> u8 {
     let mut code = OK;
+    let mut json_items = Vec::new();
     for path in &args.files {
-        code = code.max(match check_file(path) {
-            Ok((Some(_), _)) => OK,
-            Ok((None, _)) => INVALID,
-            Err(code) => code,
-        });
+        let bytes = match read_file(path) {
+            Ok(b) => b,
+            Err(message) => {
+                code = code.max(cannot_run(message));
+                continue;
+            }
+        };
+        let (config, diagnostics) = optimc::check_bytes(&path.display().to_string(), &bytes);
+        match args.format {
+            DiagnosticFormat::Human => report(&diagnostics),
+            DiagnosticFormat::Json => json_items.extend(diagnostics.items.iter().map(|d| to_json(&diagnostics, d))),
+        }
+        let warned = diagnostics.warnings().next().is_some();
+        if config.is_none() || (args.deny_warnings && warned) {
+            code = code.max(INVALID);
+        }
     }
+    if args.format == DiagnosticFormat::Json {
+        let text = serde_json::to_string_pretty(&json_items).unwrap_or_default();
+        println!("{text}");
+    }
+    debug_assert!(code <= CANNOT_RUN);
     code
+}
+
+/// One diagnostic as JSON: code, severity, message, file, 1-based line and column, byte span, help.
+fn to_json(file: &Diagnostics, d: &Diagnostic) -> serde_json::Value {
+    let (line, column) = line_column(&file.source, d.span.start);
+    serde_json::json!({
+        "code": d.code.to_string(),
+        "severity": d.severity,
+        "message": d.message,
+        "file": file.file_name,
+        "line": line,
+        "column": column,
+        "span": { "start": d.span.start, "end": d.span.end },
+        "label": d.label,
+        "help": d.help,
+    })
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_column;
+
+    #[test]
+    fn lines_and_columns_are_one_based() {
+        let s = "ab\ncdé f\n";
+        assert_eq!(line_column(s, 0), (1, 1));
+        assert_eq!(line_column(s, 3), (2, 1));
+        assert_eq!(line_column(s, 8), (2, 5));
+        assert_eq!(line_column(s, 100), (3, 1));
+    }
 }
