@@ -1,0 +1,1 @@
+//! Unit tests of grouping, stepping, state snapshots and resumption.
