@@ -66,7 +66,11 @@ fn apply_options(hp: &mut Hyperparams, options: &Value) {
     for (key, value) in options.as_object().expect("options must be an object") {
         let name = OptionName::from_name(key).unwrap_or_else(|| panic!("unknown option {key}"));
         let number = || num(value);
-        let flag = || value.as_bool().unwrap_or_else(|| panic!("{key}: bool expected"));
+        let flag = || {
+            value
+                .as_bool()
+                .unwrap_or_else(|| panic!("{key}: bool expected"))
+        };
         match name {
             OptionName::Lr => hp.lr = number(),
             OptionName::Momentum => hp.momentum = number(),
@@ -194,6 +198,11 @@ fn run_case(path: &Path) -> Outcome {
                     continue;
                 }
                 out.inexact += 1;
+                if out.inexact == 1 && std::env::var_os("OPTIM_DEBUG").is_some() {
+                    eprintln!(
+                        "{name}: first difference at epoch {epoch} {n}[{j}]: {got:e} vs {want:e}"
+                    );
+                }
                 let abs = (f64::from(got) - f64::from(want)).abs();
                 let rel = abs / f64::from(want).abs().max(f64::MIN_POSITIVE);
                 out.worst_abs = out.worst_abs.max(abs);

@@ -205,7 +205,10 @@ pub enum StateError {
         found: usize,
     },
     #[error("buffer `{buffer}` of parameter `{name}` has {found} values, but the parameter has {expected}")]
-    #[diagnostic(code(optimc::state_size), help("the state file is damaged or was edited"))]
+    #[diagnostic(
+        code(optimc::state_size),
+        help("the state file is damaged or was edited")
+    )]
     BufferLength {
         name: String,
         buffer: String,
@@ -213,10 +216,7 @@ pub enum StateError {
         found: usize,
     },
     #[error("{optimizer} keeps no buffer `{buffer}` (found on parameter `{name}`)")]
-    #[diagnostic(
-        code(optimc::state_buffer),
-        help("{optimizer} keeps: {known}")
-    )]
+    #[diagnostic(code(optimc::state_buffer), help("{optimizer} keeps: {known}"))]
     UnknownBuffer {
         name: String,
         buffer: String,
@@ -224,7 +224,10 @@ pub enum StateError {
         known: String,
     },
     #[error("parameter `{name}` has no buffer `{buffer}`, which {optimizer} always keeps")]
-    #[diagnostic(code(optimc::state_buffer), help("the state file is damaged or was edited"))]
+    #[diagnostic(
+        code(optimc::state_buffer),
+        help("the state file is damaged or was edited")
+    )]
     MissingBuffer {
         name: String,
         buffer: String,
@@ -702,7 +705,11 @@ impl Slot {
                 let state = RmsPropState {
                     step: &mut self.step,
                     square_avg: need!(b0),
-                    momentum_buffer: if hp.momentum > 0.0 { Some(need!(b1)) } else { None },
+                    momentum_buffer: if hp.momentum > 0.0 {
+                        Some(need!(b1))
+                    } else {
+                        None
+                    },
                     grad_avg: if hp.centered { Some(need!(b2)) } else { None },
                 };
                 rmsprop(hp, param, grad, state);
@@ -764,4 +771,3 @@ impl Slot {
         }
     }
 }
-

@@ -109,9 +109,7 @@ mod opt_float {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
-        Option::<Repr>::deserialize(d)?
-            .map(Repr::value)
-            .transpose()
+        Option::<Repr>::deserialize(d)?.map(Repr::value).transpose()
     }
 }
 

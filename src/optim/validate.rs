@@ -14,8 +14,9 @@ pub struct OptionProblem {
 }
 
 /// The checks `torch.optim.<kind>.__init__` makes on its arguments, applied to `hp`, in the order
-/// PyTorch makes them; empty when PyTorch would accept every value. Like PyTorch's `not 0.0 <= x`
-/// tests, a NaN fails every range check.
+/// PyTorch makes them; empty when PyTorch would accept every value. A NaN fails every range
+/// check (as with PyTorch's `not 0.0 <= x` tests; SGD's `x < 0.0` tests would let a NaN through,
+/// which is never what a user means).
 ///
 /// Only the options `kind` takes are looked at (`OptimizerKind::options`).
 pub fn validate(kind: OptimizerKind, hp: &Hyperparams) -> Vec<OptionProblem> {
@@ -30,17 +31,24 @@ pub fn validate(kind: OptimizerKind, hp: &Hyperparams) -> Vec<OptionProblem> {
             v.non_negative(OptionName::Lr, hp.lr);
             v.non_negative(OptionName::Momentum, hp.momentum);
             v.non_negative(OptionName::WeightDecay, hp.weight_decay);
-            if hp.nesterov && !(hp.momentum > 0.0) {
+            if hp.nesterov && hp.momentum <= 0.0 {
                 v.push(
                     OptionName::Nesterov,
-                    format!("nesterov needs a positive momentum, but momentum is {}", hp.momentum),
-                    "set `momentum` above 0 (e.g. `momentum = 0.9`) or drop `nesterov = true`".into(),
+                    format!(
+                        "nesterov needs a positive momentum, but momentum is {}",
+                        hp.momentum
+                    ),
+                    "set `momentum` above 0 (e.g. `momentum = 0.9`) or drop `nesterov = true`"
+                        .into(),
                 );
             }
             if hp.nesterov && hp.dampening != 0.0 {
                 v.push(
                     OptionName::Nesterov,
-                    format!("nesterov needs zero dampening, but dampening is {}", hp.dampening),
+                    format!(
+                        "nesterov needs zero dampening, but dampening is {}",
+                        hp.dampening
+                    ),
                     "set `dampening = 0` or drop `nesterov = true`".into(),
                 );
             }
@@ -77,7 +85,10 @@ pub fn validate(kind: OptimizerKind, hp: &Hyperparams) -> Vec<OptionProblem> {
             if !(0.0..=1.0).contains(&hp.rho) {
                 v.push(
                     OptionName::Rho,
-                    format!("rho must be between 0 and 1 inclusive, but it is {}", hp.rho),
+                    format!(
+                        "rho must be between 0 and 1 inclusive, but it is {}",
+                        hp.rho
+                    ),
                     "choose a decay rate in [0, 1], such as the default `rho = 0.9`".into(),
                 );
             }
@@ -103,7 +114,7 @@ impl Checker<'_> {
     }
 
     fn non_negative(&mut self, option: OptionName, value: f64) {
-        if !(value >= 0.0) {
+        if value.is_nan() || value < 0.0 {
             let what = match option {
                 OptionName::Lr => "the learning rate `lr`",
                 OptionName::Eps => "`eps`",
@@ -121,7 +132,10 @@ impl Checker<'_> {
                 OptionName::Eps => format!("e.g. the default `eps = {:e}`", default.eps),
                 OptionName::Alpha => format!("e.g. the default `alpha = {}`", default.alpha),
                 OptionName::MomentumDecay => {
-                    format!("e.g. the default `momentum_decay = {}`", default.momentum_decay)
+                    format!(
+                        "e.g. the default `momentum_decay = {}`",
+                        default.momentum_decay
+                    )
                 }
                 _ => "0 turns it off".to_string(),
             };
@@ -170,14 +184,22 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         for kind in OptimizerKind::ALL {
-            assert_eq!(validate(kind, &Hyperparams::defaults(kind)), vec![], "{kind:?}");
+            assert_eq!(
+                validate(kind, &Hyperparams::defaults(kind)),
+                vec![],
+                "{kind:?}"
+            );
         }
     }
 
     #[test]
     fn negative_values_are_reported() {
         for kind in OptimizerKind::ALL {
-            assert_eq!(problems(kind, |h| h.lr = -1e-3), vec![OptionName::Lr], "{kind:?}");
+            assert_eq!(
+                problems(kind, |h| h.lr = -1e-3),
+                vec![OptionName::Lr],
+                "{kind:?}"
+            );
             assert_eq!(
                 problems(kind, |h| h.weight_decay = -0.1),
                 vec![OptionName::WeightDecay],
@@ -186,7 +208,10 @@ mod tests {
             assert_eq!(problems(kind, |h| h.lr = f64::NAN), vec![OptionName::Lr]);
         }
         let sgd = OptimizerKind::Sgd;
-        assert_eq!(problems(sgd, |h| h.momentum = -0.5), vec![OptionName::Momentum]);
+        assert_eq!(
+            problems(sgd, |h| h.momentum = -0.5),
+            vec![OptionName::Momentum]
+        );
         // SGD does not check eps (it has none).
         assert_eq!(problems(sgd, |h| h.eps = -1.0), vec![]);
         let rms = OptimizerKind::RmsProp;
@@ -194,7 +219,10 @@ mod tests {
         assert_eq!(problems(rms, |h| h.eps = -1e-8), vec![OptionName::Eps]);
         assert_eq!(problems(rms, |h| h.alpha = 1.5), vec![]); // PyTorch only checks alpha >= 0
         let ada = OptimizerKind::Adagrad;
-        assert_eq!(problems(ada, |h| h.lr_decay = -1.0), vec![OptionName::LrDecay]);
+        assert_eq!(
+            problems(ada, |h| h.lr_decay = -1.0),
+            vec![OptionName::LrDecay]
+        );
         assert_eq!(
             problems(ada, |h| h.initial_accumulator_value = -1.0),
             vec![OptionName::InitialAccumulatorValue]
@@ -203,14 +231,23 @@ mod tests {
             problems(OptimizerKind::NAdam, |h| h.momentum_decay = -1.0),
             vec![OptionName::MomentumDecay]
         );
-        assert_eq!(problems(OptimizerKind::Adam, |h| h.momentum_decay = -1.0), vec![]);
+        assert_eq!(
+            problems(OptimizerKind::Adam, |h| h.momentum_decay = -1.0),
+            vec![]
+        );
     }
 
     #[test]
     fn betas_must_be_in_unit_interval() {
         for kind in OptimizerKind::ALL.into_iter().filter(|k| k.has_betas()) {
-            assert_eq!(problems(kind, |h| h.betas = (1.0, 0.999)), vec![OptionName::Betas]);
-            assert_eq!(problems(kind, |h| h.betas = (0.9, -0.1)), vec![OptionName::Betas]);
+            assert_eq!(
+                problems(kind, |h| h.betas = (1.0, 0.999)),
+                vec![OptionName::Betas]
+            );
+            assert_eq!(
+                problems(kind, |h| h.betas = (0.9, -0.1)),
+                vec![OptionName::Betas]
+            );
             assert_eq!(
                 problems(kind, |h| h.betas = (-0.1, 1.0)),
                 vec![OptionName::Betas, OptionName::Betas]
@@ -238,7 +275,10 @@ mod tests {
     #[test]
     fn nesterov_needs_momentum_and_no_dampening() {
         let k = OptimizerKind::Sgd;
-        assert_eq!(problems(k, |h| h.nesterov = true), vec![OptionName::Nesterov]);
+        assert_eq!(
+            problems(k, |h| h.nesterov = true),
+            vec![OptionName::Nesterov]
+        );
         assert_eq!(
             problems(k, |h| {
                 h.nesterov = true;

@@ -61,7 +61,10 @@ pub fn adam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: AdamState<
                 [hp.maximize, coupled, decoupled, false][])
         }
         Some(vmax) => {
-            check_len(n, &[grad.len(), exp_avg.len(), exp_avg_sq.len(), vmax.len()]);
+            check_len(
+                n,
+                &[grad.len(), exp_avg.len(), exp_avg_sq.len(), vmax.len()],
+            );
             specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, vmax)
                 [hp.maximize, coupled, decoupled, true][])
         }

@@ -84,7 +84,11 @@ fn momentum<const MAXIMIZE: bool, const WD: bool, const FIRST: bool, const NESTE
 ) {
     for ((p, &g), b) in param.iter_mut().zip(grad).zip(buf.iter_mut()) {
         let g = grad_of::<MAXIMIZE, WD>(s, *p, g);
-        *b = if FIRST { g } else { add(*b * s.momentum, g, s.keep) };
+        *b = if FIRST {
+            g
+        } else {
+            add(*b * s.momentum, g, s.keep)
+        };
         let d = if NESTEROV { add(g, *b, s.momentum) } else { *b };
         *p = add(*p, d, s.neg_lr);
     }
