@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcmul, f, specialize};
+use crate::optim::ops::{add, addcmul, f, specialize, with_fma};
 
 /// Adadelta state of one parameter.
 pub struct AdadeltaState<'a> {
@@ -39,7 +39,9 @@ pub fn adadelta(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: Adadel
         eps: f(hp.eps),
         neg_lr: f(-hp.lr),
     };
-    specialize!(run(&s, param, grad, square_avg, acc_delta)[hp.maximize, hp.weight_decay != 0.0][])
+    with_fma(
+        || specialize!(run(&s, param, grad, square_avg, acc_delta)[hp.maximize, hp.weight_decay != 0.0][]),
+    )
 }
 
 struct Scalars {
@@ -50,6 +52,7 @@ struct Scalars {
     neg_lr: f32,
 }
 
+#[inline(always)]
 fn run<const MAXIMIZE: bool, const WD: bool>(
     s: &Scalars,
     param: &mut [f32],

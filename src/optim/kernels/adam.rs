@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, maximum, specialize};
+use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, maximum, specialize, with_fma};
 
 /// Adam / AdamW state of one parameter.
 pub struct AdamState<'a> {
@@ -57,16 +57,20 @@ pub fn adam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: AdamState<
         None => {
             check_len(n, &[grad.len(), exp_avg.len(), exp_avg_sq.len()]);
             let mut none: [f32; 0] = [];
-            specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, &mut none)
+            with_fma(|| {
+                specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, &mut none)
                 [hp.maximize, coupled, decoupled, false][])
+            })
         }
         Some(vmax) => {
             check_len(
                 n,
                 &[grad.len(), exp_avg.len(), exp_avg_sq.len(), vmax.len()],
             );
-            specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, vmax)
+            with_fma(|| {
+                specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, vmax)
                 [hp.maximize, coupled, decoupled, true][])
+            })
         }
     }
 }
@@ -82,6 +86,7 @@ struct Scalars {
     neg_step_size: f32,
 }
 
+#[inline(always)]
 fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
     s: &Scalars,
     param: &mut [f32],

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, f, lerp, maximum, specialize};
+use crate::optim::ops::{add, addcdiv, f, lerp, maximum, specialize, with_fma};
 
 /// Adamax state of one parameter.
 pub struct AdamaxState<'a> {
@@ -39,7 +39,9 @@ pub fn adamax(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: AdamaxSt
         eps: f(hp.eps),
         neg_clr: f(-clr),
     };
-    specialize!(run(&s, param, grad, exp_avg, exp_inf)[hp.maximize, hp.weight_decay != 0.0][])
+    with_fma(
+        || specialize!(run(&s, param, grad, exp_avg, exp_inf)[hp.maximize, hp.weight_decay != 0.0][]),
+    )
 }
 
 struct Scalars {
@@ -50,6 +52,7 @@ struct Scalars {
     neg_clr: f32,
 }
 
+#[inline(always)]
 fn run<const MAXIMIZE: bool, const WD: bool>(
     s: &Scalars,
     param: &mut [f32],

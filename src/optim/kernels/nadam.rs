@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, specialize};
+use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, specialize, with_fma};
 
 /// NAdam state of one parameter.
 pub struct NAdamState<'a> {
@@ -58,7 +58,9 @@ pub fn nadam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: NAdamStat
     let wd = hp.weight_decay != 0.0;
     let decoupled = wd && hp.decoupled_weight_decay;
     let coupled = wd && !hp.decoupled_weight_decay;
-    specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)[hp.maximize, coupled, decoupled][])
+    with_fma(
+        || specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)[hp.maximize, coupled, decoupled][]),
+    )
 }
 
 struct Scalars {
@@ -73,6 +75,7 @@ struct Scalars {
     avg_step: f32,
 }
 
+#[inline(always)]
 fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool>(
     s: &Scalars,
     param: &mut [f32],

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, f, specialize};
+use crate::optim::ops::{add, f, specialize, with_fma};
 
 /// SGD state of one parameter.
 pub enum SgdState<'a> {
@@ -39,15 +39,19 @@ pub fn sgd(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: SgdState<'_
     match state {
         SgdState::NoMomentum => {
             check_len(param.len(), &[grad.len()]);
-            specialize!(plain(&s, param, grad)[hp.maximize, wd][])
+            with_fma(|| specialize!(plain(&s, param, grad)[hp.maximize, wd][]))
         }
         SgdState::FirstMomentum(buf) => {
             check_len(param.len(), &[grad.len(), buf.len()]);
-            specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, true, hp.nesterov][])
+            with_fma(
+                || specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, true, hp.nesterov][]),
+            )
         }
         SgdState::Momentum(buf) => {
             check_len(param.len(), &[grad.len(), buf.len()]);
-            specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, false, hp.nesterov][])
+            with_fma(
+                || specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, false, hp.nesterov][]),
+            )
         }
     }
 }
@@ -69,6 +73,7 @@ fn grad_of<const MAXIMIZE: bool, const WD: bool>(s: &Scalars, p: f32, g: f32) ->
     }
 }
 
+#[inline(always)]
 fn plain<const MAXIMIZE: bool, const WD: bool>(s: &Scalars, param: &mut [f32], grad: &[f32]) {
     for (p, &g) in param.iter_mut().zip(grad) {
         let g = grad_of::<MAXIMIZE, WD>(s, *p, g);
@@ -76,6 +81,7 @@ fn plain<const MAXIMIZE: bool, const WD: bool>(s: &Scalars, param: &mut [f32], g
     }
 }
 
+#[inline(always)]
 fn momentum<const MAXIMIZE: bool, const WD: bool, const FIRST: bool, const NESTEROV: bool>(
     s: &Scalars,
     param: &mut [f32],
