@@ -4,8 +4,8 @@
 //! for one float32 tensor (`foreach` and `fused` off). Parameters and state are `f32`;
 //! hyperparameters and step-derived scalars (bias corrections, step sizes) are computed in `f64`
 //! exactly where PyTorch computes them as Python floats, and rounded to `f32` where they meet a
-//! tensor. The per-element arithmetic keeps the order of PyTorch's chain of tensor ops (see
-//! [`super::ops`]), so one pass gives bit-for-bit the same result as PyTorch's several passes.
+//! tensor. The per-element arithmetic keeps the order of PyTorch's chain of tensor ops (see the
+//! private `optim::ops` module), so one pass gives bit-for-bit the same result as PyTorch's several passes.
 //!
 //! The kernels allocate nothing. Slices passed together must have the same length (checked with
 //! `assert!` once per call, never per element). `step` arguments are PyTorch's float32 `step`
