@@ -1,25 +1,773 @@
 //! Optimizers: PyTorch's `torch.optim` algorithms over f32 parameters, with parameter groups.
+//!
+//! - [`Optimizer`] assigns named parameters to the groups of a [`Config`] by glob pattern and
+//!   steps them all; its lr and momentum can be driven between steps by a schedule.
+//! - [`kernels`] holds one fused, allocation-free kernel per optimizer, bit-compatible with
+//!   PyTorch's single-tensor CPU implementation in float32.
+//! - [`validate`] gives PyTorch's constructor argument checks as data.
+//! - [`OptimizerState`] is a serde snapshot for checkpoints.
+//!
+//! ```
+//! use optimc::config::{Config, GroupConfig, Hyperparams, OptimizerKind};
+//! use optimc::optim::{Optimizer, ParamMut};
+//!
+//! let kind = OptimizerKind::Sgd;
+//! let mut hp = Hyperparams::defaults(kind);
+//! hp.lr = 0.1;
+//! let config = Config {
+//!     optimizer: kind,
+//!     defaults: hp,
+//!     groups: vec![GroupConfig {
+//!         name: "default".into(),
+//!         params: vec!["*".into()],
+//!         options: hp,
+//!         schedule: None,
+//!     }],
+//!     schedule: None,
+//! };
+//! let mut opt = Optimizer::new(&config, &[("w", 2)]).unwrap();
+//! let mut w = [1.0f32, 2.0];
+//! opt.step(&mut [ParamMut::new(&mut w, &[1.0, -1.0])]).unwrap();
+//! assert_eq!(w, [0.9, 2.1]);
+//! ```
 
-use crate::config::{Hyperparams, OptimizerKind, OptionName};
+mod glob;
+pub mod kernels;
+mod ops;
+mod state;
+mod validate;
 
-/// One of PyTorch's constructor argument checks that a group's options fail.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OptionProblem {
-    pub option: OptionName,
-    pub message: String,
-    pub help: String,
+#[cfg(test)]
+mod conformance_tests;
+#[cfg(test)]
+mod tests;
+
+pub use glob::glob_match;
+pub use state::{GroupState, OptimizerState, ParamState};
+pub use validate::{validate, OptionProblem};
+
+use crate::config::{Config, Hyperparams, OptimizerKind};
+use std::collections::HashMap;
+
+/// One parameter handed to [`Optimizer::step`]: its values, updated in place, and its gradient.
+/// A parameter without a gradient (`grad: None`, PyTorch's `p.grad is None`) is skipped and its
+/// state, step count included, is left alone.
+#[derive(Debug)]
+pub struct ParamMut<'a> {
+    pub data: &'a mut [f32],
+    pub grad: Option<&'a [f32]>,
 }
 
-/// PyTorch's constructor argument checks (temporary minimal version until the optimizers land).
-pub fn validate(kind: OptimizerKind, hp: &Hyperparams) -> Vec<OptionProblem> {
-    let _ = kind;
-    let mut out = Vec::new();
-    if hp.lr < 0.0 {
-        out.push(OptionProblem {
-            option: OptionName::Lr,
-            message: format!("Invalid learning rate: {}", hp.lr),
-            help: "use a non-negative lr".into(),
-        });
+impl<'a> ParamMut<'a> {
+    /// A parameter with a gradient.
+    pub fn new(data: &'a mut [f32], grad: &'a [f32]) -> Self {
+        ParamMut {
+            data,
+            grad: Some(grad),
+        }
     }
-    out
+
+    /// A parameter without a gradient this step.
+    pub fn without_grad(data: &'a mut [f32]) -> Self {
+        ParamMut { data, grad: None }
+    }
+}
+
+/// Parameters could not be assigned to groups.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum GroupError {
+    /// Some parameters match no group's `params` patterns. Lists all of them.
+    #[error("{}", unmatched_message(.names))]
+    #[diagnostic(code(optimc::unmatched_parameters))]
+    Unmatched {
+        /// Every unmatched parameter name, in registration order.
+        names: Vec<String>,
+        /// Each group with its patterns, in declaration order.
+        groups: Vec<(String, Vec<String>)>,
+        #[help]
+        help: String,
+    },
+    /// The same parameter name was registered twice.
+    #[error("parameter `{name}` is registered twice")]
+    #[diagnostic(
+        code(optimc::duplicate_parameter),
+        help("give every parameter a unique full name, e.g. `layer1.weight`")
+    )]
+    Duplicate { name: String },
+}
+
+fn unmatched_message(names: &[String]) -> String {
+    let list = names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() == 1 {
+        format!("parameter {list} matches no group")
+    } else {
+        format!("{} parameters match no group: {list}", names.len())
+    }
+}
+
+/// [`Optimizer::step`] was given parameters that do not fit the ones it was built for.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum StepError {
+    #[error("step was given {got} parameters, but the optimizer was built for {expected}")]
+    #[diagnostic(
+        code(optimc::step_param_count),
+        help("pass every registered parameter, in registration order (use `ParamMut::without_grad` for one without a gradient)")
+    )]
+    ParamCount { expected: usize, got: usize },
+    #[error("parameter `{name}` has {got} values, but it was registered with {expected}")]
+    #[diagnostic(
+        code(optimc::step_param_size),
+        help("pass the parameters in registration order; see `Optimizer::param_names`")
+    )]
+    DataLength {
+        name: String,
+        expected: usize,
+        got: usize,
+    },
+    #[error("the gradient of `{name}` has {got} values, but the parameter has {expected}")]
+    #[diagnostic(
+        code(optimc::step_grad_size),
+        help("a gradient must have exactly one value per parameter value")
+    )]
+    GradLength {
+        name: String,
+        expected: usize,
+        got: usize,
+    },
+}
+
+/// [`Optimizer::restore`] refused a snapshot that does not belong to this optimizer.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, miette::Diagnostic)]
+pub enum StateError {
+    #[error("the state was saved by {found}, but this optimizer is {expected}")]
+    #[diagnostic(
+        code(optimc::state_kind),
+        help("restore a state saved by the same optimizer, or start this one fresh")
+    )]
+    Kind {
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("the state has {found} groups, but this optimizer has {expected}")]
+    #[diagnostic(
+        code(optimc::state_groups),
+        help("the configuration's groups changed since the state was saved")
+    )]
+    GroupCount { expected: usize, found: usize },
+    #[error("group {index} of the state is `{found}`, but here it is `{expected}`")]
+    #[diagnostic(
+        code(optimc::state_groups),
+        help("the configuration's groups changed since the state was saved")
+    )]
+    GroupName {
+        index: usize,
+        expected: String,
+        found: String,
+    },
+    #[error("the state has {found} parameters, but this optimizer has {expected}")]
+    #[diagnostic(
+        code(optimc::state_params),
+        help("the model's parameters changed since the state was saved")
+    )]
+    ParamCount { expected: usize, found: usize },
+    #[error("parameter {index} of the state is `{found}`, but here it is `{expected}`")]
+    #[diagnostic(
+        code(optimc::state_params),
+        help("the model's parameters changed (or were registered in another order) since the state was saved")
+    )]
+    ParamName {
+        index: usize,
+        expected: String,
+        found: String,
+    },
+    #[error("parameter `{name}` has {found} values in the state, but {expected} here")]
+    #[diagnostic(
+        code(optimc::state_size),
+        help("the parameter's shape changed since the state was saved")
+    )]
+    ParamLength {
+        name: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("parameter `{name}` was in group {found} when the state was saved, but is in group {expected} here")]
+    #[diagnostic(
+        code(optimc::state_groups),
+        help("the groups' `params` patterns changed since the state was saved")
+    )]
+    ParamGroup {
+        name: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("buffer `{buffer}` of parameter `{name}` has {found} values, but the parameter has {expected}")]
+    #[diagnostic(
+        code(optimc::state_size),
+        help("the state file is damaged or was edited")
+    )]
+    BufferLength {
+        name: String,
+        buffer: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{optimizer} keeps no buffer `{buffer}` (found on parameter `{name}`)")]
+    #[diagnostic(code(optimc::state_buffer), help("{optimizer} keeps: {known}"))]
+    UnknownBuffer {
+        name: String,
+        buffer: String,
+        optimizer: &'static str,
+        known: String,
+    },
+    #[error("parameter `{name}` has no buffer `{buffer}`, which {optimizer} always keeps")]
+    #[diagnostic(
+        code(optimc::state_buffer),
+        help("the state file is damaged or was edited")
+    )]
+    MissingBuffer {
+        name: String,
+        buffer: String,
+        optimizer: &'static str,
+    },
+}
+
+/// Buffer names (PyTorch's state keys) of `kind`, at most 3; and how many of the first ones
+/// every parameter always has once stepped (the others are optional).
+fn buffer_names(kind: OptimizerKind) -> (&'static [&'static str], usize) {
+    use OptimizerKind::*;
+    match kind {
+        Sgd => (&["momentum_buffer"], 0),
+        Adam | AdamW => (&["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], 2),
+        RmsProp => (&["square_avg", "momentum_buffer", "grad_avg"], 1),
+        Adagrad => (&["sum"], 1),
+        Adadelta => (&["square_avg", "acc_delta"], 2),
+        Adamax => (&["exp_avg", "exp_inf"], 2),
+        NAdam | RAdam => (&["exp_avg", "exp_avg_sq"], 2),
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Group {
+    name: String,
+    hp: Hyperparams,
+}
+
+/// One registered parameter and its state.
+#[derive(Clone, Debug)]
+struct Slot {
+    name: String,
+    len: usize,
+    group: usize,
+    step: f32,
+    mu_product: f32,
+    /// By position in [`buffer_names`]; `None` where PyTorch has no tensor.
+    bufs: [Option<Vec<f32>>; 3],
+}
+
+/// A PyTorch optimizer over named f32 parameters, grouped as a [`Config`] says.
+///
+/// Built once from the config and the model's parameter names and lengths; then
+/// [`step`](Self::step) is called with the parameters and their gradients, in the same order.
+/// Each group's hyperparameters start as `config.groups[i].options`; a schedule changes the lr
+/// (and momentum / `betas[0]`) between steps with [`set_lr`](Self::set_lr) and
+/// [`set_momentum`](Self::set_momentum).
+///
+/// State buffers are allocated when the optimizer is built, or, for buffers PyTorch creates
+/// lazily (SGD's momentum buffer), the first time they are needed; steps after that allocate
+/// nothing.
+#[derive(Clone, Debug)]
+pub struct Optimizer {
+    kind: OptimizerKind,
+    groups: Vec<Group>,
+    slots: Vec<Slot>,
+}
+
+impl Optimizer {
+    /// Builds the optimizer for parameters `params` (full name, number of values), in the order
+    /// they will be passed to [`step`](Self::step).
+    ///
+    /// Each parameter joins the FIRST group, in declaration order, one of whose `params` glob
+    /// patterns matches its full name (see [`glob_match`]).
+    ///
+    /// # Errors
+    /// [`GroupError::Unmatched`] listing every parameter no group matches, with the groups'
+    /// patterns; [`GroupError::Duplicate`] if a name is registered twice.
+    pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Optimizer, GroupError> {
+        let mut seen = HashMap::with_capacity(params.len());
+        for &(name, _) in params {
+            if seen.insert(name, ()).is_some() {
+                return Err(GroupError::Duplicate { name: name.into() });
+            }
+        }
+        let kind = config.optimizer;
+        let groups: Vec<Group> = config
+            .groups
+            .iter()
+            .map(|g| Group {
+                name: g.name.clone(),
+                hp: g.options,
+            })
+            .collect();
+        let mut slots = Vec::with_capacity(params.len());
+        let mut unmatched = Vec::new();
+        for &(name, len) in params {
+            let group = config
+                .groups
+                .iter()
+                .position(|g| g.params.iter().any(|p| glob_match(p, name)));
+            match group {
+                Some(group) => slots.push(Slot::new(
+                    kind,
+                    &groups[group].hp,
+                    &config.defaults,
+                    name,
+                    len,
+                    group,
+                )),
+                None => unmatched.push(name.to_string()),
+            }
+        }
+        if !unmatched.is_empty() {
+            let groups: Vec<(String, Vec<String>)> = config
+                .groups
+                .iter()
+                .map(|g| (g.name.clone(), g.params.clone()))
+                .collect();
+            let available = if groups.is_empty() {
+                "there are no groups".to_string()
+            } else {
+                let list = groups
+                    .iter()
+                    .map(|(n, ps)| {
+                        let ps = ps
+                            .iter()
+                            .map(|p| format!("\"{p}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        format!("{n} [{ps}]")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                format!("the groups' patterns are: {list}")
+            };
+            let help = format!(
+                "every parameter must match a group's `params` pattern (`*` matches any run of characters, dots too; `?` one character); {available}; add a pattern, or a last group with `params = \"*\"` to catch the rest"
+            );
+            return Err(GroupError::Unmatched {
+                names: unmatched,
+                groups,
+                help,
+            });
+        }
+        Ok(Optimizer {
+            kind,
+            groups,
+            slots,
+        })
+    }
+
+    /// The optimizer's kind.
+    pub fn kind(&self) -> OptimizerKind {
+        self.kind
+    }
+
+    /// How many groups there are (`len(param_groups)`).
+    pub fn num_groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// The name of group `group`.
+    ///
+    /// # Panics
+    /// If `group` is out of range (as for every `group` argument below).
+    pub fn group_name(&self, group: usize) -> &str {
+        &self.groups[group].name
+    }
+
+    /// The registered parameter names, in registration order.
+    pub fn param_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.slots.iter().map(|s| s.name.as_str())
+    }
+
+    /// The group index of parameter `param`, or `None` if no such parameter was registered.
+    pub fn group_of(&self, param: &str) -> Option<usize> {
+        self.slots.iter().find(|s| s.name == param).map(|s| s.group)
+    }
+
+    /// Group `group`'s current hyperparameters.
+    pub fn hyperparams(&self, group: usize) -> &Hyperparams {
+        &self.groups[group].hp
+    }
+
+    /// Group `group`'s hyperparameters, to change between steps (PyTorch's
+    /// `param_groups[i][key] = value`). Values are not validated here; see [`validate`].
+    pub fn hyperparams_mut(&mut self, group: usize) -> &mut Hyperparams {
+        &mut self.groups[group].hp
+    }
+
+    /// Group `group`'s current learning rate.
+    pub fn lr(&self, group: usize) -> f64 {
+        self.groups[group].hp.lr
+    }
+
+    /// Sets group `group`'s learning rate for the following steps.
+    pub fn set_lr(&mut self, group: usize, lr: f64) {
+        self.groups[group].hp.lr = lr;
+    }
+
+    /// Group `group`'s momentum as `cyclic` / `one_cycle` see it: `betas[0]` for optimizers
+    /// with betas, `momentum` for SGD and RMSprop, `None` for the others.
+    pub fn momentum(&self, group: usize) -> Option<f64> {
+        let hp = &self.groups[group].hp;
+        if self.kind.has_betas() {
+            Some(hp.betas.0)
+        } else if self.kind.has_momentum() {
+            Some(hp.momentum)
+        } else {
+            None
+        }
+    }
+
+    /// Sets `betas[0]` (optimizers with betas) or `momentum` (SGD, RMSprop) of group `group`,
+    /// as `cyclic` and `one_cycle` do. Returns whether the optimizer has such an option;
+    /// for Adagrad and Adadelta nothing changes and `false` is returned.
+    pub fn set_momentum(&mut self, group: usize, m: f64) -> bool {
+        let hp = &mut self.groups[group].hp;
+        if self.kind.has_betas() {
+            hp.betas.0 = m;
+            true
+        } else if self.kind.has_momentum() {
+            hp.momentum = m;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// One optimizer step (`optimizer.step()`): updates every parameter that has a gradient,
+    /// with its group's current hyperparameters. `params` are in registration order.
+    ///
+    /// Sizes are checked before anything is changed. Allocates nothing, except a buffer
+    /// PyTorch creates lazily the first time it is needed.
+    ///
+    /// # Errors
+    /// [`StepError`] if the number of parameters or any length differs from registration.
+    pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), StepError> {
+        if params.len() != self.slots.len() {
+            return Err(StepError::ParamCount {
+                expected: self.slots.len(),
+                got: params.len(),
+            });
+        }
+        for (p, slot) in params.iter().zip(&self.slots) {
+            if p.data.len() != slot.len {
+                return Err(StepError::DataLength {
+                    name: slot.name.clone(),
+                    expected: slot.len,
+                    got: p.data.len(),
+                });
+            }
+            if let Some(g) = p.grad {
+                if g.len() != slot.len {
+                    return Err(StepError::GradLength {
+                        name: slot.name.clone(),
+                        expected: slot.len,
+                        got: g.len(),
+                    });
+                }
+            }
+        }
+        for (p, slot) in params.iter_mut().zip(&mut self.slots) {
+            if let Some(grad) = p.grad {
+                let hp = &self.groups[slot.group].hp;
+                slot.step(self.kind, hp, p.data, grad);
+            }
+        }
+        Ok(())
+    }
+
+    /// A snapshot of the whole state: groups' hyperparameters, step counts, every buffer.
+    pub fn state(&self) -> OptimizerState {
+        let (names, _) = buffer_names(self.kind);
+        OptimizerState {
+            optimizer: self.kind,
+            groups: self
+                .groups
+                .iter()
+                .map(|g| GroupState {
+                    name: g.name.clone(),
+                    options: g.hp,
+                })
+                .collect(),
+            params: self
+                .slots
+                .iter()
+                .map(|s| ParamState {
+                    name: s.name.clone(),
+                    len: s.len,
+                    group: s.group,
+                    step: s.step,
+                    mu_product: (self.kind == OptimizerKind::NAdam).then_some(s.mu_product),
+                    buffers: names
+                        .iter()
+                        .zip(&s.bufs)
+                        .filter_map(|(n, b)| Some((n.to_string(), b.clone()?)))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Replaces the whole state with snapshot `s` (PyTorch's `load_state_dict`): groups'
+    /// hyperparameters, step counts and buffers. The optimizer continues exactly as the one that
+    /// saved `s` would have.
+    ///
+    /// # Errors
+    /// [`StateError`] if `s` was saved by another optimizer kind, for other groups, or for
+    /// other parameter names, lengths or group assignments, or if its buffers do not fit.
+    /// Nothing is changed on error.
+    pub fn restore(&mut self, s: &OptimizerState) -> Result<(), StateError> {
+        if s.optimizer != self.kind {
+            return Err(StateError::Kind {
+                expected: self.kind.torch_name(),
+                found: s.optimizer.torch_name(),
+            });
+        }
+        if s.groups.len() != self.groups.len() {
+            return Err(StateError::GroupCount {
+                expected: self.groups.len(),
+                found: s.groups.len(),
+            });
+        }
+        for (index, (g, mine)) in s.groups.iter().zip(&self.groups).enumerate() {
+            if g.name != mine.name {
+                return Err(StateError::GroupName {
+                    index,
+                    expected: mine.name.clone(),
+                    found: g.name.clone(),
+                });
+            }
+        }
+        if s.params.len() != self.slots.len() {
+            return Err(StateError::ParamCount {
+                expected: self.slots.len(),
+                found: s.params.len(),
+            });
+        }
+        let (names, required) = buffer_names(self.kind);
+        let mut new_bufs = Vec::with_capacity(self.slots.len());
+        for (index, (p, slot)) in s.params.iter().zip(&self.slots).enumerate() {
+            if p.name != slot.name {
+                return Err(StateError::ParamName {
+                    index,
+                    expected: slot.name.clone(),
+                    found: p.name.clone(),
+                });
+            }
+            if p.len != slot.len {
+                return Err(StateError::ParamLength {
+                    name: slot.name.clone(),
+                    expected: slot.len,
+                    found: p.len,
+                });
+            }
+            if p.group != slot.group {
+                return Err(StateError::ParamGroup {
+                    name: slot.name.clone(),
+                    expected: slot.group,
+                    found: p.group,
+                });
+            }
+            let mut bufs: [Option<Vec<f32>>; 3] = [None, None, None];
+            for (buffer, data) in &p.buffers {
+                let Some(i) = names.iter().position(|n| n == buffer) else {
+                    return Err(StateError::UnknownBuffer {
+                        name: slot.name.clone(),
+                        buffer: buffer.clone(),
+                        optimizer: self.kind.torch_name(),
+                        known: names.join(", "),
+                    });
+                };
+                if data.len() != slot.len {
+                    return Err(StateError::BufferLength {
+                        name: slot.name.clone(),
+                        buffer: buffer.clone(),
+                        expected: slot.len,
+                        found: data.len(),
+                    });
+                }
+                bufs[i] = Some(data.clone());
+            }
+            if let Some(missing) = names[..required]
+                .iter()
+                .zip(&bufs)
+                .find_map(|(n, b)| b.is_none().then_some(n))
+            {
+                return Err(StateError::MissingBuffer {
+                    name: slot.name.clone(),
+                    buffer: missing.to_string(),
+                    optimizer: self.kind.torch_name(),
+                });
+            }
+            new_bufs.push(bufs);
+        }
+        for (g, mine) in s.groups.iter().zip(&mut self.groups) {
+            mine.hp = g.options;
+        }
+        for ((p, slot), bufs) in s.params.iter().zip(&mut self.slots).zip(new_bufs) {
+            slot.step = p.step;
+            slot.mu_product = p.mu_product.unwrap_or(1.0);
+            slot.bufs = bufs;
+        }
+        Ok(())
+    }
+}
+
+impl Slot {
+    /// A fresh parameter with the state PyTorch creates at its first step (allocated now).
+    /// `defaults` are the optimizer's own options: PyTorch's Adagrad fills `sum` with the
+    /// constructor's `initial_accumulator_value`, ignoring a group's override.
+    fn new(
+        kind: OptimizerKind,
+        hp: &Hyperparams,
+        defaults: &Hyperparams,
+        name: &str,
+        len: usize,
+        group: usize,
+    ) -> Slot {
+        use OptimizerKind::*;
+        let zeros = || Some(vec![0.0f32; len]);
+        let bufs = match kind {
+            Sgd => [None, None, None],
+            Adam | AdamW => [zeros(), zeros(), if hp.amsgrad { zeros() } else { None }],
+            RmsProp => [
+                zeros(),
+                if hp.momentum > 0.0 { zeros() } else { None },
+                if hp.centered { zeros() } else { None },
+            ],
+            Adagrad => [
+                Some(vec![defaults.initial_accumulator_value as f32; len]),
+                None,
+                None,
+            ],
+            Adadelta | Adamax | NAdam | RAdam => [zeros(), zeros(), None],
+        };
+        Slot {
+            name: name.to_string(),
+            len,
+            group,
+            step: 0.0,
+            mu_product: 1.0,
+            bufs,
+        }
+    }
+
+    fn step(&mut self, kind: OptimizerKind, hp: &Hyperparams, param: &mut [f32], grad: &[f32]) {
+        use kernels::*;
+        use OptimizerKind::*;
+        let len = self.len;
+        fn zeros(b: &mut Option<Vec<f32>>, len: usize) -> &mut [f32] {
+            b.get_or_insert_with(|| vec![0.0; len])
+        }
+        macro_rules! need {
+            ($b:expr) => {
+                zeros($b, len)
+            };
+        }
+        let [b0, b1, b2] = &mut self.bufs;
+        match kind {
+            Sgd => {
+                let state = if hp.momentum == 0.0 {
+                    SgdState::NoMomentum
+                } else if b0.is_none() {
+                    SgdState::FirstMomentum(need!(b0))
+                } else {
+                    SgdState::Momentum(need!(b0))
+                };
+                sgd(hp, param, grad, state);
+            }
+            Adam | AdamW => {
+                let mut hp = *hp;
+                hp.decoupled_weight_decay |= kind == AdamW;
+                let state = AdamState {
+                    step: &mut self.step,
+                    exp_avg: need!(b0),
+                    exp_avg_sq: need!(b1),
+                    max_exp_avg_sq: if hp.amsgrad { Some(need!(b2)) } else { None },
+                };
+                adam(&hp, param, grad, state);
+            }
+            RmsProp => {
+                let state = RmsPropState {
+                    step: &mut self.step,
+                    square_avg: need!(b0),
+                    momentum_buffer: if hp.momentum > 0.0 {
+                        Some(need!(b1))
+                    } else {
+                        None
+                    },
+                    grad_avg: if hp.centered { Some(need!(b2)) } else { None },
+                };
+                rmsprop(hp, param, grad, state);
+            }
+            Adagrad => {
+                let init = hp.initial_accumulator_value as f32;
+                let sum = b0.get_or_insert_with(|| vec![init; len]);
+                adagrad(
+                    hp,
+                    param,
+                    grad,
+                    AdagradState {
+                        step: &mut self.step,
+                        sum,
+                    },
+                );
+            }
+            Adadelta => adadelta(
+                hp,
+                param,
+                grad,
+                AdadeltaState {
+                    step: &mut self.step,
+                    square_avg: need!(b0),
+                    acc_delta: need!(b1),
+                },
+            ),
+            Adamax => adamax(
+                hp,
+                param,
+                grad,
+                AdamaxState {
+                    step: &mut self.step,
+                    exp_avg: need!(b0),
+                    exp_inf: need!(b1),
+                },
+            ),
+            NAdam => nadam(
+                hp,
+                param,
+                grad,
+                NAdamState {
+                    step: &mut self.step,
+                    mu_product: &mut self.mu_product,
+                    exp_avg: need!(b0),
+                    exp_avg_sq: need!(b1),
+                },
+            ),
+            RAdam => radam(
+                hp,
+                param,
+                grad,
+                RAdamState {
+                    step: &mut self.step,
+                    exp_avg: need!(b0),
+                    exp_avg_sq: need!(b1),
+                },
+            ),
+        }
+    }
 }

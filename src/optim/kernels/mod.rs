@@ -1,0 +1,39 @@
+//! One kernel per optimizer: a single fused pass over a parameter, its gradient and its state.
+//!
+//! Every kernel ports the `_single_tensor_<name>` function of PyTorch's `torch/optim/<name>.py`
+//! for one float32 tensor (`foreach` and `fused` off). Parameters and state are `f32`;
+//! hyperparameters and step-derived scalars (bias corrections, step sizes) are computed in `f64`
+//! exactly where PyTorch computes them as Python floats, and rounded to `f32` where they meet a
+//! tensor. The per-element arithmetic keeps the order of PyTorch's chain of tensor ops (see the
+//! private `optim::ops` module), so one pass gives bit-for-bit the same result as PyTorch's several passes.
+//!
+//! The kernels allocate nothing. Slices passed together must have the same length (checked with
+//! `assert!` once per call, never per element). `step` arguments are PyTorch's float32 `step`
+//! tensor; kernels increment them.
+
+pub mod adadelta;
+pub mod adagrad;
+pub mod adam;
+pub mod adamax;
+pub mod nadam;
+pub mod radam;
+pub mod rmsprop;
+pub mod sgd;
+
+pub use adadelta::{adadelta, AdadeltaState};
+pub use adagrad::{adagrad, AdagradState};
+pub use adam::{adam, AdamState};
+pub use adamax::{adamax, AdamaxState};
+pub use nadam::{nadam, NAdamState};
+pub use radam::{radam, RAdamState};
+pub use rmsprop::{rmsprop, RmsPropState};
+pub use sgd::{sgd, SgdState};
+
+/// Panics unless every slice has length `n`.
+#[inline]
+pub(crate) fn check_len(n: usize, lens: &[usize]) {
+    assert!(
+        lens.iter().all(|&l| l == n),
+        "kernel slices differ in length: expected {n}, got {lens:?}"
+    );
+}

@@ -1,0 +1,462 @@
+//! Unit tests of grouping, stepping, state snapshots and resumption.
+
+use super::*;
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind};
+
+fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
+    let defaults = Hyperparams::defaults(kind);
+    Config {
+        optimizer: kind,
+        defaults,
+        groups: groups
+            .iter()
+            .map(|(name, pats)| GroupConfig {
+                name: name.to_string(),
+                params: pats.iter().map(|p| p.to_string()).collect(),
+                options: defaults,
+                schedule: None,
+            })
+            .collect(),
+        schedule: None,
+    }
+}
+
+const MODEL: &[(&str, usize)] = &[
+    ("base.layer1.weight", 6),
+    ("base.layer1.bias", 3),
+    ("base.layer2.weight", 4),
+    ("classifier.weight", 5),
+    ("classifier.bias", 1),
+];
+
+#[test]
+fn parameters_join_the_first_matching_group() {
+    let c = config(
+        OptimizerKind::Sgd,
+        &[
+            ("no_decay", &["*.bias"]),
+            ("base", &["base.*"]),
+            ("head", &["classifier.*", "unused.*"]),
+        ],
+    );
+    let opt = Optimizer::new(&c, MODEL).unwrap();
+    assert_eq!(opt.num_groups(), 3);
+    assert_eq!(opt.group_of("base.layer1.weight"), Some(1));
+    assert_eq!(opt.group_of("base.layer1.bias"), Some(0));
+    assert_eq!(opt.group_of("classifier.weight"), Some(2));
+    assert_eq!(opt.group_of("classifier.bias"), Some(0));
+    assert_eq!(opt.group_of("nope"), None);
+    assert_eq!(opt.group_name(2), "head");
+    let names: Vec<&str> = opt.param_names().collect();
+    assert_eq!(names, MODEL.iter().map(|p| p.0).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_unmatched_parameter_is_reported_at_once() {
+    let c = config(
+        OptimizerKind::Adam,
+        &[
+            ("base", &["base.layer?.weight"]),
+            ("head", &["classifier.w*"]),
+        ],
+    );
+    let err = Optimizer::new(&c, MODEL).unwrap_err();
+    match &err {
+        GroupError::Unmatched {
+            names,
+            groups,
+            help,
+        } => {
+            assert_eq!(names, &["base.layer1.bias", "classifier.bias"]);
+            assert_eq!(groups.len(), 2);
+            assert!(help.contains("\"base.layer?.weight\""), "{help}");
+            assert!(help.contains("\"classifier.w*\""), "{help}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("2 parameters match no group"), "{msg}");
+    assert!(msg.contains("`base.layer1.bias`") && msg.contains("`classifier.bias`"));
+    // It is a miette diagnostic with a code and a help line.
+    let d: &dyn miette::Diagnostic = &err;
+    assert_eq!(
+        d.code().unwrap().to_string(),
+        "optimc::unmatched_parameters"
+    );
+    assert!(d.help().is_some());
+}
+
+#[test]
+fn a_single_unmatched_parameter_reads_naturally() {
+    let c = config(OptimizerKind::Sgd, &[("base", &["base.*"])]);
+    let err = Optimizer::new(&c, &[("base.w", 1), ("head.w", 1)]).unwrap_err();
+    assert_eq!(err.to_string(), "parameter `head.w` matches no group");
+}
+
+#[test]
+fn duplicate_parameter_names_are_refused() {
+    let c = config(OptimizerKind::Sgd, &[("all", &["*"])]);
+    let err = Optimizer::new(&c, &[("w", 1), ("w", 2)]).unwrap_err();
+    assert_eq!(err, GroupError::Duplicate { name: "w".into() });
+}
+
+#[test]
+fn step_checks_sizes_before_changing_anything() {
+    let c = config(OptimizerKind::Sgd, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("a", 2), ("b", 3)]).unwrap();
+    let (mut a, mut b) = ([1.0f32; 2], [1.0f32; 3]);
+    let err = opt
+        .step(&mut [ParamMut::new(&mut a, &[1.0, 1.0])])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::ParamCount {
+            expected: 2,
+            got: 1
+        }
+    );
+    let err = opt
+        .step(&mut [
+            ParamMut::new(&mut a, &[1.0, 1.0]),
+            ParamMut::new(&mut b, &[1.0, 1.0]),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StepError::GradLength {
+            name: "b".into(),
+            expected: 3,
+            got: 2
+        }
+    );
+    assert_eq!(
+        a, [1.0; 2],
+        "nothing may change when a later parameter is wrong"
+    );
+    let mut short = [1.0f32; 1];
+    let err = opt
+        .step(&mut [
+            ParamMut::new(&mut short, &[1.0]),
+            ParamMut::new(&mut b, &[1.0; 3]),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, StepError::DataLength { ref name, .. } if name == "a"));
+}
+
+#[test]
+fn parameters_without_gradient_keep_their_state() {
+    let c = config(OptimizerKind::Adam, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("a", 1), ("b", 1)]).unwrap();
+    let (mut a, mut b) = ([1.0f32], [1.0f32]);
+    opt.step(&mut [
+        ParamMut::new(&mut a, &[0.5]),
+        ParamMut::without_grad(&mut b),
+    ])
+    .unwrap();
+    assert_ne!(a, [1.0]);
+    assert_eq!(b, [1.0]);
+    let s = opt.state();
+    assert_eq!(s.params[0].step, 1.0);
+    assert_eq!(s.params[1].step, 0.0);
+}
+
+#[test]
+fn lr_and_momentum_can_be_driven_between_steps() {
+    let mut c = config(OptimizerKind::Sgd, &[("all", &["*"])]);
+    c.groups[0].options.lr = 0.5;
+    let mut opt = Optimizer::new(&c, &[("w", 1)]).unwrap();
+    assert_eq!(opt.lr(0), 0.5);
+    let mut w = [1.0f32];
+    opt.step(&mut [ParamMut::new(&mut w, &[1.0])]).unwrap();
+    assert_eq!(w, [0.5]);
+    opt.set_lr(0, 0.25);
+    assert!(opt.set_momentum(0, 0.9));
+    assert_eq!(opt.momentum(0), Some(0.9));
+    // First step with momentum: the buffer is the gradient itself.
+    opt.step(&mut [ParamMut::new(&mut w, &[1.0])]).unwrap();
+    assert_eq!(w, [0.25]);
+    // Then buf = 0.9 * 1 + 1 = 1.9.
+    opt.step(&mut [ParamMut::new(&mut w, &[1.0])]).unwrap();
+    assert_eq!(w, [0.25f32 + (-0.25f32).mul_add(1.9f32, 0.0)]);
+
+    let c = config(OptimizerKind::Adam, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("w", 1)]).unwrap();
+    assert!(opt.set_momentum(0, 0.8));
+    assert_eq!(opt.hyperparams(0).betas, (0.8, 0.999));
+    let c = config(OptimizerKind::Adagrad, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("w", 1)]).unwrap();
+    assert!(!opt.set_momentum(0, 0.8));
+    assert_eq!(opt.momentum(0), None);
+}
+
+#[test]
+fn adagrad_fills_its_sum_from_the_constructor_value_as_pytorch_does() {
+    let mut c = config(OptimizerKind::Adagrad, &[("a", &["a"]), ("b", &["b"])]);
+    c.defaults.initial_accumulator_value = 0.1;
+    c.groups[0].options.initial_accumulator_value = 0.1;
+    c.groups[1].options.initial_accumulator_value = 0.5;
+    let opt = Optimizer::new(&c, &[("a", 2), ("b", 2)]).unwrap();
+    let s = opt.state();
+    assert_eq!(s.params[1].buffers["sum"], vec![0.1f32; 2]);
+}
+
+/// A config for `kind` exercising its options: two groups with different settings.
+fn rich_config(kind: OptimizerKind) -> Config {
+    let mut c = config(kind, &[("base", &["base.*"]), ("head", &["*"])]);
+    let g = &mut c.groups;
+    g[0].options.weight_decay = 0.01;
+    g[0].options.momentum = 0.9;
+    g[0].options.nesterov = kind == OptimizerKind::Sgd;
+    g[0].options.amsgrad = true;
+    g[0].options.centered = true;
+    g[0].options.lr_decay = 0.01;
+    g[0].options.decoupled_weight_decay = true;
+    g[1].options.maximize = true;
+    g[1].options.momentum = 0.5;
+    g[1].options.dampening = 0.1;
+    g[1].options.weight_decay = 0.02;
+    g[1].options.betas = (0.8, 0.99);
+    c
+}
+
+/// Deterministic pseudo-random gradients (xorshift), in [-1, 1).
+fn grads(seed: u64, sizes: &[usize]) -> Vec<Vec<f32>> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    sizes
+        .iter()
+        .map(|&n| {
+            (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn run(opt: &mut Optimizer, params: &mut [Vec<f32>], epochs: std::ops::Range<u64>) {
+    let sizes: Vec<usize> = params.iter().map(Vec::len).collect();
+    for e in epochs {
+        // A schedule-like change of lr and momentum every epoch.
+        for g in 0..opt.num_groups() {
+            opt.set_lr(g, 0.01 * (1.0 + (e as f64 * 0.7).sin()) + 1e-3);
+            if opt.momentum(g).is_some() {
+                opt.set_momentum(g, 0.85 + 0.1 * (e as f64 * 0.3).cos());
+            }
+        }
+        let gs = grads(e, &sizes);
+        let mut handles: Vec<ParamMut<'_>> = params
+            .iter_mut()
+            .zip(&gs)
+            .map(|(p, g)| ParamMut::new(p, g))
+            .collect();
+        opt.step(&mut handles).unwrap();
+    }
+}
+
+fn bits(params: &[Vec<f32>]) -> Vec<Vec<u32>> {
+    params
+        .iter()
+        .map(|p| p.iter().map(|x| x.to_bits()).collect())
+        .collect()
+}
+
+#[test]
+fn a_restored_optimizer_continues_bit_identically() {
+    let model: &[(&str, usize)] = &[("base.w", 7), ("base.b", 3), ("head.w", 5)];
+    for kind in OptimizerKind::ALL {
+        let c = rich_config(kind);
+        let init: Vec<Vec<f32>> = grads(99, &[7, 3, 5]);
+        let mut straight = Optimizer::new(&c, model).unwrap();
+        let mut p1 = init.clone();
+        run(&mut straight, &mut p1, 0..25);
+
+        let mut first = Optimizer::new(&c, model).unwrap();
+        let mut p2 = init.clone();
+        run(&mut first, &mut p2, 0..11);
+        let json = serde_json::to_string(&first.state()).unwrap();
+        drop(first);
+        let state: OptimizerState = serde_json::from_str(&json).unwrap();
+        let mut resumed = Optimizer::new(&c, model).unwrap();
+        resumed.restore(&state).unwrap();
+        assert_eq!(
+            resumed.state(),
+            state,
+            "{kind:?}: restore must take the whole state"
+        );
+        run(&mut resumed, &mut p2, 11..25);
+
+        assert_eq!(bits(&p1), bits(&p2), "{kind:?} diverged after resuming");
+        assert_eq!(straight.state(), resumed.state(), "{kind:?}");
+        assert_ne!(p1, init, "{kind:?} did not move");
+    }
+}
+
+#[test]
+fn state_round_trips_non_finite_values_through_json() {
+    let c = config(OptimizerKind::Adam, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("w", 3)]).unwrap();
+    let mut w = [0.0f32, 1.0, 2.0];
+    opt.step(&mut [ParamMut::new(
+        &mut w,
+        &[f32::NAN, f32::INFINITY, f32::NEG_INFINITY],
+    )])
+    .unwrap();
+    let s = opt.state();
+    let json = serde_json::to_string(&s).unwrap();
+    assert!(
+        json.contains("\"NaN\"") && json.contains("\"inf\""),
+        "{json}"
+    );
+    let back: OptimizerState = serde_json::from_str(&json).unwrap();
+    let before: Vec<u32> = s.params[0].buffers["exp_avg"]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
+    let after: Vec<u32> = back.params[0].buffers["exp_avg"]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
+    assert_eq!(before.len(), 3);
+    for (b, a) in before.iter().zip(&after) {
+        let (b, a) = (f32::from_bits(*b), f32::from_bits(*a));
+        assert!(b == a || (b.is_nan() && a.is_nan()), "{b} vs {a}");
+    }
+}
+
+#[test]
+fn restore_refuses_foreign_states_and_changes_nothing() {
+    let model: &[(&str, usize)] = &[("base.w", 2), ("head.w", 3)];
+    let c = rich_config(OptimizerKind::Adam);
+    let mut opt = Optimizer::new(&c, model).unwrap();
+    let mut ps = vec![vec![1.0f32; 2], vec![1.0f32; 3]];
+    run(&mut opt, &mut ps, 0..3);
+    let good = opt.state();
+    let fresh = Optimizer::new(&c, model).unwrap();
+
+    let try_restore = |s: &OptimizerState| {
+        let mut o = fresh.clone();
+        let before = o.state();
+        let r = o.restore(s);
+        assert_eq!(
+            o.state(),
+            before,
+            "a refused restore must leave the optimizer alone"
+        );
+        r.unwrap_err()
+    };
+
+    let other_kind = Optimizer::new(&rich_config(OptimizerKind::AdamW), model)
+        .unwrap()
+        .state();
+    assert_eq!(
+        try_restore(&other_kind),
+        StateError::Kind {
+            expected: "Adam",
+            found: "AdamW"
+        }
+    );
+
+    let mut s = good.clone();
+    s.params[1].name = "head.weight".into();
+    assert!(matches!(
+        try_restore(&s),
+        StateError::ParamName { index: 1, .. }
+    ));
+
+    let mut s = good.clone();
+    s.params.pop();
+    assert_eq!(
+        try_restore(&s),
+        StateError::ParamCount {
+            expected: 2,
+            found: 1
+        }
+    );
+
+    let mut s = good.clone();
+    s.params[0].len = 4;
+    assert!(matches!(
+        try_restore(&s),
+        StateError::ParamLength {
+            expected: 2,
+            found: 4,
+            ..
+        }
+    ));
+
+    let mut s = good.clone();
+    s.params[0].buffers.get_mut("exp_avg").unwrap().push(0.0);
+    let e = try_restore(&s);
+    assert!(matches!(e, StateError::BufferLength { ref buffer, .. } if buffer == "exp_avg"));
+
+    let mut s = good.clone();
+    s.params[0]
+        .buffers
+        .insert("momentum_buffer".into(), vec![0.0; 2]);
+    let e = try_restore(&s);
+    assert!(matches!(e, StateError::UnknownBuffer { .. }), "{e:?}");
+    assert!(e.to_string().contains("momentum_buffer"));
+
+    let mut s = good.clone();
+    s.params[1].buffers.remove("exp_avg_sq");
+    assert!(matches!(try_restore(&s), StateError::MissingBuffer { .. }));
+
+    let mut s = good.clone();
+    s.params[1].group = 0;
+    assert!(matches!(try_restore(&s), StateError::ParamGroup { .. }));
+
+    let mut s = good.clone();
+    s.groups[0].name = "backbone".into();
+    assert!(matches!(
+        try_restore(&s),
+        StateError::GroupName { index: 0, .. }
+    ));
+
+    let mut s = good.clone();
+    s.groups.pop();
+    assert!(matches!(try_restore(&s), StateError::GroupCount { .. }));
+
+    // The untouched state is accepted.
+    let mut o = fresh.clone();
+    o.restore(&good).unwrap();
+    assert_eq!(o.state(), good);
+}
+
+#[test]
+fn sgd_momentum_buffer_appears_at_the_first_step_with_momentum() {
+    let c = config(OptimizerKind::Sgd, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("w", 2)]).unwrap();
+    let mut w = [1.0f32, 1.0];
+    opt.step(&mut [ParamMut::new(&mut w, &[1.0, 1.0])]).unwrap();
+    assert!(opt.state().params[0].buffers.is_empty());
+    opt.set_momentum(0, 0.9);
+    opt.step(&mut [ParamMut::new(&mut w, &[1.0, 2.0])]).unwrap();
+    assert_eq!(
+        opt.state().params[0].buffers["momentum_buffer"],
+        vec![1.0, 2.0]
+    );
+}
+
+#[test]
+fn kernels_panic_on_mismatched_lengths() {
+    let hp = Hyperparams::defaults(OptimizerKind::Adam);
+    let r = std::panic::catch_unwind(|| {
+        let (mut p, mut m, mut v, mut step) = ([0.0f32; 2], [0.0f32; 2], [0.0f32; 1], 0.0f32);
+        kernels::adam(
+            &hp,
+            &mut p,
+            &[1.0, 1.0],
+            kernels::AdamState {
+                step: &mut step,
+                exp_avg: &mut m,
+                exp_avg_sq: &mut v,
+                max_exp_avg_sq: None,
+            },
+        );
+    });
+    assert!(r.is_err());
+}
