@@ -1,10 +1,922 @@
-//! Parsing: source text → [`crate::ast::File`], with pest.
+//! Parsing: source text → [`ast::File`], with the pest grammar in `grammar/optim.pest`.
+//!
+//! Syntax errors become [`Diagnostic`]s that point at the offending token and say, in words,
+//! what was expected there. Hostile input is refused before pest sees it (NUL bytes, nesting
+//! deeper than [`MAX_NESTING`]), and trees deeper than [`MAX_TREE_DEPTH`] are never built, so
+//! no input can exhaust the stack of this or any later stage.
 
-use crate::ast;
-use crate::diagnostic::Diagnostic;
+use crate::ast::{self, BinaryOp, Comment, Expr, ExprKind, Ident, Span, Statement, UnaryOp};
+use crate::diagnostic::{Code, Diagnostic};
+use pest::iterators::Pair;
+use pest::Parser as _;
 
-/// Parses a lone expression (temporary until the parser lands).
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/optim.pest"]
+struct OptimParser;
+
+/// How deeply brackets (and `if ... else`) may nest.
+pub const MAX_NESTING: usize = 128;
+/// How deep an expression tree may be (a long chain like `1 + 1 + ...` is deep too).
+pub const MAX_TREE_DEPTH: usize = 200;
+/// The largest source accepted, in bytes.
+pub const MAX_SOURCE_LEN: usize = 64 * 1024 * 1024;
+
+/// Parses a whole file. `Err` holds every syntax problem found.
+pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    precheck(source)?;
+    let pairs = OptimParser::parse(Rule::file, source).map_err(|e| vec![syntax_error(source, Rule::file, e)])?;
+    let mut builder = Builder::default();
+    let file_pair = pairs.into_iter().next().expect("the file rule always yields one pair");
+    let mut statements = Vec::new();
+    for pair in file_pair.into_inner() {
+        if pair.as_rule() != Rule::EOI {
+            statements.push(builder.statement(pair, source));
+        }
+    }
+    if builder.errors.is_empty() {
+        Ok(ast::File {
+            statements,
+            comments: comments(source),
+        })
+    } else {
+        Err(builder.errors)
+    }
+}
+
+/// Parses a lone expression (used to read back lambdas such as `"e -> 0.95 ** e"`).
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
-    let _ = source;
-    Err(Vec::new())
+    precheck(source)?;
+    let pairs =
+        OptimParser::parse(Rule::expr_only, source).map_err(|e| vec![syntax_error(source, Rule::expr_only, e)])?;
+    let mut builder = Builder::default();
+    let pair = pairs.into_iter().next().expect("expr_only yields one pair");
+    let expr_pair = pair.into_inner().next().expect("expr_only holds an expression");
+    let expr = builder.expr(expr_pair);
+    if builder.errors.is_empty() {
+        Ok(expr)
+    } else {
+        Err(builder.errors)
+    }
+}
+
+/// Refuses input that pest should not even try: NUL bytes, huge sources, deep nesting.
+fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
+    if source.len() > MAX_SOURCE_LEN {
+        return Err(vec![Diagnostic::error(
+            Code::TooLarge,
+            Span::new(0, 0),
+            format!("this file is {} bytes; optimc reads files of up to {MAX_SOURCE_LEN} bytes", source.len()),
+        )
+        .with_help("split the configuration, or generate less of it")]);
+    }
+    if let Some(at) = source.find('\0') {
+        return Err(vec![Diagnostic::error(Code::Encoding, Span::new(at, at + 1), "this file contains a NUL byte")
+            .with_label("NUL byte")
+            .with_help("a .optim file is plain text; remove the NUL byte (was a binary file passed by mistake?)")]);
+    }
+    let mut depth = 0usize;
+    let bytes = source.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(vec![too_deep(i, i + 1)]);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'i' | b'e' if i == 0 || !is_word_byte(bytes[i - 1]) => {
+                let word_end = bytes[i..].iter().position(|b| !is_word_byte(*b)).map_or(bytes.len(), |n| i + n);
+                match &source[i..word_end] {
+                    "if" => {
+                        depth += 1;
+                        if depth > MAX_NESTING {
+                            return Err(vec![too_deep(i, word_end)]);
+                        }
+                    }
+                    "else" => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                i = word_end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn too_deep(start: usize, end: usize) -> Diagnostic {
+    Diagnostic::error(
+        Code::TooLarge,
+        Span::new(start, end),
+        format!("brackets and `if`s nest more than {MAX_NESTING} levels deep here"),
+    )
+    .with_label("too deep")
+    .with_help("no configuration needs this much nesting; simplify the expression or split it with `let`")
+}
+
+/// Every `# ...` comment outside strings.
+fn comments(source: &str) -> Vec<Comment> {
+    let bytes = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                let end = source[i..].find('\n').map_or(source.len(), |n| i + n);
+                out.push(Comment {
+                    text: source[i + 1..end].trim_end_matches('\r').to_string(),
+                    span: Span::new(i, end),
+                });
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+#[derive(Default)]
+struct Builder {
+    errors: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: span_of(&pair),
+        }
+    }
+
+    fn statement(&mut self, pair: Pair<Rule>, source: &str) -> Statement {
+        let span = span_of(&pair);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let keyword = span_of(&inner.next().expect("statements start with a keyword"));
+        match rule {
+            Rule::let_stmt => {
+                let name = self.ident(inner.next().expect("let has a name"));
+                let value = self.expr(inner.next().expect("let has a value"));
+                Statement::Let { name, value, span }
+            }
+            Rule::optimizer_stmt => {
+                let call = self.call(inner.next().expect("optimizer has a call"));
+                Statement::Optimizer { keyword, call, span }
+            }
+            Rule::schedule_stmt => {
+                let value = self.expr(inner.next().expect("schedule has a value"));
+                Statement::Schedule { keyword, value, span }
+            }
+            Rule::group_stmt => {
+                let name = self.ident(inner.next().expect("group has a name"));
+                let mut fields: Vec<ast::Field> = Vec::new();
+                let mut comma_before = true;
+                for p in inner {
+                    match p.as_rule() {
+                        Rule::comma => comma_before = true,
+                        Rule::field => {
+                            let p_span = span_of(&p);
+                            if let (Some(prev), false) = (fields.last(), comma_before) {
+                                let between = &source[prev.value.span.end..p_span.start];
+                                if !between.contains('\n') {
+                                    self.errors.push(
+                                        Diagnostic::error(
+                                            Code::Syntax,
+                                            Span::new(p_span.start, p_span.start + p.as_str().find('=').unwrap_or(1)),
+                                            "two group fields on one line need a comma between them",
+                                        )
+                                        .with_label("expected `,` before this field")
+                                        .with_help(format!(
+                                            "write `{}, {}` or put each field on its own line",
+                                            &source[prev.key.span.start..prev.value.span.end],
+                                            p.as_str()
+                                        )),
+                                    );
+                                }
+                            }
+                            let mut f = p.into_inner();
+                            let key = self.ident(f.next().expect("field has a key"));
+                            let value = self.expr(f.next().expect("field has a value"));
+                            fields.push(ast::Field { key, value });
+                            comma_before = false;
+                        }
+                        _ => {}
+                    }
+                }
+                Statement::Group { name, fields, span }
+            }
+            _ => unreachable!("the grammar has four statements"),
+        }
+    }
+
+    /// Builds an expression; refuses (with one error) trees deeper than [`MAX_TREE_DEPTH`].
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        self.node(pair).0
+    }
+
+    /// A placeholder for a subtree that was refused, so building can continue.
+    fn refused(&mut self, span: Span) -> (Expr, usize) {
+        if !self.errors.iter().any(|e| e.code == Code::TooLarge) {
+            self.errors.push(
+                Diagnostic::error(
+                    Code::TooLarge,
+                    span,
+                    format!("this expression is nested more than {MAX_TREE_DEPTH} levels deep"),
+                )
+                .with_label("too deep")
+                .with_help("simplify it, or split it into several `let`s"),
+            );
+        }
+        (
+            Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+            },
+            1,
+        )
+    }
+
+    fn make(&mut self, kind: ExprKind, span: Span, depth: usize) -> (Expr, usize) {
+        if depth > MAX_TREE_DEPTH {
+            return self.refused(span);
+        }
+        (Expr { kind, span }, depth)
+    }
+
+    fn node(&mut self, pair: Pair<Rule>) -> (Expr, usize) {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::expr | Rule::atom => {
+                let inner = pair.into_inner().next().expect("expr wraps one alternative");
+                self.node(inner)
+            }
+            Rule::lambda => {
+                let mut parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+                let body = parts.pop().expect("lambda has a body");
+                let (mut acc, mut depth) = self.node(body);
+                // `x -> y -> body` nests right to left.
+                for p in parts.into_iter().rev() {
+                    let param = self.ident(p);
+                    let s = Span::new(param.span.start, acc.span.end);
+                    (acc, depth) = self.make(
+                        ExprKind::Lambda {
+                            param,
+                            body: Box::new(acc),
+                        },
+                        s,
+                        depth + 1,
+                    );
+                }
+                (acc, depth)
+            }
+            Rule::if_chain => {
+                let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+                // Layout: (if cond then value else)+ last
+                let mut branches = Vec::new();
+                let mut it = parts.into_iter();
+                let mut last = None;
+                while let Some(p) = it.next() {
+                    if p.as_rule() == Rule::kw_if {
+                        let if_start = p.as_span().start();
+                        let cond = self.node(it.next().expect("if has a condition"));
+                        it.next(); // then
+                        let value = self.node(it.next().expect("if has a value"));
+                        it.next(); // else
+                        branches.push((if_start, cond, value));
+                    } else {
+                        last = Some(self.node(p));
+                    }
+                }
+                let (mut acc, mut depth) = last.expect("if has an else branch");
+                for (if_start, (cond, cd), (value, vd)) in branches.into_iter().rev() {
+                    let s = Span::new(if_start, acc.span.end);
+                    let d = 1 + cd.max(vd).max(depth);
+                    (acc, depth) = self.make(
+                        ExprKind::If {
+                            cond: Box::new(cond),
+                            then: Box::new(value),
+                            otherwise: Box::new(acc),
+                        },
+                        s,
+                        d,
+                    );
+                }
+                (acc, depth)
+            }
+            Rule::or_expr | Rule::and_expr | Rule::sum | Rule::product => self.left_assoc(pair),
+            Rule::cmp_expr => {
+                let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+                if parts.len() > 3 {
+                    let op_span = span_of(&parts[3]);
+                    let first = parts[0].as_str();
+                    let middle = parts[2].as_str();
+                    let last = parts[4].as_str();
+                    self.errors.push(
+                        Diagnostic::error(Code::Syntax, op_span, "comparisons cannot be chained")
+                            .with_label("second comparison")
+                            .with_help(format!(
+                                "write `{first} {} {middle} and {middle} {} {last}`",
+                                parts[1].as_str(),
+                                parts[3].as_str()
+                            )),
+                    );
+                }
+                self.left_assoc_parts(parts, span)
+            }
+            Rule::not_expr | Rule::unary | Rule::exponent => {
+                let mut parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+                let operand = parts.pop().expect("a prefix chain ends in an operand");
+                let (mut acc, mut depth) = self.node(operand);
+                for p in parts.into_iter().rev() {
+                    let op = if p.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
+                    let s = Span::new(p.as_span().start(), acc.span.end);
+                    (acc, depth) = self.make(
+                        ExprKind::Unary {
+                            op,
+                            operand: Box::new(acc),
+                        },
+                        s,
+                        depth + 1,
+                    );
+                }
+                (acc, depth)
+            }
+            Rule::power => {
+                // atom (** exponent)*: right-associative.
+                let mut operands: Vec<(Expr, usize)> = Vec::new();
+                for p in pair.into_inner() {
+                    if p.as_rule() != Rule::pow_op {
+                        operands.push(self.node(p));
+                    }
+                }
+                let (mut acc, mut depth) = operands.pop().expect("power has an operand");
+                // `a ** -b ** c` is `a ** -(b ** c)`: an exponent's own minus signs apply to
+                // everything on its right, so they are moved outward as the chain folds.
+                while let Some((base, bd)) = operands.pop() {
+                    let (core, negs) = peel_negations(base);
+                    let s = Span::new(core.span.start, acc.span.end);
+                    (acc, depth) = self.make(
+                        ExprKind::Binary {
+                            op: BinaryOp::Pow,
+                            lhs: Box::new(core),
+                            rhs: Box::new(acc),
+                        },
+                        s,
+                        1 + bd.max(depth),
+                    );
+                    for neg_start in negs.into_iter().rev() {
+                        let s = Span::new(neg_start, acc.span.end);
+                        (acc, depth) = self.make(
+                            ExprKind::Unary {
+                                op: UnaryOp::Neg,
+                                operand: Box::new(acc),
+                            },
+                            s,
+                            depth + 1,
+                        );
+                    }
+                }
+                (acc, depth)
+            }
+            Rule::number => {
+                let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+                match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => (
+                        Expr {
+                            kind: ExprKind::Number(v),
+                            span,
+                        },
+                        1,
+                    ),
+                    _ => {
+                        self.errors.push(
+                            Diagnostic::error(
+                                Code::Syntax,
+                                span,
+                                format!("`{}` is too large for a number", pair.as_str()),
+                            )
+                            .with_label("overflows f64")
+                            .with_help("numbers must be below about 1.8e308"),
+                        );
+                        (
+                            Expr {
+                                kind: ExprKind::Number(0.0),
+                                span,
+                            },
+                            1,
+                        )
+                    }
+                }
+            }
+            Rule::string => {
+                let body = pair.into_inner().next().expect("string has a body");
+                let text = self.unescape(body.as_str(), body.as_span().start());
+                (
+                    Expr {
+                        kind: ExprKind::String(text),
+                        span,
+                    },
+                    1,
+                )
+            }
+            Rule::kw_true | Rule::kw_false => (
+                Expr {
+                    kind: ExprKind::Bool(pair.as_rule() == Rule::kw_true),
+                    span,
+                },
+                1,
+            ),
+            Rule::ident => (
+                Expr {
+                    kind: ExprKind::Name(pair.as_str().to_string()),
+                    span,
+                },
+                1,
+            ),
+            Rule::call => {
+                let call = self.call(pair);
+                // Arguments were depth-limited as they were built; a call adds one level.
+                (
+                    Expr {
+                        kind: ExprKind::Call(call),
+                        span,
+                    },
+                    2,
+                )
+            }
+            Rule::paren => {
+                let (inner, d) = self.node(pair.into_inner().next().expect("paren holds an expression"));
+                self.make(ExprKind::Paren(Box::new(inner)), span, d + 1)
+            }
+            Rule::tuple | Rule::list => {
+                let is_list = pair.as_rule() == Rule::list;
+                let mut depth = 1;
+                let items: Vec<Expr> = pair
+                    .into_inner()
+                    .map(|p| {
+                        let (e, d) = self.node(p);
+                        depth = depth.max(d + 1);
+                        e
+                    })
+                    .collect();
+                let kind = if is_list { ExprKind::List(items) } else { ExprKind::Tuple(items) };
+                self.make(kind, span, depth)
+            }
+            other => unreachable!("no expression rule {other:?}"),
+        }
+    }
+
+    fn left_assoc(&mut self, pair: Pair<Rule>) -> (Expr, usize) {
+        let span = span_of(&pair);
+        let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
+        self.left_assoc_parts(parts, span)
+    }
+
+    fn left_assoc_parts(&mut self, parts: Vec<Pair<Rule>>, span: Span) -> (Expr, usize) {
+        let mut it = parts.into_iter();
+        let first = it.next().expect("an operator chain has a first operand");
+        let (mut acc, mut depth) = self.node(first);
+        while let Some(op_pair) = it.next() {
+            let op = binary_op(op_pair.as_str());
+            let (rhs, rd) = self.node(it.next().expect("an operator has a right operand"));
+            let s = Span::new(acc.span.start, rhs.span.end);
+            (acc, depth) = self.make(
+                ExprKind::Binary {
+                    op,
+                    lhs: Box::new(acc),
+                    rhs: Box::new(rhs),
+                },
+                s,
+                1 + depth.max(rd),
+            );
+        }
+        let _ = span;
+        (acc, depth)
+    }
+
+    fn call(&mut self, pair: Pair<Rule>) -> ast::Call {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("call has a name"));
+        let mut args = Vec::new();
+        for arg in inner {
+            let mut parts: Vec<Pair<Rule>> = arg.into_inner().collect();
+            let value = self.expr(parts.pop().expect("argument has a value"));
+            let name = parts.pop().map(|p| self.ident(p));
+            args.push(ast::Arg { name, value });
+        }
+        ast::Call { name, args, span }
+    }
+
+    fn unescape(&mut self, body: &str, start: usize) -> String {
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some((_, '"')) => out.push('"'),
+                Some((_, '\\')) => out.push('\\'),
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, 't')) => out.push('\t'),
+                Some((j, other)) => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            Code::Syntax,
+                            Span::new(start + i, start + j + other.len_utf8()),
+                            format!("`\\{other}` is not an escape optimc knows"),
+                        )
+                        .with_label("unknown escape")
+                        .with_help("strings know `\\\"`, `\\\\`, `\\n` and `\\t`; write `\\\\` for a backslash"),
+                    );
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+/// Splits leading unary minus signs off an expression: `- - x` → (`x`, [start of each `-`]).
+fn peel_negations(mut e: Expr) -> (Expr, Vec<usize>) {
+    let mut starts = Vec::new();
+    loop {
+        match e.kind {
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => {
+                starts.push(e.span.start);
+                e = *operand;
+            }
+            kind => {
+                return (Expr { kind, span: e.span }, starts);
+            }
+        }
+    }
+}
+
+fn binary_op(symbol: &str) -> BinaryOp {
+    match symbol {
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        "//" => BinaryOp::FloorDiv,
+        "%" => BinaryOp::Mod,
+        "**" => BinaryOp::Pow,
+        "<" => BinaryOp::Lt,
+        "<=" => BinaryOp::Le,
+        ">" => BinaryOp::Gt,
+        ">=" => BinaryOp::Ge,
+        "==" => BinaryOp::Eq,
+        "!=" => BinaryOp::Ne,
+        "and" => BinaryOp::And,
+        _ => BinaryOp::Or,
+    }
+}
+
+/// Turns pest's error into a diagnostic that says, in words, what was expected and what was found.
+fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>) -> Diagnostic {
+    if let pest::error::ErrorVariant::CustomError { message } = &error.variant {
+        // pest's own guard against exhausting the stack.
+        return Diagnostic::error(Code::TooLarge, Span::new(0, 0), format!("this input is too deeply nested to parse ({message})"))
+            .with_help("simplify the deepest expression or split it with `let`");
+    }
+    let at = match error.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    // Parse again with pest's detailed tracking to learn the literal tokens it expected.
+    pest::set_error_detail(true);
+    let detailed = OptimParser::parse(start_rule, source).err();
+    pest::set_error_detail(false);
+    let mut expected: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !expected.contains(&s) {
+            expected.push(s);
+        }
+    };
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(phrase) = rule_phrase(*rule) {
+                push(phrase.to_string());
+            }
+        }
+    }
+    if let Some(attempts) = detailed.as_ref().and_then(|e| e.parse_attempts()) {
+        if attempts.max_position == at {
+            for token in attempts.expected_tokens() {
+                if let Some(phrase) = token_phrase(&token.to_string()) {
+                    push(phrase);
+                }
+            }
+        }
+    }
+    // Operators are always possible after a complete value; name them only when nothing else is.
+    let structural: Vec<String> = expected.iter().filter(|e| e.as_str() != "an operator").cloned().collect();
+    let expected = if structural.is_empty() { expected } else { structural };
+    let found = token_at(source, at);
+    let expected_text = match expected.len() {
+        0 => "something else".to_string(),
+        1 => expected[0].clone(),
+        n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
+    };
+    let end = if found.len == 0 { at } else { at + found.len };
+    let mut d = Diagnostic::error(Code::Syntax, Span::new(at, end), format!("expected {expected_text}, found {}", found.describe))
+        .with_label(format!("expected {expected_text}"));
+    d = match hint(source, at, &found, &expected) {
+        Some((help, related)) => {
+            if let Some((span, text)) = related {
+                d = d.with_related(span, text);
+            }
+            d.with_help(help)
+        }
+        None => d.with_help("check the text just before this point: a missing `,`, `=` or closing bracket is the usual cause"),
+    };
+    d
+}
+
+/// What is at a position, for "found ...".
+struct Found {
+    text: String,
+    len: usize,
+    describe: String,
+}
+
+fn token_at(source: &str, at: usize) -> Found {
+    let rest = &source[at.min(source.len())..];
+    let Some(c) = rest.chars().next() else {
+        return Found {
+            text: String::new(),
+            len: 0,
+            describe: "the end of the file".into(),
+        };
+    };
+    let len = if c.is_ascii_alphanumeric() || c == '_' {
+        rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')).unwrap_or(rest.len())
+    } else if ["->", "**", "//", "<=", ">=", "==", "!="].iter().any(|op| rest.starts_with(op)) {
+        2
+    } else {
+        c.len_utf8()
+    };
+    let text = rest[..len].to_string();
+    let describe = match c {
+        '\n' | '\r' => "the end of the line".to_string(),
+        _ => format!("`{text}`"),
+    };
+    Found { text, len, describe }
+}
+
+fn rule_phrase(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the file",
+        Rule::let_stmt | Rule::optimizer_stmt | Rule::group_stmt | Rule::schedule_stmt | Rule::kw_let | Rule::kw_optimizer | Rule::kw_group | Rule::kw_schedule => {
+            "a statement (`let`, `optimizer`, `group` or `schedule`)"
+        }
+        Rule::field | Rule::field_key => "a field such as `lr = 0.1`",
+        Rule::arg | Rule::arg_name => "an argument",
+        Rule::comma => "`,`",
+        Rule::kw_then => "`then`",
+        Rule::kw_else => "`else`",
+        Rule::ident | Rule::word => "a name",
+        Rule::call => "a call such as `sgd(lr = 0.1)`",
+        Rule::cmp_op | Rule::add_op | Rule::mul_op | Rule::pow_op | Rule::kw_and | Rule::kw_or => "an operator",
+        Rule::expr
+        | Rule::lambda
+        | Rule::if_chain
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::sum
+        | Rule::product
+        | Rule::unary
+        | Rule::power
+        | Rule::exponent
+        | Rule::atom
+        | Rule::number
+        | Rule::string
+        | Rule::paren
+        | Rule::tuple
+        | Rule::list
+        | Rule::kw_true
+        | Rule::kw_false
+        | Rule::kw_if
+        | Rule::kw_not
+        | Rule::neg => "a value",
+        _ => return None,
+    })
+}
+
+fn token_phrase(token: &str) -> Option<String> {
+    match token {
+        "(" | ")" | "[" | "]" | "{" | "}" | "," | "=" | "->" => Some(format!("`{token}`")),
+        _ => None,
+    }
+}
+
+type Related = Option<(Span, String)>;
+
+/// A help line (and maybe a related place) for common mistakes.
+fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(String, Related)> {
+    let rest = &source[at.min(source.len())..];
+    if rest.starts_with(':') {
+        let before = source[..at].trim_end();
+        if before.ends_with("lambda") || before.rsplit(|c: char| !c.is_alphanumeric() && c != '_').nth(1) == Some("lambda") {
+            return Some(("write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(), None));
+        }
+        return Some(("use `=` to give a value, e.g. `lr = 0.1`".into(), None));
+    }
+    if found.text == "lambda" || (found.text.chars().all(|c| c.is_alphanumeric() || c == '_') && rest[found.len..].trim_start().starts_with(':') && source[..at].trim_end().ends_with("lambda")) {
+        return Some(("write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(), None));
+    }
+    if rest.starts_with('\'') {
+        return Some(("strings use double quotes: \"encoder.*\"".into(), None));
+    }
+    if rest.starts_with('"') {
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        if !rest[1..line_end].contains('"') {
+            return Some(("this string is never closed: add `\"` at its end".into(), None));
+        }
+    }
+    let keywords = ["let", "optimizer", "group", "schedule", "if", "then", "else", "and", "or", "not", "true", "false"];
+    if expected.iter().any(|e| e == "a name") && keywords.contains(&found.text.as_str()) {
+        return Some((format!("`{}` is a keyword and cannot be used as a name; choose another name", found.text), None));
+    }
+    if let Some((open_at, open)) = unclosed_bracket(&source[..at]) {
+        let close = match open {
+            '(' => ')',
+            '[' => ']',
+            _ => '}',
+        };
+        if found.len == 0 || expected.iter().any(|e| e == &format!("`{close}`")) {
+            return Some((
+                format!("close the `{open}` with `{close}`"),
+                Some((Span::new(open_at, open_at + 1), format!("this `{open}` is not closed"))),
+            ));
+        }
+    }
+    if expected.iter().any(|e| e == "`,`" || e.starts_with("`)`")) && found.text.chars().next().is_some_and(|c| c.is_alphabetic()) {
+        return Some(("separate arguments and list items with `,`".into(), None));
+    }
+    None
+}
+
+/// The innermost bracket opened in `text` and not closed, outside strings and comments.
+fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
+    let mut stack = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => stack.push((i, bytes[i] as char)),
+            b')' | b']' | b'}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack.pop()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders an expression fully parenthesised, to test precedence and associativity.
+    fn show(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Number(v) => format!("{v}"),
+            ExprKind::String(s) => format!("{s:?}"),
+            ExprKind::Bool(b) => format!("{b}"),
+            ExprKind::Name(n) => n.clone(),
+            ExprKind::List(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+            ExprKind::Tuple(items) => format!("tuple({})", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+            ExprKind::Call(c) => format!(
+                "{}({})",
+                c.name.name,
+                c.args
+                    .iter()
+                    .map(|a| match &a.name {
+                        Some(n) => format!("{}={}", n.name, show(&a.value)),
+                        None => show(&a.value),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ExprKind::Paren(x) => show(x),
+            ExprKind::Unary { op: UnaryOp::Neg, operand } => format!("(-{})", show(operand)),
+            ExprKind::Unary { op: UnaryOp::Not, operand } => format!("(not {})", show(operand)),
+            ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", show(lhs), op.symbol(), show(rhs)),
+            ExprKind::If { cond, then, otherwise } => format!("(if {} then {} else {})", show(cond), show(then), show(otherwise)),
+            ExprKind::Lambda { param, body } => format!("({} -> {})", param.name, show(body)),
+        }
+    }
+
+    fn p(src: &str) -> String {
+        show(&parse_expr(src).unwrap_or_else(|e| panic!("{src}: {e:?}")))
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(p("1 + 2 * 3"), "(1 + (2 * 3))");
+        assert_eq!(p("1 - 2 - 3"), "((1 - 2) - 3)");
+        assert_eq!(p("2 ** 3 ** 2"), "(2 ** (3 ** 2))");
+        assert_eq!(p("-2 ** 2"), "(-(2 ** 2))");
+        assert_eq!(p("2 ** -1"), "(2 ** (-1))");
+        assert_eq!(p("2 ** -1 ** 2"), "(2 ** (-(1 ** 2)))");
+        assert_eq!(p("a // b % c * d"), "(((a // b) % c) * d)");
+        assert_eq!(p("not a < b and c or d"), "(((not (a < b)) and c) or d)");
+        assert_eq!(p("e -> if e < 5 then 1 else if e < 9 then 2 else 3"), "(e -> (if (e < 5) then 1 else (if (e < 9) then 2 else 3)))");
+        assert_eq!(p("(1, 2)"), "tuple(1, 2)");
+        assert_eq!(p("(1,)"), "tuple(1)");
+        assert_eq!(p("(1)"), "1");
+        assert_eq!(p("[1, 2,]"), "[1, 2]");
+        assert_eq!(p("f(1, x = 2,)"), "f(1, x=2)");
+        assert_eq!(p("f(a == b)"), "f((a == b))");
+        assert_eq!(p("1_000 + 2.5E+4 + .5"), "((1000 + 25000) + 0.5)");
+        assert_eq!(p("\"a\\\"b\\n\""), "\"a\\\"b\\n\"");
+    }
+
+    #[test]
+    fn statements_and_comments() {
+        let file = parse("# head\nlet a = 1 optimizer = sgd(lr = a) # tail\ngroup g {\n params = \"x\"\n lr = 2,\n}\nschedule = step(3)").unwrap();
+        assert_eq!(file.statements.len(), 4);
+        assert_eq!(file.comments.len(), 2);
+        assert_eq!(file.comments[1].text, " tail");
+        let Statement::Group { fields, .. } = &file.statements[2] else { panic!() };
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[1].key.name, "lr");
+    }
+
+    #[test]
+    fn errors_are_plain_words() {
+        let e = parse("optimizer = sgd(lr = 0.1 momentum = 0.9)").unwrap_err();
+        assert_eq!(e[0].code, Code::Syntax);
+        assert!(e[0].message.contains("expected"), "{}", e[0].message);
+        assert!(!e[0].message.contains("Rule"), "{}", e[0].message);
+        let e = parse("group g { params = \"a\" lr = 1 }\noptimizer = sgd()").unwrap_err();
+        assert!(e[0].message.contains("comma"), "{}", e[0].message);
+        let e = parse("optimizer = sgd(lr = 1e999)").unwrap_err();
+        assert!(e[0].message.contains("too large"));
+        let e = parse(&format!("optimizer = sgd(lr = {}1{})", "(".repeat(500), ")".repeat(500))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+        let e = parse(&format!("optimizer = sgd(lr = {}1)", "- ".repeat(100_000))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+        let e = parse(&format!("optimizer = sgd(lr = 1{})", " + 1".repeat(100_000))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+        let e = parse(&format!("schedule = lambda(e -> 2{})", " ** 2".repeat(100_000))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+        let e = parse(&format!("schedule = lambda(e -> {}1)", "not ".repeat(100_000))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+        let e = parse(&format!("schedule = lambda(e -> {}1{})", "if e then ".repeat(10_000), " else 2".repeat(10_000))).unwrap_err();
+        assert_eq!(e[0].code, Code::TooLarge);
+    }
 }
