@@ -43,15 +43,21 @@ pub fn check(file: &ast::File) -> Checked {
 }
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == name {
             continue;
         }
-        let score = if c.eq_ignore_ascii_case(name) || c.replace('_', "") == lower.replace('_', "") {
+        let score = if c.eq_ignore_ascii_case(name) || c.replace('_', "") == lower.replace('_', "")
+        {
             2.0
+        } else if c.len() >= 3 && (lower.starts_with(c) || c.starts_with(lower.as_str())) {
+            1.5
         } else {
             let distance = strsim::levenshtein(&lower, c);
             let limit = (name.len().max(c.len()) / 3).max(1);
@@ -79,22 +85,91 @@ struct Signature {
 }
 
 const SCHEDULES: &[Signature] = &[
-    Signature { name: "lambda", torch: "LambdaLR", params: &["lr_lambda"], required: 1, variadic: false },
-    Signature { name: "multiplicative", torch: "MultiplicativeLR", params: &["lr_lambda"], required: 1, variadic: false },
-    Signature { name: "step", torch: "StepLR", params: &["step_size", "gamma"], required: 1, variadic: false },
-    Signature { name: "multistep", torch: "MultiStepLR", params: &["milestones", "gamma"], required: 1, variadic: false },
-    Signature { name: "exponential", torch: "ExponentialLR", params: &["gamma"], required: 1, variadic: false },
-    Signature { name: "constant", torch: "ConstantLR", params: &["factor", "total_iters"], required: 0, variadic: false },
-    Signature { name: "linear", torch: "LinearLR", params: &["start_factor", "end_factor", "total_iters"], required: 0, variadic: false },
-    Signature { name: "polynomial", torch: "PolynomialLR", params: &["total_iters", "power"], required: 0, variadic: false },
-    Signature { name: "cosine", torch: "CosineAnnealingLR", params: &["t_max", "eta_min"], required: 1, variadic: false },
-    Signature { name: "cosine_restarts", torch: "CosineAnnealingWarmRestarts", params: &["t_0", "t_mult", "eta_min"], required: 1, variadic: false },
+    Signature {
+        name: "lambda",
+        torch: "LambdaLR",
+        params: &["lr_lambda"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "multiplicative",
+        torch: "MultiplicativeLR",
+        params: &["lr_lambda"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "step",
+        torch: "StepLR",
+        params: &["step_size", "gamma"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "multistep",
+        torch: "MultiStepLR",
+        params: &["milestones", "gamma"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "exponential",
+        torch: "ExponentialLR",
+        params: &["gamma"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "constant",
+        torch: "ConstantLR",
+        params: &["factor", "total_iters"],
+        required: 0,
+        variadic: false,
+    },
+    Signature {
+        name: "linear",
+        torch: "LinearLR",
+        params: &["start_factor", "end_factor", "total_iters"],
+        required: 0,
+        variadic: false,
+    },
+    Signature {
+        name: "polynomial",
+        torch: "PolynomialLR",
+        params: &["total_iters", "power"],
+        required: 0,
+        variadic: false,
+    },
+    Signature {
+        name: "cosine",
+        torch: "CosineAnnealingLR",
+        params: &["t_max", "eta_min"],
+        required: 1,
+        variadic: false,
+    },
+    Signature {
+        name: "cosine_restarts",
+        torch: "CosineAnnealingWarmRestarts",
+        params: &["t_0", "t_mult", "eta_min"],
+        required: 1,
+        variadic: false,
+    },
     Signature {
         name: "cyclic",
         torch: "CyclicLR",
         params: &[
-            "base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma", "scale_fn",
-            "scale_mode", "cycle_momentum", "base_momentum", "max_momentum",
+            "base_lr",
+            "max_lr",
+            "step_size_up",
+            "step_size_down",
+            "mode",
+            "gamma",
+            "scale_fn",
+            "scale_mode",
+            "cycle_momentum",
+            "base_momentum",
+            "max_momentum",
         ],
         required: 2,
         variadic: false,
@@ -103,8 +178,17 @@ const SCHEDULES: &[Signature] = &[
         name: "one_cycle",
         torch: "OneCycleLR",
         params: &[
-            "max_lr", "total_steps", "epochs", "steps_per_epoch", "pct_start", "anneal_strategy",
-            "cycle_momentum", "base_momentum", "max_momentum", "div_factor", "final_div_factor",
+            "max_lr",
+            "total_steps",
+            "epochs",
+            "steps_per_epoch",
+            "pct_start",
+            "anneal_strategy",
+            "cycle_momentum",
+            "base_momentum",
+            "max_momentum",
+            "div_factor",
+            "final_div_factor",
             "three_phase",
         ],
         required: 1,
@@ -113,12 +197,33 @@ const SCHEDULES: &[Signature] = &[
     Signature {
         name: "plateau",
         torch: "ReduceLROnPlateau",
-        params: &["mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"],
+        params: &[
+            "mode",
+            "factor",
+            "patience",
+            "threshold",
+            "threshold_mode",
+            "cooldown",
+            "min_lr",
+            "eps",
+        ],
         required: 0,
         variadic: false,
     },
-    Signature { name: "chain", torch: "ChainedScheduler", params: &[], required: 0, variadic: true },
-    Signature { name: "sequence", torch: "SequentialLR", params: &["milestones"], required: 1, variadic: true },
+    Signature {
+        name: "chain",
+        torch: "ChainedScheduler",
+        params: &[],
+        required: 0,
+        variadic: true,
+    },
+    Signature {
+        name: "sequence",
+        torch: "SequentialLR",
+        params: &["milestones"],
+        required: 1,
+        variadic: true,
+    },
 ];
 
 fn schedule_signature(name: &str) -> Option<&'static Signature> {
@@ -289,7 +394,11 @@ impl Checker {
             }
         }
         if optimizer_stmt.is_none() {
-            let at = file.statements.first().map(|s| Span::new(s.span().start, s.span().start)).unwrap_or_default();
+            let at = file
+                .statements
+                .first()
+                .map(|s| Span::new(s.span().start, s.span().start))
+                .unwrap_or_default();
             self.error(
                 Diagnostic::error(Code::MissingOptimizer, at, "this file has no optimizer")
                     .with_label("expected `optimizer = ...` in this file")
@@ -418,7 +527,9 @@ impl Checker {
                 ExprKind::List(items) | ExprKind::Tuple(items) => {
                     stack.extend(items.iter().map(|c| (c, depth + 1)))
                 }
-                ExprKind::Call(call) => stack.extend(call.args.iter().map(|a| (&a.value, depth + 1))),
+                ExprKind::Call(call) => {
+                    stack.extend(call.args.iter().map(|a| (&a.value, depth + 1)))
+                }
                 ExprKind::Paren(x) => stack.push((x, depth + 1)),
                 ExprKind::Unary { operand, .. } => stack.push((operand, depth + 1)),
                 ExprKind::Binary { lhs, rhs, .. } => {
@@ -435,7 +546,10 @@ impl Checker {
                     stack.push((otherwise, depth + 1));
                 }
                 ExprKind::Lambda { body, .. } => stack.push((body, depth + 1)),
-                ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
+                ExprKind::Number(_)
+                | ExprKind::String(_)
+                | ExprKind::Bool(_)
+                | ExprKind::Name(_) => {}
             }
         }
         true
@@ -495,7 +609,11 @@ impl Checker {
                     let l = self.as_bool(l, lhs.span);
                     let r = self.as_bool(r, rhs.span);
                     let (l, r) = (l?, r?);
-                    return Some(Value::Bool(if *op == BinaryOp::And { l && r } else { l || r }));
+                    return Some(Value::Bool(if *op == BinaryOp::And {
+                        l && r
+                    } else {
+                        l || r
+                    }));
                 }
                 let l = self.as_number(l, lhs.span);
                 let r = self.as_number(r, rhs.span);
@@ -569,16 +687,23 @@ impl Checker {
             "math" => "math functions are called directly: `cos(x)`, not `math.cos(x)`".to_string(),
             _ => {
                 let names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
-                match did_you_mean(word, names.iter().copied().chain(["pi", "tau"])) {
+                match did_you_mean(
+                    word,
+                    names.iter().copied().chain(["pi", "tau", "true", "false"]),
+                ) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("define it first with `let {word} = ...`"),
                 }
             }
         };
         self.error(
-            Diagnostic::error(Code::UndefinedName, span, format!("`{word}` is not defined"))
-                .with_label("unknown name")
-                .with_help(help),
+            Diagnostic::error(
+                Code::UndefinedName,
+                span,
+                format!("`{word}` is not defined"),
+            )
+            .with_label("unknown name")
+            .with_help(help),
         );
     }
 
@@ -674,9 +799,15 @@ impl Checker {
                 Diagnostic::error(
                     Code::TypeMismatch,
                     call.span,
-                    format!("`{}` is an optimizer; it can only appear in `optimizer = ...`", kind.name()),
+                    format!(
+                        "`{}` is an optimizer; it can only appear in `optimizer = ...`",
+                        kind.name()
+                    ),
                 )
-                .with_help(format!("write `optimizer = {}(...)` on its own line", kind.name())),
+                .with_help(format!(
+                    "write `optimizer = {}(...)` on its own line",
+                    kind.name()
+                )),
             );
             return None;
         }
@@ -684,7 +815,10 @@ impl Checker {
             Some(s) => format!("did you mean `{s}`?"),
             None => match torch_schedule(name) {
                 Some(s) => format!("PyTorch's `{name}` is written `{s}(...)` here"),
-                None => format!("schedules are: {}", schedule_names().collect::<Vec<_>>().join(", ")),
+                None => format!(
+                    "schedules are: {}",
+                    schedule_names().collect::<Vec<_>>().join(", ")
+                ),
             },
         };
         self.error(
@@ -718,6 +852,8 @@ impl Checker {
         let mut spans: HashMap<&'static str, Span> = HashMap::new();
         let mut seen_named: Option<Span> = None;
         let mut position = 0;
+        // A misplaced or misspelled argument explains a "missing" one; report only the cause.
+        let errors_before = self.error_count();
         for arg in &call.args {
             match &arg.name {
                 None => {
@@ -747,7 +883,10 @@ impl Checker {
                                 params[positional.min(params.len() - 1)]
                             )
                         } else {
-                            format!("`{what}` takes at most {positional} argument{} ({list})", if positional == 1 { "" } else { "s" })
+                            format!(
+                                "`{what}` takes at most {positional} argument{} ({list})",
+                                if positional == 1 { "" } else { "s" }
+                            )
                         };
                         self.error(
                             Diagnostic::error(
@@ -794,9 +933,17 @@ impl Checker {
             .copied()
             .filter(|p| !bound.named.contains_key(p))
             .collect();
-        if !missing.is_empty() {
-            let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ");
-            let example = missing.iter().map(|m| format!("{m} = ...")).collect::<Vec<_>>().join(", ");
+        if !missing.is_empty() && self.error_count() == errors_before {
+            let list = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let example = missing
+                .iter()
+                .map(|m| format!("`{m} = ...`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.error(
                 Diagnostic::error(
                     Code::MissingArgument,
@@ -812,7 +959,16 @@ impl Checker {
 
     fn unknown_argument(&mut self, what: &str, name: &ast::Ident, params: &[&str]) {
         let n = name.name.as_str();
-        let help = if matches!(n, "last_epoch" | "verbose" | "optimizer" | "foreach" | "fused" | "capturable" | "differentiable") {
+        let help = if matches!(
+            n,
+            "last_epoch"
+                | "verbose"
+                | "optimizer"
+                | "foreach"
+                | "fused"
+                | "capturable"
+                | "differentiable"
+        ) {
             format!("optimc manages `{n}` itself; remove it")
         } else if let Some(p) = params.iter().find(|p| p.eq_ignore_ascii_case(n)) {
             format!("named arguments are lower case here: `{p}`")
@@ -878,7 +1034,10 @@ impl Checker {
             let help = if n < 0.0 {
                 format!("`{name}` counts epochs, so it cannot be negative")
             } else if n.is_finite() {
-                format!("`{name}` counts epochs; use a whole number such as {}", n.round().max(0.0))
+                format!(
+                    "`{name}` counts epochs; use a whole number such as {}",
+                    n.round().max(0.0)
+                )
             } else {
                 format!("give `{name}` a whole number")
             };
@@ -886,7 +1045,10 @@ impl Checker {
                 Diagnostic::error(
                     Code::NotAnInteger,
                     span,
-                    format!("`{name}` must be a whole, non-negative number, not {}", crate::config::format_number(n)),
+                    format!(
+                        "`{name}` must be a whole, non-negative number, not {}",
+                        crate::config::format_number(n)
+                    ),
                 )
                 .with_label("not a whole number")
                 .with_help(help),
@@ -958,7 +1120,8 @@ impl Checker {
 
     /// A number for every group, or a list with one number per group.
     fn per_group(&mut self, b: &Bound, name: &str, default: f64) -> PerGroup {
-        self.per_group_opt(b, name).unwrap_or(PerGroup::All(default))
+        self.per_group_opt(b, name)
+            .unwrap_or(PerGroup::All(default))
     }
 
     fn per_group_opt(&mut self, b: &Bound, name: &str) -> Option<PerGroup> {
@@ -1062,10 +1225,15 @@ impl Checker {
             Diagnostic::error(
                 Code::OutOfRange,
                 span,
-                format!("`{name}` must be {expected}, not {}", crate::config::format_number(value)),
+                format!(
+                    "`{name}` must be {expected}, not {}",
+                    crate::config::format_number(value)
+                ),
             )
             .with_label(format!("must be {expected}"))
-            .with_help(format!("PyTorch refuses this value too; choose `{name}` {expected}")),
+            .with_help(format!(
+                "PyTorch refuses this value too; choose `{name}` {expected}"
+            )),
         );
     }
 
@@ -1089,7 +1257,14 @@ impl Checker {
 
     fn schedule_call(&mut self, sig: &Signature, call: &ast::Call) -> Option<ScheduleConfig> {
         let errors_before = self.error_count();
-        let b = self.bind(call, sig.name, sig.params, sig.params.len(), sig.required, sig.variadic);
+        let b = self.bind(
+            call,
+            sig.name,
+            sig.params,
+            sig.params.len(),
+            sig.required,
+            sig.variadic,
+        );
         let config = self.build_schedule(sig, &b);
         if self.error_count() > errors_before {
             None
@@ -1113,14 +1288,23 @@ impl Checker {
             },
             "step" => {
                 let step_size = self.whole(b, "step_size", 1);
-                self.range(b, "step_size", step_size as f64, step_size >= 1, "at least 1");
+                self.range(
+                    b,
+                    "step_size",
+                    step_size as f64,
+                    step_size >= 1,
+                    "at least 1",
+                );
                 ScheduleConfig::Step {
                     step_size,
                     gamma: self.number(b, "gamma", 0.1),
                 }
             }
             "multistep" => ScheduleConfig::Multistep {
-                milestones: self.whole_list(b, "milestones").map(|(m, _)| m).unwrap_or_default(),
+                milestones: self
+                    .whole_list(b, "milestones")
+                    .map(|(m, _)| m)
+                    .unwrap_or_default(),
                 gamma: self.number(b, "gamma", 0.1),
             },
             "exponential" => ScheduleConfig::Exponential {
@@ -1128,7 +1312,13 @@ impl Checker {
             },
             "constant" => {
                 let factor = self.number(b, "factor", 1.0 / 3.0);
-                self.range(b, "factor", factor, (0.0..=1.0).contains(&factor), "between 0 and 1");
+                self.range(
+                    b,
+                    "factor",
+                    factor,
+                    (0.0..=1.0).contains(&factor),
+                    "between 0 and 1",
+                );
                 ScheduleConfig::Constant {
                     factor,
                     total_iters: self.whole(b, "total_iters", 5),
@@ -1136,9 +1326,21 @@ impl Checker {
             }
             "linear" => {
                 let start_factor = self.number(b, "start_factor", 1.0 / 3.0);
-                self.range(b, "start_factor", start_factor, start_factor > 0.0 && start_factor <= 1.0, "greater than 0 and at most 1");
+                self.range(
+                    b,
+                    "start_factor",
+                    start_factor,
+                    start_factor > 0.0 && start_factor <= 1.0,
+                    "greater than 0 and at most 1",
+                );
                 let end_factor = self.number(b, "end_factor", 1.0);
-                self.range(b, "end_factor", end_factor, (0.0..=1.0).contains(&end_factor), "between 0 and 1");
+                self.range(
+                    b,
+                    "end_factor",
+                    end_factor,
+                    (0.0..=1.0).contains(&end_factor),
+                    "between 0 and 1",
+                );
                 ScheduleConfig::Linear {
                     start_factor,
                     end_factor,
@@ -1172,7 +1374,13 @@ impl Checker {
                 let base_lr = self.per_group(b, "base_lr", 0.0);
                 let max_lr = self.per_group(b, "max_lr", 0.0);
                 let step_size_up = self.number(b, "step_size_up", 2000.0);
-                self.range(b, "step_size_up", step_size_up, step_size_up > 0.0, "greater than 0");
+                self.range(
+                    b,
+                    "step_size_up",
+                    step_size_up,
+                    step_size_up > 0.0,
+                    "greater than 0",
+                );
                 let step_size_down = self.number_opt(b, "step_size_down");
                 if let Some(down) = step_size_down {
                     self.range(b, "step_size_down", down, down > 0.0, "greater than 0");
@@ -1194,7 +1402,11 @@ impl Checker {
                 };
                 let cycle_momentum = self.boolean(b, "cycle_momentum", true);
                 if cycle_momentum {
-                    self.momentum_cyclers.push(b.get("cycle_momentum").map(|e| e.span).unwrap_or(b.call.name.span));
+                    self.momentum_cyclers.push(
+                        b.get("cycle_momentum")
+                            .map(|e| e.span)
+                            .unwrap_or(b.call.name.span),
+                    );
                 }
                 ScheduleConfig::Cyclic {
                     base_lr,
@@ -1226,7 +1438,9 @@ impl Checker {
                         e.saturating_mul(s)
                     }
                     _ => {
-                        if b.get("total_steps").is_none() && (b.get("epochs").is_none() || b.get("steps_per_epoch").is_none()) {
+                        if b.get("total_steps").is_none()
+                            && (b.get("epochs").is_none() || b.get("steps_per_epoch").is_none())
+                        {
                             self.error(
                                 Diagnostic::error(
                                     Code::MissingArgument,
@@ -1241,14 +1455,24 @@ impl Checker {
                     }
                 };
                 let pct_start = self.number(b, "pct_start", 0.3);
-                self.range(b, "pct_start", pct_start, (0.0..=1.0).contains(&pct_start), "between 0 and 1");
+                self.range(
+                    b,
+                    "pct_start",
+                    pct_start,
+                    (0.0..=1.0).contains(&pct_start),
+                    "between 0 and 1",
+                );
                 let anneal_strategy = match self.word(b, "anneal_strategy", &["cos", "linear"]) {
                     Some(1) => AnnealStrategy::Linear,
                     _ => AnnealStrategy::Cos,
                 };
                 let cycle_momentum = self.boolean(b, "cycle_momentum", true);
                 if cycle_momentum {
-                    self.momentum_cyclers.push(b.get("cycle_momentum").map(|e| e.span).unwrap_or(b.call.name.span));
+                    self.momentum_cyclers.push(
+                        b.get("cycle_momentum")
+                            .map(|e| e.span)
+                            .unwrap_or(b.call.name.span),
+                    );
                 }
                 ScheduleConfig::OneCycle {
                     max_lr,
@@ -1299,14 +1523,26 @@ impl Checker {
                             format!("`{}` needs at least one schedule", sig.name),
                         )
                         .with_label("no schedules")
-                        .with_help(format!("write e.g. `{}(linear(total_iters = 5), cosine(t_max = 95){})`", sig.name, if sig.name == "sequence" { ", milestones = [5]" } else { "" })),
+                        .with_help(format!(
+                            "write e.g. `{}(linear(total_iters = 5), cosine(t_max = 95){})`",
+                            sig.name,
+                            if sig.name == "sequence" {
+                                ", milestones = [5]"
+                            } else {
+                                ""
+                            }
+                        )),
                     );
                 }
                 if sig.name == "chain" {
                     ScheduleConfig::Chain { children }
                 } else {
                     let (milestones, span) = self.whole_list(b, "milestones").unwrap_or_default();
-                    if b.get("milestones").is_some() && !b.rest.is_empty() && milestones.len() + 1 != b.rest.len() && span != Span::default() {
+                    if b.get("milestones").is_some()
+                        && !b.rest.is_empty()
+                        && milestones.len() + 1 != b.rest.len()
+                        && span != Span::default()
+                    {
                         self.error(
                             Diagnostic::error(
                                 Code::MilestoneCount,
@@ -1369,11 +1605,18 @@ impl Checker {
             }
         }
         // Options set in the call (not groups) are checked here against PyTorch's own rules.
-        self.validate_hyperparams(kind, &hp, &|o| b.get(o.name()).map(|e| e.span).unwrap_or(call.span));
+        self.validate_hyperparams(kind, &hp, &|o| {
+            b.get(o.name()).map(|e| e.span).unwrap_or(call.span)
+        });
         (self.error_count() == errors_before).then_some(hp)
     }
 
-    fn validate_hyperparams(&mut self, kind: OptimizerKind, hp: &Hyperparams, span_of: &dyn Fn(OptionName) -> Span) {
+    fn validate_hyperparams(
+        &mut self,
+        kind: OptimizerKind,
+        hp: &Hyperparams,
+        span_of: &dyn Fn(OptionName) -> Span,
+    ) {
         for problem in crate::optim::validate(kind, hp) {
             self.error(
                 Diagnostic::error(Code::OutOfRange, span_of(problem.option), problem.message)
@@ -1390,9 +1633,13 @@ impl Checker {
                 let n = self.as_number(v, e.span)?;
                 if !n.is_finite() {
                     self.error(
-                        Diagnostic::error(Code::OutOfRange, e.span, format!("`{}` is {n}", option.name()))
-                            .with_label("not a finite number")
-                            .with_help(format!("give `{}` a finite value", option.name())),
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            e.span,
+                            format!("`{}` is {n}", option.name()),
+                        )
+                        .with_label("not a finite number")
+                        .with_help(format!("give `{}` a finite value", option.name())),
                     );
                     return None;
                 }
@@ -1420,7 +1667,11 @@ impl Checker {
         }
     }
 
-    fn group(&mut self, name: &ast::Ident, fields: &[ast::Field]) -> (GroupConfig, Vec<(OptionName, OptionValue)>) {
+    fn group(
+        &mut self,
+        name: &ast::Ident,
+        fields: &[ast::Field],
+    ) -> (GroupConfig, Vec<(OptionName, OptionValue)>) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut params: Option<Vec<String>> = None;
         let mut schedule = None;
@@ -1499,16 +1750,30 @@ impl Checker {
                     .filter(|k| k.options().0.contains(&o))
                     .map(|k| k.name())
                     .collect();
-                format!(
-                    "`{}` is an option of {}, not of {}",
+                let owners = match owners.split_last() {
+                    Some((last, [])) => last.to_string(),
+                    Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                    None => String::new(),
+                };
+                let mut help = format!(
+                    "`{}` is an option of {owners}, not of {}",
                     o.name(),
-                    owners.join(", "),
                     kind.map(|k| k.name()).unwrap_or("this optimizer")
-                )
+                );
+                if o == OptionName::Momentum && kind.is_some_and(OptimizerKind::has_betas) {
+                    help.push_str("; its momentum is `betas[0]`, e.g. `betas = (0.9, 0.999)`");
+                }
+                help
             }
-            None => match did_you_mean(&key.name, allowed.iter().copied().chain(["params", "schedule"])) {
+            None => match did_you_mean(
+                &key.name,
+                allowed.iter().copied().chain(["params", "schedule"]),
+            ) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("a group takes `params`, `schedule` and the optimizer's options: {}", allowed.join(", ")),
+                None => format!(
+                    "a group takes `params`, `schedule` and the optimizer's options: {}",
+                    allowed.join(", ")
+                ),
             },
         };
         self.error(
@@ -1519,7 +1784,8 @@ impl Checker {
                     "`{}` is not a field of group `{}`{}",
                     key.name,
                     group.name,
-                    kind.map(|k| format!(" (the optimizer is {})", k.name())).unwrap_or_default()
+                    kind.map(|k| format!(" (the optimizer is {})", k.name()))
+                        .unwrap_or_default()
                 ),
             )
             .with_label("unknown field")
@@ -1557,7 +1823,12 @@ impl Checker {
         for item in items {
             match item.value {
                 Value::Str(s) => out.push(s),
-                other => self.type_error(&other, item.span, "a pattern string", Some("patterns are quoted, e.g. \"encoder.*\"".into())),
+                other => self.type_error(
+                    &other,
+                    item.span,
+                    "a pattern string",
+                    Some("patterns are quoted, e.g. \"encoder.*\"".into()),
+                ),
             }
         }
         Some(out)
@@ -1599,15 +1870,60 @@ fn apply_option(hp: &mut Hyperparams, option: OptionName, value: OptionValue) {
 /// The option names of `kind` as a static list, in PyTorch's positional order.
 fn option_names(kind: OptimizerKind) -> &'static [&'static str] {
     match kind {
-        OptimizerKind::Sgd => &["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"],
-        OptimizerKind::Adam => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"],
+        OptimizerKind::Sgd => &[
+            "lr",
+            "momentum",
+            "dampening",
+            "weight_decay",
+            "nesterov",
+            "maximize",
+        ],
+        OptimizerKind::Adam => &[
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "amsgrad",
+            "maximize",
+            "decoupled_weight_decay",
+        ],
         OptimizerKind::AdamW => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
-        OptimizerKind::RmsProp => &["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"],
-        OptimizerKind::Adagrad => &["lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"],
+        OptimizerKind::RmsProp => &[
+            "lr",
+            "alpha",
+            "eps",
+            "weight_decay",
+            "momentum",
+            "centered",
+            "maximize",
+        ],
+        OptimizerKind::Adagrad => &[
+            "lr",
+            "lr_decay",
+            "weight_decay",
+            "initial_accumulator_value",
+            "eps",
+            "maximize",
+        ],
         OptimizerKind::Adadelta => &["lr", "rho", "eps", "weight_decay", "maximize"],
         OptimizerKind::Adamax => &["lr", "betas", "eps", "weight_decay", "maximize"],
-        OptimizerKind::NAdam => &["lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"],
-        OptimizerKind::RAdam => &["lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"],
+        OptimizerKind::NAdam => &[
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "momentum_decay",
+            "decoupled_weight_decay",
+            "maximize",
+        ],
+        OptimizerKind::RAdam => &[
+            "lr",
+            "betas",
+            "eps",
+            "weight_decay",
+            "decoupled_weight_decay",
+            "maximize",
+        ],
     }
 }
 

@@ -130,10 +130,7 @@ impl<'de> Deserialize<'de> for Lambda {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Lambda::from_text(&text).map_err(|diags| {
-            let why = diags
-                .first()
-                .map(|d| d.message.clone())
-                .unwrap_or_default();
+            let why = diags.first().map(|d| d.message.clone()).unwrap_or_default();
             serde::de::Error::custom(format!("invalid lambda `{text}`: {why}"))
         })
     }
@@ -236,9 +233,11 @@ impl Node {
             Node::Param => arg.clone(),
             Node::Number(_) | Node::Bool(_) => self.clone(),
             Node::Unary(op, x) => Node::Unary(*op, Box::new(x.substitute(arg))),
-            Node::Binary(op, l, r) => {
-                Node::Binary(*op, Box::new(l.substitute(arg)), Box::new(r.substitute(arg)))
-            }
+            Node::Binary(op, l, r) => Node::Binary(
+                *op,
+                Box::new(l.substitute(arg)),
+                Box::new(r.substitute(arg)),
+            ),
             Node::If(c, t, e) => Node::If(
                 Box::new(c.substitute(arg)),
                 Box::new(t.substitute(arg)),
@@ -263,7 +262,9 @@ fn binary_precedence(op: BinaryOp) -> u8 {
     match op {
         BinaryOp::Or => 1,
         BinaryOp::And => 2,
-        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => 4,
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Eq | BinaryOp::Ne => {
+            4
+        }
         BinaryOp::Add | BinaryOp::Sub => 5,
         BinaryOp::Mul | BinaryOp::Div | BinaryOp::FloorDiv | BinaryOp::Mod => 6,
         BinaryOp::Pow => 8,
@@ -711,8 +712,14 @@ impl Compiler<'_> {
             ExprKind::Call(call) => self.call(call),
             ExprKind::Lambda { .. } => {
                 self.diags.push(
-                    Diagnostic::error(Code::BadLambda, e.span, "a lambda cannot contain another lambda")
-                        .with_help("define the inner function with `let f = x -> ...` and call it as `f(...)`"),
+                    Diagnostic::error(
+                        Code::BadLambda,
+                        e.span,
+                        "a lambda cannot contain another lambda",
+                    )
+                    .with_help(
+                        "define the inner function with `let f = x -> ...` and call it as `f(...)`",
+                    ),
                 );
                 None
             }
@@ -878,18 +885,33 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
     if (min..=max).contains(&n) {
         return None;
     }
-    let wants = match func {
-        Func::Unary(_) => "exactly 1 argument",
-        Func::Min | Func::Max => "at least 2 arguments",
-        Func::Clamp => "3 arguments: `clamp(x, lo, hi)`",
+    let (wants, help) = match func {
+        Func::Unary(f) => (
+            "exactly 1 argument",
+            format!("write e.g. `{}(e)`", f.name()),
+        ),
+        Func::Min | Func::Max => (
+            "at least 2 arguments",
+            format!(
+                "`{}` compares two or more numbers, e.g. `{}(1, (e + 1) / 5)`",
+                func.name(),
+                func.name()
+            ),
+        ),
+        Func::Clamp => ("3 arguments", "write `clamp(x, lo, hi)`".to_string()),
     };
     Some(
         Diagnostic::error(
             Code::WrongArity,
             call.span,
-            format!("`{}` takes {wants}, but {n} were given", func.name()),
+            format!(
+                "`{}` takes {wants}, but {n} {} given",
+                func.name(),
+                if n == 1 { "was" } else { "were" }
+            ),
         )
-        .with_label(format!("{n} argument{}", if n == 1 { "" } else { "s" })),
+        .with_label(format!("{n} argument{}", if n == 1 { "" } else { "s" }))
+        .with_help(help),
     )
 }
 

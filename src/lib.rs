@@ -90,7 +90,9 @@ impl Config {
     }
 
     /// Reads and checks a `.optim` file.
-    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+    pub fn from_path(
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
         let path = path.as_ref();
         let source = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

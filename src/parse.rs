@@ -24,9 +24,13 @@ pub const MAX_SOURCE_LEN: usize = 64 * 1024 * 1024;
 /// Parses a whole file. `Err` holds every syntax problem found.
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
     precheck(source)?;
-    let pairs = OptimParser::parse(Rule::file, source).map_err(|e| vec![syntax_error(source, Rule::file, e)])?;
+    let pairs = OptimParser::parse(Rule::file, source)
+        .map_err(|e| vec![syntax_error(source, Rule::file, e)])?;
     let mut builder = Builder::default();
-    let file_pair = pairs.into_iter().next().expect("the file rule always yields one pair");
+    let file_pair = pairs
+        .into_iter()
+        .next()
+        .expect("the file rule always yields one pair");
     let mut statements = Vec::new();
     for pair in file_pair.into_inner() {
         if pair.as_rule() != Rule::EOI {
@@ -46,11 +50,14 @@ pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
 /// Parses a lone expression (used to read back lambdas such as `"e -> 0.95 ** e"`).
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
     precheck(source)?;
-    let pairs =
-        OptimParser::parse(Rule::expr_only, source).map_err(|e| vec![syntax_error(source, Rule::expr_only, e)])?;
+    let pairs = OptimParser::parse(Rule::expr_only, source)
+        .map_err(|e| vec![syntax_error(source, Rule::expr_only, e)])?;
     let mut builder = Builder::default();
     let pair = pairs.into_iter().next().expect("expr_only yields one pair");
-    let expr_pair = pair.into_inner().next().expect("expr_only holds an expression");
+    let expr_pair = pair
+        .into_inner()
+        .next()
+        .expect("expr_only holds an expression");
     let expr = builder.expr(expr_pair);
     if builder.errors.is_empty() {
         Ok(expr)
@@ -65,7 +72,10 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
         return Err(vec![Diagnostic::error(
             Code::TooLarge,
             Span::new(0, 0),
-            format!("this file is {} bytes; optimc reads files of up to {MAX_SOURCE_LEN} bytes", source.len()),
+            format!(
+                "this file is {} bytes; optimc reads files of up to {MAX_SOURCE_LEN} bytes",
+                source.len()
+            ),
         )
         .with_help("split the configuration, or generate less of it")]);
     }
@@ -98,7 +108,10 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
             }
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             b'i' | b'e' if i == 0 || !is_word_byte(bytes[i - 1]) => {
-                let word_end = bytes[i..].iter().position(|b| !is_word_byte(*b)).map_or(bytes.len(), |n| i + n);
+                let word_end = bytes[i..]
+                    .iter()
+                    .position(|b| !is_word_byte(*b))
+                    .map_or(bytes.len(), |n| i + n);
                 match &source[i..word_end] {
                     "if" => {
                         depth += 1;
@@ -130,7 +143,9 @@ fn too_deep(start: usize, end: usize) -> Diagnostic {
         format!("brackets and `if`s nest more than {MAX_NESTING} levels deep here"),
     )
     .with_label("too deep")
-    .with_help("no configuration needs this much nesting; simplify the expression or split it with `let`")
+    .with_help(
+        "no configuration needs this much nesting; simplify the expression or split it with `let`",
+    )
 }
 
 /// Every `# ...` comment outside strings.
@@ -193,11 +208,19 @@ impl Builder {
             }
             Rule::optimizer_stmt => {
                 let call = self.call(inner.next().expect("optimizer has a call"));
-                Statement::Optimizer { keyword, call, span }
+                Statement::Optimizer {
+                    keyword,
+                    call,
+                    span,
+                }
             }
             Rule::schedule_stmt => {
                 let value = self.expr(inner.next().expect("schedule has a value"));
-                Statement::Schedule { keyword, value, span }
+                Statement::Schedule {
+                    keyword,
+                    value,
+                    span,
+                }
             }
             Rule::group_stmt => {
                 let name = self.ident(inner.next().expect("group has a name"));
@@ -221,7 +244,7 @@ impl Builder {
                                         .with_help(format!(
                                             "write `{}, {}` or put each field on its own line",
                                             &source[prev.key.span.start..prev.value.span.end],
-                                            p.as_str()
+                                            p.as_str().trim()
                                         )),
                                     );
                                 }
@@ -279,7 +302,10 @@ impl Builder {
         let span = span_of(&pair);
         match pair.as_rule() {
             Rule::expr | Rule::atom => {
-                let inner = pair.into_inner().next().expect("expr wraps one alternative");
+                let inner = pair
+                    .into_inner()
+                    .next()
+                    .expect("expr wraps one alternative");
                 self.node(inner)
             }
             Rule::lambda => {
@@ -340,9 +366,9 @@ impl Builder {
                 let parts: Vec<Pair<Rule>> = pair.into_inner().collect();
                 if parts.len() > 3 {
                     let op_span = span_of(&parts[3]);
-                    let first = parts[0].as_str();
-                    let middle = parts[2].as_str();
-                    let last = parts[4].as_str();
+                    let first = parts[0].as_str().trim();
+                    let middle = parts[2].as_str().trim();
+                    let last = parts[4].as_str().trim();
                     self.errors.push(
                         Diagnostic::error(Code::Syntax, op_span, "comparisons cannot be chained")
                             .with_label("second comparison")
@@ -360,7 +386,11 @@ impl Builder {
                 let operand = parts.pop().expect("a prefix chain ends in an operand");
                 let (mut acc, mut depth) = self.node(operand);
                 for p in parts.into_iter().rev() {
-                    let op = if p.as_rule() == Rule::neg { UnaryOp::Neg } else { UnaryOp::Not };
+                    let op = if p.as_rule() == Rule::neg {
+                        UnaryOp::Neg
+                    } else {
+                        UnaryOp::Not
+                    };
                     let s = Span::new(p.as_span().start(), acc.span.end);
                     (acc, depth) = self.make(
                         ExprKind::Unary {
@@ -477,7 +507,8 @@ impl Builder {
                 )
             }
             Rule::paren => {
-                let (inner, d) = self.node(pair.into_inner().next().expect("paren holds an expression"));
+                let (inner, d) =
+                    self.node(pair.into_inner().next().expect("paren holds an expression"));
                 self.make(ExprKind::Paren(Box::new(inner)), span, d + 1)
             }
             Rule::tuple | Rule::list => {
@@ -491,7 +522,11 @@ impl Builder {
                         e
                     })
                     .collect();
-                let kind = if is_list { ExprKind::List(items) } else { ExprKind::Tuple(items) };
+                let kind = if is_list {
+                    ExprKind::List(items)
+                } else {
+                    ExprKind::Tuple(items)
+                };
                 self.make(kind, span, depth)
             }
             other => unreachable!("no expression rule {other:?}"),
@@ -614,8 +649,12 @@ fn binary_op(symbol: &str) -> BinaryOp {
 fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>) -> Diagnostic {
     if let pest::error::ErrorVariant::CustomError { message } = &error.variant {
         // pest's own guard against exhausting the stack.
-        return Diagnostic::error(Code::TooLarge, Span::new(0, 0), format!("this input is too deeply nested to parse ({message})"))
-            .with_help("simplify the deepest expression or split it with `let`");
+        return Diagnostic::error(
+            Code::TooLarge,
+            Span::new(0, 0),
+            format!("this input is too deeply nested to parse ({message})"),
+        )
+        .with_help("simplify the deepest expression or split it with `let`");
     }
     let at = match error.location {
         pest::error::InputLocation::Pos(p) => p,
@@ -648,8 +687,16 @@ fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>)
         }
     }
     // Operators are always possible after a complete value; name them only when nothing else is.
-    let structural: Vec<String> = expected.iter().filter(|e| e.as_str() != "an operator").cloned().collect();
-    let expected = if structural.is_empty() { expected } else { structural };
+    let structural: Vec<String> = expected
+        .iter()
+        .filter(|e| e.as_str() != "an operator")
+        .cloned()
+        .collect();
+    let expected = if structural.is_empty() {
+        expected
+    } else {
+        structural
+    };
     let found = token_at(source, at);
     let expected_text = match expected.len() {
         0 => "something else".to_string(),
@@ -657,8 +704,12 @@ fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>)
         n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
     };
     let end = if found.len == 0 { at } else { at + found.len };
-    let mut d = Diagnostic::error(Code::Syntax, Span::new(at, end), format!("expected {expected_text}, found {}", found.describe))
-        .with_label(format!("expected {expected_text}"));
+    let mut d = Diagnostic::error(
+        Code::Syntax,
+        Span::new(at, end),
+        format!("expected {expected_text}, found {}", found.describe),
+    )
+    .with_label(format!("expected {expected_text}"));
     d = match hint(source, at, &found, &expected) {
         Some((help, related)) => {
             if let Some((span, text)) = related {
@@ -688,8 +739,12 @@ fn token_at(source: &str, at: usize) -> Found {
         };
     };
     let len = if c.is_ascii_alphanumeric() || c == '_' {
-        rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.')).unwrap_or(rest.len())
-    } else if ["->", "**", "//", "<=", ">=", "==", "!="].iter().any(|op| rest.starts_with(op)) {
+        rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_' || ch == '.'))
+            .unwrap_or(rest.len())
+    } else if ["->", "**", "//", "<=", ">=", "==", "!="]
+        .iter()
+        .any(|op| rest.starts_with(op))
+    {
         2
     } else {
         c.len_utf8()
@@ -699,15 +754,24 @@ fn token_at(source: &str, at: usize) -> Found {
         '\n' | '\r' => "the end of the line".to_string(),
         _ => format!("`{text}`"),
     };
-    Found { text, len, describe }
+    Found {
+        text,
+        len,
+        describe,
+    }
 }
 
 fn rule_phrase(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "the end of the file",
-        Rule::let_stmt | Rule::optimizer_stmt | Rule::group_stmt | Rule::schedule_stmt | Rule::kw_let | Rule::kw_optimizer | Rule::kw_group | Rule::kw_schedule => {
-            "a statement (`let`, `optimizer`, `group` or `schedule`)"
-        }
+        Rule::let_stmt
+        | Rule::optimizer_stmt
+        | Rule::group_stmt
+        | Rule::schedule_stmt
+        | Rule::kw_let
+        | Rule::kw_optimizer
+        | Rule::kw_group
+        | Rule::kw_schedule => "a statement (`let`, `optimizer`, `group` or `schedule`)",
         Rule::field | Rule::field_key => "a field such as `lr = 0.1`",
         Rule::arg | Rule::arg_name => "an argument",
         Rule::comma => "`,`",
@@ -715,7 +779,9 @@ fn rule_phrase(rule: Rule) -> Option<&'static str> {
         Rule::kw_else => "`else`",
         Rule::ident | Rule::word => "a name",
         Rule::call => "a call such as `sgd(lr = 0.1)`",
-        Rule::cmp_op | Rule::add_op | Rule::mul_op | Rule::pow_op | Rule::kw_and | Rule::kw_or => "an operator",
+        Rule::cmp_op | Rule::add_op | Rule::mul_op | Rule::pow_op | Rule::kw_and | Rule::kw_or => {
+            "an operator"
+        }
         Rule::expr
         | Rule::lambda
         | Rule::if_chain
@@ -757,13 +823,28 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
     let rest = &source[at.min(source.len())..];
     if rest.starts_with(':') {
         let before = source[..at].trim_end();
-        if before.ends_with("lambda") || before.rsplit(|c: char| !c.is_alphanumeric() && c != '_').nth(1) == Some("lambda") {
-            return Some(("write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(), None));
+        if before.ends_with("lambda")
+            || before
+                .rsplit(|c: char| !c.is_alphanumeric() && c != '_')
+                .nth(1)
+                == Some("lambda")
+        {
+            return Some((
+                "write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(),
+                None,
+            ));
         }
         return Some(("use `=` to give a value, e.g. `lr = 0.1`".into(), None));
     }
-    if found.text == "lambda" || (found.text.chars().all(|c| c.is_alphanumeric() || c == '_') && rest[found.len..].trim_start().starts_with(':') && source[..at].trim_end().ends_with("lambda")) {
-        return Some(("write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(), None));
+    if found.text == "lambda"
+        || (found.text.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && rest[found.len..].trim_start().starts_with(':')
+            && source[..at].trim_end().ends_with("lambda"))
+    {
+        return Some((
+            "write lambdas as `epoch -> expr`, e.g. `lambda(epoch -> 0.95 ** epoch)`".into(),
+            None,
+        ));
     }
     if rest.starts_with('\'') {
         return Some(("strings use double quotes: \"encoder.*\"".into(), None));
@@ -771,12 +852,34 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
     if rest.starts_with('"') {
         let line_end = rest.find('\n').unwrap_or(rest.len());
         if !rest[1..line_end].contains('"') {
-            return Some(("this string is never closed: add `\"` at its end".into(), None));
+            return Some((
+                "this string is never closed: add `\"` at its end".into(),
+                None,
+            ));
         }
     }
-    let keywords = ["let", "optimizer", "group", "schedule", "if", "then", "else", "and", "or", "not", "true", "false"];
+    let keywords = [
+        "let",
+        "optimizer",
+        "group",
+        "schedule",
+        "if",
+        "then",
+        "else",
+        "and",
+        "or",
+        "not",
+        "true",
+        "false",
+    ];
     if expected.iter().any(|e| e == "a name") && keywords.contains(&found.text.as_str()) {
-        return Some((format!("`{}` is a keyword and cannot be used as a name; choose another name", found.text), None));
+        return Some((
+            format!(
+                "`{}` is a keyword and cannot be used as a name; choose another name",
+                found.text
+            ),
+            None,
+        ));
     }
     if let Some((open_at, open)) = unclosed_bracket(&source[..at]) {
         let close = match open {
@@ -787,11 +890,16 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
         if found.len == 0 || expected.iter().any(|e| e == &format!("`{close}`")) {
             return Some((
                 format!("close the `{open}` with `{close}`"),
-                Some((Span::new(open_at, open_at + 1), format!("this `{open}` is not closed"))),
+                Some((
+                    Span::new(open_at, open_at + 1),
+                    format!("this `{open}` is not closed"),
+                )),
             ));
         }
     }
-    if expected.iter().any(|e| e == "`,`" || e.starts_with("`)`")) && found.text.chars().next().is_some_and(|c| c.is_alphabetic()) {
+    if expected.iter().any(|e| e == "`,`" || e.starts_with("`)`"))
+        && found.text.chars().next().is_some_and(|c| c.is_alphabetic())
+    {
         return Some(("separate arguments and list items with `,`".into(), None));
     }
     None
@@ -837,8 +945,14 @@ mod tests {
             ExprKind::String(s) => format!("{s:?}"),
             ExprKind::Bool(b) => format!("{b}"),
             ExprKind::Name(n) => n.clone(),
-            ExprKind::List(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
-            ExprKind::Tuple(items) => format!("tuple({})", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+            ExprKind::List(items) => format!(
+                "[{}]",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+            ExprKind::Tuple(items) => format!(
+                "tuple({})",
+                items.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
             ExprKind::Call(c) => format!(
                 "{}({})",
                 c.name.name,
@@ -852,10 +966,27 @@ mod tests {
                     .join(", ")
             ),
             ExprKind::Paren(x) => show(x),
-            ExprKind::Unary { op: UnaryOp::Neg, operand } => format!("(-{})", show(operand)),
-            ExprKind::Unary { op: UnaryOp::Not, operand } => format!("(not {})", show(operand)),
-            ExprKind::Binary { op, lhs, rhs } => format!("({} {} {})", show(lhs), op.symbol(), show(rhs)),
-            ExprKind::If { cond, then, otherwise } => format!("(if {} then {} else {})", show(cond), show(then), show(otherwise)),
+            ExprKind::Unary {
+                op: UnaryOp::Neg,
+                operand,
+            } => format!("(-{})", show(operand)),
+            ExprKind::Unary {
+                op: UnaryOp::Not,
+                operand,
+            } => format!("(not {})", show(operand)),
+            ExprKind::Binary { op, lhs, rhs } => {
+                format!("({} {} {})", show(lhs), op.symbol(), show(rhs))
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => format!(
+                "(if {} then {} else {})",
+                show(cond),
+                show(then),
+                show(otherwise)
+            ),
             ExprKind::Lambda { param, body } => format!("({} -> {})", param.name, show(body)),
         }
     }
@@ -874,7 +1005,10 @@ mod tests {
         assert_eq!(p("2 ** -1 ** 2"), "(2 ** (-(1 ** 2)))");
         assert_eq!(p("a // b % c * d"), "(((a // b) % c) * d)");
         assert_eq!(p("not a < b and c or d"), "(((not (a < b)) and c) or d)");
-        assert_eq!(p("e -> if e < 5 then 1 else if e < 9 then 2 else 3"), "(e -> (if (e < 5) then 1 else (if (e < 9) then 2 else 3)))");
+        assert_eq!(
+            p("e -> if e < 5 then 1 else if e < 9 then 2 else 3"),
+            "(e -> (if (e < 5) then 1 else (if (e < 9) then 2 else 3)))"
+        );
         assert_eq!(p("(1, 2)"), "tuple(1, 2)");
         assert_eq!(p("(1,)"), "tuple(1)");
         assert_eq!(p("(1)"), "1");
@@ -891,7 +1025,9 @@ mod tests {
         assert_eq!(file.statements.len(), 4);
         assert_eq!(file.comments.len(), 2);
         assert_eq!(file.comments[1].text, " tail");
-        let Statement::Group { fields, .. } = &file.statements[2] else { panic!() };
+        let Statement::Group { fields, .. } = &file.statements[2] else {
+            panic!()
+        };
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[1].key.name, "lr");
     }
@@ -906,17 +1042,39 @@ mod tests {
         assert!(e[0].message.contains("comma"), "{}", e[0].message);
         let e = parse("optimizer = sgd(lr = 1e999)").unwrap_err();
         assert!(e[0].message.contains("too large"));
-        let e = parse(&format!("optimizer = sgd(lr = {}1{})", "(".repeat(500), ")".repeat(500))).unwrap_err();
+        let e = parse(&format!(
+            "optimizer = sgd(lr = {}1{})",
+            "(".repeat(500),
+            ")".repeat(500)
+        ))
+        .unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
         let e = parse(&format!("optimizer = sgd(lr = {}1)", "- ".repeat(100_000))).unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
-        let e = parse(&format!("optimizer = sgd(lr = 1{})", " + 1".repeat(100_000))).unwrap_err();
+        let e = parse(&format!(
+            "optimizer = sgd(lr = 1{})",
+            " + 1".repeat(100_000)
+        ))
+        .unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
-        let e = parse(&format!("schedule = lambda(e -> 2{})", " ** 2".repeat(100_000))).unwrap_err();
+        let e = parse(&format!(
+            "schedule = lambda(e -> 2{})",
+            " ** 2".repeat(100_000)
+        ))
+        .unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
-        let e = parse(&format!("schedule = lambda(e -> {}1)", "not ".repeat(100_000))).unwrap_err();
+        let e = parse(&format!(
+            "schedule = lambda(e -> {}1)",
+            "not ".repeat(100_000)
+        ))
+        .unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
-        let e = parse(&format!("schedule = lambda(e -> {}1{})", "if e then ".repeat(10_000), " else 2".repeat(10_000))).unwrap_err();
+        let e = parse(&format!(
+            "schedule = lambda(e -> {}1{})",
+            "if e then ".repeat(10_000),
+            " else 2".repeat(10_000)
+        ))
+        .unwrap_err();
         assert_eq!(e[0].code, Code::TooLarge);
     }
 }

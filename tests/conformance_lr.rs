@@ -36,11 +36,16 @@ fn numbers(v: &Value) -> Vec<f64> {
 #[test]
 fn every_case_matches_pytorch_lrs() {
     let cases = cases();
-    assert!(cases.len() >= 70, "expected the whole conformance set, found {}", cases.len());
+    assert!(
+        cases.len() >= 70,
+        "expected the whole conformance set, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for (json_path, optim_path) in &cases {
         let name = json_path.file_stem().unwrap().to_string_lossy().to_string();
-        let case: Value = serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
         let config = match Config::from_path(optim_path) {
             Ok(c) => c,
             Err(e) => {
@@ -49,26 +54,43 @@ fn every_case_matches_pytorch_lrs() {
             }
         };
         let epochs = case["epochs"].as_u64().unwrap() as usize;
-        let metrics = case["metrics"].as_array().map(|_| numbers(&case["metrics"]));
-        let expected_lr: Vec<Vec<f64>> = case["expected"]["lr"].as_array().unwrap().iter().map(numbers).collect();
+        let metrics = case["metrics"]
+            .as_array()
+            .map(|_| numbers(&case["metrics"]));
+        let expected_lr: Vec<Vec<f64>> = case["expected"]["lr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(numbers)
+            .collect();
         let expected_momentum: Option<Vec<Vec<f64>>> = case["expected"]
             .get("momentum")
             .and_then(Value::as_array)
             .map(|groups| groups.iter().map(numbers).collect());
-        assert_eq!(expected_lr.len(), config.groups.len(), "{name}: group count");
+        assert_eq!(
+            expected_lr.len(),
+            config.groups.len(),
+            "{name}: group count"
+        );
 
         let mut schedule = Schedule::new(&config);
         'epochs: for e in 0..epochs {
             for (g, lrs) in expected_lr.iter().enumerate() {
                 let actual = schedule.lrs()[g];
                 if !close(actual, lrs[e]) {
-                    failures.push(format!("{name}: group {g} epoch {e}: lr {actual:e}, PyTorch {:e}", lrs[e]));
+                    failures.push(format!(
+                        "{name}: group {g} epoch {e}: lr {actual:e}, PyTorch {:e}",
+                        lrs[e]
+                    ));
                     break 'epochs;
                 }
                 if let Some(momenta) = &expected_momentum {
                     let actual = schedule.momentum(g);
                     if !actual.is_some_and(|m| close(m, momenta[g][e])) {
-                        failures.push(format!("{name}: group {g} epoch {e}: momentum {actual:?}, PyTorch {:e}", momenta[g][e]));
+                        failures.push(format!(
+                            "{name}: group {g} epoch {e}: momentum {actual:?}, PyTorch {:e}",
+                            momenta[g][e]
+                        ));
                         break 'epochs;
                     }
                 }
@@ -82,5 +104,11 @@ fn every_case_matches_pytorch_lrs() {
             failures.push(format!("{name}: optimc cycles momentum, PyTorch does not"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ from PyTorch:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from PyTorch:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -15,7 +15,10 @@ fn invalid_fixtures_render_helpful_diagnostics() {
         assert!(!errors.is_empty(), "{name}: no error reported");
         for e in &errors {
             assert!(e.help.is_some(), "{name}: `{}` has no help line", e.message);
-            assert!(e.span.end <= diagnostics.source.len(), "{name}: span past the end");
+            assert!(
+                e.span.end <= diagnostics.source.len(),
+                "{name}: span past the end"
+            );
         }
         insta::assert_snapshot!(diagnostics.render(false, 80));
     });
@@ -36,7 +39,11 @@ fn the_binary_exits_1_on_each_invalid_fixture() {
         assert_eq!(out.status.code(), Some(1), "{}", path.display());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("help:"), "{}: {stderr}", path.display());
-        assert!(stderr.contains(&format!("{}:", path.display())), "{}: no file:line in\n{stderr}", path.display());
+        assert!(
+            stderr.contains(&format!("{}:", path.display())),
+            "{}: no file:line in\n{stderr}",
+            path.display()
+        );
         count += 1;
     }
     assert!(count >= 25, "only {count} invalid fixtures");

@@ -37,7 +37,9 @@ pub fn run(args: Args) -> u8 {
         let (config, diagnostics) = optimc::check_bytes(&path.display().to_string(), &bytes);
         match args.format {
             DiagnosticFormat::Human => report(&diagnostics),
-            DiagnosticFormat::Json => json_items.extend(diagnostics.items.iter().map(|d| to_json(&diagnostics, d))),
+            DiagnosticFormat::Json => {
+                json_items.extend(diagnostics.items.iter().map(|d| to_json(&diagnostics, d)))
+            }
         }
         let warned = diagnostics.warnings().next().is_some();
         if config.is_none() || (args.deny_warnings && warned) {

@@ -16,7 +16,11 @@ pub const INVALID: u8 = 1;
 pub const CANNOT_RUN: u8 = 2;
 
 #[derive(Parser, Debug)]
-#[command(name = "optimc", version, about = "Check, trace and run .optim training-optimizer configurations")]
+#[command(
+    name = "optimc",
+    version,
+    about = "Check, trace and run .optim training-optimizer configurations"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -34,7 +34,10 @@ pub struct Trace {
 
 pub fn run(args: Args) -> u8 {
     if args.epochs > MAX_EPOCHS {
-        return cannot_run(format!("--epochs {} is more than the {MAX_EPOCHS} optimc traces", args.epochs));
+        return cannot_run(format!(
+            "--epochs {} is more than the {MAX_EPOCHS} optimc traces",
+            args.epochs
+        ));
     }
     let config = match load(&args.file) {
         Ok(c) => c,
@@ -47,7 +50,11 @@ pub fn run(args: Args) -> u8 {
         },
         None => None,
     };
-    let needs_metric = config.schedule.iter().chain(config.groups.iter().filter_map(|g| g.schedule.as_ref())).any(ScheduleConfig::needs_metric);
+    let needs_metric = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()))
+        .any(ScheduleConfig::needs_metric);
     if needs_metric {
         match &metrics {
             None => return cannot_run(format!("{} uses `plateau`, which needs a metric each epoch: pass --metrics FILE (a JSON array or one number per line)", args.file.display())),
@@ -72,7 +79,11 @@ pub fn run(args: Args) -> u8 {
         Format::Json => json(&trace),
     };
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|_| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
         // A closed pipe (e.g. `| head`) is not an error worth reporting.
         return OK;
     }
@@ -93,7 +104,11 @@ fn one_cycle_limit(config: &Config) -> Option<u64> {
         }
     }
     let mut min = None;
-    for s in config.schedule.iter().chain(config.groups.iter().filter_map(|g| g.schedule.as_ref())) {
+    for s in config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()))
+    {
         walk(s, &mut min);
     }
     min
@@ -134,7 +149,8 @@ pub fn record(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Trace {
 
 fn read_metrics(path: &Path) -> Result<Vec<f64>, String> {
     let bytes = read_file(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         return serde_json::from_str::<Vec<f64>>(trimmed)
@@ -144,9 +160,14 @@ fn read_metrics(path: &Path) -> Result<Vec<f64>, String> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            l.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("{}:{}: `{}` is not a number", path.display(), i + 1, l.trim()))
+            l.trim().parse::<f64>().map_err(|_| {
+                format!(
+                    "{}:{}: `{}` is not a number",
+                    path.display(),
+                    i + 1,
+                    l.trim()
+                )
+            })
         })
         .collect()
 }
@@ -173,12 +194,18 @@ fn table(trace: &Trace) -> String {
     let epochs = trace.lr.first().map_or(0, Vec::len);
     let cells: Vec<Vec<String>> = cols
         .iter()
-        .map(|(_, v)| v.iter().map(|x| format_number(*x)).collect())
+        .map(|(_, v)| v.iter().map(|x| compact(*x)).collect())
         .collect();
     let widths: Vec<usize> = cols
         .iter()
         .zip(&cells)
-        .map(|((h, _), c)| c.iter().map(String::len).chain([h.len()]).max().unwrap_or(0))
+        .map(|((h, _), c)| {
+            c.iter()
+                .map(String::len)
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let epoch_width = "epoch".len().max(epochs.to_string().len());
     let mut out = String::new();
@@ -195,6 +222,15 @@ fn table(trace: &Trace) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A value rounded to 6 significant digits for the table (csv and json keep every digit).
+fn compact(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format_number(v);
+    }
+    let rounded: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    format_number(rounded)
 }
 
 fn csv(trace: &Trace) -> String {
