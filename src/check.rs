@@ -941,7 +941,7 @@ impl Checker {
                 .join(" and ");
             let example = missing
                 .iter()
-                .map(|m| format!("`{m} = ...`"))
+                .map(|m| format!("`{m} = {}`", example_value(m)))
                 .collect::<Vec<_>>()
                 .join(", ");
             self.error(
@@ -1924,6 +1924,21 @@ fn option_names(kind: OptimizerKind) -> &'static [&'static str] {
             "decoupled_weight_decay",
             "maximize",
         ],
+    }
+}
+
+/// A plausible value for a required argument, for "add `name = value`" help lines.
+fn example_value(param: &str) -> &'static str {
+    match param {
+        "lr_lambda" => "epoch -> 0.95 ** epoch",
+        "step_size" => "30",
+        "milestones" => "[30, 60]",
+        "gamma" => "0.1",
+        "t_max" => "100",
+        "t_0" => "10",
+        "base_lr" => "0.001",
+        "max_lr" => "0.1",
+        _ => "...",
     }
 }
 

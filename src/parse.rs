@@ -881,13 +881,28 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
             None,
         ));
     }
-    if let Some((open_at, open)) = unclosed_bracket(&source[..at]) {
+    if rest.starts_with('^') {
+        return Some((
+            "powers are written `**`, as in Python: `0.95 ** e`".into(),
+            None,
+        ));
+    }
+    if rest.starts_with('.') && source[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+        return Some((
+            "names cannot contain `.`; parameter patterns are quoted strings, e.g. `params = \"head.*\"`".into(),
+            None,
+        ));
+    }
+    let runs_into_statement = keywords[..4].contains(&found.text.as_str());
+    if let Some((open_at, open)) =
+        unclosed_bracket(&source[..at]).filter(|_| found.len == 0 || runs_into_statement)
+    {
         let close = match open {
             '(' => ')',
             '[' => ']',
             _ => '}',
         };
-        if found.len == 0 || expected.iter().any(|e| e == &format!("`{close}`")) {
+        {
             return Some((
                 format!("close the `{open}` with `{close}`"),
                 Some((
