@@ -31,10 +31,12 @@ pub mod expr;
 pub mod optim;
 pub mod parse;
 pub mod schedule;
+pub mod train;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schedule::Schedule;
+pub use train::Trainer;
 
 /// Parses and checks `source`, returning the configuration (if it has no errors) together with
 /// every diagnostic, warnings included, sorted by position.
