@@ -25,6 +25,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod checkpoint;
 pub mod config;
 pub mod diagnostic;
 pub mod expr;

@@ -16,6 +16,10 @@ use crate::schedule::Schedule;
 pub struct Trainer {
     optimizer: Optimizer,
     schedule: Schedule,
+    /// [`crate::checkpoint::fingerprint`] of the config.
+    fingerprint: String,
+    /// Registered names and sizes.
+    params: Vec<(String, usize)>,
 }
 
 impl Trainer {
@@ -31,6 +35,8 @@ impl Trainer {
         let mut trainer = Trainer {
             optimizer,
             schedule,
+            fingerprint: crate::checkpoint::fingerprint(config),
+            params: params.iter().map(|&(n, l)| (n.to_string(), l)).collect(),
         };
         trainer.sync();
         Ok(trainer)
@@ -91,5 +97,21 @@ impl Trainer {
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
         &self.schedule
+    }
+
+    /// The fingerprint of the configuration (see [`crate::checkpoint::fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The registered parameters (name, number of values), in registration order.
+    pub fn params(&self) -> &[(String, usize)] {
+        &self.params
+    }
+
+    /// Swaps in a restored optimizer and schedule.
+    pub(crate) fn replace(&mut self, optimizer: Optimizer, schedule: Schedule) {
+        self.optimizer = optimizer;
+        self.schedule = schedule;
     }
 }
