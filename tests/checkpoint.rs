@@ -286,3 +286,22 @@ fn saving_is_atomic_and_leaves_no_temporary_files() {
     assert_eq!(std::fs::read(&path).unwrap(), second);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn edited_state_that_does_not_fit_is_refused() {
+    let dir = tmp_dir("edited");
+    let (_, path) = saved(BASE, &dir);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad = dir.join("bad.json");
+    // The optimizer part names another group than the configuration's.
+    assert!(text.contains("\"name\": \"a\""), "{text}");
+    std::fs::write(&bad, text.replacen("\"name\": \"a\"", "\"name\": \"z\"", 1)).unwrap();
+    let err = refused(&bad, BASE);
+    assert!(matches!(err, CheckpointError::State { .. }), "{err}");
+    // The recorded epoch disagrees with the schedule's.
+    assert!(text.contains("\"epoch\": 3"), "{text}");
+    std::fs::write(&bad, text.replacen("\"epoch\": 3", "\"epoch\": 7", 1)).unwrap();
+    let err = refused(&bad, BASE);
+    assert!(matches!(err, CheckpointError::State { .. }), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
