@@ -22,19 +22,48 @@
 //! assert_eq!(schedule.lrs(), &[0.01 * 0.1, 0.1 * 0.1]);
 //! # Ok::<(), optimc::Diagnostics>(())
 //! ```
+//!
+//! Training from the library: a [`Trainer`] steps the optimizer with the lrs its schedule sets
+//! (here `y = w·x` fitted to `y = 3x`, weights and bias in two groups):
+//!
+//! ```
+//! use optimc::{optim::ParamMut, Config, Trainer};
+//!
+//! let source = r#"
+//!     optimizer = adam(lr = 0.1)
+//!     group weights { params = "*.weight" }
+//!     group biases  { params = "*.bias", lr = 0.05 }
+//!     schedule = step(step_size = 50, gamma = 0.5)
+//! "#;
+//! let config = Config::from_source("linear.optim", source)?;
+//! let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)])?;
+//! let (mut w, mut b, xs) = ([0.0f32], [0.0f32], [-1.0f32, -0.5, 0.5, 1.0]);
+//! for _epoch in 0..200 {
+//!     let err = |x: f32| w[0] * x + b[0] - 3.0 * x;
+//!     let gw = [xs.iter().map(|&x| err(x) * x).sum::<f32>() / 4.0];
+//!     let gb = [xs.iter().map(|&x| err(x)).sum::<f32>() / 4.0];
+//!     trainer.step(&mut [ParamMut::new(&mut w, &gw), ParamMut::new(&mut b, &gb)])?;
+//!     trainer.end_epoch(); // `trainer.save(path)` here makes the run resumable
+//! }
+//! assert!((w[0] - 3.0).abs() < 1e-2 && b[0].abs() < 1e-2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod ast;
 pub mod check;
+pub mod checkpoint;
 pub mod config;
 pub mod diagnostic;
 pub mod expr;
 pub mod optim;
 pub mod parse;
 pub mod schedule;
+pub mod train;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schedule::Schedule;
+pub use train::Trainer;
 
 /// Parses and checks `source`, returning the configuration (if it has no errors) together with
 /// every diagnostic, warnings included, sorted by position.

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one parses the arguments and holds what they share.
 
 mod check;
+mod replay;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,6 +33,8 @@ enum Command {
     Check(check::Args),
     /// Print the lr (and momentum, where cycled) of every group at every epoch.
     Trace(trace::Args),
+    /// Run the optimizer over recorded gradients and print lr, momentum and parameters as JSON.
+    Replay(replay::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Trace(args) => trace::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

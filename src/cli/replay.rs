@@ -1,0 +1,252 @@
+//! `optimc replay FILE --trace T.json`: runs the configured optimizer and schedule over recorded
+//! gradients (the `epochs`, `metrics`, `init` and `grads` fields of a conformance file) and
+//! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
+
+use super::{cannot_run, load, read_file, INVALID, OK};
+use optimc::optim::ParamMut;
+use optimc::Trainer;
+use serde_json::{Map, Value};
+use std::io::Write as _;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The .optim file.
+    file: PathBuf,
+    /// The recorded run: a JSON object with `epochs`, `metrics` (null or one number per epoch),
+    /// `init` ({name: [values]}) and `grads` (one {name: [values]} per epoch).
+    #[arg(long)]
+    trace: PathBuf,
+}
+
+/// The most epochs a replay runs.
+const MAX_EPOCHS: u64 = 10_000_000;
+
+/// A recorded run, checked for shape.
+struct Recording {
+    epochs: usize,
+    metrics: Option<Vec<f64>>,
+    names: Vec<String>,
+    init: Vec<Vec<f32>>,
+    /// Per epoch, per parameter (in `names` order).
+    grads: Vec<Vec<Vec<f32>>>,
+}
+
+fn numbers(v: &Value, what: &str) -> Result<Vec<f64>, String> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| format!("{what} must be an array of numbers, found {}", kind(v)))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            x.as_f64()
+                .ok_or_else(|| format!("{what}[{i}] must be a number, found {}", kind(x)))
+        })
+        .collect()
+}
+
+fn floats(v: &Value, what: &str) -> Result<Vec<f32>, String> {
+    numbers(v, what)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let f = x as f32;
+            if f.is_finite() {
+                Ok(f)
+            } else {
+                Err(format!("{what}[{i}] = {x} does not fit a 32-bit float"))
+            }
+        })
+        .collect()
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a Value, String> {
+    obj.get(name)
+        .ok_or_else(|| format!("the trace has no `{name}` field"))
+}
+
+fn parse_recording(text: &str) -> Result<Recording, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| format!("the trace must be a JSON object, found {}", kind(&value)))?;
+    let epochs = field(obj, "epochs")?;
+    let epochs = epochs
+        .as_u64()
+        .filter(|&e| e <= MAX_EPOCHS)
+        .ok_or_else(|| {
+            format!("`epochs` must be a whole number from 0 to {MAX_EPOCHS}, found {epochs}")
+        })? as usize;
+    let metrics = match obj.get("metrics") {
+        None | Some(Value::Null) => None,
+        Some(m) => {
+            let m = numbers(m, "`metrics`")?;
+            if m.len() < epochs {
+                return Err(format!(
+                    "`metrics` has {} values, but there are {epochs} epochs",
+                    m.len()
+                ));
+            }
+            Some(m)
+        }
+    };
+    let init = field(obj, "init")?
+        .as_object()
+        .ok_or("`init` must be an object {parameter name: [values]}")?;
+    let names: Vec<String> = init.keys().cloned().collect();
+    let init: Vec<Vec<f32>> = init
+        .iter()
+        .map(|(n, v)| floats(v, &format!("`init.{n}`")))
+        .collect::<Result<_, _>>()?;
+    let grads = field(obj, "grads")?
+        .as_array()
+        .ok_or("`grads` must be an array with one {parameter name: [values]} per epoch")?;
+    if grads.len() < epochs {
+        return Err(format!(
+            "`grads` has {} epochs, but `epochs` is {epochs}",
+            grads.len()
+        ));
+    }
+    let mut per_epoch = Vec::with_capacity(epochs);
+    for (e, g) in grads.iter().take(epochs).enumerate() {
+        let g = g.as_object().ok_or_else(|| {
+            format!("`grads[{e}]` must be an object {{parameter name: [values]}}")
+        })?;
+        if let Some(extra) = g.keys().find(|k| !names.contains(*k)) {
+            return Err(format!(
+                "`grads[{e}]` has a gradient for `{extra}`, which is not in `init`"
+            ));
+        }
+        let mut row = Vec::with_capacity(names.len());
+        for (n, values) in names.iter().zip(&init) {
+            let what = format!("`grads[{e}].{n}`");
+            let v = g
+                .get(n)
+                .ok_or_else(|| format!("{what} is missing (every parameter needs a gradient)"))?;
+            let v = floats(v, &what)?;
+            if v.len() != values.len() {
+                return Err(format!(
+                    "{what} has {} values, but `init.{n}` has {}",
+                    v.len(),
+                    values.len()
+                ));
+            }
+            row.push(v);
+        }
+        per_epoch.push(row);
+    }
+    Ok(Recording {
+        epochs,
+        metrics,
+        names,
+        init,
+        grads: per_epoch,
+    })
+}
+
+pub fn run(args: Args) -> u8 {
+    let config = match load(&args.file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let text = match read_file(&args.trace) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                return cannot_run(format!("{}: not UTF-8 text", args.trace.display()));
+            }
+        },
+        Err(message) => return cannot_run(message),
+    };
+    let mut rec = match parse_recording(&text) {
+        Ok(r) => r,
+        Err(message) => return cannot_run(format!("{}: {message}", args.trace.display())),
+    };
+    let registered: Vec<(&str, usize)> = rec
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(rec.init.iter().map(Vec::len))
+        .collect();
+    let mut trainer = match Trainer::new(&config, &registered) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{:?}", miette::Report::new(e));
+            return INVALID;
+        }
+    };
+    if trainer.schedule().needs_metric() && rec.metrics.is_none() {
+        return cannot_run(format!(
+            "{} uses `plateau`, which needs a metric each epoch: give the trace a `metrics` array",
+            args.file.display()
+        ));
+    }
+    let groups = trainer.optimizer().num_groups();
+    let cycled: Vec<bool> = (0..groups).map(|g| trainer.momentum(g).is_some()).collect();
+    let mut lr = vec![Vec::with_capacity(rec.epochs); groups];
+    let mut momentum: Vec<Vec<f64>> = vec![Vec::with_capacity(rec.epochs); groups];
+    let mut params = Vec::with_capacity(rec.epochs);
+    for e in 0..rec.epochs {
+        for g in 0..groups {
+            lr[g].push(trainer.lrs()[g]);
+            if let Some(m) = trainer.momentum(g) {
+                momentum[g].push(m);
+            }
+        }
+        let mut handles: Vec<ParamMut<'_>> = rec
+            .init
+            .iter_mut()
+            .zip(&rec.grads[e])
+            .map(|(p, g)| ParamMut::new(p, g))
+            .collect();
+        if let Err(err) = trainer.step(&mut handles) {
+            eprintln!("{:?}", miette::Report::new(err));
+            return super::CANNOT_RUN;
+        }
+        let snapshot: Map<String, Value> = rec
+            .names
+            .iter()
+            .zip(&rec.init)
+            .map(|(n, p)| (n.clone(), Value::from(p.clone())))
+            .collect();
+        params.push(Value::Object(snapshot));
+        match &rec.metrics {
+            Some(m) => trainer.end_epoch_with(m[e]),
+            None => trainer.end_epoch(),
+        }
+    }
+    let momentum = cycled.iter().any(|&c| c).then(|| {
+        momentum
+            .into_iter()
+            .zip(&cycled)
+            .map(|(m, &c)| c.then_some(m))
+            .collect::<Vec<_>>()
+    });
+    let group_names: Vec<&str> = (0..groups)
+        .map(|g| trainer.optimizer().group_name(g))
+        .collect();
+    let out = serde_json::json!({
+        "groups": group_names,
+        "lr": lr,
+        "momentum": momentum,
+        "params": params,
+    });
+    let mut s = serde_json::to_string(&out).unwrap_or_default();
+    s.push('\n');
+    if let Err(e) = std::io::stdout().lock().write_all(s.as_bytes()) {
+        return cannot_run(format!("cannot write the output: {e}"));
+    }
+    OK
+}

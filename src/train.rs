@@ -1,0 +1,117 @@
+//! The training driver: an [`Optimizer`] and its [`Schedule`] stepped together, following the
+//! loop every tool agrees on (LANGUAGE.md, "Time, and the loop every tool agrees on").
+//!
+//! For epoch `e = 0, 1, …`: the lr in force is read ([`Trainer::lrs`]), the optimizer steps
+//! ([`Trainer::step`], once or once per batch), then the schedule steps ([`Trainer::end_epoch`],
+//! or [`Trainer::end_epoch_with`] with `metrics[e]` for a `plateau`). After every schedule step
+//! each group's lr, and for `cyclic` / `one_cycle` its momentum (or `betas[0]`), is written into
+//! the optimizer. Nothing here allocates per step.
+
+use crate::config::Config;
+use crate::optim::{GroupError, Optimizer, ParamMut, StepError};
+use crate::schedule::Schedule;
+
+/// An optimizer driven by its schedule. See the [module documentation](self).
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    optimizer: Optimizer,
+    schedule: Schedule,
+    /// [`crate::checkpoint::fingerprint`] of the config.
+    fingerprint: String,
+    /// Registered names and sizes.
+    params: Vec<(String, usize)>,
+}
+
+impl Trainer {
+    /// Builds the optimizer for `params` (full name, number of values, in the order they will be
+    /// passed to [`step`](Self::step)) and the schedule of `config`, then puts the schedule's
+    /// initial lr (and cycled momentum) into the optimizer.
+    ///
+    /// # Errors
+    /// [`GroupError`] if a parameter matches no group, or a name is registered twice.
+    pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Trainer, GroupError> {
+        let optimizer = Optimizer::new(config, params)?;
+        let schedule = Schedule::new(config);
+        let mut trainer = Trainer {
+            optimizer,
+            schedule,
+            fingerprint: crate::checkpoint::fingerprint(config),
+            params: params.iter().map(|&(n, l)| (n.to_string(), l)).collect(),
+        };
+        trainer.sync();
+        Ok(trainer)
+    }
+
+    /// Writes the schedule's lrs and cycled momenta into the optimizer's groups.
+    fn sync(&mut self) {
+        for g in 0..self.optimizer.num_groups() {
+            self.optimizer.set_lr(g, self.schedule.lrs()[g]);
+            if let Some(m) = self.schedule.momentum(g) {
+                self.optimizer.set_momentum(g, m);
+            }
+        }
+    }
+
+    /// One optimizer step with the current epoch's lrs (call it once per batch).
+    ///
+    /// # Errors
+    /// [`StepError`] if `params` do not fit the registered ones; nothing is changed then.
+    pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), StepError> {
+        self.optimizer.step(params)
+    }
+
+    /// Ends the epoch: one schedule step (`scheduler.step()`), then the new lrs (and cycled
+    /// momenta) go into the optimizer. For a schedule with a `plateau`, use
+    /// [`end_epoch_with`](Self::end_epoch_with).
+    pub fn end_epoch(&mut self) {
+        self.schedule.step();
+        self.sync();
+    }
+
+    /// Ends the epoch with the metric a `plateau` watches (`scheduler.step(metric)`).
+    pub fn end_epoch_with(&mut self, metric: f64) {
+        self.schedule.step_with(metric);
+        self.sync();
+    }
+
+    /// The lr in force of every group, in group order.
+    pub fn lrs(&self) -> &[f64] {
+        self.schedule.lrs()
+    }
+
+    /// Group `group`'s momentum (or `betas[0]`) where its schedule cycles it, else `None`.
+    pub fn momentum(&self, group: usize) -> Option<f64> {
+        self.schedule.momentum(group)
+    }
+
+    /// How many epochs have ended.
+    pub fn epoch(&self) -> u64 {
+        self.schedule.epoch()
+    }
+
+    /// The optimizer (hyperparameters, state snapshots).
+    pub fn optimizer(&self) -> &Optimizer {
+        &self.optimizer
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The fingerprint of the configuration (see [`crate::checkpoint::fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The registered parameters (name, number of values), in registration order.
+    pub fn params(&self) -> &[(String, usize)] {
+        &self.params
+    }
+
+    /// Swaps in a restored optimizer and schedule.
+    pub(crate) fn replace(&mut self, optimizer: Optimizer, schedule: Schedule) {
+        self.optimizer = optimizer;
+        self.schedule = schedule;
+    }
+}

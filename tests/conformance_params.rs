@@ -1,0 +1,346 @@
+//! Every PyTorch reference case (`tests/conformance/torch/*.json`) run from its `.optim` file
+//! through the whole pipeline: parse, check, [`Trainer`] (schedule-driven lrs, not the JSON's).
+//! Parameters must match after every step to a relative 1e-5 (absolute 1e-7); lr and momentum as
+//! in `conformance_lr.rs`. A few cases also go through `optimc replay`.
+
+use optimc::optim::ParamMut;
+use optimc::{Config, Trainer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/torch")
+}
+
+fn cases() -> Vec<(PathBuf, PathBuf)> {
+    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(dir())
+        .expect("tests/conformance/torch exists")
+        .filter_map(|e| {
+            let json = e.ok()?.path();
+            let optim = json.with_extension("optim");
+            (json.extension()? == "json" && optim.exists()).then_some((json, optim))
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn close_lr(actual: f64, expected: f64) -> bool {
+    let diff = (actual - expected).abs();
+    diff <= 1e-15 || diff <= 1e-10 * expected.abs()
+}
+
+fn close_param(actual: f32, expected: f64) -> bool {
+    let diff = (f64::from(actual) - expected).abs();
+    diff <= 1e-7 || diff <= 1e-5 * expected.abs()
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
+        .collect()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    numbers(v).into_iter().map(|x| x as f32).collect()
+}
+
+struct Case {
+    name: String,
+    config: Config,
+    names: Vec<String>,
+    epochs: usize,
+    metrics: Option<Vec<f64>>,
+    json: Value,
+}
+
+fn load(json_path: &Path, optim_path: &Path) -> Result<Case, String> {
+    let name = json_path.file_stem().unwrap().to_string_lossy().to_string();
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
+    let config =
+        Config::from_path(optim_path).map_err(|e| format!("{name}: does not check:\n{e}"))?;
+    let names = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_string())
+        .collect();
+    Ok(Case {
+        epochs: json["epochs"].as_u64().unwrap() as usize,
+        metrics: json["metrics"]
+            .as_array()
+            .map(|_| numbers(&json["metrics"])),
+        name,
+        config,
+        names,
+        json,
+    })
+}
+
+/// Runs one case through [`Trainer`]; returns the first few differences.
+fn run(case: &Case) -> Vec<String> {
+    let json = &case.json;
+    let sizes: Vec<usize> = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["size"].as_u64().unwrap() as usize)
+        .collect();
+    let registered: Vec<(&str, usize)> = case
+        .names
+        .iter()
+        .map(String::as_str)
+        .zip(sizes.iter().copied())
+        .collect();
+    let mut trainer = match Trainer::new(&case.config, &registered) {
+        Ok(t) => t,
+        Err(e) => return vec![format!("{}: {e}", case.name)],
+    };
+    let mut params: Vec<Vec<f32>> = case
+        .names
+        .iter()
+        .map(|n| floats(&json["init"][n]))
+        .collect();
+    let expected = &json["expected"];
+    let momentum = expected.get("momentum").filter(|m| !m.is_null());
+    let mut failures = Vec::new();
+    for e in 0..case.epochs {
+        for g in 0..case.names.len() {
+            let lr = trainer.lrs()[g];
+            let want = expected["lr"][g][e].as_f64().unwrap();
+            if !close_lr(lr, want) || trainer.optimizer().lr(g) != lr {
+                failures.push(format!(
+                    "{}: group {g} epoch {e}: lr {lr:e} (optimizer {:e}), PyTorch {want:e}",
+                    case.name,
+                    trainer.optimizer().lr(g)
+                ));
+            }
+            match (momentum, trainer.momentum(g)) {
+                (Some(m), Some(got)) => {
+                    let want = m[g][e].as_f64().unwrap();
+                    if !close_lr(got, want) || trainer.optimizer().momentum(g) != Some(got) {
+                        failures.push(format!(
+                            "{}: group {g} epoch {e}: momentum {got:e}, PyTorch {want:e}",
+                            case.name
+                        ));
+                    }
+                }
+                (None, None) => {}
+                (m, got) => failures.push(format!(
+                    "{}: group {g} epoch {e}: momentum {got:?}, PyTorch {:?}",
+                    case.name,
+                    m.map(|m| &m[g][e])
+                )),
+            }
+        }
+        let grads: Vec<Vec<f32>> = case
+            .names
+            .iter()
+            .map(|n| floats(&json["grads"][e][n]))
+            .collect();
+        let mut handles: Vec<ParamMut<'_>> = params
+            .iter_mut()
+            .zip(&grads)
+            .map(|(p, g)| ParamMut::new(p, g))
+            .collect();
+        trainer.step(&mut handles).unwrap();
+        for (n, p) in case.names.iter().zip(&params) {
+            let want = numbers(&expected["params"][e][n]);
+            assert_eq!(want.len(), p.len(), "{}: size of {n}", case.name);
+            for (j, (&got, &want)) in p.iter().zip(&want).enumerate() {
+                if !close_param(got, want) {
+                    failures.push(format!(
+                        "{}: epoch {e} {n}[{j}] = {got:e}, PyTorch {want:e}",
+                        case.name
+                    ));
+                }
+            }
+        }
+        match &case.metrics {
+            Some(m) => trainer.end_epoch_with(m[e]),
+            None => trainer.end_epoch(),
+        }
+        if failures.len() > 5 {
+            break;
+        }
+    }
+    failures
+}
+
+#[test]
+fn every_case_through_the_trainer() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 70,
+        "expected the whole conformance set, found {}",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for (json, optim) in &cases {
+        match load(json, optim) {
+            Ok(case) => failures.extend(run(&case)),
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences from PyTorch:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn replay(optim: &Path, trace: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_optimc"))
+        .arg("replay")
+        .arg(optim)
+        .arg("--trace")
+        .arg(trace)
+        .output()
+        .expect("optimc runs");
+    (
+        out.status.code().expect("exit code, not a signal"),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn replay_reproduces_plain_plateau_and_cyclic_cases() {
+    for name in ["adam_amsgrad", "plateau_cooldown", "cyclic_adam_betas"] {
+        let json_path = dir().join(format!("{name}.json"));
+        let optim_path = dir().join(format!("{name}.optim"));
+        let (code, stdout, stderr) = replay(&optim_path, &json_path);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let got: Value = serde_json::from_str(&stdout).unwrap();
+        let case: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        let expected = &case["expected"];
+        let epochs = case["epochs"].as_u64().unwrap() as usize;
+        let groups: Vec<&str> = case["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        let got_groups: Vec<&str> = got["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        assert_eq!(got_groups, groups, "{name}");
+        let expected_momentum = expected.get("momentum").filter(|m| !m.is_null());
+        assert_eq!(
+            got["momentum"].is_null(),
+            expected_momentum.is_none(),
+            "{name}: momentum"
+        );
+        assert_eq!(got["params"].as_array().unwrap().len(), epochs, "{name}");
+        for g in 0..groups.len() {
+            let (lr, want) = (numbers(&got["lr"][g]), numbers(&expected["lr"][g]));
+            assert_eq!(lr.len(), epochs, "{name}");
+            for e in 0..epochs {
+                assert!(close_lr(lr[e], want[e]), "{name} lr g{g} e{e}");
+            }
+            if let Some(m) = expected_momentum {
+                let (got_m, want) = (numbers(&got["momentum"][g]), numbers(&m[g]));
+                for e in 0..epochs {
+                    assert!(close_lr(got_m[e], want[e]), "{name} momentum g{g} e{e}");
+                }
+            }
+        }
+        for e in 0..epochs {
+            for n in &groups {
+                let p = numbers(&got["params"][e][n]);
+                let want = numbers(&expected["params"][e][n]);
+                assert_eq!(p.len(), want.len(), "{name}");
+                for (x, w) in p.iter().zip(&want) {
+                    // Printed f32 values are f32s (serde_json's default parser may be an f64
+                    // ulp off, hence the tolerance of one ulp).
+                    let back = f64::from(*x as f32);
+                    assert!(
+                        (back - x).abs() <= x.abs() * f64::EPSILON,
+                        "{name}: {x} is not an f32"
+                    );
+                    assert!(close_param(*x as f32, *w), "{name} e{e} {n}: {x} vs {w}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replay_refuses_bad_traces_without_panicking() {
+    let optim = dir().join("adam_amsgrad.optim");
+    let tmp = std::env::temp_dir().join(format!("optimc-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cases: &[(&str, &str, i32, &str)] = &[
+        ("not_json", "{epochs", 2, "not valid JSON"),
+        ("not_object", "[1, 2]", 2, "must be a JSON object"),
+        (
+            "no_grads",
+            r#"{"epochs": 1, "init": {"base": [1, 2, 3]}}"#,
+            2,
+            "no `grads` field",
+        ),
+        (
+            "few_grads",
+            r#"{"epochs": 2, "init": {"base": [1]}, "grads": [{"base": [1]}]}"#,
+            2,
+            "`grads` has 1 epochs",
+        ),
+        (
+            "wrong_size",
+            r#"{"epochs": 1, "init": {"base": [1, 2]}, "grads": [{"base": [1]}]}"#,
+            2,
+            "has 1 values, but `init.base` has 2",
+        ),
+        (
+            "not_a_number",
+            r#"{"epochs": 1, "init": {"base": [1, "x"]}, "grads": [{"base": [1, 1]}]}"#,
+            2,
+            "`init.base`[1] must be a number",
+        ),
+        (
+            "missing_grad",
+            r#"{"epochs": 1, "init": {"base": [1]}, "grads": [{}]}"#,
+            2,
+            "`grads[0].base` is missing",
+        ),
+        (
+            "negative_epochs",
+            r#"{"epochs": -1, "init": {}, "grads": []}"#,
+            2,
+            "`epochs` must be a whole number",
+        ),
+        (
+            "unmatched_name",
+            r#"{"epochs": 1, "init": {"bogus": [1]}, "grads": [{"bogus": [1]}]}"#,
+            1,
+            "parameter `bogus` matches no group",
+        ),
+    ];
+    for (name, text, want_code, want_message) in cases {
+        let path = tmp.join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        let (code, stdout, stderr) = replay(&optim, &path);
+        assert_eq!(code, *want_code, "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name}: printed {stdout}");
+        assert!(
+            stderr.contains(want_message),
+            "{name}: expected {want_message:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let plateau = dir().join("plateau_cooldown.optim");
+    let path = tmp.join("no_metrics.json");
+    std::fs::write(&path, r#"{"epochs": 1, "metrics": null, "init": {"base": [1], "classifier": [1]}, "grads": [{"base": [1], "classifier": [1]}]}"#).unwrap();
+    let (code, _, stderr) = replay(&plateau, &path);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs a metric"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
