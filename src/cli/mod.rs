@@ -1,6 +1,9 @@
 //! One module per subcommand; this one parses the arguments and holds what they share.
 
 mod check;
+mod completions;
+mod export;
+mod fmt;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -32,6 +35,12 @@ enum Command {
     Check(check::Args),
     /// Print the lr (and momentum, where cycled) of every group at every epoch.
     Trace(trace::Args),
+    /// Rewrite files in the canonical layout (or, with --check, list those that would change).
+    Fmt(fmt::Args),
+    /// Print the resolved configuration as JSON or TOML, or as a PyTorch snippet.
+    Export(export::Args),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -45,6 +54,9 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Trace(args) => trace::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 
