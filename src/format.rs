@@ -278,7 +278,10 @@ impl Formatter<'_> {
                 });
                 if let (Some((j, kind)), Some(prev)) = (block_kind, previous_kind) {
                     let attached = (k..k + j).all(|m| {
-                        let gap = Span::new(source_range(&units[m]).end, source_range(&units[m + 1]).start);
+                        let gap = Span::new(
+                            source_range(&units[m]).end,
+                            source_range(&units[m + 1]).start,
+                        );
                         !has_blank_line(&self.src[gap.start..gap.end])
                     });
                     let starts_block = matches!(units[k - 1], Unit::Statement(_));
@@ -462,9 +465,8 @@ impl Formatter<'_> {
     /// more characters to follow it on its last line.
     fn expr(&self, e: &Expr, level: usize, col: usize, suffix: usize) -> String {
         let flat = self.flat(e);
-        let has_comments = (0..self.comments.len()).any(|i| {
-            matches!(self.slot[i], Slot::List(s) if contains(espan(e), s))
-        });
+        let has_comments = (0..self.comments.len())
+            .any(|i| matches!(self.slot[i], Slot::List(s) if contains(espan(e), s)));
         if !has_comments && col + flat.chars().count() + suffix <= MAX_WIDTH {
             return flat;
         }
@@ -493,12 +495,19 @@ impl Formatter<'_> {
                     UnaryOp::Neg => "-",
                     UnaryOp::Not => "not ",
                 };
-                format!("{head}{}", self.expr(operand, level, col + head.len(), suffix))
+                format!(
+                    "{head}{}",
+                    self.expr(operand, level, col + head.len(), suffix)
+                )
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let left = self.expr(lhs, level, col, 0);
                 let head = format!("{left} {} ", op.symbol());
-                let at = if head.contains('\n') { last_line_len(&head) } else { col + head.len() };
+                let at = if head.contains('\n') {
+                    last_line_len(&head)
+                } else {
+                    col + head.len()
+                };
                 head + &self.expr(rhs, level, at, suffix)
             }
             ExprKind::If {

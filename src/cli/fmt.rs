@@ -51,7 +51,10 @@ fn one(path: &Path, check: bool) -> u8 {
         Err(mut diagnostics) => {
             diagnostics.file_name = name;
             report(&diagnostics);
-            eprintln!("optimc: {} was left unchanged: it does not parse", diagnostics.file_name);
+            eprintln!(
+                "optimc: {} was left unchanged: it does not parse",
+                diagnostics.file_name
+            );
             return INVALID;
         }
     };
@@ -91,7 +94,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".to_string());
     let permissions = std::fs::metadata(path)?.permissions();
-    let temp = dir.join(format!(".{file_name}.optimc-fmt.{}.tmp", std::process::id()));
+    let temp = dir.join(format!(
+        ".{file_name}.optimc-fmt.{}.tmp",
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;

@@ -24,5 +24,431 @@ pub fn to_json(config: &Config) -> String {
 /// The configuration as TOML: top-level `optimizer`, then `[defaults]`, `[schedule]` and one
 /// `[[groups]]` table per group.
 pub fn to_toml(config: &Config) -> String {
-    toml::to_string_pretty(config).expect("a Config always serializes to TOML")
+    toml::to_string(config).expect("a Config always serializes to TOML")
+}
+
+impl Config {
+    /// Reads a configuration written as TOML (what `optimc export --to toml` prints), and checks
+    /// it as the checker checks a `.optim` file. Diagnostics are about the file `<toml>`; set
+    /// [`Diagnostics::file_name`] to name it.
+    ///
+    /// ```
+    /// let config = optimc::Config::from_source("a.optim", "optimizer = sgd(lr = 0.1)\nschedule = step(5)").unwrap();
+    /// let text = optimc::export::to_toml(&config);
+    /// assert_eq!(optimc::Config::from_toml(&text).unwrap(), config);
+    /// assert!(optimc::Config::from_toml(&text.replace("step_size = 5", "step_size = 0")).is_err());
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Config, Diagnostics> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let span = e
+                .span()
+                .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+            let message = e.message().to_string();
+            refused("<toml>", text, vec![serde_problem(span, message)])
+        })?;
+        validated("<toml>", text, config, Syntax::Toml)
+    }
+
+    /// Reads a configuration written as JSON (what `optimc export --to json` prints), and checks
+    /// it as [`Config::from_toml`] does.
+    pub fn from_json(text: &str) -> Result<Config, Diagnostics> {
+        let config: Config = serde_json::from_str(text).map_err(|e| {
+            let at = offset_of(text, e.line(), e.column());
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the caret shows where.
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            refused(
+                "<json>",
+                text,
+                vec![serde_problem(Span::new(at, at), message)],
+            )
+        })?;
+        validated("<json>", text, config, Syntax::Json)
+    }
+}
+
+fn serde_problem(span: Span, message: String) -> Diagnostic {
+    Diagnostic::error(Code::TypeMismatch, span, message)
+        .with_label("here")
+        .with_help(
+            "compare with the output of `optimc export FILE --to json|toml`: every field is \
+             required, numbers are floats except counts, lambdas are strings like \"e -> 0.95 ** e\"",
+        )
+}
+
+fn refused(file_name: &str, source: &str, items: Vec<Diagnostic>) -> Diagnostics {
+    Diagnostics {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        items,
+    }
+}
+
+/// The byte offset of 1-based `line` and `column` (serde_json's position of an error).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+#[derive(Clone, Copy)]
+enum Syntax {
+    Toml,
+    Json,
+}
+
+/// Where `key` is first written in `text` (best effort: the message names the full path).
+fn locate(text: &str, key: &str, syntax: Syntax) -> Span {
+    let pattern = match syntax {
+        Syntax::Toml => key.to_string(),
+        Syntax::Json => format!("\"{key}\""),
+    };
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&pattern) {
+        let at = from + i;
+        let end = at + pattern.len();
+        let clean_start = at == 0 || !word(bytes[at - 1]);
+        let clean_end = end >= bytes.len() || !word(bytes[end]);
+        if clean_start && clean_end {
+            return Span::new(at, end);
+        }
+        from = end;
+    }
+    Span::new(0, 0)
+}
+
+fn validated(
+    file_name: &str,
+    text: &str,
+    config: Config,
+    syntax: Syntax,
+) -> Result<Config, Diagnostics> {
+    let problems = problems(&config);
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    let items = problems
+        .into_iter()
+        .map(|p| {
+            Diagnostic::error(
+                p.code,
+                locate(text, p.key, syntax),
+                format!("{}: {}", p.path, p.message),
+            )
+            .with_label(format!("`{}`", p.key))
+            .with_help(p.help)
+        })
+        .collect();
+    Err(refused(file_name, text, items))
+}
+
+/// One thing wrong with a deserialized configuration.
+struct Problem {
+    code: Code,
+    /// Where, e.g. `groups[1].options` or `schedule.children[0]`.
+    path: String,
+    /// The field at fault.
+    key: &'static str,
+    message: String,
+    help: String,
+}
+
+/// The checker's rules, applied to a configuration that did not come from a `.optim` file.
+fn problems(config: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |code, path: &str, key, message: String, help: &str| {
+        out.push(Problem {
+            code,
+            path: path.to_string(),
+            key,
+            message,
+            help: help.to_string(),
+        })
+    };
+    if config.groups.is_empty() {
+        push(
+            Code::MissingParams,
+            "groups",
+            "groups",
+            "there must be at least one group".into(),
+            "add a group with `params = [\"*\"]`",
+        );
+    }
+    let mut option_sets = vec![("defaults".to_string(), &config.defaults)];
+    for (i, g) in config.groups.iter().enumerate() {
+        let path = format!("groups[{i}] ({:?})", g.name);
+        if g.params.is_empty() {
+            push(
+                Code::MissingParams,
+                &path,
+                "params",
+                "`params` is empty, so the group can hold no parameter".into(),
+                "give at least one glob pattern, e.g. `params = [\"head.*\"]`",
+            );
+        }
+        if config.groups[..i].iter().any(|h| h.name == g.name) {
+            push(
+                Code::DuplicateDefinition,
+                &path,
+                "name",
+                format!("the group name {:?} is used twice", g.name),
+                "give every group its own name",
+            );
+        }
+        option_sets.push((format!("{path}.options"), &g.options));
+    }
+    for (path, hp) in option_sets {
+        for p in crate::optim::validate(config.optimizer, hp) {
+            push(Code::OutOfRange, &path, p.option.name(), p.message, &p.help);
+        }
+    }
+    let n = config.groups.len();
+    if let Some(s) = &config.schedule {
+        schedule_problems(s, "schedule", n, &mut out);
+    }
+    for (i, g) in config.groups.iter().enumerate() {
+        if let Some(s) = &g.schedule {
+            schedule_problems(s, &format!("groups[{i}].schedule"), n, &mut out);
+        }
+    }
+    out
+}
+
+fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Vec<Problem>) {
+    let mut sink = Sink { out, path };
+    let mut per_group: Vec<(&'static str, &PerGroup)> = Vec::new();
+    let mut finite: Vec<(&'static str, f64)> = Vec::new();
+    match s {
+        ScheduleConfig::Lambda { .. } | ScheduleConfig::Multiplicative { .. } => {}
+        ScheduleConfig::Step { step_size, gamma } => {
+            sink.range(
+                "step_size",
+                *step_size as f64,
+                *step_size >= 1,
+                "at least 1",
+            );
+            finite.push(("gamma", *gamma));
+        }
+        ScheduleConfig::Multistep { gamma, .. } | ScheduleConfig::Exponential { gamma } => {
+            finite.push(("gamma", *gamma));
+        }
+        ScheduleConfig::Constant { factor, .. } => {
+            sink.range(
+                "factor",
+                *factor,
+                (0.0..=1.0).contains(factor),
+                "between 0 and 1",
+            );
+        }
+        ScheduleConfig::Linear {
+            start_factor,
+            end_factor,
+            ..
+        } => {
+            sink.range(
+                "start_factor",
+                *start_factor,
+                *start_factor > 0.0 && *start_factor <= 1.0,
+                "greater than 0 and at most 1",
+            );
+            sink.range(
+                "end_factor",
+                *end_factor,
+                (0.0..=1.0).contains(end_factor),
+                "between 0 and 1",
+            );
+        }
+        ScheduleConfig::Polynomial { power, .. } => finite.push(("power", *power)),
+        ScheduleConfig::Cosine { t_max, eta_min } => {
+            sink.range("t_max", *t_max as f64, *t_max >= 1, "at least 1");
+            finite.push(("eta_min", *eta_min));
+        }
+        ScheduleConfig::CosineRestarts {
+            t_0,
+            t_mult,
+            eta_min,
+        } => {
+            sink.range("t_0", *t_0 as f64, *t_0 >= 1, "at least 1");
+            sink.range("t_mult", *t_mult as f64, *t_mult >= 1, "at least 1");
+            finite.push(("eta_min", *eta_min));
+        }
+        ScheduleConfig::Cyclic {
+            base_lr,
+            max_lr,
+            step_size_up,
+            step_size_down,
+            gamma,
+            base_momentum,
+            max_momentum,
+            ..
+        } => {
+            sink.range(
+                "step_size_up",
+                *step_size_up,
+                *step_size_up > 0.0,
+                "greater than 0",
+            );
+            if let Some(down) = step_size_down {
+                sink.range("step_size_down", *down, *down > 0.0, "greater than 0");
+            }
+            finite.push(("gamma", *gamma));
+            per_group.extend([
+                ("base_lr", base_lr),
+                ("max_lr", max_lr),
+                ("base_momentum", base_momentum),
+                ("max_momentum", max_momentum),
+            ]);
+        }
+        ScheduleConfig::OneCycle {
+            max_lr,
+            total_steps,
+            pct_start,
+            base_momentum,
+            max_momentum,
+            div_factor,
+            final_div_factor,
+            ..
+        } => {
+            sink.range(
+                "total_steps",
+                *total_steps as f64,
+                *total_steps >= 1,
+                "at least 1",
+            );
+            sink.range(
+                "pct_start",
+                *pct_start,
+                (0.0..=1.0).contains(pct_start),
+                "between 0 and 1",
+            );
+            finite.extend([
+                ("div_factor", *div_factor),
+                ("final_div_factor", *final_div_factor),
+            ]);
+            per_group.extend([
+                ("max_lr", max_lr),
+                ("base_momentum", base_momentum),
+                ("max_momentum", max_momentum),
+            ]);
+        }
+        ScheduleConfig::Plateau {
+            factor,
+            threshold,
+            min_lr,
+            eps,
+            ..
+        } => {
+            sink.range("factor", *factor, *factor < 1.0, "less than 1");
+            finite.extend([("threshold", *threshold), ("eps", *eps)]);
+            per_group.push(("min_lr", min_lr));
+        }
+        ScheduleConfig::Chain { children } => {
+            if children.is_empty() {
+                sink.push(
+                    Code::MissingArgument,
+                    "children",
+                    "`chain` needs at least one schedule".into(),
+                    "list the schedules to compose in `children`".into(),
+                );
+            }
+        }
+        ScheduleConfig::Sequence {
+            children,
+            milestones,
+        } => {
+            if children.is_empty() {
+                sink.push(
+                    Code::MissingArgument,
+                    "children",
+                    "`sequence` needs at least one schedule".into(),
+                    "list the schedules to run one after another in `children`".into(),
+                );
+            } else if milestones.len() + 1 != children.len() {
+                sink.push(
+                    Code::MilestoneCount,
+                    "milestones",
+                    format!(
+                        "`sequence` has {} schedules, so it needs {} milestones, not {}",
+                        children.len(),
+                        children.len() - 1,
+                        milestones.len()
+                    ),
+                    "give one milestone per schedule after the first".into(),
+                );
+            }
+        }
+    }
+    for (key, value) in finite {
+        sink.range(key, value, true, "a finite number");
+    }
+    for (key, value) in per_group {
+        match value {
+            PerGroup::All(v) => sink.range(key, *v, true, "a finite number"),
+            PerGroup::Each(vs) => {
+                if vs.len() != groups {
+                    sink.push(
+                        Code::GroupCountMismatch,
+                        key,
+                        format!(
+                            "`{key}` has {} entries but there are {groups} groups",
+                            vs.len()
+                        ),
+                        format!("give one `{key}` per group, in the order of `groups`, or a single number"),
+                    );
+                }
+                for v in vs {
+                    sink.range(key, *v, true, "a finite number");
+                }
+            }
+        }
+    }
+    if let ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } = s {
+        for (i, child) in children.iter().enumerate() {
+            schedule_problems(child, &format!("{path}.children[{i}]"), groups, sink.out);
+        }
+    }
+}
+
+/// Collects the problems of one schedule.
+struct Sink<'o, 'p> {
+    out: &'o mut Vec<Problem>,
+    path: &'p str,
+}
+
+impl Sink<'_, '_> {
+    fn push(&mut self, code: Code, key: &'static str, message: String, help: String) {
+        self.out.push(Problem {
+            code,
+            path: self.path.to_string(),
+            key,
+            message,
+            help,
+        });
+    }
+
+    /// Reports `key` unless `ok` and finite.
+    fn range(&mut self, key: &'static str, value: f64, ok: bool, expected: &str) {
+        if !ok || !value.is_finite() {
+            self.push(
+                Code::OutOfRange,
+                key,
+                format!(
+                    "`{key}` must be {expected}, not {}",
+                    crate::config::format_number(value)
+                ),
+                format!("PyTorch refuses this value too; choose `{key}` {expected}"),
+            );
+        }
+    }
 }

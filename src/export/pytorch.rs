@@ -1,2 +1,4 @@
 //! placeholder while building
-pub fn to_pytorch(_c: &crate::Config) -> String { String::new() }
+pub fn to_pytorch(_c: &crate::Config) -> String {
+    String::new()
+}
