@@ -45,7 +45,7 @@ pub fn to_pytorch(config: &Config) -> String {
     out.push_str("\n\ndef build(model):\n");
     out.push_str(
         "    \"\"\"The optimizer and scheduler for `model`: call `optimizer.step()` then \
-         `scheduler.step()`\n    once per optimc epoch (one scheduler step)",
+         `scheduler.step()`\n    once per optimc epoch",
     );
     if config.groups.iter().enumerate().any(|(i, _)| {
         config
