@@ -20,6 +20,7 @@
 
 use crate::ast::{self, Comment, Expr, ExprKind, Span, Statement, UnaryOp};
 use crate::diagnostic::Diagnostics;
+use std::collections::HashMap;
 
 /// The widest line the formatter puts a whole group, call or list on.
 pub const MAX_WIDTH: usize = 100;
@@ -49,14 +50,31 @@ pub fn format_source(source: &str) -> Result<String, Diagnostics> {
 
 /// Formats an already parsed file; `source` is the text it was parsed from.
 pub fn format_file(source: &str, file: &ast::File) -> String {
+    let slot: Vec<Slot> = file
+        .comments
+        .iter()
+        .map(|c| slot_of(c.span, &file.statements))
+        .collect();
+    let mut lists: HashMap<Span, Vec<usize>> = HashMap::new();
+    let mut hoisted: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut list_positions = Vec::new();
+    for (i, s) in slot.iter().enumerate() {
+        match s {
+            Slot::TopLevel => {}
+            Slot::List(span) => {
+                lists.entry(*span).or_default().push(i);
+                list_positions.push(file.comments[i].span.start);
+            }
+            Slot::Hoisted(stmt) => hoisted.entry(*stmt).or_default().push(i),
+        }
+    }
     let mut f = Formatter {
         src: source,
         comments: &file.comments,
-        slot: file
-            .comments
-            .iter()
-            .map(|c| slot_of(c.span, &file.statements))
-            .collect(),
+        slot,
+        lists,
+        hoisted,
+        list_positions,
     };
     f.file(&file.statements)
 }
@@ -103,25 +121,27 @@ fn stmt_span(s: &Statement) -> Span {
     }
 }
 
+/// The index of the item of `items` (in source order, not overlapping) whose span contains
+/// `inner`; a binary search, so that long files format in O(n log n).
+fn containing<T>(items: &[T], inner: Span, span: impl Fn(&T) -> Span) -> Option<usize> {
+    let after = items.partition_point(|x| span(x).start <= inner.start);
+    let k = after.checked_sub(1)?;
+    contains(span(&items[k]), inner).then_some(k)
+}
+
 fn slot_of(comment: Span, statements: &[Statement]) -> Slot {
-    let Some((i, stmt)) = statements
-        .iter()
-        .enumerate()
-        .find(|(_, s)| contains(stmt_span(s), comment))
-    else {
+    let Some(i) = containing(statements, comment, stmt_span) else {
         return Slot::TopLevel;
     };
+    let stmt = &statements[i];
     let found = match stmt {
         Statement::Let { value, .. } | Statement::Schedule { value, .. } => {
             expr_slot(comment, value)
         }
         Statement::Optimizer { call, .. } => call_slot(comment, call),
         Statement::Group { fields, span, .. } => {
-            match fields
-                .iter()
-                .find(|f| contains(f.key.span.to(espan(&f.value)), comment))
-            {
-                Some(field) => expr_slot(comment, &field.value),
+            match containing(fields, comment, |f| f.key.span.to(espan(&f.value))) {
+                Some(k) => expr_slot(comment, &fields[k].value),
                 None => Some(Slot::List(*span)),
             }
         }
@@ -133,8 +153,8 @@ fn call_slot(comment: Span, call: &ast::Call) -> Option<Slot> {
     if !contains(call.span, comment) {
         return None;
     }
-    match call.args.iter().find(|a| contains(arg_span(a), comment)) {
-        Some(arg) => expr_slot(comment, &arg.value),
+    match containing(&call.args, comment, arg_span) {
+        Some(k) => expr_slot(comment, &call.args[k].value),
         None => Some(Slot::List(call.span)),
     }
 }
@@ -146,12 +166,10 @@ fn expr_slot(comment: Span, e: &Expr) -> Option<Slot> {
     }
     match &e.kind {
         ExprKind::Call(call) => call_slot(comment, call),
-        ExprKind::List(items) | ExprKind::Tuple(items) => {
-            match items.iter().find(|x| contains(espan(x), comment)) {
-                Some(item) => expr_slot(comment, item),
-                None => Some(Slot::List(e.span)),
-            }
-        }
+        ExprKind::List(items) | ExprKind::Tuple(items) => match containing(items, comment, espan) {
+            Some(k) => expr_slot(comment, &items[k]),
+            None => Some(Slot::List(e.span)),
+        },
         ExprKind::Paren(inner) => expr_slot(comment, inner),
         ExprKind::Unary { operand, .. } => expr_slot(comment, operand),
         ExprKind::Binary { lhs, rhs, .. } => {
@@ -190,6 +208,12 @@ struct Formatter<'a> {
     src: &'a str,
     comments: &'a [Comment],
     slot: Vec<Slot>,
+    /// The comments of each list, in source order.
+    lists: HashMap<Span, Vec<usize>>,
+    /// The comments moved above each statement, in source order.
+    hoisted: HashMap<usize, Vec<usize>>,
+    /// Where the comments that sit between list items start, sorted.
+    list_positions: Vec<usize>,
 }
 
 /// Whether `text` holds a blank line (a line with only whitespace between two line breaks).
@@ -210,11 +234,17 @@ impl Formatter<'_> {
         format!("#{}", self.comments[i].text.trim_end())
     }
 
-    /// The comments of `slot` starting inside `range`, in source order.
-    fn comments_of(&self, slot: Slot, range: Span) -> Vec<usize> {
-        (0..self.comments.len())
-            .filter(|&i| self.slot[i] == slot && contains(range, self.comments[i].span))
-            .collect()
+    /// The comments between the items of the list with this span, in source order.
+    fn comments_of(&self, list: Span) -> Vec<usize> {
+        self.lists.get(&list).cloned().unwrap_or_default()
+    }
+
+    /// Whether a comment sits between the items of some list inside `span`.
+    fn has_list_comments(&self, span: Span) -> bool {
+        let first = self.list_positions.partition_point(|&p| p < span.start);
+        self.list_positions
+            .get(first)
+            .is_some_and(|&p| p < span.end)
     }
 
     /// Whether a comment in `comments` follows `end` on the same source line; returns it.
@@ -265,31 +295,34 @@ impl Formatter<'_> {
                 }
             }
         };
+        // blank_after[m]: the source has a blank line between unit m and unit m + 1.
+        let blank_after: Vec<bool> = (0..units.len())
+            .map(|m| {
+                units.get(m + 1).is_some_and(|next| {
+                    let gap = Span::new(source_range(&units[m]).end, source_range(next).start);
+                    has_blank_line(&self.src[gap.start..gap.end])
+                })
+            })
+            .collect();
+        // block[m]: the kind of the statement unit m leads to through comments directly above
+        // it (no blank line between), if any.
+        let mut block: Vec<Option<u8>> = vec![None; units.len()];
+        for m in (0..units.len()).rev() {
+            block[m] = match &units[m] {
+                Unit::Statement(s) => Some(kind_of(&statements[*s])),
+                Unit::Comment(_) if !blank_after[m] => block.get(m + 1).copied().flatten(),
+                Unit::Comment(_) => None,
+            };
+        }
         let mut out = String::new();
         let mut previous_kind: Option<u8> = None;
         for (k, unit) in units.iter().enumerate() {
             if k > 0 {
-                let gap = Span::new(source_range(&units[k - 1]).end, source_range(unit).start);
-                let mut blank = has_blank_line(&self.src[gap.start..gap.end]);
-                // A statement's block starts at the comments directly above it.
-                let block_kind = units[k..].iter().enumerate().find_map(|(j, u)| match u {
-                    Unit::Statement(s) => Some((j, kind_of(&statements[*s]))),
-                    Unit::Comment(_) => None,
-                });
-                if let (Some((j, kind)), Some(prev)) = (block_kind, previous_kind) {
-                    let attached = (k..k + j).all(|m| {
-                        let gap = Span::new(
-                            source_range(&units[m]).end,
-                            source_range(&units[m + 1]).start,
-                        );
-                        !has_blank_line(&self.src[gap.start..gap.end])
-                    });
-                    let starts_block = matches!(units[k - 1], Unit::Statement(_));
-                    if attached && starts_block && kind != prev {
-                        blank = true;
-                    }
-                }
-                if blank {
+                // A statement's block starts at the comments directly above it; blocks of a
+                // different kind than the statement before are set apart.
+                let after_statement = matches!(units[k - 1], Unit::Statement(_));
+                let new_kind = after_statement && block[k].is_some() && block[k] != previous_kind;
+                if blank_after[k - 1] || new_kind {
                     out.push('\n');
                 }
             }
@@ -299,11 +332,9 @@ impl Formatter<'_> {
                     out.push('\n');
                 }
                 Unit::Statement(s) => {
-                    for c in 0..self.comments.len() {
-                        if self.slot[c] == Slot::Hoisted(*s) {
-                            out.push_str(&self.comment_text(c));
-                            out.push('\n');
-                        }
+                    for &c in self.hoisted.get(s).map_or(&[][..], Vec::as_slice) {
+                        out.push_str(&self.comment_text(c));
+                        out.push('\n');
                     }
                     out.push_str(&self.statement(&statements[*s]));
                     if let Some(t) = trailing_of[*s] {
@@ -352,7 +383,7 @@ impl Formatter<'_> {
                 } else {
                     format!("{{ {} }}", self.flat_items(&items))
                 };
-                let comments = self.comments_of(Slot::List(*span), *span);
+                let comments = self.comments_of(*span);
                 if comments.is_empty() && head.len() + flat.len() <= MAX_WIDTH {
                     return head + &flat;
                 }
@@ -465,13 +496,11 @@ impl Formatter<'_> {
     /// more characters to follow it on its last line.
     fn expr(&self, e: &Expr, level: usize, col: usize, suffix: usize) -> String {
         let flat = self.flat(e);
-        let has_comments = (0..self.comments.len())
-            .any(|i| matches!(self.slot[i], Slot::List(s) if contains(espan(e), s)));
-        if !has_comments && col + flat.chars().count() + suffix <= MAX_WIDTH {
+        if col + flat.chars().count() + suffix <= MAX_WIDTH && !self.has_list_comments(espan(e)) {
             return flat;
         }
         let list = |items: Vec<Item>, open: &str, close: &str| {
-            let comments = self.comments_of(Slot::List(e.span), e.span);
+            let comments = self.comments_of(e.span);
             if items.is_empty() && comments.is_empty() {
                 return format!("{open}{close}");
             }
@@ -480,7 +509,7 @@ impl Formatter<'_> {
         match &e.kind {
             ExprKind::Call(call) => {
                 let open = format!("{}(", call.name.name);
-                let comments = self.comments_of(Slot::List(call.span), call.span);
+                let comments = self.comments_of(call.span);
                 let items = call_items(call);
                 if items.is_empty() && comments.is_empty() {
                     return flat;
