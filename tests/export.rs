@@ -129,6 +129,19 @@ fn hand_written_values_are_checked() {
     // An unknown enum word and a bad lambda.
     let r = refusal(&text.replace("mode = \"min\"", "mode = \"smallest\""));
     assert!(r.contains("smallest"), "{r}");
+    // Momentum cycling needs an optimizer with momentum or betas.
+    let cyclic = Config::from_source(
+        "c.optim",
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = cyclic(base_lr = 0.01, max_lr = 0.1)",
+    )
+    .unwrap();
+    let toml =
+        optimc::export::to_toml(&cyclic).replace("optimizer = \"sgd\"", "optimizer = \"adagrad\"");
+    let r = refusal(&toml);
+    assert!(
+        r.contains("invalid_combination") && r.contains("adagrad has neither"),
+        "{r}"
+    );
     let r = refusal("optimizer = \"sgd\"\n");
     assert!(r.contains("missing field"), "{r}");
 }

@@ -248,3 +248,34 @@ fn cli_never_rewrites_a_file_it_cannot_parse() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_deepest_accepted_nesting_formats() {
+    let depth = optimc::parse::MAX_NESTING - 2;
+    let parens = format!(
+        "optimizer = sgd(lr = {}0.1{})\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let chain = format!(
+        "optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> {}e)\n",
+        "1 + ".repeat(optimc::parse::MAX_TREE_DEPTH - 10)
+    );
+    let lists = format!(
+        "let x = {}1{}\noptimizer = sgd(lr = 0.1)\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    // The parser (pest's recursive descent) needs tens of KB of stack per bracket in
+    // unoptimized builds; the release binary parses these on its main thread.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            for text in [parens, chain, lists] {
+                optimc::format::format_source(&text).unwrap_or_else(|e| panic!("{e}"));
+                assert_stable("deep", &text);
+            }
+        })
+        .unwrap();
+    worker.join().unwrap();
+}

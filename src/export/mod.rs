@@ -213,6 +213,25 @@ fn problems(config: &Config) -> Vec<Problem> {
             push(Code::OutOfRange, &path, p.option.name(), p.message, &p.help);
         }
     }
+    let cycles = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    if cycles.clone().any(ScheduleConfig::cycles_momentum)
+        && !config.optimizer.has_momentum()
+        && !config.optimizer.has_betas()
+    {
+        push(
+            Code::InvalidCombination,
+            "schedule",
+            "cycle_momentum",
+            format!(
+                "`cycle_momentum` is true but {} has neither `momentum` nor `betas`",
+                config.optimizer.name()
+            ),
+            "set `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas",
+        );
+    }
     let n = config.groups.len();
     if let Some(s) = &config.schedule {
         schedule_problems(s, "schedule", n, &mut out);
