@@ -142,8 +142,50 @@ fn hand_written_values_are_checked() {
         r.contains("invalid_combination") && r.contains("adagrad has neither"),
         "{r}"
     );
-    let r = refusal("optimizer = \"sgd\"\n");
-    assert!(r.contains("missing field"), "{r}");
+    // A misspelt option is refused, not ignored.
+    let r = refusal("optimizer = \"sgd\"\n[defaults]\nlr = 0.1\nmomentun = 0.9\n");
+    assert!(
+        r.contains("unknown field `momentun`") && r.contains("momentun = 0.9"),
+        "{r}"
+    );
+    // A schedule argument left out.
+    let r = refusal("optimizer = \"sgd\"\n[schedule]\nkind = \"step\"\nstep_size = 3\n");
+    assert!(r.contains("missing field `gamma`"), "{r}");
+}
+
+#[test]
+fn hand_written_files_may_leave_options_out() {
+    let toml = r#"
+optimizer = "sgd"
+
+[defaults]
+lr = 0.1
+momentum = 0.9
+
+[[groups]]
+name = "backbone"
+params = ["backbone.*"]
+options = { lr = 0.01 }
+
+[[groups]]
+name = "head"
+params = ["head.*"]
+
+[schedule]
+kind = "multistep"
+milestones = [30, 80]
+gamma = 0.1
+"#;
+    let source = "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+                  group backbone { params = \"backbone.*\", lr = 0.01 }\n\
+                  group head { params = \"head.*\" }\n\
+                  schedule = multistep([30, 80])";
+    let expected = Config::from_source("m.optim", source).unwrap();
+    assert_eq!(Config::from_toml(toml).unwrap(), expected);
+    let json = r#"{"optimizer": "adam", "schedule": {"kind": "exponential", "gamma": 0.9}}"#;
+    let expected =
+        Config::from_source("m.optim", "optimizer = adam()\nschedule = exponential(0.9)").unwrap();
+    assert_eq!(Config::from_json(json).unwrap(), expected);
 }
 
 #[test]

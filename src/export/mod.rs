@@ -2,17 +2,19 @@
 //!
 //! - JSON and TOML through serde ([`to_json`], [`to_toml`], [`Config::from_json`],
 //!   [`Config::from_toml`]): every default filled in, `let`s substituted, groups in declaration
-//!   order, lambdas as text (`"e -> 0.95 ** e"`). A hand-written or edited file is checked on
-//!   the way back in with the checker's rules (per-group list lengths, milestone counts, value
-//!   ranges, PyTorch's optimizer argument checks), and refused with diagnostics pointing into it.
+//!   order, lambdas as text (`"e -> 0.95 ** e"`). A hand-written or edited file may leave
+//!   optimizer options (and `groups`) out; it is checked on the way in with the checker's rules
+//!   (per-group list lengths, milestone counts, value ranges, PyTorch's optimizer argument
+//!   checks, no unknown keys), and refused with diagnostics pointing into it.
 //! - A Python snippet that builds the same `torch.optim` optimizer and scheduler
 //!   ([`pytorch::to_pytorch`]).
 
 pub mod pytorch;
 
 use crate::ast::Span;
-use crate::config::{Config, PerGroup, ScheduleConfig};
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use serde::Deserialize;
 
 /// The configuration as pretty-printed JSON (numbers round-trip exactly).
 pub fn to_json(config: &Config) -> String {
@@ -39,20 +41,20 @@ impl Config {
     /// assert!(optimc::Config::from_toml(&text.replace("step_size = 5", "step_size = 0")).is_err());
     /// ```
     pub fn from_toml(text: &str) -> Result<Config, Diagnostics> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let config: Written = toml::from_str(text).map_err(|e| {
             let span = e
                 .span()
                 .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
             let message = e.message().to_string();
             refused("<toml>", text, vec![serde_problem(span, message)])
         })?;
-        validated("<toml>", text, config, Syntax::Toml)
+        validated("<toml>", text, config.resolve(), Syntax::Toml)
     }
 
     /// Reads a configuration written as JSON (what `optimc export --to json` prints), and checks
     /// it as [`Config::from_toml`] does.
     pub fn from_json(text: &str) -> Result<Config, Diagnostics> {
-        let config: Config = serde_json::from_str(text).map_err(|e| {
+        let config: Written = serde_json::from_str(text).map_err(|e| {
             let at = offset_of(text, e.line(), e.column());
             let message = e.to_string();
             // serde_json appends " at line L column C"; the caret shows where.
@@ -66,7 +68,103 @@ impl Config {
                 vec![serde_problem(Span::new(at, at), message)],
             )
         })?;
-        validated("<json>", text, config, Syntax::Json)
+        validated("<json>", text, config.resolve(), Syntax::Json)
+    }
+}
+
+/// A configuration as a person may write it: what `export` prints, or less. Options left out
+/// take PyTorch's defaults (`defaults`) or the optimizer's (a group's `options`); without
+/// `groups` there is one group `default` with `params = ["*"]`, as in a `.optim` file. Unknown
+/// keys are refused, so that a misspelt option is not silently ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Written {
+    optimizer: OptimizerKind,
+    #[serde(default)]
+    defaults: WrittenOptions,
+    #[serde(default)]
+    groups: Vec<WrittenGroup>,
+    #[serde(default)]
+    schedule: Option<ScheduleConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenGroup {
+    name: String,
+    params: Vec<String>,
+    #[serde(default)]
+    options: WrittenOptions,
+    #[serde(default)]
+    schedule: Option<ScheduleConfig>,
+}
+
+macro_rules! written_options {
+    ($($field:ident: $ty:ty,)*) => {
+        /// [`Hyperparams`] with every option optional.
+        #[derive(Default, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        struct WrittenOptions {
+            $($field: Option<$ty>,)*
+        }
+
+        impl WrittenOptions {
+            /// `base` with the options given here replaced.
+            fn over(&self, base: Hyperparams) -> Hyperparams {
+                Hyperparams {
+                    $($field: self.$field.unwrap_or(base.$field),)*
+                }
+            }
+        }
+    };
+}
+
+written_options! {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    maximize: bool,
+    betas: (f64, f64),
+    eps: f64,
+    amsgrad: bool,
+    alpha: f64,
+    centered: bool,
+    lr_decay: f64,
+    initial_accumulator_value: f64,
+    rho: f64,
+    momentum_decay: f64,
+    decoupled_weight_decay: bool,
+}
+
+impl Written {
+    fn resolve(self) -> Config {
+        let defaults = self.defaults.over(Hyperparams::defaults(self.optimizer));
+        let groups = if self.groups.is_empty() {
+            vec![GroupConfig {
+                name: "default".into(),
+                params: vec!["*".into()],
+                options: defaults,
+                schedule: None,
+            }]
+        } else {
+            self.groups
+                .into_iter()
+                .map(|g| GroupConfig {
+                    name: g.name,
+                    params: g.params,
+                    options: g.options.over(defaults),
+                    schedule: g.schedule,
+                })
+                .collect()
+        };
+        Config {
+            optimizer: self.optimizer,
+            defaults,
+            groups,
+            schedule: self.schedule,
+        }
     }
 }
 
@@ -74,8 +172,9 @@ fn serde_problem(span: Span, message: String) -> Diagnostic {
     Diagnostic::error(Code::TypeMismatch, span, message)
         .with_label("here")
         .with_help(
-            "compare with the output of `optimc export FILE --to json|toml`: every field is \
-             required, numbers are floats except counts, lambdas are strings like \"e -> 0.95 ** e\"",
+            "compare with the output of `optimc export FILE --to json|toml`: optimizer options may \
+             be left out, schedule arguments may not; counts are whole numbers; lambdas are \
+             strings like \"e -> 0.95 ** e\"",
         )
 }
 
