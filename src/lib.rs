@@ -2,7 +2,7 @@
 //!
 //! The pipeline is the module list: [`parse`] (pest grammar → [`ast`]), [`check`] (names, types,
 //! ranges → [`Config`]), then the runtime objects built from a `Config`: [`Schedule`]
-//! and [`optim`]. Beside the pipeline, [`format`] writes a parsed file in its canonical layout
+//! and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
 //! (`optimc fmt`) and [`export`] writes a `Config` as JSON, TOML or a PyTorch snippet and reads
 //! JSON and TOML back (`optimc export`).
 //!
