@@ -199,13 +199,29 @@ fn snippet(source: &str) -> String {
     to_pytorch(&Config::from_source("t.optim", source).unwrap())
 }
 
+/// Checks that `text` is valid Python, where python3 runs.
+fn compile(text: &str) {
+    if !python("import ast", "a syntax check") {
+        return;
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(sys.argv[1])", text])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn per_group_lambdas_become_one_lambda_list() {
     let text = snippet(
         "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\", schedule = lambda(e -> 0.9 ** e) }\n\
          group b { params = \"b.*\" }\nschedule = lambda(e -> 1 / (1 + e))",
     );
-    assert!(text.contains("LambdaLR(\n        optimizer,\n        [\n            lr_lambda_0,\n            lr_lambda_1,\n        ],"), "{text}");
+    assert!(text.contains("LambdaLR(\n        optimizer,\n        [\n            lr_lambda_0,  # a\n            lr_lambda_1,  # b\n        ],"), "{text}");
     assert!(
         text.contains("def lr_lambda_0(e):\n    e = float(e)\n    return 0.9 ** e\n"),
         "{text}"
@@ -215,11 +231,17 @@ fn per_group_lambdas_become_one_lambda_list() {
         "{text}"
     );
     let text = snippet(
-        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\", schedule = multiplicative(e -> 0.9) }\n\
-         group b { params = \"b.*\" }",
+        "optimizer = sgd(lr = 0.1)\ngroup b { params = \"b.*\" }\n\
+         group a { params = \"a.*\", schedule = multiplicative(e -> 0.9) }",
     );
     assert!(text.contains("MultiplicativeLR("), "{text}");
-    assert!(text.contains("lambda epoch: 1.0  # b: constant"), "{text}");
+    assert!(
+        text.contains(
+            "            lambda epoch: 1.0,  # b (constant)\n            lr_lambda_1,  # a\n"
+        ),
+        "{text}"
+    );
+    compile(&text);
 }
 
 #[test]
@@ -329,4 +351,33 @@ fn the_snippet_matches_optimc_trace_where_pytorch_is_installed() {
         assert_eq!(got, expected["lr"], "{rel}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nested_schedules_build_children_first() {
+    let text = snippet(
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+         schedule = sequence(chain(constant(0.5, 3), exponential(0.9)), \
+         cyclic(0.01, 0.1, scale_fn = x -> 1 / (2 ** (x - 1)), scale_mode = cycle), milestones = [10])",
+    );
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{text}"))
+    };
+    assert!(
+        at("scheduler_1 = torch.optim.lr_scheduler.ConstantLR(")
+            < at("scheduler_3 = torch.optim.lr_scheduler.ChainedScheduler(")
+    );
+    assert!(at("scheduler_2 = torch.optim.lr_scheduler.ExponentialLR(") < at("scheduler_3 ="));
+    assert!(at("scheduler_3 =") < at("scheduler_4 = torch.optim.lr_scheduler.CyclicLR("));
+    assert!(
+        text.contains("schedulers=[scheduler_3, scheduler_4],"),
+        "{text}"
+    );
+    assert!(text.contains("scale_fn=scale_fn,"), "{text}");
+    assert!(
+        text.contains("def scale_fn(x):\n    x = float(x)\n    return 1.0 / 2.0 ** (x - 1.0)\n"),
+        "{text}"
+    );
+    compile(&text);
 }

@@ -383,16 +383,22 @@ impl Writer {
                     | Some(ScheduleConfig::Multiplicative { lr_lambda }) => {
                         names.push(w.function(lr_lambda, &format!("{base}_{i}")))
                     }
-                    _ => names.push(format!(
-                        "lambda epoch: 1.0  # {}: constant",
-                        config.groups[i].name
-                    )),
+                    _ => names.push("lambda epoch: 1.0".to_string()),
                 }
             }
             let _ = writeln!(out, "    scheduler = torch.optim.lr_scheduler.{class}(");
             out.push_str("        optimizer,\n        [\n");
-            for name in names {
-                let _ = writeln!(out, "            {name},");
+            for (i, name) in names.iter().enumerate() {
+                let what = if effective[i].is_some() {
+                    ""
+                } else {
+                    " (constant)"
+                };
+                let _ = writeln!(
+                    out,
+                    "            {name},  # {}{what}",
+                    config.groups[i].name
+                );
             }
             out.push_str("        ],\n    )\n");
             "scheduler".to_string()
