@@ -2,7 +2,9 @@
 //!
 //! The pipeline is the module list: [`parse`] (pest grammar → [`ast`]), [`check`] (names, types,
 //! ranges → [`Config`]), then the runtime objects built from a `Config`: [`Schedule`]
-//! and [`optim`].
+//! and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
+//! (`optimc fmt`) and [`export`] writes a `Config` as JSON, TOML or a PyTorch snippet and reads
+//! JSON and TOML back (`optimc export`).
 //!
 //! ```
 //! use optimc::{Config, Schedule};
@@ -54,7 +56,9 @@ pub mod check;
 pub mod checkpoint;
 pub mod config;
 pub mod diagnostic;
+pub mod export;
 pub mod expr;
+pub mod format;
 pub mod optim;
 pub mod parse;
 pub mod schedule;

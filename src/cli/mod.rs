@@ -1,6 +1,9 @@
 //! One module per subcommand; this one parses the arguments and holds what they share.
 
 mod check;
+mod completions;
+mod export;
+mod fmt;
 mod replay;
 mod trace;
 
@@ -35,6 +38,12 @@ enum Command {
     Trace(trace::Args),
     /// Run the optimizer over recorded gradients and print lr, momentum and parameters as JSON.
     Replay(replay::Args),
+    /// Rewrite files in the canonical layout (or, with --check, list those that would change).
+    Fmt(fmt::Args),
+    /// Print the resolved configuration as JSON or TOML, or as a PyTorch snippet.
+    Export(export::Args),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -49,6 +58,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => check::run(args),
         Command::Trace(args) => trace::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Fmt(args) => fmt::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

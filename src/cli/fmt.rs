@@ -1,0 +1,113 @@
+//! `optimc fmt FILE... [--check]`: rewrite files in the canonical layout (see `optimc::format`).
+
+use super::{cannot_run, read_file, report, INVALID, OK};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The .optim files to format in place; `-` reads stdin and writes the result to stdout.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write nothing; list the files that would change and exit 1 if there are any.
+    #[arg(long)]
+    check: bool,
+}
+
+pub fn run(args: Args) -> u8 {
+    let mut code = OK;
+    for path in &args.files {
+        code = code.max(one(path, args.check));
+    }
+    code
+}
+
+fn one(path: &Path, check: bool) -> u8 {
+    let stdin = path.as_os_str() == "-";
+    let bytes = if stdin {
+        let mut buf = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
+            return cannot_run(format!("cannot read stdin: {e}"));
+        }
+        buf
+    } else {
+        match read_file(path) {
+            Ok(b) => b,
+            Err(message) => return cannot_run(message),
+        }
+    };
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let Ok(source) = std::str::from_utf8(&bytes) else {
+        // The checker words the encoding problem.
+        report(&optimc::check_bytes(&name, &bytes).1);
+        return INVALID;
+    };
+    let formatted = match optimc::format::format_source(source) {
+        Ok(text) => text,
+        Err(mut diagnostics) => {
+            diagnostics.file_name = name;
+            report(&diagnostics);
+            eprintln!(
+                "optimc: {} was left unchanged: it does not parse",
+                diagnostics.file_name
+            );
+            return INVALID;
+        }
+    };
+    if stdin {
+        if check {
+            if formatted != source {
+                println!("<stdin>");
+                return INVALID;
+            }
+            return OK;
+        }
+        print!("{formatted}");
+        return OK;
+    }
+    if formatted == source {
+        return OK;
+    }
+    if check {
+        println!("{name}");
+        return INVALID;
+    }
+    match write_atomically(path, formatted.as_bytes()) {
+        Ok(()) => OK,
+        Err(e) => cannot_run(format!("cannot write {name}: {e}")),
+    }
+}
+
+/// Writes `bytes` to a temporary file next to `path`, with `path`'s permissions, then renames it
+/// over `path`, so that a reader never sees half a file and a failed write loses nothing.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let permissions = std::fs::metadata(path)?.permissions();
+    let temp = dir.join(format!(
+        ".{file_name}.optimc-fmt.{}.tmp",
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::set_permissions(&temp, permissions)?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}

@@ -1,0 +1,572 @@
+//! Export: a checked [`Config`] written out for other tools, and read back.
+//!
+//! - JSON and TOML through serde ([`to_json`], [`to_toml`], [`Config::from_json`],
+//!   [`Config::from_toml`]): every default filled in, `let`s substituted, groups in declaration
+//!   order, lambdas as text (`"e -> 0.95 ** e"`). A hand-written or edited file may leave
+//!   optimizer options (and `groups`) out; it is checked on the way in with the checker's rules
+//!   (per-group list lengths, milestone counts, value ranges, PyTorch's optimizer argument
+//!   checks, no unknown keys), and refused with diagnostics pointing into it.
+//! - A Python snippet that builds the same `torch.optim` optimizer and scheduler
+//!   ([`pytorch::to_pytorch`]).
+
+pub mod pytorch;
+
+use crate::ast::Span;
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use serde::Deserialize;
+
+/// The configuration as pretty-printed JSON (numbers round-trip exactly).
+pub fn to_json(config: &Config) -> String {
+    let mut text = serde_json::to_string_pretty(config).expect("a Config always serializes");
+    text.push('\n');
+    text
+}
+
+/// The configuration as TOML: top-level `optimizer`, then `[defaults]`, `[schedule]` and one
+/// `[[groups]]` table per group.
+pub fn to_toml(config: &Config) -> String {
+    toml::to_string(config).expect("a Config always serializes to TOML")
+}
+
+impl Config {
+    /// Reads a configuration written as TOML (what `optimc export --to toml` prints), and checks
+    /// it as the checker checks a `.optim` file. Diagnostics are about the file `<toml>`; set
+    /// [`Diagnostics::file_name`] to name it.
+    ///
+    /// ```
+    /// let config = optimc::Config::from_source("a.optim", "optimizer = sgd(lr = 0.1)\nschedule = step(5)").unwrap();
+    /// let text = optimc::export::to_toml(&config);
+    /// assert_eq!(optimc::Config::from_toml(&text).unwrap(), config);
+    /// assert!(optimc::Config::from_toml(&text.replace("step_size = 5", "step_size = 0")).is_err());
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Config, Diagnostics> {
+        let config: Written = toml::from_str(text).map_err(|e| {
+            let span = e
+                .span()
+                .map_or(Span::new(0, 0), |r| Span::new(r.start, r.end));
+            let message = e.message().to_string();
+            refused("<toml>", text, vec![serde_problem(span, message)])
+        })?;
+        validated("<toml>", text, config.resolve(), Syntax::Toml)
+    }
+
+    /// Reads a configuration written as JSON (what `optimc export --to json` prints), and checks
+    /// it as [`Config::from_toml`] does.
+    pub fn from_json(text: &str) -> Result<Config, Diagnostics> {
+        let config: Written = serde_json::from_str(text).map_err(|e| {
+            let at = offset_of(text, e.line(), e.column());
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the caret shows where.
+            let message = match message.rfind(" at line ") {
+                Some(i) => message[..i].to_string(),
+                None => message,
+            };
+            refused(
+                "<json>",
+                text,
+                vec![serde_problem(Span::new(at, at), message)],
+            )
+        })?;
+        validated("<json>", text, config.resolve(), Syntax::Json)
+    }
+}
+
+/// A configuration as a person may write it: what `export` prints, or less. Options left out
+/// take PyTorch's defaults (`defaults`) or the optimizer's (a group's `options`); without
+/// `groups` there is one group `default` with `params = ["*"]`, as in a `.optim` file. Unknown
+/// keys are refused, so that a misspelt option is not silently ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Written {
+    optimizer: OptimizerKind,
+    #[serde(default)]
+    defaults: WrittenOptions,
+    #[serde(default)]
+    groups: Vec<WrittenGroup>,
+    #[serde(default)]
+    schedule: Option<ScheduleConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenGroup {
+    name: String,
+    params: Vec<String>,
+    #[serde(default)]
+    options: WrittenOptions,
+    #[serde(default)]
+    schedule: Option<ScheduleConfig>,
+}
+
+macro_rules! written_options {
+    ($($field:ident: $ty:ty,)*) => {
+        /// [`Hyperparams`] with every option optional.
+        #[derive(Default, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        struct WrittenOptions {
+            $($field: Option<$ty>,)*
+        }
+
+        impl WrittenOptions {
+            /// `base` with the options given here replaced.
+            fn over(&self, base: Hyperparams) -> Hyperparams {
+                Hyperparams {
+                    $($field: self.$field.unwrap_or(base.$field),)*
+                }
+            }
+        }
+    };
+}
+
+written_options! {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    maximize: bool,
+    betas: (f64, f64),
+    eps: f64,
+    amsgrad: bool,
+    alpha: f64,
+    centered: bool,
+    lr_decay: f64,
+    initial_accumulator_value: f64,
+    rho: f64,
+    momentum_decay: f64,
+    decoupled_weight_decay: bool,
+}
+
+impl Written {
+    fn resolve(self) -> Config {
+        let defaults = self.defaults.over(Hyperparams::defaults(self.optimizer));
+        let groups = if self.groups.is_empty() {
+            vec![GroupConfig {
+                name: "default".into(),
+                params: vec!["*".into()],
+                options: defaults,
+                schedule: None,
+            }]
+        } else {
+            self.groups
+                .into_iter()
+                .map(|g| GroupConfig {
+                    name: g.name,
+                    params: g.params,
+                    options: g.options.over(defaults),
+                    schedule: g.schedule,
+                })
+                .collect()
+        };
+        Config {
+            optimizer: self.optimizer,
+            defaults,
+            groups,
+            schedule: self.schedule,
+        }
+    }
+}
+
+fn serde_problem(span: Span, message: String) -> Diagnostic {
+    Diagnostic::error(Code::TypeMismatch, span, message)
+        .with_label("here")
+        .with_help(
+            "compare with the output of `optimc export FILE --to json|toml`: optimizer options may \
+             be left out, schedule arguments may not; counts are whole numbers; lambdas are \
+             strings like \"e -> 0.95 ** e\"",
+        )
+}
+
+fn refused(file_name: &str, source: &str, items: Vec<Diagnostic>) -> Diagnostics {
+    Diagnostics {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        items,
+    }
+}
+
+/// The byte offset of 1-based `line` and `column` (serde_json's position of an error).
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    if line == 0 {
+        return 0;
+    }
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    (start + column.saturating_sub(1)).min(text.len())
+}
+
+#[derive(Clone, Copy)]
+enum Syntax {
+    Toml,
+    Json,
+}
+
+/// Where `key` is first written in `text` (best effort: the message names the full path).
+fn locate(text: &str, key: &str, syntax: Syntax) -> Span {
+    let pattern = match syntax {
+        Syntax::Toml => key.to_string(),
+        Syntax::Json => format!("\"{key}\""),
+    };
+    let bytes = text.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&pattern) {
+        let at = from + i;
+        let end = at + pattern.len();
+        let clean_start = at == 0 || !word(bytes[at - 1]);
+        let clean_end = end >= bytes.len() || !word(bytes[end]);
+        if clean_start && clean_end {
+            return Span::new(at, end);
+        }
+        from = end;
+    }
+    Span::new(0, 0)
+}
+
+fn validated(
+    file_name: &str,
+    text: &str,
+    config: Config,
+    syntax: Syntax,
+) -> Result<Config, Diagnostics> {
+    let problems = problems(&config);
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    let items = problems
+        .into_iter()
+        .map(|p| {
+            Diagnostic::error(
+                p.code,
+                locate(text, p.key, syntax),
+                format!("{}: {}", p.path, p.message),
+            )
+            .with_label(format!("`{}`", p.key))
+            .with_help(p.help)
+        })
+        .collect();
+    Err(refused(file_name, text, items))
+}
+
+/// One thing wrong with a deserialized configuration.
+struct Problem {
+    code: Code,
+    /// Where, e.g. `groups[1].options` or `schedule.children[0]`.
+    path: String,
+    /// The field at fault.
+    key: &'static str,
+    message: String,
+    help: String,
+}
+
+/// The checker's rules, applied to a configuration that did not come from a `.optim` file.
+fn problems(config: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |code, path: &str, key, message: String, help: &str| {
+        out.push(Problem {
+            code,
+            path: path.to_string(),
+            key,
+            message,
+            help: help.to_string(),
+        })
+    };
+    if config.groups.is_empty() {
+        push(
+            Code::MissingParams,
+            "groups",
+            "groups",
+            "there must be at least one group".into(),
+            "add a group with `params = [\"*\"]`",
+        );
+    }
+    let mut option_sets = vec![("defaults".to_string(), &config.defaults)];
+    for (i, g) in config.groups.iter().enumerate() {
+        let path = format!("groups[{i}] ({:?})", g.name);
+        if g.params.is_empty() {
+            push(
+                Code::MissingParams,
+                &path,
+                "params",
+                "`params` is empty, so the group can hold no parameter".into(),
+                "give at least one glob pattern, e.g. `params = [\"head.*\"]`",
+            );
+        }
+        if config.groups[..i].iter().any(|h| h.name == g.name) {
+            push(
+                Code::DuplicateDefinition,
+                &path,
+                "name",
+                format!("the group name {:?} is used twice", g.name),
+                "give every group its own name",
+            );
+        }
+        option_sets.push((format!("{path}.options"), &g.options));
+    }
+    for (path, hp) in option_sets {
+        for p in crate::optim::validate(config.optimizer, hp) {
+            push(Code::OutOfRange, &path, p.option.name(), p.message, &p.help);
+        }
+    }
+    let cycles = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    if cycles.clone().any(ScheduleConfig::cycles_momentum)
+        && !config.optimizer.has_momentum()
+        && !config.optimizer.has_betas()
+    {
+        push(
+            Code::InvalidCombination,
+            "schedule",
+            "cycle_momentum",
+            format!(
+                "`cycle_momentum` is true but {} has neither `momentum` nor `betas`",
+                config.optimizer.name()
+            ),
+            "set `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas",
+        );
+    }
+    let n = config.groups.len();
+    if let Some(s) = &config.schedule {
+        schedule_problems(s, "schedule", n, &mut out);
+    }
+    for (i, g) in config.groups.iter().enumerate() {
+        if let Some(s) = &g.schedule {
+            schedule_problems(s, &format!("groups[{i}].schedule"), n, &mut out);
+        }
+    }
+    out
+}
+
+fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Vec<Problem>) {
+    let mut sink = Sink { out, path };
+    let mut per_group: Vec<(&'static str, &PerGroup)> = Vec::new();
+    let mut finite: Vec<(&'static str, f64)> = Vec::new();
+    match s {
+        ScheduleConfig::Lambda { .. } | ScheduleConfig::Multiplicative { .. } => {}
+        ScheduleConfig::Step { step_size, gamma } => {
+            sink.range(
+                "step_size",
+                *step_size as f64,
+                *step_size >= 1,
+                "at least 1",
+            );
+            finite.push(("gamma", *gamma));
+        }
+        ScheduleConfig::Multistep { gamma, .. } | ScheduleConfig::Exponential { gamma } => {
+            finite.push(("gamma", *gamma));
+        }
+        ScheduleConfig::Constant { factor, .. } => {
+            sink.range(
+                "factor",
+                *factor,
+                (0.0..=1.0).contains(factor),
+                "between 0 and 1",
+            );
+        }
+        ScheduleConfig::Linear {
+            start_factor,
+            end_factor,
+            ..
+        } => {
+            sink.range(
+                "start_factor",
+                *start_factor,
+                *start_factor > 0.0 && *start_factor <= 1.0,
+                "greater than 0 and at most 1",
+            );
+            sink.range(
+                "end_factor",
+                *end_factor,
+                (0.0..=1.0).contains(end_factor),
+                "between 0 and 1",
+            );
+        }
+        ScheduleConfig::Polynomial { power, .. } => finite.push(("power", *power)),
+        ScheduleConfig::Cosine { t_max, eta_min } => {
+            sink.range("t_max", *t_max as f64, *t_max >= 1, "at least 1");
+            finite.push(("eta_min", *eta_min));
+        }
+        ScheduleConfig::CosineRestarts {
+            t_0,
+            t_mult,
+            eta_min,
+        } => {
+            sink.range("t_0", *t_0 as f64, *t_0 >= 1, "at least 1");
+            sink.range("t_mult", *t_mult as f64, *t_mult >= 1, "at least 1");
+            finite.push(("eta_min", *eta_min));
+        }
+        ScheduleConfig::Cyclic {
+            base_lr,
+            max_lr,
+            step_size_up,
+            step_size_down,
+            gamma,
+            base_momentum,
+            max_momentum,
+            ..
+        } => {
+            sink.range(
+                "step_size_up",
+                *step_size_up,
+                *step_size_up > 0.0,
+                "greater than 0",
+            );
+            if let Some(down) = step_size_down {
+                sink.range("step_size_down", *down, *down > 0.0, "greater than 0");
+            }
+            finite.push(("gamma", *gamma));
+            per_group.extend([
+                ("base_lr", base_lr),
+                ("max_lr", max_lr),
+                ("base_momentum", base_momentum),
+                ("max_momentum", max_momentum),
+            ]);
+        }
+        ScheduleConfig::OneCycle {
+            max_lr,
+            total_steps,
+            pct_start,
+            base_momentum,
+            max_momentum,
+            div_factor,
+            final_div_factor,
+            ..
+        } => {
+            sink.range(
+                "total_steps",
+                *total_steps as f64,
+                *total_steps >= 1,
+                "at least 1",
+            );
+            sink.range(
+                "pct_start",
+                *pct_start,
+                (0.0..=1.0).contains(pct_start),
+                "between 0 and 1",
+            );
+            finite.extend([
+                ("div_factor", *div_factor),
+                ("final_div_factor", *final_div_factor),
+            ]);
+            per_group.extend([
+                ("max_lr", max_lr),
+                ("base_momentum", base_momentum),
+                ("max_momentum", max_momentum),
+            ]);
+        }
+        ScheduleConfig::Plateau {
+            factor,
+            threshold,
+            min_lr,
+            eps,
+            ..
+        } => {
+            sink.range("factor", *factor, *factor < 1.0, "less than 1");
+            finite.extend([("threshold", *threshold), ("eps", *eps)]);
+            per_group.push(("min_lr", min_lr));
+        }
+        ScheduleConfig::Chain { children } => {
+            if children.is_empty() {
+                sink.push(
+                    Code::MissingArgument,
+                    "children",
+                    "`chain` needs at least one schedule".into(),
+                    "list the schedules to compose in `children`".into(),
+                );
+            }
+        }
+        ScheduleConfig::Sequence {
+            children,
+            milestones,
+        } => {
+            if children.is_empty() {
+                sink.push(
+                    Code::MissingArgument,
+                    "children",
+                    "`sequence` needs at least one schedule".into(),
+                    "list the schedules to run one after another in `children`".into(),
+                );
+            } else if milestones.len() + 1 != children.len() {
+                sink.push(
+                    Code::MilestoneCount,
+                    "milestones",
+                    format!(
+                        "`sequence` has {} schedules, so it needs {} milestones, not {}",
+                        children.len(),
+                        children.len() - 1,
+                        milestones.len()
+                    ),
+                    "give one milestone per schedule after the first".into(),
+                );
+            }
+        }
+    }
+    for (key, value) in finite {
+        sink.range(key, value, true, "a finite number");
+    }
+    for (key, value) in per_group {
+        match value {
+            PerGroup::All(v) => sink.range(key, *v, true, "a finite number"),
+            PerGroup::Each(vs) => {
+                if vs.len() != groups {
+                    sink.push(
+                        Code::GroupCountMismatch,
+                        key,
+                        format!(
+                            "`{key}` has {} entries but there are {groups} groups",
+                            vs.len()
+                        ),
+                        format!("give one `{key}` per group, in the order of `groups`, or a single number"),
+                    );
+                }
+                for v in vs {
+                    sink.range(key, *v, true, "a finite number");
+                }
+            }
+        }
+    }
+    if let ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } = s {
+        for (i, child) in children.iter().enumerate() {
+            schedule_problems(child, &format!("{path}.children[{i}]"), groups, sink.out);
+        }
+    }
+}
+
+/// Collects the problems of one schedule.
+struct Sink<'o, 'p> {
+    out: &'o mut Vec<Problem>,
+    path: &'p str,
+}
+
+impl Sink<'_, '_> {
+    fn push(&mut self, code: Code, key: &'static str, message: String, help: String) {
+        self.out.push(Problem {
+            code,
+            path: self.path.to_string(),
+            key,
+            message,
+            help,
+        });
+    }
+
+    /// Reports `key` unless `ok` and finite.
+    fn range(&mut self, key: &'static str, value: f64, ok: bool, expected: &str) {
+        if !ok || !value.is_finite() {
+            self.push(
+                Code::OutOfRange,
+                key,
+                format!(
+                    "`{key}` must be {expected}, not {}",
+                    crate::config::format_number(value)
+                ),
+                format!("PyTorch refuses this value too; choose `{key}` {expected}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,706 @@
+//! A checked [`Config`] as a Python snippet that builds the same `torch.optim` optimizer and
+//! `torch.optim.lr_scheduler` scheduler (`optimc export FILE --to pytorch`).
+//!
+//! The snippet defines `build(model) -> (optimizer, scheduler)`:
+//!
+//! - parameter groups come from `model.named_parameters()`, each name going to the first group
+//!   (in declaration order) with a matching glob, exactly as optimc matches (`*` any run of
+//!   characters, dots too; `?` one character; no `[...]` classes, so `fnmatch` is not used);
+//!   a name that matches no group raises `ValueError`;
+//! - the optimizer gets the options that differ from PyTorch's defaults (and always `lr`), each
+//!   group the options that differ from the optimizer's;
+//! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
+//! - per-group schedules become `LambdaLR`/`MultiplicativeLR` with one function per group;
+//!   combinations PyTorch cannot express (per-group schedules of other kinds, `plateau` inside
+//!   `chain`/`sequence`) make `build` raise `NotImplementedError` saying why;
+//! - lambdas become Python functions of a float epoch (`math.` functions, `//`, `%`, `**`,
+//!   conditional expressions, `min(max(x, lo), hi)` for `clamp`). Python raises where optimc
+//!   yields an infinity or NaN (`1 / 0`, `math.log(0)`, `math.sqrt(-1)`).
+
+use crate::ast::{BinaryOp, UnaryOp};
+use crate::config::{
+    AnnealStrategy, Config, CyclicMode, Hyperparams, OptionName, PerGroup, PlateauMode, ScaleMode,
+    ScheduleConfig, ThresholdMode,
+};
+use crate::expr::{Func, Lambda, Node, UnaryFn};
+use std::fmt::Write as _;
+
+/// The Python snippet for `config` (see the module documentation).
+pub fn to_pytorch(config: &Config) -> String {
+    let mut w = Writer::default();
+    let body = w.build_body(config);
+    let mut out = String::new();
+    out.push_str(HEADER);
+    out.push_str("GROUPS = [\n");
+    for g in &config.groups {
+        let patterns: Vec<String> = g.params.iter().map(|p| py_str(p)).collect();
+        let _ = writeln!(out, "    ({}, [{}]),", py_str(&g.name), patterns.join(", "));
+    }
+    out.push_str("]\n\n\n");
+    out.push_str(MATCHING);
+    for f in &w.functions {
+        out.push_str("\n\n");
+        out.push_str(f);
+    }
+    out.push_str("\n\ndef build(model):\n");
+    out.push_str(
+        "    \"\"\"The optimizer and scheduler for `model`: call `optimizer.step()` then \
+         `scheduler.step()`\n    once per optimc epoch",
+    );
+    if config.groups.iter().enumerate().any(|(i, _)| {
+        config
+            .schedule_of(i)
+            .is_some_and(ScheduleConfig::needs_metric)
+    }) {
+        out.push_str(" (`scheduler.step(val_loss)` for ReduceLROnPlateau)");
+    }
+    out.push_str(".\"\"\"\n");
+    out.push_str(&body);
+    out
+}
+
+const HEADER: &str = r#""""Built by `optimc export --to pytorch`: the optimizer and lr scheduler of an .optim file."""
+import math
+import re
+
+import torch
+
+# (name, glob patterns) of every parameter group, in declaration order.
+"#;
+
+const MATCHING: &str = r#"def _glob(pattern):
+    """optimc's glob as a regex: `*` any run of characters (dots too), `?` one character."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def param_groups(model):
+    """The parameters of `model`, one list per group: a parameter joins the first group with a
+    matching pattern; a parameter matching no group is an error."""
+    globs = [[_glob(p) for p in patterns] for _, patterns in GROUPS]
+    params = [[] for _ in GROUPS]
+    unmatched = []
+    for name, param in model.named_parameters():
+        for i, group in enumerate(globs):
+            if any(g.fullmatch(name) for g in group):
+                params[i].append(param)
+                break
+        else:
+            unmatched.append(name)
+    if unmatched:
+        raise ValueError("parameters that match no group: " + ", ".join(unmatched))
+    return params
+"#;
+
+#[derive(Default)]
+struct Writer {
+    /// Module-level `def`s (lambdas), in order.
+    functions: Vec<String>,
+    /// How many schedulers were named so far.
+    schedulers: usize,
+}
+
+/// A Python string literal.
+fn py_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Python float literal that reads back as exactly `v`.
+fn py_float(v: f64) -> String {
+    if v.is_nan() {
+        "math.nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "math.inf" } else { "-math.inf" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+fn py_per_group(p: &PerGroup) -> String {
+    match p {
+        PerGroup::All(v) => py_float(*v),
+        PerGroup::Each(vs) => {
+            let items: Vec<String> = vs.iter().map(|v| py_float(*v)).collect();
+            format!("[{}]", items.join(", "))
+        }
+    }
+}
+
+fn py_option(name: OptionName, hp: &Hyperparams) -> String {
+    let number = |v: f64| py_float(v);
+    match name {
+        OptionName::Lr => number(hp.lr),
+        OptionName::Momentum => number(hp.momentum),
+        OptionName::Dampening => number(hp.dampening),
+        OptionName::Nesterov => py_bool(hp.nesterov).into(),
+        OptionName::WeightDecay => number(hp.weight_decay),
+        OptionName::Maximize => py_bool(hp.maximize).into(),
+        OptionName::Betas => format!("({}, {})", number(hp.betas.0), number(hp.betas.1)),
+        OptionName::Eps => number(hp.eps),
+        OptionName::Amsgrad => py_bool(hp.amsgrad).into(),
+        OptionName::Alpha => number(hp.alpha),
+        OptionName::Centered => py_bool(hp.centered).into(),
+        OptionName::LrDecay => number(hp.lr_decay),
+        OptionName::InitialAccumulatorValue => number(hp.initial_accumulator_value),
+        OptionName::Rho => number(hp.rho),
+        OptionName::MomentumDecay => number(hp.momentum_decay),
+        OptionName::DecoupledWeightDecay => py_bool(hp.decoupled_weight_decay).into(),
+    }
+}
+
+/// Whether two hyperparameter sets agree on `name` (bit for bit, so `-0.0` differs from `0.0`).
+fn same(name: OptionName, a: &Hyperparams, b: &Hyperparams) -> bool {
+    py_option(name, a) == py_option(name, b)
+}
+
+const PY_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "math", "float", "min", "max", "abs", "round", "re", "torch",
+];
+
+/// A lambda as a Python function named `name` of one float argument.
+///
+/// ```
+/// let lambda = optimc::expr::Lambda::from_text("e -> if e < 5 then clamp(e / 5, 0.1, 1) else 0.5 ** (e // 10)").unwrap();
+/// assert_eq!(
+///     optimc::export::pytorch::lambda_to_python(&lambda, "f"),
+///     "def f(e):\n    e = float(e)\n    return min(max(e / 5.0, 0.1), 1.0) if e < 5.0 else 0.5 ** (e // 10.0)\n",
+/// );
+/// ```
+pub fn lambda_to_python(lambda: &Lambda, name: &str) -> String {
+    let param = if PY_KEYWORDS.contains(&lambda.param()) || lambda.param().starts_with("__") {
+        format!("{}_", lambda.param())
+    } else {
+        lambda.param().to_string()
+    };
+    let mut body = String::new();
+    write_node(&mut body, lambda.body(), &param, 0);
+    format!("def {name}({param}):\n    {param} = float({param})\n    return {body}\n")
+}
+
+/// Python's precedence levels, loosest first (they match the language's).
+fn precedence(node: &Node) -> u8 {
+    match node {
+        Node::If(..) => 0,
+        Node::Binary(op, ..) => match op {
+            BinaryOp::Or => 1,
+            BinaryOp::And => 2,
+            op if op.is_comparison() => 4,
+            BinaryOp::Add | BinaryOp::Sub => 5,
+            BinaryOp::Pow => 8,
+            _ => 6,
+        },
+        Node::Unary(UnaryOp::Not, _) => 3,
+        Node::Unary(UnaryOp::Neg, _) => 7,
+        Node::Number(v) if *v < 0.0 || v.is_sign_negative() => 7,
+        _ => 9,
+    }
+}
+
+fn write_node(out: &mut String, node: &Node, param: &str, min_prec: u8) {
+    let prec = precedence(node);
+    let parens = prec < min_prec;
+    if parens {
+        out.push('(');
+    }
+    match node {
+        Node::Number(v) => out.push_str(&py_float(*v)),
+        Node::Bool(b) => out.push_str(py_bool(*b)),
+        Node::Param => out.push_str(param),
+        Node::Unary(UnaryOp::Neg, x) => {
+            out.push('-');
+            write_node(out, x, param, 7);
+        }
+        Node::Unary(UnaryOp::Not, x) => {
+            out.push_str("not ");
+            write_node(out, x, param, 3);
+        }
+        Node::Binary(op, l, r) => {
+            let (lp, rp) = match op {
+                BinaryOp::Pow => (prec + 1, 7),
+                op if op.is_comparison() => (prec + 1, prec + 1),
+                _ => (prec, prec + 1),
+            };
+            write_node(out, l, param, lp);
+            let _ = write!(out, " {} ", op.symbol());
+            write_node(out, r, param, rp);
+        }
+        Node::If(c, t, e) => {
+            write_node(out, t, param, 1);
+            out.push_str(" if ");
+            write_node(out, c, param, 1);
+            out.push_str(" else ");
+            write_node(out, e, param, 0);
+        }
+        Node::Call(func, args) => {
+            let arg = |out: &mut String, i: usize| write_node(out, &args[i], param, 0);
+            match func {
+                Func::Unary(f) => {
+                    let (open, close) = match f {
+                        UnaryFn::Abs => ("abs(", ")"),
+                        UnaryFn::Floor => ("float(math.floor(", "))"),
+                        UnaryFn::Ceil => ("float(math.ceil(", "))"),
+                        UnaryFn::Round => ("float(round(", "))"),
+                        _ => ("", ")"),
+                    };
+                    if open.is_empty() {
+                        let _ = write!(out, "math.{}(", func.name());
+                    } else {
+                        out.push_str(open);
+                    }
+                    arg(out, 0);
+                    out.push_str(close);
+                }
+                Func::Min | Func::Max => {
+                    out.push_str(func.name());
+                    out.push('(');
+                    for i in 0..args.len() {
+                        if i > 0 {
+                            out.push_str(", ");
+                        }
+                        arg(out, i);
+                    }
+                    out.push(')');
+                }
+                Func::Clamp => {
+                    out.push_str("min(max(");
+                    arg(out, 0);
+                    out.push_str(", ");
+                    arg(out, 1);
+                    out.push_str("), ");
+                    arg(out, 2);
+                    out.push(')');
+                }
+            }
+        }
+    }
+    if parens {
+        out.push(')');
+    }
+}
+
+impl Writer {
+    /// Adds a module-level function for `lambda` and returns its name.
+    fn function(&mut self, lambda: &Lambda, base: &str) -> String {
+        let name = if self
+            .functions
+            .iter()
+            .any(|f| f.starts_with(&format!("def {base}(")))
+        {
+            format!("{base}_{}", self.functions.len() + 1)
+        } else {
+            base.to_string()
+        };
+        self.functions.push(lambda_to_python(lambda, &name));
+        name
+    }
+
+    /// The body of `build(model)`.
+    fn build_body(&mut self, config: &Config) -> String {
+        let kind = config.optimizer;
+        let pytorch_defaults = Hyperparams::defaults(kind);
+        let (options, _) = kind.options();
+        let mut out = String::from("    params = param_groups(model)\n");
+        let _ = writeln!(out, "    optimizer = torch.optim.{}(", kind.torch_name());
+        out.push_str("        [\n");
+        for (i, g) in config.groups.iter().enumerate() {
+            let mut entries = vec![format!("\"params\": params[{i}]")];
+            for &o in options {
+                if !same(o, &g.options, &config.defaults) {
+                    entries.push(format!("\"{}\": {}", o.name(), py_option(o, &g.options)));
+                }
+            }
+            let _ = writeln!(out, "            {{{}}},  # {}", entries.join(", "), g.name);
+        }
+        out.push_str("        ],\n");
+        for &o in options {
+            if o == OptionName::Lr || !same(o, &config.defaults, &pytorch_defaults) {
+                let _ = writeln!(
+                    out,
+                    "        {}={},",
+                    o.name(),
+                    py_option(o, &config.defaults)
+                );
+            }
+        }
+        out.push_str("    )\n");
+        let scheduler = self.top_schedule(config, &mut out);
+        let _ = writeln!(out, "    return optimizer, {scheduler}");
+        out
+    }
+
+    /// Writes the statements building the scheduler; returns the expression naming it.
+    fn top_schedule(&mut self, config: &Config, out: &mut String) -> String {
+        let own = config.groups.iter().any(|g| g.schedule.is_some());
+        if !own {
+            return match &config.schedule {
+                None => {
+                    out.push_str("    # No schedule: the lr stays constant.\n");
+                    "None".into()
+                }
+                Some(s) => self.schedule(s, out, false),
+            };
+        }
+        let effective: Vec<Option<&ScheduleConfig>> = (0..config.groups.len())
+            .map(|i| config.schedule_of(i))
+            .collect();
+        if effective.iter().all(|s| *s == effective[0]) {
+            if let Some(s) = effective[0] {
+                return self.schedule(s, out, false);
+            }
+        }
+        let all = |f: fn(&ScheduleConfig) -> bool| effective.iter().all(|s| s.is_none_or(f));
+        let lambda_list = |w: &mut Writer, class: &str, base: &str, out: &mut String| {
+            let mut names = Vec::new();
+            for (i, s) in effective.iter().enumerate() {
+                match s {
+                    Some(ScheduleConfig::Lambda { lr_lambda })
+                    | Some(ScheduleConfig::Multiplicative { lr_lambda }) => {
+                        names.push(w.function(lr_lambda, &format!("{base}_{i}")))
+                    }
+                    _ => names.push("lambda epoch: 1.0".to_string()),
+                }
+            }
+            let _ = writeln!(out, "    scheduler = torch.optim.lr_scheduler.{class}(");
+            out.push_str("        optimizer,\n        [\n");
+            for (i, name) in names.iter().enumerate() {
+                let what = if effective[i].is_some() {
+                    ""
+                } else {
+                    " (constant)"
+                };
+                let _ = writeln!(
+                    out,
+                    "            {name},  # {}{what}",
+                    config.groups[i].name
+                );
+            }
+            out.push_str("        ],\n    )\n");
+            "scheduler".to_string()
+        };
+        if all(|s| matches!(s, ScheduleConfig::Lambda { .. })) {
+            return lambda_list(self, "LambdaLR", "lr_lambda", out);
+        }
+        if all(|s| matches!(s, ScheduleConfig::Multiplicative { .. })) {
+            return lambda_list(self, "MultiplicativeLR", "lr_lambda", out);
+        }
+        out.push_str(
+            "    # PyTorch gives per-group schedules only as LambdaLR or MultiplicativeLR lists;\n    \
+             # this file's groups follow different kinds of schedule:\n",
+        );
+        for (i, s) in effective.iter().enumerate() {
+            let what = s.map_or("a constant lr", schedule_name);
+            let _ = writeln!(out, "    #   {}: {what}", config.groups[i].name);
+        }
+        out.push_str(
+            "    raise NotImplementedError(\"per-group schedules of different kinds have no \
+             torch.optim.lr_scheduler equivalent\")\n",
+        );
+        "None".into()
+    }
+
+    /// Writes the statements building `s` (its children first); returns its variable's name.
+    fn schedule(&mut self, s: &ScheduleConfig, out: &mut String, nested: bool) -> String {
+        if nested && matches!(s, ScheduleConfig::Plateau { .. }) {
+            out.push_str(
+                "    # ReduceLROnPlateau needs the metric in step(metric), which ChainedScheduler and\n    \
+                 # SequentialLR never pass; optimc allows `plateau` inside `chain`/`sequence`, PyTorch does not.\n",
+            );
+            out.push_str(
+                "    raise NotImplementedError(\"ReduceLROnPlateau inside ChainedScheduler or \
+                 SequentialLR\")\n",
+            );
+            return "None".into();
+        }
+        let (class, args): (&str, Vec<String>) = match s {
+            ScheduleConfig::Lambda { lr_lambda } => {
+                let f = self.function(lr_lambda, "lr_lambda");
+                ("LambdaLR", vec![format!("lr_lambda={f}")])
+            }
+            ScheduleConfig::Multiplicative { lr_lambda } => {
+                let f = self.function(lr_lambda, "lr_lambda");
+                ("MultiplicativeLR", vec![format!("lr_lambda={f}")])
+            }
+            ScheduleConfig::Step { step_size, gamma } => (
+                "StepLR",
+                vec![
+                    format!("step_size={step_size}"),
+                    format!("gamma={}", py_float(*gamma)),
+                ],
+            ),
+            ScheduleConfig::Multistep { milestones, gamma } => (
+                "MultiStepLR",
+                vec![
+                    format!("milestones={}", py_ints(milestones)),
+                    format!("gamma={}", py_float(*gamma)),
+                ],
+            ),
+            ScheduleConfig::Exponential { gamma } => {
+                ("ExponentialLR", vec![format!("gamma={}", py_float(*gamma))])
+            }
+            ScheduleConfig::Constant {
+                factor,
+                total_iters,
+            } => (
+                "ConstantLR",
+                vec![
+                    format!("factor={}", py_float(*factor)),
+                    format!("total_iters={total_iters}"),
+                ],
+            ),
+            ScheduleConfig::Linear {
+                start_factor,
+                end_factor,
+                total_iters,
+            } => (
+                "LinearLR",
+                vec![
+                    format!("start_factor={}", py_float(*start_factor)),
+                    format!("end_factor={}", py_float(*end_factor)),
+                    format!("total_iters={total_iters}"),
+                ],
+            ),
+            ScheduleConfig::Polynomial { total_iters, power } => (
+                "PolynomialLR",
+                vec![
+                    format!("total_iters={total_iters}"),
+                    format!("power={}", py_float(*power)),
+                ],
+            ),
+            ScheduleConfig::Cosine { t_max, eta_min } => (
+                "CosineAnnealingLR",
+                vec![
+                    format!("T_max={t_max}"),
+                    format!("eta_min={}", py_float(*eta_min)),
+                ],
+            ),
+            ScheduleConfig::CosineRestarts {
+                t_0,
+                t_mult,
+                eta_min,
+            } => (
+                "CosineAnnealingWarmRestarts",
+                vec![
+                    format!("T_0={t_0}"),
+                    format!("T_mult={t_mult}"),
+                    format!("eta_min={}", py_float(*eta_min)),
+                ],
+            ),
+            ScheduleConfig::Cyclic {
+                base_lr,
+                max_lr,
+                step_size_up,
+                step_size_down,
+                mode,
+                gamma,
+                scale_fn,
+                scale_mode,
+                cycle_momentum,
+                base_momentum,
+                max_momentum,
+            } => {
+                let mut args = vec![
+                    format!("base_lr={}", py_per_group(base_lr)),
+                    format!("max_lr={}", py_per_group(max_lr)),
+                    format!("step_size_up={}", py_float(*step_size_up)),
+                ];
+                if let Some(down) = step_size_down {
+                    args.push(format!("step_size_down={}", py_float(*down)));
+                }
+                let mode = match mode {
+                    CyclicMode::Triangular => "triangular",
+                    CyclicMode::Triangular2 => "triangular2",
+                    CyclicMode::ExpRange => "exp_range",
+                };
+                args.push(format!("mode=\"{mode}\""));
+                args.push(format!("gamma={}", py_float(*gamma)));
+                if let Some(f) = scale_fn {
+                    let name = self.function(f, "scale_fn");
+                    args.push(format!("scale_fn={name}"));
+                    let scale_mode = match scale_mode {
+                        ScaleMode::Cycle => "cycle",
+                        ScaleMode::Iterations => "iterations",
+                    };
+                    args.push(format!("scale_mode=\"{scale_mode}\""));
+                }
+                args.push(format!("cycle_momentum={}", py_bool(*cycle_momentum)));
+                args.push(format!("base_momentum={}", py_per_group(base_momentum)));
+                args.push(format!("max_momentum={}", py_per_group(max_momentum)));
+                ("CyclicLR", args)
+            }
+            ScheduleConfig::OneCycle {
+                max_lr,
+                total_steps,
+                pct_start,
+                anneal_strategy,
+                cycle_momentum,
+                base_momentum,
+                max_momentum,
+                div_factor,
+                final_div_factor,
+                three_phase,
+            } => {
+                let strategy = match anneal_strategy {
+                    AnnealStrategy::Cos => "cos",
+                    AnnealStrategy::Linear => "linear",
+                };
+                (
+                    "OneCycleLR",
+                    vec![
+                        format!("max_lr={}", py_per_group(max_lr)),
+                        format!("total_steps={total_steps}"),
+                        format!("pct_start={}", py_float(*pct_start)),
+                        format!("anneal_strategy=\"{strategy}\""),
+                        format!("cycle_momentum={}", py_bool(*cycle_momentum)),
+                        format!("base_momentum={}", py_per_group(base_momentum)),
+                        format!("max_momentum={}", py_per_group(max_momentum)),
+                        format!("div_factor={}", py_float(*div_factor)),
+                        format!("final_div_factor={}", py_float(*final_div_factor)),
+                        format!("three_phase={}", py_bool(*three_phase)),
+                    ],
+                )
+            }
+            ScheduleConfig::Plateau {
+                mode,
+                factor,
+                patience,
+                threshold,
+                threshold_mode,
+                cooldown,
+                min_lr,
+                eps,
+            } => {
+                let mode = match mode {
+                    PlateauMode::Min => "min",
+                    PlateauMode::Max => "max",
+                };
+                let threshold_mode = match threshold_mode {
+                    ThresholdMode::Rel => "rel",
+                    ThresholdMode::Abs => "abs",
+                };
+                (
+                    "ReduceLROnPlateau",
+                    vec![
+                        format!("mode=\"{mode}\""),
+                        format!("factor={}", py_float(*factor)),
+                        format!("patience={patience}"),
+                        format!("threshold={}", py_float(*threshold)),
+                        format!("threshold_mode=\"{threshold_mode}\""),
+                        format!("cooldown={cooldown}"),
+                        format!("min_lr={}", py_per_group(min_lr)),
+                        format!("eps={}", py_float(*eps)),
+                    ],
+                )
+            }
+            ScheduleConfig::Chain { children } => {
+                let names: Vec<String> = children
+                    .iter()
+                    .map(|c| self.schedule(c, out, true))
+                    .collect();
+                (
+                    "ChainedScheduler",
+                    vec![
+                        format!("[{}]", names.join(", ")),
+                        "optimizer=optimizer".into(),
+                    ],
+                )
+            }
+            ScheduleConfig::Sequence {
+                children,
+                milestones,
+            } => {
+                let names: Vec<String> = children
+                    .iter()
+                    .map(|c| self.schedule(c, out, true))
+                    .collect();
+                (
+                    "SequentialLR",
+                    vec![
+                        "optimizer".into(),
+                        format!("schedulers=[{}]", names.join(", ")),
+                        format!("milestones={}", py_ints(milestones)),
+                    ],
+                )
+            }
+        };
+        let name = if nested {
+            self.schedulers += 1;
+            format!("scheduler_{}", self.schedulers)
+        } else {
+            "scheduler".to_string()
+        };
+        let mut args = args;
+        if !matches!(
+            s,
+            ScheduleConfig::Chain { .. } | ScheduleConfig::Sequence { .. }
+        ) {
+            args.insert(0, "optimizer".into());
+        }
+        let one_line = format!(
+            "    {name} = torch.optim.lr_scheduler.{class}({})",
+            args.join(", ")
+        );
+        if one_line.len() <= 100 {
+            out.push_str(&one_line);
+            out.push('\n');
+        } else {
+            let _ = writeln!(out, "    {name} = torch.optim.lr_scheduler.{class}(");
+            for a in args {
+                let _ = writeln!(out, "        {a},");
+            }
+            out.push_str("    )\n");
+        }
+        name
+    }
+}
+
+fn py_ints(xs: &[u64]) -> String {
+    let items: Vec<String> = xs.iter().map(u64::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The PyTorch class a schedule becomes, for comments.
+fn schedule_name(s: &ScheduleConfig) -> &'static str {
+    match s {
+        ScheduleConfig::Lambda { .. } => "LambdaLR",
+        ScheduleConfig::Multiplicative { .. } => "MultiplicativeLR",
+        ScheduleConfig::Step { .. } => "StepLR",
+        ScheduleConfig::Multistep { .. } => "MultiStepLR",
+        ScheduleConfig::Exponential { .. } => "ExponentialLR",
+        ScheduleConfig::Constant { .. } => "ConstantLR",
+        ScheduleConfig::Linear { .. } => "LinearLR",
+        ScheduleConfig::Polynomial { .. } => "PolynomialLR",
+        ScheduleConfig::Cosine { .. } => "CosineAnnealingLR",
+        ScheduleConfig::CosineRestarts { .. } => "CosineAnnealingWarmRestarts",
+        ScheduleConfig::Cyclic { .. } => "CyclicLR",
+        ScheduleConfig::OneCycle { .. } => "OneCycleLR",
+        ScheduleConfig::Plateau { .. } => "ReduceLROnPlateau",
+        ScheduleConfig::Chain { .. } => "ChainedScheduler",
+        ScheduleConfig::Sequence { .. } => "SequentialLR",
+    }
+}

@@ -1,0 +1,227 @@
+//! `optimc export`: JSON and TOML read back to the same configuration and the same lrs; hand-written
+//! files with bad values are refused with diagnostics.
+
+use optimc::{Config, Schedule};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn optim_files() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["examples", "tests/conformance/torch"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "optim") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 70);
+    files
+}
+
+/// A validation loss that falls, stalls and rises, so that `plateau` acts.
+fn metric(epoch: usize) -> f64 {
+    let e = epoch as f64;
+    1.0 / (1.0 + e / 7.0) + 0.05 * ((e / 9.0).sin()).abs()
+}
+
+/// Every group's lr (and momentum) at each of 200 epochs, as bits.
+fn lr_bits(config: &Config) -> Vec<u64> {
+    let mut schedule = Schedule::new(config);
+    let mut out = Vec::new();
+    for epoch in 0..200 {
+        for (g, lr) in schedule.lrs().iter().enumerate() {
+            out.push(lr.to_bits());
+            out.push(schedule.momentum(g).map_or(u64::MAX, f64::to_bits));
+        }
+        if schedule.needs_metric() {
+            schedule.step_with(metric(epoch));
+        } else {
+            schedule.step();
+        }
+    }
+    out
+}
+
+#[test]
+fn json_and_toml_round_trip_every_example_and_conformance_case() {
+    for path in optim_files() {
+        let name = path.display().to_string();
+        let config = Config::from_path(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let bits = lr_bits(&config);
+        let json = optimc::export::to_json(&config);
+        let back = Config::from_json(&json).unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
+        assert_eq!(back, config, "{name} (json)");
+        assert_eq!(lr_bits(&back), bits, "{name} (json lrs)");
+        let toml = optimc::export::to_toml(&config);
+        let back = Config::from_toml(&toml).unwrap_or_else(|e| panic!("{name}: {e}\n{toml}"));
+        assert_eq!(back, config, "{name} (toml)");
+        assert_eq!(lr_bits(&back), bits, "{name} (toml lrs)");
+    }
+}
+
+fn finetune_toml() -> String {
+    let config = Config::from_path(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/plateau_val_loss.optim"),
+    )
+    .unwrap();
+    optimc::export::to_toml(&config)
+}
+
+fn refusal(text: &str) -> String {
+    let e = Config::from_toml(text).expect_err("bad values must be refused");
+    assert!(e.has_errors());
+    e.render(false, 100)
+}
+
+#[test]
+fn the_toml_shape_is_readable() {
+    let text = finetune_toml();
+    assert!(text.starts_with("optimizer = \"sgd\"\n"), "{text}");
+    assert!(text.contains("betas = [0.9, 0.999]"), "{text}");
+    assert!(
+        text.contains("[schedule]\nkind = \"plateau\"\nmode = \"min\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("min_lr = [1e-7, 1e-6]") || text.contains("min_lr = [0.0000001, 0.000001]"),
+        "{text}"
+    );
+    let config = Config::from_source(
+        "l.optim",
+        "optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> if e < 5 then (e + 1) / 5 else 0.95 ** (e - 5))",
+    )
+    .unwrap();
+    let toml = optimc::export::to_toml(&config);
+    assert!(
+        toml.contains("lr_lambda = \"e -> if e < 5 then (e + 1) / 5 else 0.95 ** (e - 5)\""),
+        "{toml}"
+    );
+}
+
+#[test]
+fn hand_written_values_are_checked() {
+    let text = finetune_toml();
+    // A per-group list of the wrong length.
+    let r = refusal(&text.replace("min_lr = [", "min_lr = [0.5, "));
+    assert!(
+        r.contains("group_count_mismatch") && r.contains("3 entries but there are 2 groups"),
+        "{r}"
+    );
+    // A count that is not whole.
+    let r = refusal(&text.replace("patience = 3", "patience = 3.5"));
+    assert!(
+        r.contains("patience") || r.contains("u64") || r.contains("integer"),
+        "{r}"
+    );
+    assert!(
+        r.contains("3.5") && r.contains("[schedule]"),
+        "the caret shows the table: {r}"
+    );
+    // PyTorch's optimizer checks.
+    let r = refusal(&text.replacen("momentum = 0.9", "momentum = -0.9", 1));
+    assert!(r.contains("out_of_range") && r.contains("momentum"), "{r}");
+    // A schedule range the checker enforces.
+    let r = refusal(&text.replace("factor = 0.5", "factor = 1.5"));
+    assert!(r.contains("`factor` must be less than 1, not 1.5"), "{r}");
+    // An unknown enum word and a bad lambda.
+    let r = refusal(&text.replace("mode = \"min\"", "mode = \"smallest\""));
+    assert!(r.contains("smallest"), "{r}");
+    // Momentum cycling needs an optimizer with momentum or betas.
+    let cyclic = Config::from_source(
+        "c.optim",
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = cyclic(base_lr = 0.01, max_lr = 0.1)",
+    )
+    .unwrap();
+    let toml =
+        optimc::export::to_toml(&cyclic).replace("optimizer = \"sgd\"", "optimizer = \"adagrad\"");
+    let r = refusal(&toml);
+    assert!(
+        r.contains("invalid_combination") && r.contains("adagrad has neither"),
+        "{r}"
+    );
+    // A misspelt option is refused, not ignored.
+    let r = refusal("optimizer = \"sgd\"\n[defaults]\nlr = 0.1\nmomentun = 0.9\n");
+    assert!(
+        r.contains("unknown field `momentun`") && r.contains("momentun = 0.9"),
+        "{r}"
+    );
+    // A schedule argument left out.
+    let r = refusal("optimizer = \"sgd\"\n[schedule]\nkind = \"step\"\nstep_size = 3\n");
+    assert!(r.contains("missing field `gamma`"), "{r}");
+}
+
+#[test]
+fn hand_written_files_may_leave_options_out() {
+    let toml = r#"
+optimizer = "sgd"
+
+[defaults]
+lr = 0.1
+momentum = 0.9
+
+[[groups]]
+name = "backbone"
+params = ["backbone.*"]
+options = { lr = 0.01 }
+
+[[groups]]
+name = "head"
+params = ["head.*"]
+
+[schedule]
+kind = "multistep"
+milestones = [30, 80]
+gamma = 0.1
+"#;
+    let source = "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+                  group backbone { params = \"backbone.*\", lr = 0.01 }\n\
+                  group head { params = \"head.*\" }\n\
+                  schedule = multistep([30, 80])";
+    let expected = Config::from_source("m.optim", source).unwrap();
+    assert_eq!(Config::from_toml(toml).unwrap(), expected);
+    let json = r#"{"optimizer": "adam", "schedule": {"kind": "exponential", "gamma": 0.9}}"#;
+    let expected =
+        Config::from_source("m.optim", "optimizer = adam()\nschedule = exponential(0.9)").unwrap();
+    assert_eq!(Config::from_json(json).unwrap(), expected);
+}
+
+#[test]
+fn bad_lambdas_and_json_errors_point_at_the_text() {
+    let config = Config::from_source(
+        "l.optim",
+        "optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> 0.9 ** e)",
+    )
+    .unwrap();
+    let json = optimc::export::to_json(&config);
+    let e = Config::from_json(&json.replace("0.9 ** e", "0.9 ** x")).unwrap_err();
+    let r = e.render(false, 100);
+    assert!(r.contains("invalid lambda"), "{r}");
+    let e = Config::from_json("{\"optimizer\": \"sgd\",}").unwrap_err();
+    assert!(e.items[0].span.start > 0, "{:?}", e.items);
+    let e = Config::from_json(&json.replace("\"kind\": \"lambda\"", "\"kind\": \"lambada\""))
+        .unwrap_err();
+    assert!(e.render(false, 100).contains("lambada"));
+}
+
+#[test]
+fn cli_prints_json_and_toml() {
+    for to in ["json", "toml"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_optimc"))
+            .args(["export", "examples/finetune.optim", "--to", to])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let back = if to == "json" {
+            Config::from_json(&text)
+        } else {
+            Config::from_toml(&text)
+        }
+        .unwrap();
+        assert_eq!(back, Config::from_path("examples/finetune.optim").unwrap());
+    }
+}

@@ -1,0 +1,383 @@
+//! `optimc export --to pytorch`: snapshots of the snippet for every example, valid Python for every
+//! example and conformance case, lambdas that compute what optimc computes, and (where PyTorch is
+//! installed) the same lr trace as `optimc trace`.
+
+use optimc::config::ScheduleConfig;
+use optimc::export::pytorch::{lambda_to_python, to_pytorch};
+use optimc::expr::Lambda;
+use optimc::Config;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn optim_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["examples", "tests/conformance/torch"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "optim") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("optimc-py-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether `python3` runs here; prints why a test is skipped when not.
+fn python(probe: &str, what: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", probe])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("note: skipping {what}: `python3 -c {probe:?}` does not run here");
+    }
+    ok
+}
+
+#[test]
+fn snippets_of_the_examples() {
+    insta::glob!(env!("CARGO_MANIFEST_DIR"), "examples/*.optim", |path| {
+        let config = Config::from_path(path).unwrap();
+        insta::assert_snapshot!(to_pytorch(&config));
+    });
+}
+
+#[test]
+fn every_snippet_is_valid_python() {
+    if !python("import py_compile", "the py_compile check") {
+        return;
+    }
+    let dir = scratch("compile");
+    let mut files = Vec::new();
+    for path in optim_files() {
+        let config = Config::from_path(&path).unwrap();
+        let out = dir.join(format!(
+            "{}.py",
+            path.file_stem().unwrap().to_string_lossy()
+        ));
+        std::fs::write(&out, to_pytorch(&config)).unwrap();
+        files.push(out);
+    }
+    assert!(files.len() > 70);
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import py_compile, sys\nfor f in sys.argv[1:]:\n    py_compile.compile(f, doraise=True)",
+        ])
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn lambdas_of(s: &ScheduleConfig, out: &mut Vec<Lambda>) {
+    match s {
+        ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
+            out.push(lr_lambda.clone())
+        }
+        ScheduleConfig::Cyclic {
+            scale_fn: Some(f), ..
+        } => out.push(f.clone()),
+        ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+            children.iter().for_each(|c| lambdas_of(c, out))
+        }
+        _ => {}
+    }
+}
+
+/// Every lambda the translation is checked on: those of the examples and conformance cases, and
+/// some that exercise each operator and function.
+fn lambdas() -> Vec<Lambda> {
+    let mut out = Vec::new();
+    for path in optim_files() {
+        let config = Config::from_path(&path).unwrap();
+        config.schedule.iter().for_each(|s| lambdas_of(s, &mut out));
+        for g in &config.groups {
+            g.schedule.iter().for_each(|s| lambdas_of(s, &mut out));
+        }
+    }
+    let written = [
+        "e -> -2 ** 2 + e",
+        "e -> (-2) ** 2 + e",
+        "e -> 2 ** -e",
+        "e -> 2 ** 3 ** -1 * e",
+        "e -> (e - 7) // 3 + (e - 7) % 3 + (e - 7) % -3 + -(e // -4)",
+        "e -> (e * 0.37) // 0.1 + (e * 0.37) % 0.1",
+        "e -> if e < 3 then 0.1 else if e >= 10 and not (e == 12 or e != e) then 2 else 1",
+        "e -> clamp(e / 10, 0.2, 0.8) + min(e, 3, 2) - max(1, e / 7)",
+        "e -> round(e / 4) + round(2.5) + round(-0.5) + floor(e / 3) + ceil(-e / 3) + abs(5 - e)",
+        "e -> sin(e) + cos(e) + tan(e / 100) + atan(e) + sinh(e / 50) + cosh(e / 50) + tanh(e)",
+        "e -> asin(e / 100) + acos(e / 100) + exp(-e) + log(e + 1) + log2(e + 1) + log10(e + 1)",
+        "e -> sqrt(e) * pi / tau",
+        "epoch -> 1 / (1 + epoch) ** 0.5",
+        "lambda -> lambda * 2",
+        "float -> float + 1",
+        "e -> 1e-3 * 1_000 + 2.5E+1",
+        "e -> 1 / e",
+        "e -> log(e)",
+    ];
+    for text in written {
+        out.push(Lambda::from_text(text).unwrap_or_else(|e| panic!("{text}: {e:?}")));
+    }
+    out
+}
+
+#[test]
+fn lambdas_compute_in_python_what_they_compute_in_optimc() {
+    if !python("import math", "the lambda translation check") {
+        return;
+    }
+    let lambdas = lambdas();
+    let epochs: Vec<f64> = (0..60).map(f64::from).collect();
+    let mut script = String::from("import math\n\n");
+    for (i, l) in lambdas.iter().enumerate() {
+        script.push_str(&lambda_to_python(l, &format!("f{i}")));
+        script.push('\n');
+    }
+    script.push_str(&format!(
+        "for f in [{}]:\n    for e in range({}):\n        try:\n            v = f(e)\n            \
+         print(repr(v) if isinstance(v, float) else 'raise')\n        except (ArithmeticError, ValueError):\n            \
+         print('raise')\n",
+        (0..lambdas.len()).map(|i| format!("f{i}")).collect::<Vec<_>>().join(", "),
+        epochs.len()
+    ));
+    let dir = scratch("lambdas");
+    let file = dir.join("lambdas.py");
+    std::fs::write(&file, &script).unwrap();
+    let out = Command::new("python3").arg(&file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{script}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut lines = stdout.lines();
+    let mut compared = 0;
+    for (i, l) in lambdas.iter().enumerate() {
+        for &e in &epochs {
+            let line = lines.next().expect("one line per value");
+            let ours = l.eval(e);
+            if line == "raise" {
+                // Python raises (or goes complex) exactly where optimc yields an inf or NaN.
+                assert!(
+                    !ours.is_finite(),
+                    "f{i} = {l} at {e}: python raised, optimc gives {ours}"
+                );
+                continue;
+            }
+            let theirs: f64 = line.parse().unwrap();
+            assert!(
+                theirs.to_bits() == ours.to_bits() || (theirs.is_nan() && ours.is_nan()),
+                "f{i} = {l} at {e}: python {theirs:?}, optimc {ours:?}\n{}",
+                lambda_to_python(l, "f")
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 1000, "only {compared} values compared");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn snippet(source: &str) -> String {
+    to_pytorch(&Config::from_source("t.optim", source).unwrap())
+}
+
+/// Checks that `text` is valid Python, where python3 runs.
+fn compile(text: &str) {
+    if !python("import ast", "a syntax check") {
+        return;
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import ast, sys; ast.parse(sys.argv[1])", text])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn per_group_lambdas_become_one_lambda_list() {
+    let text = snippet(
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\", schedule = lambda(e -> 0.9 ** e) }\n\
+         group b { params = \"b.*\" }\nschedule = lambda(e -> 1 / (1 + e))",
+    );
+    assert!(text.contains("LambdaLR(\n        optimizer,\n        [\n            lr_lambda_0,  # a\n            lr_lambda_1,  # b\n        ],"), "{text}");
+    assert!(
+        text.contains("def lr_lambda_0(e):\n    e = float(e)\n    return 0.9 ** e\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("def lr_lambda_1(e):\n    e = float(e)\n    return 1.0 / (1.0 + e)\n"),
+        "{text}"
+    );
+    let text = snippet(
+        "optimizer = sgd(lr = 0.1)\ngroup b { params = \"b.*\" }\n\
+         group a { params = \"a.*\", schedule = multiplicative(e -> 0.9) }",
+    );
+    assert!(text.contains("MultiplicativeLR("), "{text}");
+    assert!(
+        text.contains(
+            "            lambda epoch: 1.0,  # b (constant)\n            lr_lambda_1,  # a\n"
+        ),
+        "{text}"
+    );
+    compile(&text);
+}
+
+#[test]
+fn what_pytorch_cannot_express_raises_and_says_why() {
+    let text = snippet(
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\", schedule = step(5) }\n\
+         group b { params = \"b.*\" }\nschedule = exponential(0.9)",
+    );
+    assert!(
+        text.contains("#   a: StepLR\n    #   b: ExponentialLR\n    raise NotImplementedError("),
+        "{text}"
+    );
+    let text = snippet("optimizer = sgd(lr = 0.1)\nschedule = chain(step(5), plateau())");
+    assert!(
+        text.contains("raise NotImplementedError(\"ReduceLROnPlateau inside"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_optimizer_gets_only_what_differs_from_pytorch() {
+    let text = snippet("optimizer = adam(lr = 1e-3, betas = (0.9, 0.95))\ngroup a { params = [\"a.*\", \"b?\"], weight_decay = 0.1 }");
+    assert!(text.contains("(\"a\", [\"a.*\", \"b?\"]),"), "{text}");
+    assert!(
+        text.contains("{\"params\": params[0], \"weight_decay\": 0.1},  # a"),
+        "{text}"
+    );
+    assert!(
+        text.contains("        lr=0.001,\n        betas=(0.9, 0.95),\n    )"),
+        "{text}"
+    );
+    assert!(
+        text.contains("    # No schedule: the lr stays constant.\n    return optimizer, None"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_snippet_matches_optimc_trace_where_pytorch_is_installed() {
+    if !python(
+        "import torch",
+        "the PyTorch comparison (PyTorch is not installed)",
+    ) {
+        return;
+    }
+    let dir = scratch("torch");
+    let epochs = 60;
+    for path in optim_files() {
+        let config = Config::from_path(&path).unwrap();
+        let rel = path
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let needs_metric = (0..config.groups.len()).any(|i| {
+            config
+                .schedule_of(i)
+                .is_some_and(ScheduleConfig::needs_metric)
+        });
+        let text = to_pytorch(&config);
+        if text.contains("raise NotImplementedError") {
+            continue;
+        }
+        let mut args = vec![
+            "trace".to_string(),
+            rel.clone(),
+            "--epochs".into(),
+            epochs.to_string(),
+            "--format".into(),
+            "json".into(),
+        ];
+        if needs_metric {
+            args.extend(["--metrics".into(), "examples/val_loss.txt".into()]);
+        }
+        let trace = Command::new(env!("CARGO_BIN_EXE_optimc"))
+            .args(&args)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(trace.status.success(), "{rel}");
+        let expected: serde_json::Value = serde_json::from_slice(&trace.stdout).unwrap();
+        // One parameter per group, named so that exactly its own patterns claim it first.
+        let names: Vec<String> = config
+            .groups
+            .iter()
+            .map(|g| g.params[0].replace('*', "x").replace('?', "y"))
+            .collect();
+        let driver = format!(
+            "{text}\n\nimport json\n\nclass Model(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+             self.ps = [(n, torch.nn.Parameter(torch.zeros(1))) for n in {names:?}]\n    def named_parameters(self, *a, **k):\n        \
+             return iter(self.ps)\n\nmetrics = [float(l) for l in open({metrics:?}).read().split()]\n\
+             optimizer, scheduler = build(Model())\nlrs = [[] for _ in optimizer.param_groups]\nfor e in range({epochs}):\n    \
+             for i, g in enumerate(optimizer.param_groups):\n        lrs[i].append(g['lr'])\n    optimizer.step()\n    \
+             if scheduler is not None:\n        scheduler.step(metrics[e]) if {needs_metric} else scheduler.step()\nprint(json.dumps(lrs))\n",
+            metrics = root().join("examples/val_loss.txt").display().to_string(),
+            needs_metric = if needs_metric { "True" } else { "False" },
+        );
+        let file = dir.join("driver.py");
+        std::fs::write(&file, &driver).unwrap();
+        let out = Command::new("python3").arg(&file).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{rel}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got, expected["lr"], "{rel}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn nested_schedules_build_children_first() {
+    let text = snippet(
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+         schedule = sequence(chain(constant(0.5, 3), exponential(0.9)), \
+         cyclic(0.01, 0.1, scale_fn = x -> 1 / (2 ** (x - 1)), scale_mode = cycle), milestones = [10])",
+    );
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}:\n{text}"))
+    };
+    assert!(
+        at("scheduler_1 = torch.optim.lr_scheduler.ConstantLR(")
+            < at("scheduler_3 = torch.optim.lr_scheduler.ChainedScheduler(")
+    );
+    assert!(at("scheduler_2 = torch.optim.lr_scheduler.ExponentialLR(") < at("scheduler_3 ="));
+    assert!(at("scheduler_3 =") < at("scheduler_4 = torch.optim.lr_scheduler.CyclicLR("));
+    assert!(
+        text.contains("schedulers=[scheduler_3, scheduler_4],"),
+        "{text}"
+    );
+    assert!(text.contains("scale_fn=scale_fn,"), "{text}");
+    assert!(
+        text.contains("def scale_fn(x):\n    x = float(x)\n    return 1.0 / 2.0 ** (x - 1.0)\n"),
+        "{text}"
+    );
+    compile(&text);
+}
