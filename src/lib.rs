@@ -61,7 +61,9 @@ pub mod expr;
 pub mod format;
 pub mod optim;
 pub mod parse;
+pub mod plot;
 pub mod schedule;
+pub mod trace;
 pub mod train;
 
 pub use config::Config;

@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod export;
 mod fmt;
+mod plot;
 mod replay;
 mod trace;
 
@@ -44,6 +45,8 @@ enum Command {
     Export(export::Args),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(completions::Args),
+    /// Draw every group's lr (and cycled momentum) over the epochs as an SVG or PNG file.
+    Plot(plot::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Fmt(args) => fmt::run(args),
         Command::Export(args) => export::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }
 
@@ -100,4 +104,39 @@ pub fn report(diagnostics: &Diagnostics) {
 /// Loads, parses and checks one file: the config, or the exit code after reporting why not.
 pub fn load(path: &Path) -> Result<optimc::Config, u8> {
     check_file(path)?.0.ok_or(INVALID)
+}
+
+/// Writes `bytes` to a temporary file next to `path` (with `path`'s permissions, if it exists),
+/// then renames it over `path`, so that a reader never sees half a file and a failed write
+/// loses nothing.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let permissions = match std::fs::metadata(path) {
+        Ok(m) => Some(m.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let temp = dir.join(format!(".{file_name}.optimc.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        if let Some(permissions) = permissions {
+            std::fs::set_permissions(&temp, permissions)?;
+        }
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }

@@ -1,0 +1,741 @@
+//! Drawing a schedule: `optimc plot` as a library. A [`Trace`] of the configuration is drawn as
+//! one curve per group on a log-scale lr axis, with the schedule's milestones as dashed vertical
+//! lines and, when a schedule cycles momentum, the momentum of those groups on a second panel.
+//!
+//! ```
+//! use optimc::{plot::{self, PlotOptions}, Config};
+//!
+//! let config = Config::from_source("finetune.optim", r#"
+//!     optimizer = sgd(lr = 0.1, momentum = 0.9)
+//!     group backbone { params = "backbone.*", lr = 0.01 }
+//!     group head     { params = "head.*" }
+//!     schedule = multistep(milestones = [30, 80], gamma = 0.1)
+//! "#)?;
+//! let options = PlotOptions::new(100).title("finetune.optim");
+//! let svg = plot::render_svg(&config, &options)?;
+//! assert!(svg.starts_with("<svg"));
+//! assert_eq!(plot::milestones(&config, 100).epochs, [30.0, 80.0]);
+//! let png = plot::render_png(&config, &options.size(640, 400))?;
+//! assert!(png.starts_with(b"\x89PNG"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The lr axis is logarithmic, so an lr of 0 (a `cosine` down to `eta_min = 0`, say) has no
+//! place on it: such values, and any that are not finite, are drawn at a floor a decade below
+//! the smallest positive lr, and the axis title says so.
+
+use crate::config::ScheduleConfig;
+use crate::trace::{Trace, TraceError};
+use crate::Config;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use std::sync::Once;
+
+/// The font every label is drawn with, embedded so that plots render the same on machines
+/// without system fonts (DejaVu Sans; see `assets/fonts/LICENSE-DejaVu.txt`).
+static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+const FONT_FAMILY: &str = "sans-serif";
+
+/// The smallest and largest plot, in pixels, on either side.
+pub const MIN_SIDE: u32 = 200;
+pub const MAX_SIDE: u32 = 8000;
+
+/// At most this many milestones are drawn; past that (a `step(step_size = 1)` over a long run)
+/// the lines would hide the curves, so none is drawn and the caption gives their count.
+pub const MAX_MILESTONES: usize = 64;
+
+/// Curves are drawn with at most about this many points per pixel column: a longer trace is
+/// reduced to the minimum and maximum of each column, which draws the same picture.
+const POINTS_PER_COLUMN: usize = 2;
+
+/// One colour per group, in order (the Tableau 10 palette), then again from the start.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const MILESTONE_COLOR: RGBColor = RGBColor(120, 120, 120);
+const CURVE_WIDTH: u32 = 2;
+
+/// What to plot and how big: the horizon, the metrics a `plateau` needs, a title and the size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlotOptions<'a> {
+    /// How many epochs (scheduler steps) to trace.
+    pub epochs: u64,
+    /// The metric at the end of each epoch, for schedules with a `plateau`.
+    pub metrics: Option<&'a [f64]>,
+    /// The start of the title (a file name, say); the optimizer's name follows it.
+    pub title: Option<&'a str>,
+    /// Width and height in pixels (SVG user units), each within `MIN_SIDE..=MAX_SIDE`.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl<'a> PlotOptions<'a> {
+    /// `epochs` epochs, no metrics, no title, 1000 × 600 pixels.
+    pub fn new(epochs: u64) -> Self {
+        PlotOptions {
+            epochs,
+            metrics: None,
+            title: None,
+            width: 1000,
+            height: 600,
+        }
+    }
+
+    /// With the metrics a `plateau` reads, one per epoch.
+    pub fn metrics(self, metrics: &'a [f64]) -> Self {
+        PlotOptions {
+            metrics: Some(metrics),
+            ..self
+        }
+    }
+
+    /// With a title (the optimizer's name is appended).
+    pub fn title(self, title: &'a str) -> Self {
+        PlotOptions {
+            title: Some(title),
+            ..self
+        }
+    }
+
+    /// With a size in pixels.
+    pub fn size(self, width: u32, height: u32) -> Self {
+        PlotOptions {
+            width,
+            height,
+            ..self
+        }
+    }
+}
+
+/// Why a plot could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlotError {
+    /// The schedule cannot be traced over the horizon (see [`TraceError`]).
+    #[error(transparent)]
+    Trace(#[from] TraceError),
+    /// Nothing to draw.
+    #[error("--epochs must be at least 1 to plot")]
+    NoEpochs,
+    /// A side outside `MIN_SIDE..=MAX_SIDE`.
+    #[error(
+        "a plot of {width}x{height} pixels: each side must be between {MIN_SIDE} and {MAX_SIDE}"
+    )]
+    Size { width: u32, height: u32 },
+    /// The drawing library failed (not expected with the embedded font).
+    #[error("cannot draw the plot: {0}")]
+    Draw(String),
+    /// The PNG encoder failed.
+    #[error("cannot encode the PNG: {0}")]
+    Png(String),
+}
+
+/// Draws the plot of `config` as an SVG document.
+pub fn render_svg(config: &Config, options: &PlotOptions) -> Result<String, PlotError> {
+    let plot = Prepared::new(config, options)?;
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (options.width, options.height)).into_drawing_area();
+        plot.draw(&root)?;
+        root.present().map_err(draw_error)?;
+    }
+    Ok(svg)
+}
+
+/// Draws the plot of `config` as PNG-encoded bytes (8-bit RGB).
+pub fn render_png(config: &Config, options: &PlotOptions) -> Result<Vec<u8>, PlotError> {
+    let plot = Prepared::new(config, options)?;
+    let (width, height) = (options.width, options.height);
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        plot.draw(&root)?;
+        root.present().map_err(draw_error)?;
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .write_header()
+        .and_then(|mut writer| writer.write_image_data(&rgb))
+        .map_err(|e| PlotError::Png(e.to_string()))?;
+    Ok(png)
+}
+
+/// The epochs where a schedule of `config` has a milestone, within the first `epochs` epochs
+/// (after epoch 0, up to epoch `epochs - 1`), sorted and without repeats.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Milestones {
+    /// The epochs (fractional for `one_cycle`, whose phases end between steps).
+    pub epochs: Vec<f64>,
+    /// How many milestones there are, counting those past [`MAX_MILESTONES`] that `epochs`
+    /// leaves out (it is then empty).
+    pub count: usize,
+}
+
+/// The milestones of every schedule of `config` within `epochs` epochs: `step`'s every
+/// `step_size`, `multistep`'s and `sequence`'s milestones, `cosine_restarts`' restarts and the
+/// ends of `one_cycle`'s phases. Those of a `sequence`'s children are counted from the child's
+/// start, as PyTorch's `SequentialLR` does; those of a `chain`'s children all apply.
+pub fn milestones(config: &Config, epochs: u64) -> Milestones {
+    let mut found = Found::default();
+    let file_schedule_used = config.groups.iter().any(|g| g.schedule.is_none());
+    let used = config
+        .schedule
+        .iter()
+        .filter(|_| file_schedule_used)
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    let horizon = epochs as f64;
+    for schedule in used {
+        walk(schedule, 0.0, horizon, &mut found);
+    }
+    found.epochs.sort_by(f64::total_cmp);
+    found.epochs.dedup();
+    let count = found.epochs.len() + found.past_limit;
+    if count > MAX_MILESTONES {
+        found.epochs.clear();
+    }
+    Milestones {
+        epochs: found.epochs,
+        count,
+    }
+}
+
+#[derive(Default)]
+struct Found {
+    epochs: Vec<f64>,
+    /// Milestones not kept because too many were found already (a lower bound).
+    past_limit: usize,
+}
+
+impl Found {
+    /// Keeps `start + at` if it falls in `(0, end)`; says whether later milestones of a
+    /// periodic series are still worth looking for.
+    fn push(&mut self, start: f64, at: f64, end: f64) -> bool {
+        let epoch = start + at;
+        if !(epoch < end) {
+            return false;
+        }
+        if epoch > 0.0 {
+            if self.epochs.len() > MAX_MILESTONES {
+                self.past_limit += 1;
+                return false;
+            }
+            self.epochs.push(epoch);
+        }
+        true
+    }
+}
+
+/// Milestones of `s`, which starts at epoch `start` and runs until `end` (exclusive: the next
+/// phase of a sequence, or the horizon).
+fn walk(s: &ScheduleConfig, start: f64, end: f64, found: &mut Found) {
+    match s {
+        ScheduleConfig::Step { step_size, .. } if *step_size > 0 => {
+            let mut at = *step_size as f64;
+            while found.push(start, at, end) {
+                at += *step_size as f64;
+            }
+        }
+        ScheduleConfig::Multistep { milestones, .. } => {
+            for &m in milestones {
+                found.push(start, m as f64, end);
+            }
+        }
+        ScheduleConfig::CosineRestarts { t_0, t_mult, .. } if *t_0 > 0 => {
+            let (mut period, mut at) = (*t_0 as f64, *t_0 as f64);
+            while found.push(start, at, end) {
+                period *= (*t_mult).max(1) as f64;
+                at += period;
+            }
+        }
+        ScheduleConfig::OneCycle {
+            total_steps,
+            pct_start,
+            three_phase,
+            ..
+        } => {
+            // PyTorch's phase `end_step`s: where the lr peaks, (where it is back at the
+            // start,) and where the schedule ends.
+            let total = *total_steps as f64;
+            let rise = pct_start * total - 1.0;
+            let mut ends = vec![rise];
+            if *three_phase {
+                ends.push(2.0 * pct_start * total - 2.0);
+            }
+            ends.push(total - 1.0);
+            for at in ends {
+                found.push(start, at, end);
+            }
+        }
+        ScheduleConfig::Chain { children } => {
+            for child in children {
+                walk(child, start, end, found);
+            }
+        }
+        ScheduleConfig::Sequence {
+            children,
+            milestones,
+        } => {
+            let starts: Vec<f64> = std::iter::once(start)
+                .chain(milestones.iter().map(|&m| start + m as f64))
+                .collect();
+            for &m in milestones {
+                found.push(start, m as f64, end);
+            }
+            for (i, child) in children.iter().enumerate() {
+                let child_start = starts.get(i).copied().unwrap_or(end);
+                let child_end = starts.get(i + 1).map_or(end, |&next| next.min(end));
+                if child_start < child_end {
+                    walk(child, child_start, child_end, found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A unicode sparkline (`▁▂▃▄▅▆▇█`) of `values` on a log scale, at most `width` characters
+/// wide: longer series are cut into `width` runs of epochs, each drawn at the geometric mean of
+/// its values. Values ≤ 0 or not finite are drawn as the lowest bar; a constant series as a
+/// flat middle line.
+///
+/// ```
+/// assert_eq!(optimc::plot::sparkline(&[1.0, 0.1, 0.001], 60), "█▆▁");
+/// assert_eq!(optimc::plot::sparkline(&[1.0, 1.0, 0.001, 0.001], 2), "█▁");
+/// ```
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let columns = values.len().min(width.max(1));
+    let logs: Vec<Option<f64>> = (0..columns)
+        .map(|c| {
+            let run = &values[c * values.len() / columns..(c + 1) * values.len() / columns];
+            let positive: Vec<f64> = run
+                .iter()
+                .filter(|v| v.is_finite() && **v > 0.0)
+                .map(|v| v.ln())
+                .collect();
+            (positive.len() == run.len()).then(|| positive.iter().sum::<f64>() / run.len() as f64)
+        })
+        .collect();
+    let known = logs.iter().flatten();
+    let lo = known.clone().copied().fold(f64::INFINITY, f64::min);
+    let hi = known.copied().fold(f64::NEG_INFINITY, f64::max);
+    logs.iter()
+        .map(|l| match l {
+            None => BARS[0],
+            Some(_) if hi - lo <= f64::EPSILON * hi.abs().max(1.0) => BARS[3],
+            Some(l) => BARS[((l - lo) / (hi - lo) * 7.0).round().clamp(0.0, 7.0) as usize],
+        })
+        .collect()
+}
+
+fn draw_error(e: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw(e.to_string())
+}
+
+fn register_embedded_font() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // The font is a fixed, valid TrueType file: this cannot fail, and if it somehow did the
+        // first text drawn would report it as a `PlotError::Draw`.
+        let _ = register_font(FONT_FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+/// Everything the drawing needs, computed before any backend is opened.
+struct Prepared {
+    title: String,
+    groups: Vec<String>,
+    /// Per group: the points of its lr curve, `(epoch, lr)` with lr at least `floor`.
+    lr: Vec<Vec<(f64, f64)>>,
+    lr_range: (f64, f64),
+    /// The value drawn in place of lrs ≤ 0 or not finite, if there are any.
+    floor: Option<f64>,
+    /// Per group whose schedule cycles it: its momentum curve.
+    momentum: Vec<(usize, Vec<(f64, f64)>)>,
+    momentum_range: (f64, f64),
+    last_epoch: f64,
+    milestones: Milestones,
+}
+
+impl Prepared {
+    fn new(config: &Config, options: &PlotOptions) -> Result<Prepared, PlotError> {
+        let (width, height) = (options.width, options.height);
+        if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
+            return Err(PlotError::Size { width, height });
+        }
+        if options.epochs == 0 {
+            return Err(PlotError::NoEpochs);
+        }
+        let trace = Trace::record(config, options.epochs, options.metrics)?;
+        let columns = width as usize * POINTS_PER_COLUMN;
+
+        let smallest_positive = trace
+            .lr
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let needs_floor = trace
+            .lr
+            .iter()
+            .flatten()
+            .any(|v| !(v.is_finite() && *v > 0.0));
+        let floor = needs_floor.then(|| {
+            if smallest_positive.is_finite() {
+                smallest_positive / 10.0
+            } else {
+                1e-6
+            }
+        });
+        let lr: Vec<Vec<(f64, f64)>> = trace
+            .lr
+            .iter()
+            .map(|values| {
+                let clamped: Vec<f64> = values
+                    .iter()
+                    .map(|&v| match floor {
+                        Some(f) if !(v.is_finite() && v > f) => f,
+                        _ => v,
+                    })
+                    .collect();
+                reduce(&clamped, columns)
+            })
+            .collect();
+        let (lo, hi) = range(lr.iter().flatten().map(|p| p.1));
+        let lr_range = if hi > lo {
+            (lo / (hi / lo).powf(0.05), hi * (hi / lo).powf(0.05))
+        } else {
+            (lo / 2.0, hi * 2.0)
+        };
+
+        let momentum: Vec<(usize, Vec<(f64, f64)>)> = trace
+            .momentum
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(g, m)| m.as_ref().map(|m| (g, reduce(m, columns))))
+            .collect();
+        let (lo, hi) = range(momentum.iter().flat_map(|(_, m)| m.iter().map(|p| p.1)));
+        let pad = if hi > lo { (hi - lo) * 0.08 } else { 0.05 };
+        let momentum_range = (lo - pad, hi + pad);
+
+        let optimizer = config.optimizer.name();
+        let title = match options.title {
+            Some(t) => format!("{t} — {optimizer}"),
+            None => optimizer.to_string(),
+        };
+        Ok(Prepared {
+            title,
+            groups: trace.groups,
+            lr,
+            lr_range,
+            floor,
+            momentum,
+            momentum_range,
+            last_epoch: (options.epochs - 1).max(1) as f64,
+            milestones: milestones(config, options.epochs),
+        })
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        register_embedded_font();
+        root.fill(&WHITE).map_err(draw_error)?;
+        let (width, height) = root.dim_in_pixel();
+        let title_size = (height as f64 * 0.04).clamp(16.0, 30.0);
+        let label_size = (title_size * 0.62).max(12.0);
+        let root = root
+            .titled(&self.title, (FONT_FAMILY, title_size).into_font())
+            .map_err(draw_error)?;
+
+        // A legend column on the right, as wide as the longest group name.
+        let longest = self.groups.iter().map(|g| g.chars().count()).max();
+        let legend_width = ((longest.unwrap_or(0) as f64 + 4.0) * label_size * 0.62)
+            .min(width as f64 * 0.3) as u32;
+        let (charts, legend) = root.split_horizontally(width.saturating_sub(legend_width));
+
+        let (lr_area, momentum_area) = if self.momentum.is_empty() {
+            (charts, None)
+        } else {
+            let (_, h) = charts.dim_in_pixel();
+            let (top, bottom) = charts.split_vertically((h as f64 * 0.64) as u32);
+            (top, Some(bottom))
+        };
+        self.draw_lr(&lr_area, label_size)?;
+        if let Some(area) = momentum_area {
+            self.draw_momentum(&area, label_size)?;
+        }
+        self.draw_legend(&legend, label_size)
+    }
+
+    fn draw_lr<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        label_size: f64,
+    ) -> Result<(), PlotError> {
+        let font = (FONT_FAMILY, label_size).into_font();
+        let (lo, hi) = self.lr_range;
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .x_label_area_size(label_size * 3.0)
+            .y_label_area_size(label_size * 5.5)
+            .build_cartesian_2d(0.0..self.last_epoch, (lo..hi).log_scale())
+            .map_err(draw_error)?;
+        let y_desc = match self.floor {
+            Some(floor) => format!("lr (log scale; 0 drawn at {})", short(floor)),
+            None => "lr (log scale)".to_string(),
+        };
+        let x_desc = match (self.milestones.epochs.len(), self.milestones.count) {
+            (0, n) if n > MAX_MILESTONES => format!("epoch ({n} milestones, not drawn)"),
+            (0, _) => "epoch".to_string(),
+            _ => "epoch (dashed: milestones)".to_string(),
+        };
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .label_style(font.clone())
+            .axis_desc_style(font.clone())
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| short(*x))
+            .y_label_formatter(&|y| short(*y))
+            .draw()
+            .map_err(draw_error)?;
+        for &m in &self.milestones.epochs {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(m, lo), (m, hi)],
+                    6,
+                    4,
+                    MILESTONE_COLOR.stroke_width(1),
+                ))
+                .map_err(draw_error)?;
+        }
+        for (g, points) in self.lr.iter().enumerate() {
+            let color = PALETTE[g % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(CURVE_WIDTH),
+                ))
+                .map_err(draw_error)?;
+        }
+        Ok(())
+    }
+
+    fn draw_momentum<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        label_size: f64,
+    ) -> Result<(), PlotError> {
+        let font = (FONT_FAMILY, label_size).into_font();
+        let (lo, hi) = self.momentum_range;
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .x_label_area_size(label_size * 3.0)
+            .y_label_area_size(label_size * 5.5)
+            .build_cartesian_2d(0.0..self.last_epoch, lo..hi)
+            .map_err(draw_error)?;
+        chart
+            .configure_mesh()
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .label_style(font.clone())
+            .axis_desc_style(font)
+            .x_desc("epoch")
+            .y_desc("momentum (cycled)")
+            .y_labels(6)
+            .x_label_formatter(&|x| short(*x))
+            .y_label_formatter(&|y| short(*y))
+            .draw()
+            .map_err(draw_error)?;
+        for (g, points) in &self.momentum {
+            let color = PALETTE[g % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(CURVE_WIDTH),
+                ))
+                .map_err(draw_error)?;
+        }
+        Ok(())
+    }
+
+    fn draw_legend<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        label_size: f64,
+    ) -> Result<(), PlotError> {
+        let font = (FONT_FAMILY, label_size).into_font().color(&BLACK);
+        let row = (label_size * 1.6) as i32;
+        let swatch = (label_size * 0.8) as i32;
+        let top = 12 + (label_size * 0.6) as i32;
+        for (g, name) in self.groups.iter().enumerate() {
+            let y = top + g as i32 * row;
+            let color = PALETTE[g % PALETTE.len()];
+            area.draw(&Rectangle::new(
+                [(4, y), (4 + swatch * 2, y + swatch)],
+                color.filled(),
+            ))
+            .map_err(draw_error)?;
+            area.draw(&Text::new(
+                name.as_str(),
+                (10 + swatch * 2, y - swatch / 4),
+                font.clone(),
+            ))
+            .map_err(draw_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// The smallest and largest finite value (0..1 when there is none).
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if lo <= hi {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// `values` as `(epoch, value)` points; past `columns` points, each of `columns` runs of epochs
+/// keeps only its lowest and highest point (in epoch order), which draws the same line.
+fn reduce(values: &[f64], columns: usize) -> Vec<(f64, f64)> {
+    if values.len() <= 2 * columns {
+        return values
+            .iter()
+            .enumerate()
+            .map(|(e, &v)| (e as f64, v))
+            .collect();
+    }
+    let mut points = Vec::with_capacity(2 * columns);
+    for c in 0..columns {
+        let (from, to) = (c * values.len() / columns, (c + 1) * values.len() / columns);
+        let run = &values[from..to];
+        let (mut low, mut high) = (0, 0);
+        for (i, v) in run.iter().enumerate() {
+            if v < &run[low] {
+                low = i;
+            }
+            if v > &run[high] {
+                high = i;
+            }
+        }
+        let mut pair = [low, high];
+        pair.sort_unstable();
+        points.push(((from + pair[0]) as f64, run[pair[0]]));
+        if pair[1] != pair[0] {
+            points.push(((from + pair[1]) as f64, run[pair[1]]));
+        }
+    }
+    points
+}
+
+/// A tick label: at most 4 significant digits, scientific notation for small and large values.
+fn short(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor();
+    if !(-3.0..5.0).contains(&magnitude) {
+        let text = format!("{v:.2e}");
+        // 1.00e-4 → 1e-4, 2.50e-5 → 2.5e-5
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exponent}");
+    }
+    let decimals = (3.0 - magnitude).max(0.0) as usize;
+    let text = format!("{v:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(source: &str) -> Config {
+        Config::from_source("test.optim", source).unwrap()
+    }
+
+    #[test]
+    fn milestones_of_each_kind() {
+        let step =
+            config("optimizer = sgd(lr = 0.1)\nschedule = step(step_size = 30, gamma = 0.1)");
+        assert_eq!(milestones(&step, 100).epochs, [30.0, 60.0, 90.0]);
+        assert_eq!(milestones(&step, 90).epochs, [30.0, 60.0]);
+        let seq = config(
+            "optimizer = sgd(lr = 0.1)\nschedule = sequence(linear(start_factor = 0.01, total_iters = 5), multistep(milestones = [30, 80], gamma = 0.1), milestones = [5])",
+        );
+        assert_eq!(milestones(&seq, 100).epochs, [5.0, 35.0, 85.0]);
+        let restarts =
+            config("optimizer = sgd(lr = 0.1)\nschedule = cosine_restarts(t_0 = 10, t_mult = 2)");
+        assert_eq!(milestones(&restarts, 100).epochs, [10.0, 30.0, 70.0]);
+        let one_cycle = config(
+            "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = one_cycle(max_lr = 1, total_steps = 100, pct_start = 0.3)",
+        );
+        assert_eq!(milestones(&one_cycle, 101).epochs, [29.0, 99.0]);
+        let many = config("optimizer = sgd(lr = 0.1)\nschedule = step(step_size = 1)");
+        let m = milestones(&many, 1000);
+        assert!(m.epochs.is_empty());
+        assert!(m.count > MAX_MILESTONES);
+    }
+
+    #[test]
+    fn reduce_keeps_every_extreme() {
+        let values: Vec<f64> = (0..10_000).map(|i| ((i % 7) as f64).sin()).collect();
+        let points = reduce(&values, 100);
+        assert!(points.len() <= 200);
+        let (lo, hi) = range(values.iter().copied());
+        let (plo, phi) = range(points.iter().map(|p| p.1));
+        assert_eq!((lo, hi), (plo, phi));
+        assert!(points.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(reduce(&[1.0, 2.0], 100), [(0.0, 1.0), (1.0, 2.0)]);
+    }
+
+    #[test]
+    fn sparkline_scales_logarithmically() {
+        assert_eq!(sparkline(&[0.1, 0.01, 0.001, 0.0001], 60), "█▆▃▁");
+        assert_eq!(sparkline(&[0.5; 5], 60), "▄▄▄▄▄");
+        assert_eq!(sparkline(&[1.0, 0.0, 0.1], 60), "█▁▁");
+        assert_eq!(
+            sparkline(&(0..600).map(f64::from).collect::<Vec<_>>(), 60)
+                .chars()
+                .count(),
+            60
+        );
+        assert_eq!(sparkline(&[], 60), "");
+    }
+
+    #[test]
+    fn short_labels() {
+        assert_eq!(short(0.001), "0.001");
+        assert_eq!(short(0.00012345), "1.23e-4");
+        assert_eq!(short(30.0), "30");
+        assert_eq!(short(0.95), "0.95");
+        assert_eq!(short(1e-7), "1e-7");
+    }
+}
