@@ -22,11 +22,14 @@
 //!
 //! The lr axis is logarithmic, so an lr of 0 (a `cosine` down to `eta_min = 0`, say) has no
 //! place on it: such values, and any that are not finite, are drawn at a floor a decade below
-//! the smallest positive lr, and the axis title says so.
+//! the smallest positive lr, and the axis title says so. When some lr is negative (a lambda
+//! gone wrong, most likely) the axis is linear instead, and its title says that.
 
 use crate::config::ScheduleConfig;
 use crate::trace::{Trace, TraceError};
 use crate::Config;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -307,39 +310,61 @@ fn walk(s: &ScheduleConfig, start: f64, end: f64, found: &mut Found) {
     }
 }
 
-/// A unicode sparkline (`▁▂▃▄▅▆▇█`) of `values` on a log scale, at most `width` characters
-/// wide: longer series are cut into `width` runs of epochs, each drawn at the geometric mean of
-/// its values. Values ≤ 0 or not finite are drawn as the lowest bar; a constant series as a
-/// flat middle line.
+/// How a [`sparkline`] (or the lr axis of a plot) scales its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// Logarithmic: equal ratios take equal steps (a ×0.1 decay is as tall at any lr).
+    Log,
+    /// Linear, used when some value is negative and has no place on a log scale.
+    Linear,
+}
+
+/// A unicode sparkline (`▁▂▃▄▅▆▇█`) of `values`, at most `width` characters wide, from the
+/// series' own minimum (`▁`) to its maximum (`█`); a constant series is a flat `▄` line.
+///
+/// The scale is logarithmic unless a value is negative (then linear); on the log scale values
+/// of 0 (or not finite) are drawn as the lowest bar. A series longer than `width` is cut into
+/// `width` runs of epochs, each drawn at its mean (geometric on the log scale).
 ///
 /// ```
-/// assert_eq!(optimc::plot::sparkline(&[1.0, 0.1, 0.001], 60), "█▆▁");
-/// assert_eq!(optimc::plot::sparkline(&[1.0, 1.0, 0.001, 0.001], 2), "█▁");
+/// use optimc::plot::{sparkline, Scale};
+/// assert_eq!(sparkline(&[1.0, 0.1, 0.001], 60), ("█▆▁".to_string(), Scale::Log));
+/// assert_eq!(sparkline(&[1.0, 1.0, 0.001, 0.001], 2).0, "█▁");
+/// assert_eq!(sparkline(&[1.0, -1.0, 0.5], 60), ("█▁▆".to_string(), Scale::Linear));
 /// ```
-pub fn sparkline(values: &[f64], width: usize) -> String {
+pub fn sparkline(values: &[f64], width: usize) -> (String, Scale) {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let scale = if values.iter().any(|v| *v < 0.0) {
+        Scale::Linear
+    } else {
+        Scale::Log
+    };
     let columns = values.len().min(width.max(1));
-    let logs: Vec<Option<f64>> = (0..columns)
+    // Each column's level on the chosen scale; `None` for what the scale cannot place.
+    let levels: Vec<Option<f64>> = (0..columns)
         .map(|c| {
             let run = &values[c * values.len() / columns..(c + 1) * values.len() / columns];
-            let positive: Vec<f64> = run
+            let placed: Vec<f64> = run
                 .iter()
-                .filter(|v| v.is_finite() && **v > 0.0)
-                .map(|v| v.ln())
+                .filter(|v| v.is_finite() && (scale == Scale::Linear || **v > 0.0))
+                .map(|v| if scale == Scale::Log { v.ln() } else { *v })
                 .collect();
-            (positive.len() == run.len()).then(|| positive.iter().sum::<f64>() / run.len() as f64)
+            (placed.len() == run.len()).then(|| placed.iter().sum::<f64>() / run.len() as f64)
         })
         .collect();
-    let known = logs.iter().flatten();
+    let known = levels.iter().flatten();
     let lo = known.clone().copied().fold(f64::INFINITY, f64::min);
     let hi = known.copied().fold(f64::NEG_INFINITY, f64::max);
-    logs.iter()
+    let flat = hi - lo <= f64::EPSILON * hi.abs().max(lo.abs()).max(1.0);
+    let bars = levels
+        .iter()
         .map(|l| match l {
             None => BARS[0],
-            Some(_) if hi - lo <= f64::EPSILON * hi.abs().max(1.0) => BARS[3],
+            Some(_) if flat => BARS[3],
             Some(l) => BARS[((l - lo) / (hi - lo) * 7.0).round().clamp(0.0, 7.0) as usize],
         })
-        .collect()
+        .collect();
+    (bars, scale)
 }
 
 fn draw_error(e: impl std::fmt::Display) -> PlotError {
@@ -362,12 +387,14 @@ struct Prepared {
     /// Per group: the points of its lr curve, `(epoch, lr)` with lr at least `floor`.
     lr: Vec<Vec<(f64, f64)>>,
     lr_range: (f64, f64),
-    /// The value drawn in place of lrs ≤ 0 or not finite, if there are any.
+    lr_scale: Scale,
+    /// On a log scale, the value drawn in place of lrs of 0 or not finite, if there are any.
     floor: Option<f64>,
     /// Per group whose schedule cycles it: its momentum curve.
     momentum: Vec<(usize, Vec<(f64, f64)>)>,
     momentum_range: (f64, f64),
-    last_epoch: f64,
+    /// The right end of the epoch axis: epoch `e` is drawn over `e..e + 1`.
+    end: f64,
     milestones: Milestones,
 }
 
@@ -383,44 +410,49 @@ impl Prepared {
         let trace = Trace::record(config, options.epochs, options.metrics)?;
         let columns = width as usize * POINTS_PER_COLUMN;
 
-        let smallest_positive = trace
-            .lr
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let needs_floor = trace
-            .lr
-            .iter()
-            .flatten()
-            .any(|v| !(v.is_finite() && *v > 0.0));
-        let floor = needs_floor.then(|| {
-            if smallest_positive.is_finite() {
-                smallest_positive / 10.0
-            } else {
-                1e-6
+        // A log axis, unless some lr is negative; on it, lrs of 0 (or not finite) are drawn at
+        // a floor a decade below the smallest positive one. On a linear axis, lrs that are not
+        // finite are drawn at 0.
+        let all_lrs = || trace.lr.iter().flatten().copied();
+        let scale = if all_lrs().any(|v| v < 0.0) {
+            Scale::Linear
+        } else {
+            Scale::Log
+        };
+        let placeable = |v: f64| v.is_finite() && (scale == Scale::Linear || v > 0.0);
+        let floor = match scale {
+            Scale::Log if !all_lrs().all(placeable) => {
+                let smallest = all_lrs()
+                    .filter(|v| placeable(*v))
+                    .fold(f64::INFINITY, f64::min);
+                Some(if smallest.is_finite() {
+                    smallest / 10.0
+                } else {
+                    1e-6
+                })
             }
-        });
+            _ => None,
+        };
+        let stand_in = floor.unwrap_or(0.0);
         let lr: Vec<Vec<(f64, f64)>> = trace
             .lr
             .iter()
             .map(|values| {
-                let clamped: Vec<f64> = values
+                let placed: Vec<f64> = values
                     .iter()
-                    .map(|&v| match floor {
-                        Some(f) if !(v.is_finite() && v > f) => f,
-                        _ => v,
-                    })
+                    .map(|&v| if placeable(v) { v } else { stand_in })
                     .collect();
-                reduce(&clamped, columns)
+                stairs(&reduce(&placed, columns), options.epochs as f64)
             })
             .collect();
         let (lo, hi) = range(lr.iter().flatten().map(|p| p.1));
-        let lr_range = if hi > lo {
-            (lo / (hi / lo).powf(0.05), hi * (hi / lo).powf(0.05))
-        } else {
-            (lo / 2.0, hi * 2.0)
+        let lr_range = match scale {
+            Scale::Log if hi > lo => (lo / (hi / lo).powf(0.05), hi * (hi / lo).powf(0.05)),
+            Scale::Log => (lo / 2.0, hi * 2.0),
+            Scale::Linear => {
+                let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.05 };
+                (lo - pad, hi + pad)
+            }
         };
 
         let momentum: Vec<(usize, Vec<(f64, f64)>)> = trace
@@ -428,7 +460,10 @@ impl Prepared {
             .iter()
             .flatten()
             .enumerate()
-            .filter_map(|(g, m)| m.as_ref().map(|m| (g, reduce(m, columns))))
+            .filter_map(|(g, m)| {
+                m.as_ref()
+                    .map(|m| (g, stairs(&reduce(m, columns), options.epochs as f64)))
+            })
             .collect();
         let (lo, hi) = range(momentum.iter().flat_map(|(_, m)| m.iter().map(|p| p.1)));
         let pad = if hi > lo { (hi - lo) * 0.08 } else { 0.05 };
@@ -444,10 +479,11 @@ impl Prepared {
             groups: trace.groups,
             lr,
             lr_range,
+            lr_scale: scale,
             floor,
             momentum,
             momentum_range,
-            last_epoch: (options.epochs - 1).max(1) as f64,
+            end: options.epochs as f64,
             milestones: milestones(config, options.epochs),
         })
     }
@@ -493,11 +529,12 @@ impl Prepared {
             .margin(12)
             .x_label_area_size(label_size * 3.0)
             .y_label_area_size(label_size * 5.5)
-            .build_cartesian_2d(0.0..self.last_epoch, (lo..hi).log_scale())
+            .build_cartesian_2d(0.0..self.end, LrAxis::new(self.lr_scale, lo, hi))
             .map_err(draw_error)?;
-        let y_desc = match self.floor {
-            Some(floor) => format!("lr (log scale; 0 drawn at {})", short(floor)),
-            None => "lr (log scale)".to_string(),
+        let y_desc = match (self.lr_scale, self.floor) {
+            (Scale::Log, Some(floor)) => format!("lr (log scale; 0 drawn at {})", short(floor)),
+            (Scale::Log, None) => "lr (log scale)".to_string(),
+            (Scale::Linear, _) => "lr (linear scale: some lrs are negative)".to_string(),
         };
         let x_desc = match (self.milestones.epochs.len(), self.milestones.count) {
             (0, n) if n > MAX_MILESTONES => format!("epoch ({n} milestones, not drawn)"),
@@ -512,6 +549,8 @@ impl Prepared {
             .axis_desc_style(font.clone())
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .y_labels(6)
+            .max_light_lines(1)
             .x_label_formatter(&|x| short(*x))
             .y_label_formatter(&|y| short(*y))
             .draw()
@@ -549,7 +588,7 @@ impl Prepared {
             .margin(12)
             .x_label_area_size(label_size * 3.0)
             .y_label_area_size(label_size * 5.5)
-            .build_cartesian_2d(0.0..self.last_epoch, lo..hi)
+            .build_cartesian_2d(0.0..self.end, lo..hi)
             .map_err(draw_error)?;
         chart
             .configure_mesh()
@@ -560,6 +599,7 @@ impl Prepared {
             .x_desc("epoch")
             .y_desc("momentum (cycled)")
             .y_labels(6)
+            .max_light_lines(1)
             .x_label_formatter(&|x| short(*x))
             .y_label_formatter(&|y| short(*y))
             .draw()
@@ -602,6 +642,79 @@ impl Prepared {
         }
         Ok(())
     }
+}
+
+/// The lr axis. Its log form ticks round numbers: every power of ten, or 1-2-5 or 1…9 times
+/// them when there is room, so that a range within one decade still gets labels (plotters' own
+/// log scale only ticks from the first power of ten up).
+enum LrAxis {
+    Log { lo: f64, hi: f64 },
+    Linear(RangedCoordf64),
+}
+
+impl LrAxis {
+    fn new(scale: Scale, lo: f64, hi: f64) -> LrAxis {
+        match scale {
+            Scale::Log => LrAxis::Log { lo, hi },
+            Scale::Linear => LrAxis::Linear((lo..hi).into()),
+        }
+    }
+}
+
+impl Ranged for LrAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        match self {
+            LrAxis::Log { lo, hi } => {
+                let t = (value.ln() - lo.ln()) / (hi.ln() - lo.ln());
+                (limit.0 as f64 + t * (limit.1 - limit.0) as f64).round() as i32
+            }
+            LrAxis::Linear(linear) => linear.map(value, limit),
+        }
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        match self {
+            LrAxis::Log { lo, hi } => log_ticks(*lo, *hi, hint.max_num_points()),
+            LrAxis::Linear(linear) => linear.key_points(hint),
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        match self {
+            LrAxis::Log { lo, hi } => *lo..*hi,
+            LrAxis::Linear(linear) => linear.range(),
+        }
+    }
+}
+
+/// At most `max` round numbers in `lo..=hi` (see [`LrAxis`]).
+fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    let within = |mantissas: &[f64], every: usize| -> Vec<f64> {
+        (first..=last)
+            .filter(|k| (k - first) as usize % every == 0)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            // Round away the error of m × 10^k so that labels read 0.3, not 0.30000000000000004.
+            .map(|v| format!("{v:.12e}").parse::<f64>().unwrap_or(v))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    for mantissas in [
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0][..],
+        &[1.0, 2.0, 5.0],
+        &[1.0],
+    ] {
+        let ticks = within(mantissas, 1);
+        if ticks.len() <= max {
+            return ticks;
+        }
+    }
+    let decades = (last - first) as usize + 1;
+    within(&[1.0], decades.div_ceil(max.max(1)))
 }
 
 /// The smallest and largest finite value (0..1 when there is none).
@@ -649,6 +762,26 @@ fn reduce(values: &[f64], columns: usize) -> Vec<(f64, f64)> {
         }
     }
     points
+}
+
+/// A step line through `points`: each value holds until the next point's epoch (the lr is
+/// constant within an epoch), the last one until `end`. Runs of equal values become one
+/// segment.
+fn stairs(points: &[(f64, f64)], end: f64) -> Vec<(f64, f64)> {
+    let mut line = Vec::with_capacity(points.len() * 2);
+    let Some(&(x0, mut level)) = points.first() else {
+        return line;
+    };
+    line.push((x0, level));
+    for &(x, v) in &points[1..] {
+        if v != level {
+            line.push((x, level));
+            line.push((x, v));
+            level = v;
+        }
+    }
+    line.push((end, level));
+    line
 }
 
 /// A tick label: at most 4 significant digits, scientific notation for small and large values.
@@ -717,17 +850,40 @@ mod tests {
     }
 
     #[test]
-    fn sparkline_scales_logarithmically() {
-        assert_eq!(sparkline(&[0.1, 0.01, 0.001, 0.0001], 60), "█▆▃▁");
-        assert_eq!(sparkline(&[0.5; 5], 60), "▄▄▄▄▄");
-        assert_eq!(sparkline(&[1.0, 0.0, 0.1], 60), "█▁▁");
+    fn stairs_hold_each_value_for_its_epoch() {
+        let points = reduce(&[0.1, 0.1, 0.1, 0.01, 0.01], 100);
         assert_eq!(
-            sparkline(&(0..600).map(f64::from).collect::<Vec<_>>(), 60)
-                .chars()
-                .count(),
-            60
+            stairs(&points, 5.0),
+            [(0.0, 0.1), (3.0, 0.1), (3.0, 0.01), (5.0, 0.01)]
         );
-        assert_eq!(sparkline(&[], 60), "");
+        assert_eq!(stairs(&[(0.0, 1.0)], 1.0), [(0.0, 1.0), (1.0, 1.0)]);
+    }
+
+    #[test]
+    fn log_ticks_are_round_numbers() {
+        assert_eq!(
+            log_ticks(0.015, 0.11, 10),
+            [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1]
+        );
+        assert_eq!(log_ticks(0.015, 0.11, 5), [0.02, 0.05, 0.1]);
+        assert_eq!(log_ticks(1e-7, 1e-3, 10), [1e-7, 1e-6, 1e-5, 1e-4, 1e-3]);
+        assert_eq!(log_ticks(1e-9, 1.0, 4), [1e-9, 1e-6, 1e-3, 1.0]);
+    }
+
+    #[test]
+    fn sparkline_scales_logarithmically() {
+        let bars = |values: &[f64]| sparkline(values, 60).0;
+        assert_eq!(bars(&[0.1, 0.01, 0.001, 0.0001]), "█▆▃▁");
+        assert_eq!(bars(&[0.5; 5]), "▄▄▄▄▄");
+        assert_eq!(bars(&[1.0, 0.0, 0.1]), "█▁▁");
+        assert_eq!(bars(&[]), "");
+        let long: Vec<f64> = (1..=600).map(f64::from).collect();
+        assert_eq!(bars(&long).chars().count(), 60);
+        // Negative values switch to a linear scale.
+        assert_eq!(
+            sparkline(&[-1.0, 0.5, 1.0], 60),
+            ("▁▆█".to_string(), Scale::Linear)
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use super::{cannot_run, load, read_file, Format, OK};
 use optimc::config::format_number;
+use optimc::plot::Scale;
 use optimc::trace::{parse_metrics, MetricsError, Trace, TraceError};
 use optimc::Config;
 use std::fmt::Write as _;
@@ -130,6 +131,50 @@ fn table(trace: &Trace) -> String {
             let _ = write!(out, "  {:>w$}", c[e]);
         }
         out.push('\n');
+    }
+    out.push_str(&sparklines(trace));
+    out
+}
+
+/// The most characters a sparkline takes: longer traces are resampled to this width.
+const SPARKLINE_WIDTH: usize = 60;
+
+/// Below the table: every group's lr as a sparkline on a log scale, with its range.
+fn sparklines(trace: &Trace) -> String {
+    let epochs = trace.epochs();
+    if epochs == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let marks = epochs.min(SPARKLINE_WIDTH);
+    let per_mark = if marks == epochs {
+        "one mark per epoch".to_string()
+    } else {
+        format!("{marks} marks over {epochs} epochs")
+    };
+    let _ = writeln!(out, "\nlr, log scale ({per_mark}):");
+    let name_width = trace
+        .groups
+        .iter()
+        .map(|g| g.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (group, lr) in trace.groups.iter().zip(&trace.lr) {
+        let (min, max) = lr
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (line, scale) = optimc::plot::sparkline(lr, SPARKLINE_WIDTH);
+        let mut range = if min == max {
+            compact(min)
+        } else {
+            format!("{} .. {}", compact(min), compact(max))
+        };
+        if scale == Scale::Linear {
+            range.push_str(" (linear scale: some lrs are negative)");
+        }
+        let _ = writeln!(out, "  {group:<name_width$}  {line}  {range}");
     }
     out
 }
