@@ -45,7 +45,7 @@ pub const MIN_SIDE: u32 = 200;
 pub const MAX_SIDE: u32 = 8000;
 
 /// At most this many milestones are drawn; past that (a `step(step_size = 1)` over a long run)
-/// the lines would hide the curves, so none is drawn and the caption gives their count.
+/// the lines would hide the curves, so none is drawn and the axis title says so.
 pub const MAX_MILESTONES: usize = 64;
 
 /// Curves are drawn with at most about this many points per pixel column: a longer trace is
@@ -181,11 +181,11 @@ pub fn render_png(config: &Config, options: &PlotOptions) -> Result<Vec<u8>, Plo
 /// (after epoch 0, up to epoch `epochs - 1`), sorted and without repeats.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Milestones {
-    /// The epochs (fractional for `one_cycle`, whose phases end between steps).
+    /// The epochs (fractional for `one_cycle`, whose phases end between steps); empty when
+    /// there are too many to draw.
     pub epochs: Vec<f64>,
-    /// How many milestones there are, counting those past [`MAX_MILESTONES`] that `epochs`
-    /// leaves out (it is then empty).
-    pub count: usize,
+    /// Whether there are more than [`MAX_MILESTONES`] (and `epochs` was left empty).
+    pub too_many: bool,
 }
 
 /// The milestones of every schedule of `config` within `epochs` epochs: `step`'s every
@@ -206,21 +206,21 @@ pub fn milestones(config: &Config, epochs: u64) -> Milestones {
     }
     found.epochs.sort_by(f64::total_cmp);
     found.epochs.dedup();
-    let count = found.epochs.len() + found.past_limit;
-    if count > MAX_MILESTONES {
+    let too_many = found.full || found.epochs.len() > MAX_MILESTONES;
+    if too_many {
         found.epochs.clear();
     }
     Milestones {
         epochs: found.epochs,
-        count,
+        too_many,
     }
 }
 
 #[derive(Default)]
 struct Found {
     epochs: Vec<f64>,
-    /// Milestones not kept because too many were found already (a lower bound).
-    past_limit: usize,
+    /// Set when more milestones were found than could be drawn; the search then stops.
+    full: bool,
 }
 
 impl Found {
@@ -228,12 +228,13 @@ impl Found {
     /// periodic series are still worth looking for.
     fn push(&mut self, start: f64, at: f64, end: f64) -> bool {
         let epoch = start + at;
-        if !(epoch < end) {
+        if epoch.is_nan() || epoch >= end {
             return false;
         }
         if epoch > 0.0 {
-            if self.epochs.len() > MAX_MILESTONES {
-                self.past_limit += 1;
+            // Repeats are only removed at the end, so allow for some before calling it full.
+            if self.epochs.len() >= 4 * MAX_MILESTONES {
+                self.full = true;
                 return false;
             }
             self.epochs.push(epoch);
@@ -536,10 +537,12 @@ impl Prepared {
             (Scale::Log, None) => "lr (log scale)".to_string(),
             (Scale::Linear, _) => "lr (linear scale: some lrs are negative)".to_string(),
         };
-        let x_desc = match (self.milestones.epochs.len(), self.milestones.count) {
-            (0, n) if n > MAX_MILESTONES => format!("epoch ({n} milestones, not drawn)"),
-            (0, _) => "epoch".to_string(),
-            _ => "epoch (dashed: milestones)".to_string(),
+        let x_desc = if self.milestones.too_many {
+            format!("epoch (more than {MAX_MILESTONES} milestones: not drawn)")
+        } else if self.milestones.epochs.is_empty() {
+            "epoch".to_string()
+        } else {
+            "epoch (dashed: milestones)".to_string()
         };
         chart
             .configure_mesh()
@@ -833,8 +836,10 @@ mod tests {
         assert_eq!(milestones(&one_cycle, 101).epochs, [29.0, 99.0]);
         let many = config("optimizer = sgd(lr = 0.1)\nschedule = step(step_size = 1)");
         let m = milestones(&many, 1000);
-        assert!(m.epochs.is_empty());
-        assert!(m.count > MAX_MILESTONES);
+        assert!(m.epochs.is_empty() && m.too_many);
+        let just_enough = milestones(&many, MAX_MILESTONES as u64 + 1);
+        assert_eq!(just_enough.epochs.len(), MAX_MILESTONES);
+        assert!(!just_enough.too_many);
     }
 
     #[test]
