@@ -65,6 +65,10 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
+/// On the log axis, lrs below this (and 0) are drawn at the floor: an lr decayed this far is 0
+/// for any purpose, and its logarithm would leave the range of normal floats.
+const LOG_FLOOR: f64 = 1e-300;
+
 const MILESTONE_COLOR: RGBColor = RGBColor(120, 120, 120);
 const CURVE_WIDTH: u32 = 2;
 
@@ -420,14 +424,14 @@ impl Prepared {
         } else {
             Scale::Log
         };
-        let placeable = |v: f64| v.is_finite() && (scale == Scale::Linear || v > 0.0);
+        let placeable = |v: f64| v.is_finite() && (scale == Scale::Linear || v >= LOG_FLOOR);
         let floor = match scale {
             Scale::Log if !all_lrs().all(placeable) => {
                 let smallest = all_lrs()
                     .filter(|v| placeable(*v))
                     .fold(f64::INFINITY, f64::min);
                 Some(if smallest.is_finite() {
-                    smallest / 10.0
+                    (smallest / 10.0).max(LOG_FLOOR)
                 } else {
                     1e-6
                 })
@@ -448,8 +452,20 @@ impl Prepared {
             .collect();
         let (lo, hi) = range(lr.iter().flatten().map(|p| p.1));
         let lr_range = match scale {
-            Scale::Log if hi > lo => (lo / (hi / lo).powf(0.05), hi * (hi / lo).powf(0.05)),
-            Scale::Log => (lo / 2.0, hi * 2.0),
+            Scale::Log => {
+                // 5% of the span on either side, computed on logarithms: a decay over many
+                // epochs can span hundreds of decades, whose ratio would overflow.
+                let (ln_lo, ln_hi) = (lo.ln(), hi.ln());
+                let pad = if hi > lo {
+                    (ln_hi - ln_lo) * 0.05
+                } else {
+                    2f64.ln()
+                };
+                (
+                    (ln_lo - pad).exp().max(LOG_FLOOR / 10.0),
+                    (ln_hi + pad).exp(),
+                )
+            }
             Scale::Linear => {
                 let pad = if hi > lo { (hi - lo) * 0.05 } else { 0.05 };
                 (lo - pad, hi + pad)
@@ -552,7 +568,7 @@ impl Prepared {
             .axis_desc_style(font.clone())
             .x_desc(x_desc)
             .y_desc(y_desc)
-            .y_labels(6)
+            .y_labels(8)
             .max_light_lines(1)
             .x_label_formatter(&|x| short(*x))
             .y_label_formatter(&|y| short(*y))
@@ -607,6 +623,16 @@ impl Prepared {
             .y_label_formatter(&|y| short(*y))
             .draw()
             .map_err(draw_error)?;
+        for &m in &self.milestones.epochs {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(m, lo), (m, hi)],
+                    6,
+                    4,
+                    MILESTONE_COLOR.stroke_width(1),
+                ))
+                .map_err(draw_error)?;
+        }
         for (g, points) in &self.momentum {
             let color = PALETTE[g % PALETTE.len()];
             chart
@@ -695,6 +721,9 @@ impl Ranged for LrAxis {
 
 /// At most `max` round numbers in `lo..=hi` (see [`LrAxis`]).
 fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    if !(lo > 0.0 && lo < hi && hi.is_finite()) {
+        return Vec::new();
+    }
     let first = lo.log10().floor() as i32;
     let last = hi.log10().ceil() as i32;
     let within = |mantissas: &[f64], every: usize| -> Vec<f64> {
@@ -873,6 +902,8 @@ mod tests {
         assert_eq!(log_ticks(0.015, 0.11, 5), [0.02, 0.05, 0.1]);
         assert_eq!(log_ticks(1e-7, 1e-3, 10), [1e-7, 1e-6, 1e-5, 1e-4, 1e-3]);
         assert_eq!(log_ticks(1e-9, 1.0, 4), [1e-9, 1e-6, 1e-3, 1.0]);
+        assert_eq!(log_ticks(0.0, 1.0, 4), []);
+        assert_eq!(log_ticks(1e-301, 1.0, 4).len(), 4);
     }
 
     #[test]

@@ -390,3 +390,15 @@ fn a_long_trace_is_reduced_to_the_width_of_the_plot() {
         .iter()
         .any(|t| t == "epoch (more than 64 milestones: not drawn)"));
 }
+
+#[test]
+fn an_lr_decayed_past_the_smallest_float_still_plots() {
+    // 0.1 × 0.1^e underflows to subnormals and then to 0 after ~320 epochs.
+    let config = config("optimizer = sgd(lr = 0.1)\nschedule = exponential(gamma = 0.1)");
+    let svg = plot::render_svg(&config, &PlotOptions::new(400)).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(curves_len(&doc), 1);
+    assert!(texts(&doc)
+        .iter()
+        .any(|t| t.starts_with("lr (log scale; 0 drawn at ")));
+}
