@@ -40,17 +40,14 @@ use std::sync::Once;
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
 
-/// The smallest and largest plot, in pixels, on either side.
+/// The smallest plot, in pixels, on either side.
 pub const MIN_SIDE: u32 = 200;
+/// The largest plot, in pixels, on either side.
 pub const MAX_SIDE: u32 = 8000;
 
 /// At most this many milestones are drawn; past that (a `step(step_size = 1)` over a long run)
 /// the lines would hide the curves, so none is drawn and the axis title says so.
 pub const MAX_MILESTONES: usize = 64;
-
-/// Curves are drawn with at most about this many points per pixel column: a longer trace is
-/// reduced to the minimum and maximum of each column, which draws the same picture.
-const POINTS_PER_COLUMN: usize = 2;
 
 /// One colour per group, in order (the Tableau 10 palette), then again from the start.
 const PALETTE: [RGBColor; 10] = [
@@ -413,7 +410,8 @@ impl Prepared {
             return Err(PlotError::NoEpochs);
         }
         let trace = Trace::record(config, options.epochs, options.metrics)?;
-        let columns = width as usize * POINTS_PER_COLUMN;
+        // A curve keeps at most two points per pixel column (see `reduce`).
+        let columns = width as usize;
 
         // A log axis, unless some lr is negative; on it, lrs of 0 (or not finite) are drawn at
         // a floor a decade below the smallest positive one. On a linear axis, lrs that are not
