@@ -1,7 +1,7 @@
 //! `optimc fmt FILE... [--check]`: rewrite files in the canonical layout (see `optimc::format`).
 
 use super::{cannot_run, read_file, report, INVALID, OK};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -76,38 +76,8 @@ fn one(path: &Path, check: bool) -> u8 {
         println!("{name}");
         return INVALID;
     }
-    match write_atomically(path, formatted.as_bytes()) {
+    match optimc::atomic::write(path, formatted.as_bytes()) {
         Ok(()) => OK,
         Err(e) => cannot_run(format!("cannot write {name}: {e}")),
     }
-}
-
-/// Writes `bytes` to a temporary file next to `path`, with `path`'s permissions, then renames it
-/// over `path`, so that a reader never sees half a file and a failed write loses nothing.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".to_string());
-    let permissions = std::fs::metadata(path)?.permissions();
-    let temp = dir.join(format!(
-        ".{file_name}.optimc-fmt.{}.tmp",
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::set_permissions(&temp, permissions)?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
 }
