@@ -14,7 +14,6 @@ use crate::schedule::ScheduleState;
 use crate::train::Trainer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The state-file format this optimc writes and reads.
@@ -170,7 +169,11 @@ impl Trainer {
                 message: e.to_string(),
             })?;
         json.push(b'\n');
-        write_atomically(path, &json)
+        crate::atomic::write(path, &json).map_err(|source| CheckpointError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Reads a state file written by [`save`](Self::save) and restores it. On error `self` is
@@ -231,40 +234,4 @@ fn params_difference(ours: &[(String, usize)], theirs: &[(String, usize)]) -> St
         ours.len(),
         theirs.len()
     )
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    let io = |action: &'static str, p: &Path| {
-        let p = p.to_path_buf();
-        move |source| CheckpointError::Io {
-            action,
-            path: p,
-            source,
-        }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".to_string());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
-        f.write_all(bytes).map_err(io("write", &tmp))?;
-        f.sync_all().map_err(io("sync", &tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io("replace", path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable (best effort: not every platform can sync a directory).
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

@@ -52,6 +52,7 @@
 //! ```
 
 pub mod ast;
+pub mod atomic;
 pub mod check;
 pub mod checkpoint;
 pub mod config;

@@ -656,7 +656,7 @@ fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>)
         )
         .with_help("simplify the deepest expression or split it with `let`");
     }
-    let at = match error.location {
+    let mut at = match error.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
@@ -670,14 +670,29 @@ fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>)
             expected.push(s);
         }
     };
-    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
-            if let Some(phrase) = rule_phrase(*rule) {
-                push(phrase.to_string());
+    let attempts = detailed.as_ref().and_then(|e| e.parse_attempts());
+    // pest reports the furthest failed *rule*; a literal such as the `{` after `group name`
+    // fails further in, and that is where the mistake is. Only structural tokens count: the
+    // character ranges tried inside a word or a keyword's lookahead would point mid-word.
+    let further = attempts.as_ref().filter(|a| {
+        a.max_position > at
+            && a.expected_tokens()
+                .iter()
+                .any(|t| token_phrase(&t.to_string()).is_some())
+    });
+    match further {
+        Some(attempts) => at = attempts.max_position,
+        None => {
+            if let pest::error::ErrorVariant::ParsingError { positives, .. } = &error.variant {
+                for rule in positives {
+                    if let Some(phrase) = rule_phrase(*rule) {
+                        push(phrase.to_string());
+                    }
+                }
             }
         }
     }
-    if let Some(attempts) = detailed.as_ref().and_then(|e| e.parse_attempts()) {
+    if let Some(attempts) = attempts {
         if attempts.max_position == at {
             for token in attempts.expected_tokens() {
                 if let Some(phrase) = token_phrase(&token.to_string()) {
@@ -699,6 +714,9 @@ fn syntax_error(source: &str, start_rule: Rule, error: pest::error::Error<Rule>)
     };
     let found = token_at(source, at);
     let expected_text = match expected.len() {
+        0 if unclosed_bracket(&source[..at]).is_none() => {
+            rule_phrase(Rule::let_stmt).unwrap_or_default().to_string()
+        }
         0 => "something else".to_string(),
         1 => expected[0].clone(),
         n => format!("{} or {}", expected[..n - 1].join(", "), expected[n - 1]),
@@ -821,6 +839,156 @@ type Related = Option<(Span, String)>;
 /// A help line (and maybe a related place) for common mistakes.
 fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(String, Related)> {
     let rest = &source[at.min(source.len())..];
+    let before = source[..at.min(source.len())].trim_end();
+    let expects = |phrase: &str| expected.iter().any(|e| e == phrase);
+    let expects_value = expected.iter().any(|e| e.starts_with("a value"));
+    let at_line_start = source[..at.min(source.len())]
+        .rsplit('\n')
+        .next()
+        .is_some_and(|line| line.trim().is_empty());
+    if let Some(q) = rest
+        .chars()
+        .next()
+        .filter(|c| "\u{201c}\u{201d}\u{201e}\u{2018}\u{2019}".contains(*c))
+    {
+        return Some((
+            format!("`{q}` is a typographic quote (text pasted from a document?); use straight double quotes: \"base.*\""),
+            None,
+        ));
+    }
+    for (python, ours) in [("&&", "and"), ("||", "or")] {
+        if rest.starts_with(python) {
+            return Some((
+                format!("write `{ours}` instead of `{python}`, e.g. `e > 1 {ours} e < 5`"),
+                None,
+            ));
+        }
+    }
+    if rest.starts_with('!') && !rest.starts_with("!=") {
+        return Some(("write `not` instead of `!`, e.g. `not warm`".into(), None));
+    }
+    if rest.starts_with(';') {
+        return Some((
+            "remove the `;`: a statement ends at the end of its line".into(),
+            None,
+        ));
+    }
+    if rest.starts_with('>') && before.ends_with('-') {
+        return Some((
+            "a lambda has one parameter, the epoch: `lambda(epoch -> 0.95 ** epoch)`".into(),
+            None,
+        ));
+    }
+    if let Some(close) = rest.chars().next().filter(|c| ")]}".contains(*c)) {
+        match unclosed_bracket(&source[..at]) {
+            None => {
+                return Some((format!("this `{close}` closes nothing: remove it"), None));
+            }
+            Some((open_at, open)) if matching_close(open) != close => {
+                return Some((
+                    format!("close the `{open}` with `{}`", matching_close(open)),
+                    Some((
+                        Span::new(open_at, open_at + 1),
+                        format!("this `{open}` is closed by `{close}`"),
+                    )),
+                ));
+            }
+            Some(_) => {}
+        }
+        if close == ')' && before.ends_with('(') && expects_value {
+            return Some((
+                "a tuple needs its values, e.g. `betas = (0.9, 0.999)`; leave the option out to get its default".into(),
+                None,
+            ));
+        }
+    }
+    if expects_value {
+        let operators = [
+            "**", "//", "<=", ">=", "==", "!=", "+", "-", "*", "/", "%", "<", ">", "and", "or",
+        ];
+        if let Some(op) = operators.iter().find(|op| {
+            before.ends_with(*op)
+                && (op.chars().all(|c| !c.is_alphabetic())
+                    || !before[..before.len() - op.len()]
+                        .ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+        }) {
+            if found.len == 0 || ")],".contains(rest.chars().next().unwrap_or(' ')) {
+                return Some((
+                    format!("`{op}` needs a value on its right, e.g. `0.95 ** epoch`"),
+                    None,
+                ));
+            }
+        }
+        if found.text == "not" {
+            return Some((
+                "put `not` and its operand in parentheses here: `(not warm)`".into(),
+                None,
+            ));
+        }
+        if before.ends_with('=')
+            && STATEMENT_KEYWORDS.contains(&found.text.as_str())
+            && at_line_start
+        {
+            return Some((
+                "the line above ends without a value: write one after its `=`".into(),
+                None,
+            ));
+        }
+    }
+    if expects("`{`") {
+        return Some((
+            "a group's fields go in braces: `group base { params = \"base.*\", lr = 0.1 }`".into(),
+            None,
+        ));
+    }
+    if expects("`(`") && expected.len() == 1 {
+        return Some((
+            "give the arguments in parentheses, e.g. `sgd(lr = 0.1)`".into(),
+            None,
+        ));
+    }
+    if expects("`else`") {
+        return Some((
+            "an `if` needs both branches: `if e < 5 then 1 else 0.1`".into(),
+            None,
+        ));
+    }
+    if found.text == "if" && expected.iter().any(|e| e == "`,`" || e.starts_with("`)`")) {
+        return Some((
+            "conditionals read `if c then a else b`, e.g. `if e < 5 then 1 else 0.1`".into(),
+            None,
+        ));
+    }
+    if expects("a name") && before.ends_with("let") && found.text == "=" {
+        return Some(("give the value a name: `let warmup = 5`".into(), None));
+    }
+    if expects("a name") && before.ends_with("optimizer =") {
+        return Some((
+            "the optimizer is a call with its options inside, e.g. `sgd(lr = 0.1)`".into(),
+            None,
+        ));
+    }
+    if at_line_start
+        && unclosed_bracket(&source[..at]).is_none()
+        && found.text.chars().next().is_some_and(|c| c.is_alphabetic())
+        && !STATEMENT_KEYWORDS.contains(&found.text.as_str())
+    {
+        let guess = STATEMENT_KEYWORDS
+            .iter()
+            .map(|k| (strsim::jaro_winkler(k, &found.text), *k))
+            .filter(|(score, _)| *score > 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        return Some((
+            match guess {
+                Some((_, k)) => format!("did you mean `{k}`?"),
+                None => format!(
+                    "a line starts with `let`, `optimizer`, `group` or `schedule`; to name a value, write `let {} = ...`",
+                    found.text
+                ),
+            },
+            None,
+        ));
+    }
     if rest.starts_with(':') {
         let before = source[..at].trim_end();
         if before.ends_with("lambda")
@@ -887,21 +1055,27 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
             None,
         ));
     }
+    if rest.starts_with('.')
+        && ["math", "torch", "np", "numpy"]
+            .iter()
+            .any(|m| before.ends_with(m))
+    {
+        return Some((
+            "functions and constants need no module: write `cos(pi * e / 50)`, not `math.cos(math.pi * e / 50)`".into(),
+            None,
+        ));
+    }
     if rest.starts_with('.') && source[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
         return Some((
             "names cannot contain `.`; parameter patterns are quoted strings, e.g. `params = \"head.*\"`".into(),
             None,
         ));
     }
-    let runs_into_statement = keywords[..4].contains(&found.text.as_str());
+    let runs_into_statement = STATEMENT_KEYWORDS.contains(&found.text.as_str());
     if let Some((open_at, open)) =
         unclosed_bracket(&source[..at]).filter(|_| found.len == 0 || runs_into_statement)
     {
-        let close = match open {
-            '(' => ')',
-            '[' => ']',
-            _ => '}',
-        };
+        let close = matching_close(open);
         {
             return Some((
                 format!("close the `{open}` with `{close}`"),
@@ -918,6 +1092,17 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
         return Some(("separate arguments and list items with `,`".into(), None));
     }
     None
+}
+
+/// The words that start a statement.
+const STATEMENT_KEYWORDS: [&str; 4] = ["let", "optimizer", "group", "schedule"];
+
+fn matching_close(open: char) -> char {
+    match open {
+        '(' => ')',
+        '[' => ']',
+        _ => '}',
+    }
 }
 
 /// The innermost bracket opened in `text` and not closed, outside strings and comments.

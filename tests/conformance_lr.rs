@@ -4,38 +4,12 @@
 
 use optimc::{Config, Schedule};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-fn cases() -> Vec<(PathBuf, PathBuf)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/torch");
-    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&dir)
-        .expect("tests/conformance/torch exists")
-        .filter_map(|e| {
-            let json = e.ok()?.path();
-            let optim = json.with_extension("optim");
-            (json.extension()? == "json" && optim.exists()).then_some((json, optim))
-        })
-        .collect();
-    cases.sort();
-    cases
-}
-
-fn close(actual: f64, expected: f64) -> bool {
-    let diff = (actual - expected).abs();
-    diff <= 1e-15 || diff <= 1e-10 * expected.abs()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("an array")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
-}
+mod common;
+use common::{close_lr, conformance_cases, numbers};
 
 #[test]
 fn every_case_matches_pytorch_lrs() {
-    let cases = cases();
+    let cases = conformance_cases();
     assert!(
         cases.len() >= 70,
         "expected the whole conformance set, found {}",
@@ -77,7 +51,7 @@ fn every_case_matches_pytorch_lrs() {
         'epochs: for e in 0..epochs {
             for (g, lrs) in expected_lr.iter().enumerate() {
                 let actual = schedule.lrs()[g];
-                if !close(actual, lrs[e]) {
+                if !close_lr(actual, lrs[e]) {
                     failures.push(format!(
                         "{name}: group {g} epoch {e}: lr {actual:e}, PyTorch {:e}",
                         lrs[e]
@@ -86,7 +60,7 @@ fn every_case_matches_pytorch_lrs() {
                 }
                 if let Some(momenta) = &expected_momentum {
                     let actual = schedule.momentum(g);
-                    if !actual.is_some_and(|m| close(m, momenta[g][e])) {
+                    if !actual.is_some_and(|m| close_lr(m, momenta[g][e])) {
                         failures.push(format!(
                             "{name}: group {g} epoch {e}: momentum {actual:?}, PyTorch {:e}",
                             momenta[g][e]

@@ -8,40 +8,16 @@ use optimc::{Config, Trainer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+mod common;
+use common::{close_lr, conformance_cases as cases, numbers};
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/torch")
-}
-
-fn cases() -> Vec<(PathBuf, PathBuf)> {
-    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(dir())
-        .expect("tests/conformance/torch exists")
-        .filter_map(|e| {
-            let json = e.ok()?.path();
-            let optim = json.with_extension("optim");
-            (json.extension()? == "json" && optim.exists()).then_some((json, optim))
-        })
-        .collect();
-    cases.sort();
-    cases
-}
-
-fn close_lr(actual: f64, expected: f64) -> bool {
-    let diff = (actual - expected).abs();
-    diff <= 1e-15 || diff <= 1e-10 * expected.abs()
+fn conformance_dir() -> PathBuf {
+    common::root().join("tests/conformance/torch")
 }
 
 fn close_param(actual: f32, expected: f64) -> bool {
     let diff = (f64::from(actual) - expected).abs();
     diff <= 1e-7 || diff <= 1e-5 * expected.abs()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("an array")
-        .iter()
-        .map(|x| x.as_f64().expect("a number"))
-        .collect()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -211,8 +187,8 @@ fn replay(optim: &Path, trace: &Path) -> (i32, String, String) {
 #[test]
 fn replay_reproduces_plain_plateau_and_cyclic_cases() {
     for name in ["adam_amsgrad", "plateau_cooldown", "cyclic_adam_betas"] {
-        let json_path = dir().join(format!("{name}.json"));
-        let optim_path = dir().join(format!("{name}.optim"));
+        let json_path = conformance_dir().join(format!("{name}.json"));
+        let optim_path = conformance_dir().join(format!("{name}.optim"));
         let (code, stdout, stderr) = replay(&optim_path, &json_path);
         assert_eq!(code, 0, "{name}: {stderr}");
         let got: Value = serde_json::from_str(&stdout).unwrap();
@@ -275,7 +251,7 @@ fn replay_reproduces_plain_plateau_and_cyclic_cases() {
 
 #[test]
 fn replay_refuses_bad_traces_without_panicking() {
-    let optim = dir().join("adam_amsgrad.optim");
+    let optim = conformance_dir().join("adam_amsgrad.optim");
     let tmp = std::env::temp_dir().join(format!("optimc-replay-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     let cases: &[(&str, &str, i32, &str)] = &[
@@ -336,7 +312,7 @@ fn replay_refuses_bad_traces_without_panicking() {
         );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
-    let plateau = dir().join("plateau_cooldown.optim");
+    let plateau = conformance_dir().join("plateau_cooldown.optim");
     let path = tmp.join("no_metrics.json");
     std::fs::write(&path, r#"{"epochs": 1, "metrics": null, "init": {"base": [1], "classifier": [1]}, "grads": [{"base": [1], "classifier": [1]}]}"#).unwrap();
     let (code, _, stderr) = replay(&plateau, &path);

@@ -2,24 +2,10 @@
 //! files with bad values are refused with diagnostics.
 
 use optimc::{Config, Schedule};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn optim_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for dir in ["examples", "tests/conformance/torch"] {
-        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "optim") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() > 70);
-    files
-}
+mod common;
+use common::example_and_conformance_files;
 
 /// A validation loss that falls, stalls and rises, so that `plateau` acts.
 fn metric(epoch: usize) -> f64 {
@@ -47,7 +33,7 @@ fn lr_bits(config: &Config) -> Vec<u64> {
 
 #[test]
 fn json_and_toml_round_trip_every_example_and_conformance_case() {
-    for path in optim_files() {
+    for path in example_and_conformance_files() {
         let name = path.display().to_string();
         let config = Config::from_path(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let bits = lr_bits(&config);

@@ -1,22 +1,7 @@
 //! `optimc fmt`: idempotent, meaning-preserving, and careful with files on disk.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn optim_files(dir: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "optim"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no .optim files in {dir}");
-    files
-}
+mod common;
+use common::{optim_files, optimc_in, scratch};
 
 /// The error codes of a check, for files that do not check.
 fn outcome(name: &str, text: &str) -> (Option<optimc::Config>, Vec<String>) {
@@ -60,7 +45,7 @@ fn every_file_is_formatted_stably_and_keeps_its_meaning() {
         "tests/conformance/torch",
         "tests/fixtures/invalid",
     ] {
-        for path in optim_files(dir) {
+        for path in optim_files(&[dir]) {
             let bytes = std::fs::read(&path).unwrap();
             let Ok(text) = String::from_utf8(bytes) else {
                 continue; // the encoding fixture: nothing to format
@@ -89,7 +74,7 @@ fn every_file_is_formatted_stably_and_keeps_its_meaning() {
 
 #[test]
 fn every_parseable_prefix_of_every_example_is_formatted_stably() {
-    for path in optim_files("examples") {
+    for path in optim_files(&["examples"]) {
         let text = std::fs::read_to_string(&path).unwrap();
         let cuts = (0..text.len())
             .step_by(5)
@@ -164,35 +149,19 @@ fn unparseable_text_is_refused_with_diagnostics() {
     assert_eq!(e.items[0].code, optimc::diagnostic::Code::Syntax);
 }
 
-fn optimc(args: &[&str], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_optimc"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optimc-fmt-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn cli_check_lists_files_that_would_change_and_writes_nothing() {
     let dir = scratch("check");
     std::fs::write(dir.join("ugly.optim"), "optimizer=sgd(lr=0.1)\n").unwrap();
     std::fs::write(dir.join("tidy.optim"), "optimizer = sgd(lr = 0.1)\n").unwrap();
-    let out = optimc(&["fmt", "--check", "ugly.optim", "tidy.optim"], &dir);
+    let out = optimc_in(&dir, &["fmt", "--check", "ugly.optim", "tidy.optim"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ugly.optim\n");
     assert_eq!(
         std::fs::read_to_string(dir.join("ugly.optim")).unwrap(),
         "optimizer=sgd(lr=0.1)\n"
     );
-    let out = optimc(&["fmt", "--check", "tidy.optim"], &dir);
+    let out = optimc_in(&dir, &["fmt", "--check", "tidy.optim"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -208,7 +177,7 @@ fn cli_rewrites_in_place_keeping_permissions_and_nothing_else_in_the_directory()
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
-    let out = optimc(&["fmt", "ugly.optim"], &dir);
+    let out = optimc_in(&dir, &["fmt", "ugly.optim"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -235,7 +204,7 @@ fn cli_never_rewrites_a_file_it_cannot_parse() {
     let dir = scratch("broken");
     let text = "optimizer=sgd(lr=0.1\ngroup g { params = \"x\" }\n";
     std::fs::write(dir.join("broken.optim"), text).unwrap();
-    let out = optimc(&["fmt", "broken.optim"], &dir);
+    let out = optimc_in(&dir, &["fmt", "broken.optim"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("optimc::syntax"), "{stderr}");
@@ -244,7 +213,7 @@ fn cli_never_rewrites_a_file_it_cannot_parse() {
         std::fs::read_to_string(dir.join("broken.optim")).unwrap(),
         text
     );
-    let out = optimc(&["fmt", "missing.optim"], &dir);
+    let out = optimc_in(&dir, &["fmt", "missing.optim"]);
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,30 +2,21 @@
 //! one per cycled group on the momentum panel), milestones are dashed vertical lines, the PNG
 //! has the size asked for, and bad requests fail with exit code 2.
 
+mod common;
+
+use common::{optimc_in, root, scratch};
 use optimc::plot::{self, PlotError, PlotOptions};
 use optimc::Config;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+/// Runs `optimc` from the project root.
 fn optimc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optimc"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optimc-plot-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    optimc_in(root(), args)
 }
 
 /// Runs `optimc plot FILE --epochs N -o DIR/out.svg` and returns the SVG text.
 fn plot_svg(name: &str, file: &str, epochs: &str, extra: &[&str]) -> String {
-    let dir = scratch(name);
+    let dir = scratch(&format!("plot-{name}"));
     let out_path = dir.join("out.svg");
     let mut args = vec![
         "plot",
@@ -169,7 +160,7 @@ fn milestones_are_dashed_vertical_lines() {
 
 #[test]
 fn png_has_the_signature_and_the_size_asked_for() {
-    let dir = scratch("png");
+    let dir = scratch("plot-png");
     let path = dir.join("lr.png");
     let out = optimc(&[
         "plot",
@@ -211,7 +202,7 @@ fn plateau_plots_with_its_metrics() {
 
 #[test]
 fn an_existing_plot_is_replaced_and_no_temporary_file_is_left() {
-    let dir = scratch("replace");
+    let dir = scratch("plot-replace");
     let path = dir.join("lr.svg");
     std::fs::write(&path, "old").unwrap();
     let out = optimc(&[
@@ -293,10 +284,7 @@ fn bad_requests_exit_2_with_a_clear_message() {
         assert!(out.stdout.is_empty());
     }
     for name in ["lr.svg", "lr.jpg", "lr"] {
-        assert!(
-            !Path::new(env!("CARGO_MANIFEST_DIR")).join(name).exists(),
-            "nothing is written on failure"
-        );
+        assert!(!root().join(name).exists(), "nothing is written on failure");
     }
     insta::assert_snapshot!(report);
 

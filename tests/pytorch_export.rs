@@ -6,33 +6,9 @@ use optimc::config::ScheduleConfig;
 use optimc::export::pytorch::{lambda_to_python, to_pytorch};
 use optimc::expr::Lambda;
 use optimc::Config;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn optim_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["examples", "tests/conformance/torch"] {
-        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "optim") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("optimc-py-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{example_and_conformance_files, root, scratch};
 
 /// Whether `python3` runs here; prints why a test is skipped when not.
 fn python(probe: &str, what: &str) -> bool {
@@ -61,7 +37,7 @@ fn every_snippet_is_valid_python() {
     }
     let dir = scratch("compile");
     let mut files = Vec::new();
-    for path in optim_files() {
+    for path in example_and_conformance_files() {
         let config = Config::from_path(&path).unwrap();
         let out = dir.join(format!(
             "{}.py",
@@ -106,7 +82,7 @@ fn lambdas_of(s: &ScheduleConfig, out: &mut Vec<Lambda>) {
 /// some that exercise each operator and function.
 fn lambdas() -> Vec<Lambda> {
     let mut out = Vec::new();
-    for path in optim_files() {
+    for path in example_and_conformance_files() {
         let config = Config::from_path(&path).unwrap();
         config.schedule.iter().for_each(|s| lambdas_of(s, &mut out));
         for g in &config.groups {
@@ -289,7 +265,7 @@ fn the_snippet_matches_optimc_trace_where_pytorch_is_installed() {
     }
     let dir = scratch("torch");
     let epochs = 60;
-    for path in optim_files() {
+    for path in example_and_conformance_files() {
         let config = Config::from_path(&path).unwrap();
         let rel = path
             .strip_prefix(root())

@@ -1,6 +1,6 @@
 //! `optimc fmt FILE... [--check]`: rewrite files in the canonical layout (see `optimc::format`).
 
-use super::{cannot_run, read_file, report, write_atomically, INVALID, OK};
+use super::{cannot_run, read_file, report, INVALID, OK};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +76,7 @@ fn one(path: &Path, check: bool) -> u8 {
         println!("{name}");
         return INVALID;
     }
-    match write_atomically(path, formatted.as_bytes()) {
+    match optimc::atomic::write(path, formatted.as_bytes()) {
         Ok(()) => OK,
         Err(e) => cannot_run(format!("cannot write {name}: {e}")),
     }

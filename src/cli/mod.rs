@@ -105,38 +105,3 @@ pub fn report(diagnostics: &Diagnostics) {
 pub fn load(path: &Path) -> Result<optimc::Config, u8> {
     check_file(path)?.0.ok_or(INVALID)
 }
-
-/// Writes `bytes` to a temporary file next to `path` (with `path`'s permissions, if it exists),
-/// then renames it over `path`, so that a reader never sees half a file and a failed write
-/// loses nothing.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".to_string());
-    let permissions = match std::fs::metadata(path) {
-        Ok(m) => Some(m.permissions()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e),
-    };
-    let temp = dir.join(format!(".{file_name}.optimc.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        if let Some(permissions) = permissions {
-            std::fs::set_permissions(&temp, permissions)?;
-        }
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}

@@ -2,7 +2,7 @@
 //! (see `optimc::plot`).
 
 use super::trace::{cannot_trace, load_with_metrics};
-use super::{cannot_run, write_atomically, OK};
+use super::{cannot_run, OK};
 use optimc::plot::{render_png, render_svg, PlotError, PlotOptions};
 use std::path::{Path, PathBuf};
 
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> u8 {
         Err(PlotError::Trace(e)) => return cannot_trace(&args.file, &e),
         Err(e) => return cannot_run(e),
     };
-    match write_atomically(&args.output, &bytes) {
+    match optimc::atomic::write(&args.output, &bytes) {
         Ok(()) => OK,
         Err(e) => cannot_run(format!("cannot write {}: {e}", args.output.display())),
     }
