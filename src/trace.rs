@@ -200,3 +200,84 @@ pub fn parse_metrics(text: &str) -> Result<Vec<f64>, MetricsError> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(source: &str) -> Config {
+        Config::from_source("test.optim", source).unwrap()
+    }
+
+    #[test]
+    fn refuses_what_pytorch_would_not_run() {
+        let plateau = config("optimizer = sgd(lr = 0.1)\nschedule = plateau(patience = 0)");
+        assert_eq!(
+            Trace::record(&plateau, 5, None),
+            Err(TraceError::NeedsMetrics)
+        );
+        assert_eq!(
+            Trace::record(&plateau, 5, Some(&[1.0, 1.0])),
+            Err(TraceError::TooFewMetrics {
+                have: 2,
+                epochs: 5,
+                need: 4
+            })
+        );
+        let trace = Trace::record(&plateau, 5, Some(&[1.0, 1.0, 1.0, 1.0])).unwrap();
+        assert_eq!(
+            trace.lr[0],
+            [0.1, 0.1, 0.01, 0.001, 0.0001].map(|v| trace_lr(v, &trace))
+        );
+
+        let one_cycle = config(
+            "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = one_cycle(max_lr = 1, total_steps = 10)",
+        );
+        assert!(Trace::record(&one_cycle, 11, None).is_ok());
+        assert_eq!(
+            Trace::record(&one_cycle, 12, None),
+            Err(TraceError::PastOneCycle { total_steps: 10 })
+        );
+        let momentum = Trace::record(&one_cycle, 3, None)
+            .unwrap()
+            .momentum
+            .unwrap();
+        assert_eq!(momentum[0].as_ref().unwrap()[0], 0.95);
+
+        let constant = config("optimizer = sgd(lr = 0.1)");
+        assert_eq!(
+            Trace::record(&constant, MAX_EPOCHS + 1, None),
+            Err(TraceError::TooManyEpochs {
+                epochs: MAX_EPOCHS + 1
+            })
+        );
+        let empty = Trace::record(&constant, 0, None).unwrap();
+        assert_eq!((empty.epochs(), empty.momentum), (0, None));
+    }
+
+    /// The recorded value closest to `v`: plateau's `lr × factor` products are not exact.
+    fn trace_lr(v: f64, trace: &Trace) -> f64 {
+        let found = trace.lr[0]
+            .iter()
+            .copied()
+            .find(|x| (x - v).abs() <= 1e-12 * v)
+            .unwrap_or(f64::NAN);
+        assert!(!found.is_nan(), "{v} not in {:?}", trace.lr[0]);
+        found
+    }
+
+    #[test]
+    fn metrics_errors_say_where() {
+        assert_eq!(
+            parse_metrics("1\n\n  x  \n"),
+            Err(MetricsError::NotANumber {
+                line: 3,
+                text: "x".to_string()
+            })
+        );
+        assert!(matches!(
+            parse_metrics("[1, \"a\"]"),
+            Err(MetricsError::Json(_))
+        ));
+    }
+}
