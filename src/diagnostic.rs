@@ -91,12 +91,32 @@ codes! {
     BadLambda => "bad_lambda",
     /// A function inside a lambda called with the wrong number of arguments.
     WrongArity => "wrong_arity",
-    /// A schedule needs a metric (`plateau`) but none is available.
+    /// A `plateau` whose metric can never lower the lr: another schedule sets the lr from scratch
+    /// every epoch, or its `sequence` replaces it before its patience runs out (warning).
     MissingMetric => "missing_metric",
-    /// A learning rate becomes NaN or infinite.
+    /// A learning rate becomes NaN or infinite within the horizon (warning).
     NonFiniteLr => "non_finite_lr",
-    /// A learning rate becomes negative.
+    /// A learning rate becomes negative within the horizon (warning).
     NegativeLr => "negative_lr",
+    /// A learning rate reaches 0 and stays there until the end of the horizon (warning).
+    LrStaysZero => "lr_stays_zero",
+    /// A lambda's value changes more than tenfold from one epoch to the next (warning).
+    LambdaJump => "lambda_jump",
+    /// A `sequence` milestone replaces a child before its warmup, annealing or cycle ends (warning).
+    ScheduleCutShort => "schedule_cut_short",
+    /// `one_cycle` or `cyclic` chained with another schedule: they overwrite each other's lr (warning).
+    ConflictingSchedules => "conflicting_schedules",
+    /// Milestones not in increasing order (warning).
+    UnsortedMilestones => "unsorted_milestones",
+    /// A milestone listed twice (warning).
+    DuplicateMilestone => "duplicate_milestone",
+    /// A group whose every pattern is matched first by an earlier group: it gets no parameters (warning).
+    ShadowedGroup => "shadowed_group",
+    /// A `let` that nothing uses (warning).
+    UnusedLet => "unused_let",
+    /// An optimizer option set to PyTorch's default, or a group option set to the value it
+    /// already inherits (warning).
+    RedundantOption => "redundant_option",
 }
 
 impl fmt::Display for Code {
