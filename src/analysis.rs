@@ -737,6 +737,9 @@ impl Analysis<'_, '_> {
     }
 
     fn zero_help(&self, epoch: u64) -> String {
+        if epoch == 0 {
+            return "this group never learns; check the operators and parentheses (`**` binds tighter than `*`, `/` and `//`)".into();
+        }
         format!(
             "A group with lr 0 stops learning; if training ends by epoch {epoch}, say so with `--horizon {epoch}`"
         )
@@ -783,7 +786,8 @@ impl Analysis<'_, '_> {
         for x in first + 1..len {
             let v = lambda.eval(x as f64);
             // Zeros, signs and NaNs are for the other warnings; this one compares magnitudes.
-            let usable = |a: f64| a.is_finite() && a > 0.0;
+            // Below 1e-12 a factor is 0 up to rounding (`cos(pi / 2)` is 6e-17, not 0).
+            let usable = |a: f64| a.is_finite() && a > 1e-12;
             if usable(prev) && usable(v) {
                 let ratio = (v / prev).abs().max((prev / v).abs());
                 if ratio > JUMP_FACTOR * (1.0 + 1e-9) {
@@ -871,9 +875,11 @@ impl Analysis<'_, '_> {
                     format!("`{name}` sets the lr itself every epoch, so the schedules chained with it fight over the lr"),
                 )
                 .with_label(format!("`{name}` overwrites the lr"))
-                .with_help(format!(
-                    "use `{name}` alone (it has its own warmup and annealing), or run schedules one after the other with `sequence(..., milestones = [...])`"
-                ));
+                .with_help(if name == "cyclic" {
+                    "use `cyclic` alone: `mode = triangular2`, or `mode = exp_range` with a `gamma`, shrinks the cycles over time; or run schedules one after the other with `sequence(..., milestones = [...])`".to_string()
+                } else {
+                    format!("use `{name}` alone (it has its own warmup and annealing), or run schedules one after the other with `sequence(..., milestones = [...])`")
+                });
                 for (j, other) in children.iter().enumerate() {
                     if j != k {
                         d = d.with_related(
@@ -950,9 +956,11 @@ impl Analysis<'_, '_> {
             let mut d = Diagnostic::warning(
                 Code::ScheduleCutShort,
                 at,
-                format!(
-                    "`sequence` replaces `{name}` at epoch {end}, before {what} ends"
-                ),
+                if what.ends_with(" happens") {
+                    format!("`sequence` replaces `{name}` at epoch {end}, before {what}")
+                } else {
+                    format!("`sequence` replaces `{name}` at epoch {end}, before {what} ends")
+                },
             )
             .with_label(format!("runs {runs} epoch{} of the {needs} it needs", plural(runs)))
             .with_help(match fix {
@@ -971,7 +979,7 @@ impl Analysis<'_, '_> {
 }
 
 /// How many epochs a schedule needs to finish its warmup, annealing or first cycle, what to
-/// call that, and the argument that sets it.
+/// call that (and whether it "ends" or "happens"), and the argument that sets it.
 fn length(s: &ScheduleConfig) -> Option<(u64, String, Option<&'static str>)> {
     Some(match s {
         ScheduleConfig::Linear {
@@ -1008,10 +1016,10 @@ fn length(s: &ScheduleConfig) -> Option<(u64, String, Option<&'static str>)> {
         ),
         ScheduleConfig::Multistep { milestones, .. } => {
             let last = milestones.iter().copied().max()?;
-            (last + 1, format!("its decay at epoch {last}"), None)
+            (last + 1, format!("its decay at epoch {last} happens"), None)
         }
         ScheduleConfig::Step { step_size, .. } => {
-            (step_size + 1, "its first decay".into(), Some("step_size"))
+            (step_size + 1, "its first decay happens".into(), None)
         }
         _ => return None,
     })

@@ -63,9 +63,24 @@ pub fn run(args: Args) -> u8 {
     code
 }
 
-/// One diagnostic as JSON: code, severity, message, file, 1-based line and column, byte span, help.
+/// One diagnostic as JSON: code, severity, message, file, 1-based line and column (and where
+/// the span ends), byte span, label, help, and the related places with their labels.
 fn to_json(file: &Diagnostics, d: &Diagnostic) -> serde_json::Value {
     let (line, column) = line_column(&file.source, d.span.start);
+    let (end_line, end_column) = line_column(&file.source, d.span.end);
+    let related: Vec<serde_json::Value> = d
+        .related
+        .iter()
+        .map(|r| {
+            let (line, column) = line_column(&file.source, r.span.start);
+            serde_json::json!({
+                "line": line,
+                "column": column,
+                "span": { "start": r.span.start, "end": r.span.end },
+                "label": r.text,
+            })
+        })
+        .collect();
     serde_json::json!({
         "code": d.code.to_string(),
         "severity": d.severity,
@@ -73,9 +88,12 @@ fn to_json(file: &Diagnostics, d: &Diagnostic) -> serde_json::Value {
         "file": file.file_name,
         "line": line,
         "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
         "span": { "start": d.span.start, "end": d.span.end },
         "label": d.label,
         "help": d.help,
+        "related": related,
     })
 }
 
