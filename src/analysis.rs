@@ -87,10 +87,7 @@ fn extent(s: &ScheduleConfig) -> u64 {
         } => children
             .iter()
             .enumerate()
-            .map(|(k, c)| {
-                let start = if k == 0 { 0 } else { milestones[k - 1] };
-                start.saturating_add(extent(c))
-            })
+            .map(|(k, c)| start_of(milestones, k).saturating_add(extent(c)))
             .chain(milestones.iter().copied())
             .max()
             .unwrap_or(0),
@@ -763,7 +760,7 @@ impl Analysis<'_, '_> {
                 milestones,
             } => {
                 for (k, c) in children.iter().enumerate() {
-                    let start = if k == 0 { 0 } else { milestones[k - 1] };
+                    let start = start_of(milestones, k);
                     let end = milestones.get(k).copied().unwrap_or(self.horizon);
                     if let Some(s) = src.child(k) {
                         self.lambda_jumps(c, s, end.saturating_sub(start).min(len));
@@ -916,7 +913,7 @@ impl Analysis<'_, '_> {
 
     fn sequence_lints(&mut self, children: &[ScheduleConfig], milestones: &[u64], src: &Src) {
         for (k, child) in children.iter().enumerate().take(milestones.len()) {
-            let start = if k == 0 { 0 } else { milestones[k - 1] };
+            let start = start_of(milestones, k);
             let end = milestones[k];
             if end < start {
                 // Out of order: `unsorted_milestones` says so.
@@ -927,19 +924,28 @@ impl Analysis<'_, '_> {
             let name = kind_name(child);
             let milestone = src.milestones.get(k).copied();
             if let ScheduleConfig::Plateau { patience, .. } = child {
-                // A plateau lowers the lr after `patience + 1` epochs without improvement, the
-                // first counted from its first metric.
-                if runs <= patience + 1 {
+                // A plateau lowers the lr after `patience + 1` epochs without improvement,
+                // counted after its first metric (which always improves on "none yet"), and the
+                // lowered lr shows the epoch after: it needs `patience + 3` epochs.
+                if runs < patience + 3 {
                     let mut d = Diagnostic::warning(
                         Code::MissingMetric,
                         at,
                         format!("this `plateau` runs for {runs} epoch{}, too few to ever lower the lr", plural(runs)),
                     )
                     .with_label(format!("lowers the lr only after {} epochs without improvement", patience + 1))
-                    .with_help(format!(
-                        "the metric cannot change anything here: give it more epochs (a later milestone than {end}), or lower `patience` below {}",
-                        runs.saturating_sub(1)
-                    ));
+                    .with_help(if runs >= 3 {
+                        format!(
+                            "the metric cannot change anything here: move the milestone to {} or later, or set `patience = {}` or less",
+                            start + patience + 3,
+                            runs - 3
+                        )
+                    } else {
+                        format!(
+                            "the metric cannot change anything here: move the milestone to {} or later",
+                            start + patience + 3
+                        )
+                    });
                     if let Some(m) = milestone {
                         d = d.with_related(m, format!("replaced at epoch {end}"));
                     }
@@ -1025,6 +1031,14 @@ fn length(s: &ScheduleConfig) -> Option<(u64, String, Option<&'static str>)> {
     })
 }
 
+/// The epoch at which child `k` of a `sequence` takes over.
+fn start_of(milestones: &[u64], k: usize) -> u64 {
+    match k {
+        0 => 0,
+        k => milestones.get(k - 1).copied().unwrap_or(0),
+    }
+}
+
 /// Schedules whose lr is computed from the initial lr each epoch, not from the current one.
 fn sets_lr_from_scratch(s: &ScheduleConfig) -> bool {
     matches!(
@@ -1078,5 +1092,220 @@ fn plural(n: u64) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{GroupConfig, Hyperparams, OptimizerKind};
+
+    fn analyse(source: &str) -> Vec<Diagnostic> {
+        let file = crate::parse::parse(source).unwrap();
+        let config = crate::check::check(&file).config.unwrap();
+        analyze(&file, source, &config, &Options::default())
+    }
+
+    fn config_with(schedule: ScheduleConfig) -> Config {
+        let options = Hyperparams {
+            lr: 1.0,
+            ..Hyperparams::defaults(OptimizerKind::Sgd)
+        };
+        Config {
+            optimizer: OptimizerKind::Sgd,
+            defaults: options,
+            groups: vec![GroupConfig {
+                name: "default".into(),
+                params: vec!["*".into()],
+                options,
+                schedule: None,
+            }],
+            schedule: Some(schedule),
+        }
+    }
+
+    fn plateau(patience: u64) -> ScheduleConfig {
+        let source = format!(
+            "optimizer = sgd(lr = 1)\nschedule = plateau(factor = 0.5, patience = {patience})"
+        );
+        crate::Config::from_source("p.optim", &source)
+            .unwrap()
+            .schedule
+            .unwrap()
+    }
+
+    /// The evaluator that finds the breaking sub-expression must compute what the compiled
+    /// lambda computes, or it would blame the wrong place.
+    #[test]
+    fn syntax_evaluation_agrees_with_the_compiled_lambda() {
+        let bodies = [
+            "sin(e) / e",
+            "0.5 ** (e // 10) * (1 + cos(pi * e / 7)) / 2",
+            "if e < 5 then (e + 1) / 5 else 0.9 ** (e - 5)",
+            "min(1, e / 3, 2) + max(e % 4, -e) - clamp(e - 2, 0, 1)",
+            "f(e + 1) * c - log(e) + sqrt(e - 3) + abs(-e) ** 0.5",
+            "if not (e > 2 and e != 7) or e == 9 then round(e / 2) else floor(e / 3) + ceil(tau)",
+            "exp(-e) * tanh(e) / (e - 4)",
+        ];
+        for body in bodies {
+            let source = format!(
+                "let c = 2 ** 3\nlet f = x -> x * c\noptimizer = sgd(lr = 1)\nschedule = lambda(e -> {body})"
+            );
+            let file = crate::parse::parse(&source).unwrap();
+            let config = crate::check::check(&file).config.unwrap();
+            let Some(ScheduleConfig::Lambda { lr_lambda }) = &config.schedule else {
+                panic!("{body}")
+            };
+            let env = Env::new(&file);
+            let src = Sources::find(&file, &env, &config);
+            let (param, body_expr, _) = src.file.unwrap().lambda.unwrap();
+            for x in 0..40 {
+                let compiled = lr_lambda.eval(x as f64);
+                let walked = Eval::new(&env).eval(body_expr, Some((param, x as f64)));
+                assert!(
+                    compiled.to_bits() == walked.to_bits()
+                        || (compiled.is_nan() && walked.is_nan()),
+                    "{body} at {x}: compiled {compiled}, walked {walked}"
+                );
+            }
+        }
+    }
+
+    /// `missing_metric` for a plateau in a `sequence` fires exactly when the real schedule,
+    /// fed a metric that never improves, cannot lower the lr before the milestone.
+    #[test]
+    fn the_short_plateau_threshold_matches_the_runtime() {
+        for patience in 0..6u64 {
+            for runs in 1..patience + 6 {
+                let config = config_with(ScheduleConfig::Sequence {
+                    children: vec![
+                        plateau(patience),
+                        ScheduleConfig::Exponential { gamma: 1.0 },
+                    ],
+                    milestones: vec![runs],
+                });
+                let mut schedule = Schedule::new(&config);
+                let mut lowered = false;
+                for _ in 0..runs {
+                    lowered |= schedule.lrs()[0] < 1.0;
+                    schedule.step_with(0.0);
+                }
+                let source = format!(
+                    "optimizer = sgd(lr = 1)\nschedule = sequence(plateau(factor = 0.5, patience = {patience}), exponential(gamma = 1), milestones = [{runs}])"
+                );
+                let warned = analyse(&source)
+                    .iter()
+                    .any(|d| d.code == Code::MissingMetric);
+                assert_eq!(warned, !lowered, "patience {patience}, runs {runs}");
+            }
+        }
+    }
+
+    /// The schedules said to set the lr from scratch are exactly those that undo a chained
+    /// plateau's reduction at the next step.
+    #[test]
+    fn from_scratch_schedules_undo_a_chained_plateau() {
+        let leaves = [
+            "lambda(e -> 0.99 ** e)",
+            "multiplicative(e -> 0.99)",
+            "step(step_size = 3, gamma = 0.9)",
+            "multistep(milestones = [2, 4], gamma = 0.9)",
+            "exponential(gamma = 0.99)",
+            "constant(factor = 0.5, total_iters = 3)",
+            "linear(start_factor = 0.5, total_iters = 3)",
+            "polynomial(total_iters = 20, power = 1)",
+            "cosine(t_max = 20)",
+            "cosine_restarts(t_0 = 5)",
+            "cyclic(base_lr = 0.1, max_lr = 1, step_size_up = 4)",
+            "one_cycle(max_lr = 1, total_steps = 30)",
+        ];
+        for leaf in leaves {
+            let run = |schedule: &str| {
+                let source =
+                    format!("optimizer = sgd(lr = 1, momentum = 0.9)\nschedule = {schedule}");
+                let config = crate::Config::from_source("c.optim", &source).unwrap();
+                let mut s = Schedule::new(&config);
+                for _ in 0..8 {
+                    s.step_with(0.0);
+                }
+                s.lrs()[0]
+            };
+            let alone = run(leaf);
+            let chained = run(&format!(
+                "chain({leaf}, plateau(factor = 0.5, patience = 0))"
+            ));
+            let config = crate::Config::from_source(
+                "c.optim",
+                &format!("optimizer = sgd(lr = 1, momentum = 0.9)\nschedule = {leaf}"),
+            )
+            .unwrap();
+            // Six reductions by half compound to 1/64 unless the leaf undoes them.
+            let undone = chained / alone > 0.25;
+            assert_eq!(
+                sets_lr_from_scratch(config.schedule.as_ref().unwrap()),
+                undone,
+                "{leaf}: alone {alone}, chained {chained}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_seed_names_epoch_0_and_the_division() {
+        let source = "optimizer = sgd(lr = 1e-2)\nschedule = lambda(epoch -> sin(epoch) / epoch)";
+        let found = analyse(source);
+        let d = found.iter().find(|d| d.code == Code::NonFiniteLr).unwrap();
+        assert_eq!(d.message, "the lr becomes NaN at epoch 0");
+        assert_eq!(&source[d.span.start..d.span.end], "sin(epoch) / epoch");
+        assert_eq!(
+            d.label,
+            "`sin(epoch) / epoch` is 0 / 0 = NaN when epoch = 0"
+        );
+    }
+
+    #[test]
+    fn a_nan_inside_a_sequence_is_found_in_the_running_child() {
+        let source = "optimizer = sgd(lr = 1)\nschedule = sequence(linear(total_iters = 5), lambda(e -> 1 / (e - 3)), milestones = [5])";
+        let found = analyse(source);
+        let d = found.iter().find(|d| d.code == Code::NonFiniteLr).unwrap();
+        // The lambda counts from its milestone: e = 3 is epoch 8.
+        assert_eq!(d.message, "the lr becomes infinite at epoch 8");
+        assert_eq!(&source[d.span.start..d.span.end], "1 / (e - 3)");
+        assert!(d.label.ends_with("when e = 3"), "{}", d.label);
+    }
+
+    #[test]
+    fn clean_schedules_get_no_warnings() {
+        for schedule in [
+            "step(step_size = 30)",
+            "sequence(linear(start_factor = 0.01, total_iters = 5), cosine(t_max = 95), milestones = [5])",
+            "lambda(e -> min(1, (e + 1) / 5) * 0.5 * (1 + cos(pi * e / 100)))",
+            "one_cycle(max_lr = 0.1, total_steps = 100)",
+            "chain(linear(start_factor = 0.1, total_iters = 3), exponential(gamma = 0.95))",
+            "cosine(t_max = 100)",
+            "plateau(patience = 3)",
+            "lambda(e -> 0.1 ** (e // 30))",
+        ] {
+            let source = format!("optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = {schedule}");
+            let found = analyse(&source);
+            assert!(found.is_empty(), "{schedule}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_horizon_is_clamped_not_trusted() {
+        let source = "optimizer = sgd(lr = 1)\nschedule = polynomial(total_iters = 5)";
+        let file = crate::parse::parse(source).unwrap();
+        let config = crate::check::check(&file).config.unwrap();
+        for horizon in [0, 1, 6, u64::MAX] {
+            let found = analyze(
+                &file,
+                source,
+                &config,
+                &Options {
+                    horizon: Some(horizon),
+                },
+            );
+            assert_eq!(found.len(), usize::from(horizon > 6), "horizon {horizon}");
+        }
     }
 }

@@ -2214,6 +2214,52 @@ mod tests {
     }
 
     #[test]
+    fn glob_cover() {
+        assert!(glob_covers("*", "head.*"));
+        assert!(glob_covers("*", ""));
+        assert!(glob_covers("head.*", "head.classifier.*"));
+        assert!(glob_covers("head.*", "head.bias"));
+        assert!(glob_covers("*.bias", "head.*.bias"));
+        assert!(glob_covers("layer?.*", "layer1.weight"));
+        assert!(glob_covers("layer?.*", "layer?.weight"));
+        assert!(glob_covers("a*b", "a*b"));
+        assert!(!glob_covers("head.*", "*"));
+        assert!(!glob_covers("head.*", "backbone.*"));
+        assert!(!glob_covers("layer1.*", "layer?.*"));
+        assert!(!glob_covers("?", "*"));
+        assert!(!glob_covers("*.weight", "*.bias"));
+        assert!(!glob_covers("*norm*", "*.bias"));
+    }
+
+    /// Containment agrees with matching: whenever `glob_covers(q, p)`, every name `p` matches
+    /// (here, every short name over a small alphabet) is matched by `q`.
+    #[test]
+    fn glob_cover_is_sound() {
+        use crate::optim::glob_match;
+        let patterns = [
+            "*", "a*", "*b", "a?", "?b", "a*b", "ab", "?", "??", "*a*", "a", "b*a",
+        ];
+        let mut names = vec![String::new()];
+        for len in 1..=4 {
+            for i in 0..(1 << len) {
+                names.push(
+                    (0..len)
+                        .map(|k| if i >> k & 1 == 1 { 'b' } else { 'a' })
+                        .collect(),
+                );
+            }
+        }
+        for q in patterns {
+            for p in patterns {
+                let contained = names.iter().all(|n| !glob_match(p, n) || glob_match(q, n));
+                if glob_covers(q, p) {
+                    assert!(contained, "{q} said to cover {p}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn suggestions() {
         assert_eq!(did_you_mean("gama", ["gamma", "step_size"]), Some("gamma"));
         assert_eq!(did_you_mean("T_max", ["t_max", "eta_min"]), Some("t_max"));
