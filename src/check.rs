@@ -30,7 +30,10 @@ pub struct Checked {
 pub fn check(file: &ast::File) -> Checked {
     let mut checker = Checker::new(file);
     let config = checker.run(file);
-    checker.lint_unused_lets();
+    // An error can stop evaluation before a name is reached; only a clean file says "unused".
+    if checker.error_count() == 0 {
+        checker.lint_unused_lets();
+    }
     let mut diagnostics = checker.diags;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     let config = if diagnostics.iter().any(Diagnostic::is_error) {

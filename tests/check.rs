@@ -31,8 +31,6 @@ schedule = chain(step(step_size = 2.5), cosine(T_max = 10), plateau(mode = maxim
     assert_eq!(
         found,
         [
-            // `let a = 1` is never used: a warning, sorted among the errors by position.
-            Code::UnusedLet,
             Code::DuplicateDefinition,
             Code::UnknownOption,
             Code::UnknownOption,

@@ -238,3 +238,34 @@ fn the_default_horizon_covers_the_file() {
         MAX_HORIZON
     );
 }
+
+/// Errors and warnings of one file come in one run, told apart and sorted by position.
+#[test]
+fn errors_and_warnings_together_sorted_by_position() {
+    let source = "optimizer = adam(lr = 1e-3, eps = 1e-8, weight_decay = -1)\n\
+                  group head { params = \"head.*\", lr = 1e-3 }\n\
+                  group body { params = \"body.*\", betas = (0.9, 0.999, 0.9) }\n";
+    let (config, diagnostics) = optimc::check_source("mixed.optim", source);
+    assert!(config.is_none());
+    let found: Vec<(Code, Severity)> = diagnostics
+        .items
+        .iter()
+        .map(|d| (d.code, d.severity))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Code::RedundantOption, Severity::Warning),
+            (Code::OutOfRange, Severity::Error),
+            (Code::TypeMismatch, Severity::Error),
+        ]
+    );
+    let starts: Vec<usize> = diagnostics.items.iter().map(|d| d.span.start).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+    let text = diagnostics.render(false, 100);
+    assert!(
+        text.contains("⚠ `eps = 1e-8` is already Adam's default"),
+        "{text}"
+    );
+    assert!(text.contains("× "), "{text}");
+}
