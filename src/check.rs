@@ -546,6 +546,7 @@ impl Checker {
                         e.span,
                         format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
                     )
+                    .with_label("nested too deeply")
                     .with_help("simplify it or split it with `let`"),
                 );
                 return false;
@@ -752,9 +753,7 @@ impl Checker {
             format!("expected {expected}, found {}", v.describe()),
         )
         .with_label(format!("expected {expected}"));
-        if let Some(h) = help {
-            d = d.with_help(h);
-        }
+        d = d.with_help(help.unwrap_or_else(|| format!("write {expected} here")));
         self.error(d);
     }
 
@@ -777,7 +776,16 @@ impl Checker {
         match v {
             Value::Bool(b) => Some(b),
             other => {
-                self.type_error(&other, span, "`true` or `false`", None);
+                let help = match &other {
+                    Value::Number(n) => Some(format!(
+                        "booleans are written `true` and `false`, not {}; write `{}`",
+                        crate::config::format_number(*n),
+                        *n != 0.0
+                    )),
+                    Value::Str(s) => Some(format!("booleans are written without quotes: `{s}`")),
+                    _ => None,
+                };
+                self.type_error(&other, span, "`true` or `false`", help);
                 None
             }
         }
@@ -802,6 +810,7 @@ impl Checker {
                             n.span,
                             format!("`{name}` takes no named arguments"),
                         )
+                        .with_label("named argument")
                         .with_help("pass the values by position"),
                     );
                     return None;
@@ -822,6 +831,15 @@ impl Checker {
                         call.span,
                         format!("`{name}` takes 1 positional argument"),
                     )
+                    .with_label(format!(
+                        "{} argument{}",
+                        call.args.len(),
+                        if call.args.len() == 1 {
+                            " by name"
+                        } else {
+                            "s"
+                        }
+                    ))
                     .with_help(format!("call it as `{name}(x)`")),
                 );
                 return None;
@@ -840,6 +858,7 @@ impl Checker {
                         kind.name()
                     ),
                 )
+                .with_label("an optimizer, not a value")
                 .with_help(format!(
                     "write `optimizer = {}(...)` on its own line",
                     kind.name()

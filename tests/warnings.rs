@@ -81,6 +81,10 @@ fn every_fixture_as_json() {
                 }
                 assert!(item["code"].as_str().unwrap().starts_with("optimc::"));
                 assert!(item["help"].is_string(), "{rel}: no help in {item}");
+                assert!(
+                    !item["label"].as_str().unwrap().is_empty(),
+                    "{rel}: no label in {item}"
+                );
                 assert_eq!(item["file"], rel.as_str());
             }
             let positions: Vec<(u64, u64)> = items
