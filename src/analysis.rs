@@ -37,6 +37,9 @@ pub const MIN_HORIZON: u64 = 100;
 pub const MAX_HORIZON: u64 = 1_000_000;
 /// A lambda whose value changes by more than this factor between two epochs is reported.
 pub const JUMP_FACTOR: f64 = 10.0;
+/// The work the analysis may do, in schedule-node steps and lambda operations: on a very large
+/// file the horizon shrinks so that `horizon × work per epoch` stays under it.
+pub const WORK_BUDGET: u64 = 20_000_000;
 
 /// How the analysis runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +97,46 @@ fn extent(s: &ScheduleConfig) -> u64 {
     }
 }
 
+/// What one epoch of the analysis costs: every group's lr, every schedule node stepped, every
+/// lambda operation evaluated (once by the schedule, once by the jump scan).
+fn work_per_epoch(config: &Config) -> u64 {
+    fn lambda_size(node: &expr::Node) -> u64 {
+        use expr::Node;
+        1 + match node {
+            Node::Number(_) | Node::Bool(_) | Node::Param => 0,
+            Node::Unary(_, x) => lambda_size(x),
+            Node::Binary(_, l, r) => lambda_size(l) + lambda_size(r),
+            Node::If(c, t, e) => lambda_size(c) + lambda_size(t) + lambda_size(e),
+            Node::Call(_, args) => args.iter().map(lambda_size).sum(),
+        }
+    }
+    fn size(s: &ScheduleConfig) -> u64 {
+        1 + match s {
+            ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
+                2 * lambda_size(lr_lambda.body())
+            }
+            ScheduleConfig::Cyclic {
+                scale_fn: Some(f), ..
+            } => lambda_size(f.body()),
+            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+                children.iter().map(size).sum()
+            }
+            // Each step looks the epoch up among the milestones.
+            ScheduleConfig::Multistep { milestones, .. } => milestones.len() as u64,
+            _ => 0,
+        }
+    }
+    let schedules = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    schedules
+        .map(size)
+        .sum::<u64>()
+        .saturating_add(config.groups.len() as u64)
+        .max(1)
+}
+
 /// Analyses a checked file: `config` must be what [`check`](crate::check::check) made of `file`,
 /// whose text is `source`. Returns warnings only, in no particular order.
 pub fn analyze(
@@ -102,10 +145,12 @@ pub fn analyze(
     config: &Config,
     options: &Options,
 ) -> Vec<Diagnostic> {
+    let per_epoch = work_per_epoch(config);
     let horizon = options
         .horizon
         .unwrap_or_else(|| default_horizon(config))
-        .clamp(1, MAX_HORIZON);
+        .clamp(1, MAX_HORIZON)
+        .min((WORK_BUDGET / per_epoch).max(1));
     let env = Env::new(file);
     let sources = Sources::find(file, &env, config);
     let mut a = Analysis {
@@ -496,8 +541,11 @@ impl Analysis<'_, '_> {
                 }
             }
         }
-        // One warning per place in the source, naming every group it affects.
+        // One warning per place in the source, naming every group it affects. Groups sharing
+        // the file's schedule usually break at the same epoch: find the culprit once.
         let mut found: Vec<(Problem, u64, Culprit, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<(Problem, u64, Span), usize> = HashMap::new();
+        let mut culprits: HashMap<(Problem, u64, Option<usize>), Span> = HashMap::new();
 
         for g in 0..n {
             let Some(cfg) = self.config.schedule_of(g) else {
@@ -512,15 +560,23 @@ impl Analysis<'_, '_> {
                 (Problem::Negative, negative[g]),
                 (Problem::StaysZero, stays_zero),
             ];
+            let own = self.config.groups[g].schedule.is_some().then_some(g);
             for (problem, epoch) in problems {
                 let Some(epoch) = epoch else { continue };
+                if let Some(span) = culprits.get(&(problem, epoch, own)) {
+                    if let Some(&i) = index.get(&(problem, epoch, *span)) {
+                        found[i].3.push(g);
+                        continue;
+                    }
+                }
                 let culprit = self.culprit(problem, cfg, src, epoch);
-                match found
-                    .iter_mut()
-                    .find(|(p, e, c, _)| *p == problem && *e == epoch && c.span == culprit.span)
-                {
-                    Some((.., groups)) => groups.push(g),
-                    None => found.push((problem, epoch, culprit, vec![g])),
+                culprits.insert((problem, epoch, own), culprit.span);
+                match index.get(&(problem, epoch, culprit.span)) {
+                    Some(&i) => found[i].3.push(g),
+                    None => {
+                        index.insert((problem, epoch, culprit.span), found.len());
+                        found.push((problem, epoch, culprit, vec![g]));
+                    }
                 }
             }
         }
@@ -560,10 +616,15 @@ impl Analysis<'_, '_> {
         if !declared {
             return "the lr".into();
         }
-        let names: Vec<String> = groups
+        let mut names: Vec<String> = groups
             .iter()
+            .take(4)
             .map(|&g| format!("`{}`", self.config.groups[g].name))
             .collect();
+        if groups.len() > 4 {
+            names.truncate(3);
+            names.push(format!("{} other groups", groups.len() - 3));
+        }
         match names.split_last() {
             Some((last, [])) => format!("the lr of group {last}"),
             Some((last, rest)) => format!("the lr of groups {} and {last}", rest.join(", ")),
@@ -717,11 +778,18 @@ impl Analysis<'_, '_> {
                     | ScheduleConfig::Linear { total_iters, .. } => format!(
                         "`{name}` ends at 0 after `total_iters = {total_iters}` epochs; set `total_iters` to the number of epochs you train"
                     ),
-                    ScheduleConfig::Step { .. }
-                    | ScheduleConfig::Multistep { .. }
-                    | ScheduleConfig::Exponential { .. } => format!(
-                        "`{name}` with `gamma = 0` sets the lr to 0; use a factor such as `gamma = 0.1`"
-                    ),
+                    ScheduleConfig::Step { gamma, .. }
+                    | ScheduleConfig::Multistep { gamma, .. }
+                    | ScheduleConfig::Exponential { gamma } => {
+                        if *gamma == 0.0 {
+                            format!("`{name}` with `gamma = 0` sets the lr to 0; use a factor such as `gamma = 0.1`")
+                        } else {
+                            format!(
+                                "`{name}` multiplies the lr by {} so many times that it underflows to 0",
+                                rounded(*gamma)
+                            )
+                        }
+                    }
                     _ => format!("`{name}` brings the lr to 0"),
                 };
                 Culprit {
@@ -858,15 +926,15 @@ impl Analysis<'_, '_> {
 
     fn chain_lints(&mut self, children: &[ScheduleConfig], src: &Src) {
         let span = |k: usize| src.child(k).map_or(src.at, |s| s.at);
-        for (k, c) in children.iter().enumerate() {
-            if children.len() > 1
-                && matches!(
-                    c,
-                    ScheduleConfig::OneCycle { .. } | ScheduleConfig::Cyclic { .. }
-                )
-            {
-                let name = kind_name(c);
-                let mut d = Diagnostic::warning(
+        let cycler = children.iter().position(|c| {
+            matches!(
+                c,
+                ScheduleConfig::OneCycle { .. } | ScheduleConfig::Cyclic { .. }
+            )
+        });
+        if let (Some(k), true) = (cycler, children.len() > 1) {
+            let name = kind_name(&children[k]);
+            let mut d = Diagnostic::warning(
                     Code::ConflictingSchedules,
                     span(k),
                     format!("`{name}` sets the lr itself every epoch, so the schedules chained with it fight over the lr"),
@@ -877,24 +945,22 @@ impl Analysis<'_, '_> {
                 } else {
                     format!("use `{name}` alone (it has its own warmup and annealing), or run schedules one after the other with `sequence(..., milestones = [...])`")
                 });
-                for (j, other) in children.iter().enumerate() {
-                    if j != k {
-                        d = d.with_related(
-                            span(j),
-                            format!("`{}` also changes the lr", kind_name(other)),
-                        );
-                    }
-                }
-                self.out.push(d);
+            let others = children.iter().enumerate().filter(|(j, _)| *j != k);
+            for (j, other) in others.take(3) {
+                d = d.with_related(
+                    span(j),
+                    format!("`{}` also changes the lr", kind_name(other)),
+                );
             }
+            self.out.push(d);
         }
+        let Some(j) = children.iter().position(sets_lr_from_scratch) else {
+            return;
+        };
         for (k, c) in children.iter().enumerate() {
             if !matches!(c, ScheduleConfig::Plateau { .. }) {
                 continue;
             }
-            let Some(j) = children.iter().position(sets_lr_from_scratch) else {
-                continue;
-            };
             let other = kind_name(&children[j]);
             self.out.push(
                 Diagnostic::warning(

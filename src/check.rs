@@ -15,6 +15,9 @@ use crate::expr::{self, Func, Lambda, Lookup};
 use std::cell::Cell;
 use std::collections::HashMap;
 
+/// How many pattern-character pairs the `shadowed_group` lint may compare in one file.
+const SHADOW_BUDGET: usize = 10_000_000;
+
 /// Expressions nested deeper than this are refused (they would only come from generated input).
 pub const MAX_EXPR_DEPTH: usize = 200;
 
@@ -1954,17 +1957,32 @@ impl Checker {
     /// A parameter goes to the first group whose pattern matches it, so a group whose every
     /// pattern is covered by an earlier group's gets nothing.
     fn lint_shadowed_groups(&mut self) {
+        // Pattern pairs cost len × len each; a generated file with thousands of groups or huge
+        // patterns gets as many answers as the budget allows, then none (it is only a lint).
+        let budget = Cell::new(SHADOW_BUDGET);
+        let covers = |q: &str, p: &str| {
+            let cost = (q.len() + 1).saturating_mul(p.len() + 1);
+            if cost > budget.get() {
+                budget.set(0);
+                return None;
+            }
+            budget.set(budget.get() - cost);
+            Some(glob_covers(q, p))
+        };
         let mut warnings = Vec::new();
         for (i, (name, patterns)) in self.group_patterns.iter().enumerate() {
             let earlier = &self.group_patterns[..i];
             let shadow_of = |p: &str| {
                 earlier.iter().find_map(|(group, qs)| {
                     qs.iter()
-                        .find(|(q, _)| glob_covers(q, p))
+                        .find(|(q, _)| covers(q, p).unwrap_or(false))
                         .map(|(q, span)| (group, q, *span))
                 })
             };
             let shadows: Vec<_> = patterns.iter().map(|(p, _)| shadow_of(p)).collect();
+            if budget.get() == 0 {
+                break;
+            }
             if patterns.is_empty() || shadows.iter().any(Option::is_none) {
                 continue;
             }
@@ -1993,12 +2011,16 @@ impl Checker {
         if let Some(i) = (1..items.len()).find(|&i| items[i].0 < items[i - 1].0) {
             let mut sorted: Vec<u64> = items.iter().map(|(m, _)| *m).collect();
             sorted.sort_unstable();
-            let sorted: Vec<String> = sorted.iter().map(u64::to_string).collect();
-            let sorted = sorted.join(", ");
-            let help = if schedule == "multistep" {
-                format!("write them in increasing order, `[{sorted}]`: MultiStepLR counts every milestone whatever the order, so the lr does not change, but readers expect epochs in order")
+            let sorted = if sorted.len() <= 16 {
+                let sorted: Vec<String> = sorted.iter().map(u64::to_string).collect();
+                format!(", `[{}]`", sorted.join(", "))
             } else {
-                format!("write them in increasing order, `[{sorted}]`: SequentialLR bisects the list to find the running schedule, so out of order it switches schedules at the wrong epochs")
+                String::new()
+            };
+            let help = if schedule == "multistep" {
+                format!("write them in increasing order{sorted}: MultiStepLR counts every milestone whatever the order, so the lr does not change, but readers expect epochs in order")
+            } else {
+                format!("write them in increasing order{sorted}: SequentialLR bisects the list to find the running schedule, so out of order it switches schedules at the wrong epochs")
             };
             self.diags.push(
                 Diagnostic::warning(
@@ -2011,10 +2033,12 @@ impl Checker {
                 .with_help(help),
             );
         }
-        for i in 1..items.len() {
-            let Some(j) = (0..i).find(|&j| items[j].0 == items[i].0) else {
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        for i in 0..items.len() {
+            let j = *first.entry(items[i].0).or_insert(i);
+            if j == i {
                 continue;
-            };
+            }
             let m = items[i].0;
             let times = items.iter().filter(|(x, _)| *x == m).count();
             let count = match times {

@@ -273,3 +273,53 @@ fn errors_and_warnings_together_sorted_by_position() {
     );
     assert!(text.contains("× "), "{text}");
 }
+
+/// Generated files far larger than any real one: the lints and the analysis stay bounded (this
+/// test would hang, not fail, if they were quadratic or unbounded), and a warning on a line too
+/// long to show is still rendered (miette alone panics past column 65535).
+#[test]
+fn huge_files_are_analysed_within_bounds() {
+    use std::fmt::Write;
+    let mut groups = String::from("optimizer = sgd(lr = 0.1)\n");
+    for i in 0..2000 {
+        writeln!(groups, "group g{i} {{ params = \"layer{i}.*\" }}").unwrap();
+    }
+    let (config, _) = optimc::check_source("groups.optim", &groups);
+    assert!(config.is_some());
+
+    let milestones: Vec<String> = (0..20_000).map(|i| (10_000 + i).to_string()).collect();
+    let source = format!(
+        "optimizer = sgd(lr = 0.1)\nschedule = multistep(milestones = [{}, 5, 5])",
+        milestones.join(", ")
+    );
+    let (_, diagnostics) = optimc::check_source("milestones.optim", &source);
+    let codes: BTreeSet<Code> = diagnostics.items.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&Code::UnsortedMilestones), "{codes:?}");
+    assert!(codes.contains(&Code::DuplicateMilestone), "{codes:?}");
+    let text = diagnostics.render(false, 100);
+    assert!(
+        text.contains("milestones.optim:2:140036]") && text.contains("too long to show"),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+
+    let mut source = String::from(
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\nschedule = chain(step(step_size = 1000000)",
+    );
+    for _ in 0..1000 {
+        source.push_str(",\n    exponential(gamma = 1)");
+    }
+    source.push_str(",\n    lambda(e -> 1 / e),\n)\n");
+    let (config, diagnostics) = optimc::check_source("chain.optim", &source);
+    assert!(config.is_some());
+    let inf = diagnostics
+        .items
+        .iter()
+        .find(|d| d.code == Code::NonFiniteLr)
+        .unwrap();
+    assert_eq!(
+        inf.message,
+        "the lr of groups `a` and `b` becomes infinite at epoch 0"
+    );
+    assert_eq!(&source[inf.span.start..inf.span.end], "1 / e");
+}
