@@ -1,8 +1,9 @@
 //! optimc: a declarative language for training-optimizer configuration.
 //!
 //! The pipeline is the module list: [`parse`] (pest grammar → [`ast`]), [`check`] (names, types,
-//! ranges → [`Config`]), then the runtime objects built from a `Config`: [`Schedule`]
-//! and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
+//! ranges → [`Config`]), [`analysis`] (the schedules run over a horizon of epochs: warnings about
+//! NaN, negative or stuck lrs before any training), then the runtime objects built from a
+//! `Config`: [`Schedule`] and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
 //! (`optimc fmt`) and [`export`] writes a `Config` as JSON, TOML or a PyTorch snippet and reads
 //! JSON and TOML back (`optimc export`).
 //!
