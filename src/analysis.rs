@@ -1358,6 +1358,21 @@ mod tests {
     }
 
     #[test]
+    fn a_frozen_group_is_not_stuck_at_zero() {
+        // lr = 0 on purpose (a frozen backbone) stays 0: that is what was asked for.
+        let source = "optimizer = sgd(lr = 0.1)\ngroup backbone { params = \"b.*\", lr = 0 }\ngroup head { params = \"h.*\" }\nschedule = step(step_size = 30)";
+        assert!(analyse(source).is_empty());
+        // The same file with a schedule that zeroes the head is reported for the head only.
+        let source = source.replace("step(step_size = 30)", "step(step_size = 30, gamma = 0)");
+        let found = analyse(&source);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "the lr of group `head` reaches 0 at epoch 30 and stays 0 until the end of the horizon (epoch 99)"
+        );
+    }
+
+    #[test]
     fn a_bad_horizon_is_clamped_not_trusted() {
         let source = "optimizer = sgd(lr = 1)\nschedule = polynomial(total_iters = 5)";
         let file = crate::parse::parse(source).unwrap();
