@@ -11,30 +11,34 @@
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
-//! use candle_nn::{Module, VarBuilder, VarMap};
+//! use candle_nn::{Init, Linear, Module, VarBuilder, VarMap};
 //! use optimc::{candle::CandleTrainer, Config};
 //!
 //! let config = Config::from_source("linear.optim", r#"
-//!     optimizer = adam(lr = 0.05)
+//!     optimizer = sgd(lr = 0.1, momentum = 0.9)
 //!     group weights { params = "*.weight" }
-//!     group biases  { params = "*.bias", lr = 0.1 }
-//!     schedule = step(step_size = 50, gamma = 0.5)
+//!     group biases  { params = "*.bias", lr = 0.05 }
+//!     schedule = step(step_size = 100, gamma = 0.5)
 //! "#)?;
+//! // The model's Vars live in a VarMap, by name: `fc.weight` and `fc.bias`.
 //! let varmap = VarMap::new();
-//! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-//! let model = candle_nn::linear(2, 1, vb.pp("fc"))?; // registers `fc.weight` and `fc.bias`
+//! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu).pp("fc");
+//! let model = Linear::new(
+//!     vb.get_with_hints((1, 2), "weight", Init::Const(0.0))?,
+//!     Some(vb.get_with_hints(1, "bias", Init::Const(0.0))?),
+//! );
 //! let mut trainer = CandleTrainer::from_varmap(&config, &varmap)?;
 //!
 //! // y = 2·x0 − x1 + 0.5
 //! let x = Tensor::new(&[[1f32, 0.], [0., 1.], [1., 1.], [-1., 2.]], &Device::Cpu)?;
 //! let y = Tensor::new(&[[2.5f32], [-0.5], [1.5], [-3.5]], &Device::Cpu)?;
+//! let mse = |model: &Linear| model.forward(&x)?.sub(&y)?.sqr()?.mean_all();
 //! for _epoch in 0..200 {
-//!     let loss = model.forward(&x)?.sub(&y)?.sqr()?.mean_all()?;
-//!     trainer.step(&loss.backward()?)?;
+//!     trainer.step(&mse(&model)?.backward()?)?; // the GradStore of `loss.backward()`
 //!     trainer.end_epoch();
 //! }
-//! let loss = model.forward(&x)?.sub(&y)?.sqr()?.mean_all()?.to_scalar::<f32>()?;
-//! assert!(loss < 1e-4, "{loss}");
+//! let loss = mse(&model)?.to_scalar::<f32>()?;
+//! assert!(loss < 1e-8, "{loss}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -377,6 +381,8 @@ impl InplaceOp1 for WriteBack<'_> {
 /// An empty `Vec` with the allocation of `v` (which must be empty), for another lifetime: the
 /// standard library collects an empty `vec::IntoIter` into a `Vec` of an element type of the same
 /// size in place, so no allocation happens (pinned by `tests/candle.rs`).
+// `filter_map` changes the element's lifetime, which `filter` cannot.
+#[allow(clippy::unnecessary_filter_map)]
 fn reuse<'b>(v: Vec<ParamMut<'_>>) -> Vec<ParamMut<'b>> {
     debug_assert!(v.is_empty());
     v.into_iter().filter_map(|_| None).collect()
