@@ -111,7 +111,7 @@ pub enum CandleError {
     #[diagnostic(transparent)]
     Step(#[from] StepError),
     /// candle failed while reading a gradient or writing a parameter back.
-    #[error("candle failed on `{name}`: {source}")]
+    #[error("candle failed on `{name}`")]
     #[diagnostic(code(optimc::candle))]
     Candle {
         name: String,
