@@ -60,6 +60,13 @@ group biases  { params = "*.bias", lr = 0.02, momentum = 0.5, nesterov = false }
 schedule = cyclic(base_lr = [0.01, 0.001], max_lr = [0.1, 0.02], step_size_up = 2)
 "#;
 
+const RMSPROP_PLATEAU: &str = r#"
+optimizer = rmsprop(lr = 0.01, momentum = 0.5, centered = true)
+group weights { params = "*.weight" }
+group biases  { params = "*.bias", lr = 0.002 }
+schedule = plateau(mode = min, factor = 0.5, patience = 0)
+"#;
+
 /// A deterministic generator (xorshift64*), uniform in [-1, 1).
 struct Rng(u64);
 
@@ -156,8 +163,14 @@ fn assert_equivalent(source: &str) {
             );
         }
         if step % 2 == 1 {
-            candle.end_epoch();
-            plain.end_epoch();
+            if plain.schedule().needs_metric() {
+                // Not falling: the plateau halves the lrs.
+                candle.end_epoch_with(1.0);
+                plain.end_epoch_with(1.0);
+            } else {
+                candle.end_epoch();
+                plain.end_epoch();
+            }
         }
         assert_eq!(candle.lrs(), plain.lrs());
     }
@@ -187,6 +200,61 @@ fn adam_two_groups_matches_the_plain_trainer_bit_for_bit() {
 #[test]
 fn sgd_momentum_two_groups_matches_the_plain_trainer_bit_for_bit() {
     assert_equivalent(SGD);
+}
+
+#[test]
+fn rmsprop_with_plateau_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(RMSPROP_PLATEAU);
+}
+
+#[test]
+fn a_resumed_run_continues_bit_for_bit() {
+    let config = config(ADAM);
+    let dir = std::env::temp_dir().join(format!("optimc-candle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.state.json");
+    let grads = |w: &Var, b: &Var, step: usize| {
+        let mut store = GradStore::default();
+        let g = (step as f32 + 1.0).recip();
+        let gw = Tensor::new(&[g, -g, 0.5 * g], &Device::Cpu).unwrap();
+        store.insert(w, gw);
+        store.insert(b, Tensor::new(&[g * g], &Device::Cpu).unwrap());
+        store
+    };
+    let new = |w: &[f32], b: &[f32]| {
+        let (w, b) = (var(w), var(b));
+        let trainer = CandleTrainer::new(&config, named(&[("l.weight", &w), ("l.bias", &b)]));
+        (w, b, trainer.unwrap())
+    };
+
+    let (w, b, mut whole) = new(&[1.0, 2.0, 3.0], &[0.5]);
+    for step in 0..6 {
+        whole.step(&grads(&w, &b, step)).unwrap();
+        whole.end_epoch();
+    }
+
+    let (w1, b1, mut first) = new(&[1.0, 2.0, 3.0], &[0.5]);
+    for step in 0..3 {
+        first.step(&grads(&w1, &b1, step)).unwrap();
+        first.end_epoch();
+    }
+    first.trainer().save(&path).unwrap();
+    // A fresh process: the Vars come back from the model's own file, the trainer from its state.
+    let (w2, b2, mut second) = new(&values(&w1), &values(&b1));
+    second.trainer_mut().load(&path).unwrap();
+    for step in 3..6 {
+        second.step(&grads(&w2, &b2, step)).unwrap();
+        second.end_epoch();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    assert_eq!(bits(&values(&w2)), bits(&values(&w)));
+    assert_eq!(bits(&values(&b2)), bits(&values(&b)));
+    assert_eq!(second.lrs(), whole.lrs());
+    assert_eq!(
+        second.trainer().optimizer().state(),
+        whole.trainer().optimizer().state()
+    );
 }
 
 #[test]
