@@ -152,17 +152,18 @@ pub struct CandleTrainer {
 
 impl CandleTrainer {
     /// Builds the trainer of `config` over `vars` (full name, `Var`), registered in the given
-    /// order.
+    /// order: e.g. `[("fc.weight", w.clone()), ("fc.bias", b.clone())]`.
     ///
     /// # Errors
     /// [`CandleError::Unsupported`] listing every `Var` that is not a contiguous f32 tensor on
     /// the CPU; [`CandleError::SharedVar`] if a `Var` comes twice; [`CandleError::Groups`] if
     /// names match no group (all of them listed) or a name comes twice.
-    pub fn new(
+    pub fn new<N: Into<String>>(
         config: &Config,
-        vars: impl IntoIterator<Item = (String, Var)>,
+        vars: impl IntoIterator<Item = (N, Var)>,
     ) -> Result<CandleTrainer, CandleError> {
-        let (names, vars): (Vec<String>, Vec<Var>) = vars.into_iter().unzip();
+        let (names, vars): (Vec<String>, Vec<Var>) =
+            vars.into_iter().map(|(n, v)| (n.into(), v)).unzip();
         let unsupported: Vec<(String, String)> = names
             .iter()
             .zip(&vars)

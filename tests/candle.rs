@@ -264,10 +264,7 @@ fn a_var_without_gradient_is_left_alone() {
     let unused = Var::from_vec(vec![3.0f32, 4.0], 2, &Device::Cpu).unwrap();
     let mut trainer = CandleTrainer::new(
         &config,
-        [
-            ("a.weight".to_string(), used.clone()),
-            ("b.weight".to_string(), unused.clone()),
-        ],
+        [("a.weight", used.clone()), ("b.weight", unused.clone())],
     )
     .unwrap();
     for _ in 0..3 {
@@ -286,7 +283,7 @@ fn a_non_contiguous_gradient_is_read_in_order() {
     let config = config(SGD);
     let make = || {
         let var = Var::from_vec(vec![0.0f32; 6], (2, 3), &Device::Cpu).unwrap();
-        let trainer = CandleTrainer::new(&config, [("w.weight".to_string(), var.clone())]);
+        let trainer = CandleTrainer::new(&config, [("w.weight", var.clone())]);
         (var, trainer.unwrap())
     };
     let grad = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], (3, 2), &Device::Cpu)
