@@ -503,3 +503,21 @@ fn a_step_allocates_nothing_beyond_candles_in_place_write() {
         assert_eq!(ours, 10 * candles, "{source} {candles}");
     }
 }
+
+#[test]
+fn a_trainer_can_move_to_another_thread() {
+    fn send<T: Send>(_: &T) {}
+    let w = var(&[1.0]);
+    let trainer = CandleTrainer::new(&config(ADAM), [("w.weight", w.clone())]).unwrap();
+    send(&trainer);
+    let trainer = std::thread::spawn(move || {
+        let mut trainer = trainer;
+        let mut store = GradStore::default();
+        store.insert(&w, Tensor::new(&[1.0f32], &Device::Cpu).unwrap());
+        trainer.step(&store).unwrap();
+        trainer
+    })
+    .join()
+    .unwrap();
+    assert_eq!(trainer.trainer().optimizer().state().params[0].step, 1.0);
+}
