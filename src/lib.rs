@@ -67,6 +67,9 @@ pub mod parse;
 pub mod schedule;
 pub mod train;
 
+#[cfg(feature = "candle")]
+pub mod candle;
+
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schedule::Schedule;
