@@ -279,14 +279,15 @@ impl Diagnostics {
         out
     }
 
-    /// Whether a span of `d` starts so far into its line (generated files) that showing the line
-    /// would be slow and useless; miette cannot draw labels past column 65535 at all.
+    /// Whether a span of `d` is on a line so long (generated files) that showing the line would
+    /// be slow and useless; miette cannot draw labels past column 65535 at all.
     fn too_wide(&self, lines: &LineStarts, d: &Diagnostic) -> bool {
         std::iter::once(d.span)
             .chain(d.related.iter().map(|l| l.span))
             .any(|span| {
-                let end = span.end.min(self.source.len());
-                end.saturating_sub(lines.start_of(span.start).1) > MAX_SNIPPET_COLUMN
+                let (line, start) = lines.start_of(span.start);
+                let end = lines.end_of(line, self.source.len());
+                end.saturating_sub(start) > MAX_SNIPPET_COLUMN
             })
     }
 
@@ -319,8 +320,8 @@ impl Diagnostics {
     }
 }
 
-/// Past this column (in bytes) a diagnostic is shown without its source line.
-const MAX_SNIPPET_COLUMN: usize = 10_000;
+/// A diagnostic on a line longer than this (in bytes) is shown without its source line.
+const MAX_SNIPPET_COLUMN: usize = 1_000;
 
 /// The byte offset at which every line starts, to find a line without rescanning the text.
 struct LineStarts(Vec<usize>);
@@ -329,6 +330,11 @@ impl LineStarts {
     fn new(source: &str) -> Self {
         let breaks = source.match_indices('\n').map(|(i, _)| i + 1);
         LineStarts(std::iter::once(0).chain(breaks).collect())
+    }
+
+    /// The offset where 1-based `line` ends (its newline, or the end of the text).
+    fn end_of(&self, line: usize, len: usize) -> usize {
+        self.0.get(line).map_or(len, |next| next - 1)
     }
 
     /// The 1-based line holding byte `offset`, and the offset where that line starts.
