@@ -363,6 +363,19 @@ fn huge_files_are_analysed_within_bounds() {
         &text[..text.len().min(2000)]
     );
 
+    // A mistake at the start of a long line: the line is not shown either.
+    let source = format!(
+        "optimizer = sgd(lr = 0.1)\nschedule = multistep(milestones = [7, 7, {}])",
+        milestones.join(", ")
+    );
+    let (_, diagnostics) = optimc::check_source("early.optim", &source);
+    let text = diagnostics.render(false, 100);
+    assert!(
+        text.contains("early.optim:2:") && text.contains("too long to show") && text.len() < 2000,
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+
     let mut source = String::from(
         "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\nschedule = chain(step(step_size = 1000000)",
     );
