@@ -12,7 +12,11 @@ use crate::config::{
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Func, Lambda, Lookup};
+use std::cell::Cell;
 use std::collections::HashMap;
+
+/// How many pattern-character pairs the `shadowed_group` lint may compare in one file.
+const SHADOW_BUDGET: usize = 10_000_000;
 
 /// Expressions nested deeper than this are refused (they would only come from generated input).
 pub const MAX_EXPR_DEPTH: usize = 200;
@@ -29,6 +33,10 @@ pub struct Checked {
 pub fn check(file: &ast::File) -> Checked {
     let mut checker = Checker::new(file);
     let config = checker.run(file);
+    // An error can stop evaluation before a name is reached; only a clean file says "unused".
+    if checker.error_count() == 0 {
+        checker.lint_unused_lets();
+    }
     let mut diagnostics = checker.diags;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
     let config = if diagnostics.iter().any(Diagnostic::is_error) {
@@ -276,6 +284,8 @@ struct LetEntry {
     /// `None` until its statement has been checked, or if its value had errors.
     value: Option<Value>,
     defined: bool,
+    /// Whether anything refers to it (for the `unused_let` lint).
+    used: Cell<bool>,
 }
 
 struct Checker {
@@ -286,6 +296,8 @@ struct Checker {
     optimizer: Option<OptimizerKind>,
     /// Calls that cycle momentum, checked against the optimizer at the end.
     momentum_cyclers: Vec<Span>,
+    /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
+    group_patterns: Vec<(ast::Ident, Vec<(String, Span)>)>,
 }
 
 /// Arguments bound to a signature's parameter names.
@@ -330,6 +342,7 @@ impl Checker {
                                 span: name.span,
                                 value: None,
                                 defined: false,
+                                used: Cell::new(false),
                             },
                         );
                     }
@@ -344,6 +357,7 @@ impl Checker {
             group_count: group_count.max(1),
             optimizer: None,
             momentum_cyclers: Vec::new(),
+            group_patterns: Vec::new(),
         }
     }
 
@@ -414,7 +428,7 @@ impl Checker {
         let mut seen_schedule = false;
         // Group options are applied on top of the optimizer's values, which may be defined later
         // in the file; keep each group's overrides and apply them at the end.
-        let mut overrides: Vec<Vec<(OptionName, OptionValue)>> = Vec::new();
+        let mut overrides: Vec<Vec<(OptionName, OptionValue, Span)>> = Vec::new();
 
         for st in &file.statements {
             match st {
@@ -495,10 +509,26 @@ impl Checker {
         } else {
             for (group, opts) in groups.iter_mut().zip(overrides) {
                 group.options = defaults;
-                for (option, value) in opts {
+                for (option, value, span) in opts {
+                    if value == option_value_of(&defaults, option) {
+                        self.diags.push(
+                            Diagnostic::warning(
+                                Code::RedundantOption,
+                                span,
+                                format!(
+                                    "group `{}` sets `{} = {value}`, the value it already inherits from the optimizer",
+                                    group.name,
+                                    option.name()
+                                ),
+                            )
+                            .with_label("same as in `optimizer = ...`")
+                            .with_help("remove it: a group inherits every option it does not set"),
+                        );
+                    }
                     apply_option(&mut group.options, option, value);
                 }
             }
+            self.lint_shadowed_groups();
         }
         Some(Config {
             optimizer: kind,
@@ -519,6 +549,7 @@ impl Checker {
                         e.span,
                         format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
                     )
+                    .with_label("nested too deeply")
                     .with_help("simplify it or split it with `let`"),
                 );
                 return false;
@@ -558,6 +589,9 @@ impl Checker {
     // ----- values -----
 
     fn lookup_for_lambda(&self, name: &str) -> Lookup {
+        if let Some(entry) = self.lets.get(name) {
+            entry.used.set(true);
+        }
         match self.lets.get(name) {
             Some(entry) if entry.defined => match &entry.value {
                 Some(Value::Number(v)) => Lookup::Number(*v),
@@ -654,6 +688,9 @@ impl Checker {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Option<Value> {
+        if let Some(entry) = self.lets.get(name) {
+            entry.used.set(true);
+        }
         match self.lets.get(name) {
             Some(entry) if entry.defined => return entry.value.clone(),
             Some(entry) => {
@@ -719,9 +756,7 @@ impl Checker {
             format!("expected {expected}, found {}", v.describe()),
         )
         .with_label(format!("expected {expected}"));
-        if let Some(h) = help {
-            d = d.with_help(h);
-        }
+        d = d.with_help(help.unwrap_or_else(|| format!("write {expected} here")));
         self.error(d);
     }
 
@@ -744,7 +779,16 @@ impl Checker {
         match v {
             Value::Bool(b) => Some(b),
             other => {
-                self.type_error(&other, span, "`true` or `false`", None);
+                let help = match &other {
+                    Value::Number(n) => Some(format!(
+                        "booleans are written `true` and `false`, not {}; write `{}`",
+                        crate::config::format_number(*n),
+                        *n != 0.0
+                    )),
+                    Value::Str(s) => Some(format!("booleans are written without quotes: `{s}`")),
+                    _ => None,
+                };
+                self.type_error(&other, span, "`true` or `false`", help);
                 None
             }
         }
@@ -769,6 +813,7 @@ impl Checker {
                             n.span,
                             format!("`{name}` takes no named arguments"),
                         )
+                        .with_label("named argument")
                         .with_help("pass the values by position"),
                     );
                     return None;
@@ -778,6 +823,9 @@ impl Checker {
             }
             return Some(Value::Number(func.apply(&args)));
         }
+        if let Some(entry) = self.lets.get(name) {
+            entry.used.set(true);
+        }
         if let Some(Value::Lambda(lambda)) = self.lets.get(name).and_then(|e| e.value.clone()) {
             if call.args.len() != 1 || call.args[0].name.is_some() {
                 self.error(
@@ -786,6 +834,15 @@ impl Checker {
                         call.span,
                         format!("`{name}` takes 1 positional argument"),
                     )
+                    .with_label(format!(
+                        "{} argument{}",
+                        call.args.len(),
+                        if call.args.len() == 1 {
+                            " by name"
+                        } else {
+                            "s"
+                        }
+                    ))
                     .with_help(format!("call it as `{name}(x)`")),
                 );
                 return None;
@@ -804,6 +861,7 @@ impl Checker {
                         kind.name()
                     ),
                 )
+                .with_label("an optimizer, not a value")
                 .with_help(format!(
                     "write `optimizer = {}(...)` on its own line",
                     kind.name()
@@ -1159,7 +1217,8 @@ impl Checker {
         }
     }
 
-    fn whole_list(&mut self, b: &Bound, name: &str) -> Option<(Vec<u64>, Span)> {
+    /// A list of whole numbers, each with its span, and the list's span.
+    fn whole_list(&mut self, b: &Bound, name: &str) -> Option<(Vec<(u64, Span)>, Span)> {
         let e = b.get(name)?;
         let v = self.arg_value(e)?;
         match v {
@@ -1168,7 +1227,7 @@ impl Checker {
                 let mut ok = true;
                 for item in items {
                     match self.as_whole(item.value, item.span, name) {
-                        Some(n) => out.push(n),
+                        Some(n) => out.push((n, item.span)),
                         None => ok = false,
                     }
                 }
@@ -1300,13 +1359,18 @@ impl Checker {
                     gamma: self.number(b, "gamma", 0.1),
                 }
             }
-            "multistep" => ScheduleConfig::Multistep {
-                milestones: self
+            "multistep" => {
+                let items = self
                     .whole_list(b, "milestones")
                     .map(|(m, _)| m)
-                    .unwrap_or_default(),
-                gamma: self.number(b, "gamma", 0.1),
-            },
+                    .unwrap_or_default();
+                let gamma = self.number(b, "gamma", 0.1);
+                self.lint_milestones("multistep", &items, gamma);
+                ScheduleConfig::Multistep {
+                    milestones: items.into_iter().map(|(m, _)| m).collect(),
+                    gamma,
+                }
+            }
             "exponential" => ScheduleConfig::Exponential {
                 gamma: self.number(b, "gamma", 1.0),
             },
@@ -1537,7 +1601,9 @@ impl Checker {
                 if sig.name == "chain" {
                     ScheduleConfig::Chain { children }
                 } else {
-                    let (milestones, span) = self.whole_list(b, "milestones").unwrap_or_default();
+                    let (items, span) = self.whole_list(b, "milestones").unwrap_or_default();
+                    self.lint_milestones("sequence", &items, 1.0);
+                    let milestones: Vec<u64> = items.into_iter().map(|(m, _)| m).collect();
                     if b.get("milestones").is_some()
                         && !b.rest.is_empty()
                         && milestones.len() + 1 != b.rest.len()
@@ -1596,10 +1662,33 @@ impl Checker {
         let names: &'static [&'static str] = option_names(kind);
         let errors_before = self.error_count();
         let b = self.bind(call, kind.name(), names, positional, 0, false);
-        let mut hp = Hyperparams::defaults(kind);
+        let pytorch = Hyperparams::defaults(kind);
+        let mut hp = pytorch;
         for option in options {
             if let Some(e) = b.get(option.name()) {
                 if let Some(v) = self.option_value(*option, e) {
+                    // `lr` stays even at its default: PyTorch's SGD requires it.
+                    if *option != OptionName::Lr && v == option_value_of(&pytorch, *option) {
+                        let span = call
+                            .args
+                            .iter()
+                            .find(|a| a.value.span == e.span)
+                            .map_or(e.span, ast::Arg::span);
+                        self.diags.push(
+                            Diagnostic::warning(
+                                Code::RedundantOption,
+                                span,
+                                format!(
+                                    "`{} = {}` is already {}'s default",
+                                    option.name(),
+                                    v,
+                                    kind.torch_name()
+                                ),
+                            )
+                            .with_label("PyTorch's default")
+                            .with_help("remove it"),
+                        );
+                    }
                     apply_option(&mut hp, *option, v);
                 }
             }
@@ -1671,7 +1760,7 @@ impl Checker {
         &mut self,
         name: &ast::Ident,
         fields: &[ast::Field],
-    ) -> (GroupConfig, Vec<(OptionName, OptionValue)>) {
+    ) -> (GroupConfig, Vec<(OptionName, OptionValue, Span)>) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut params: Option<Vec<String>> = None;
         let mut schedule = None;
@@ -1693,7 +1782,13 @@ impl Checker {
             }
             seen.insert(key, field.key.span);
             match key {
-                "params" => params = self.patterns(&field.value),
+                "params" => {
+                    params = self.patterns(&field.value).map(|patterns| {
+                        let names = patterns.iter().map(|(p, _)| p.clone()).collect();
+                        self.group_patterns.push((name.clone(), patterns));
+                        names
+                    })
+                }
                 "schedule" => schedule = self.schedule_value(&field.value),
                 _ => {
                     let option = OptionName::from_name(key);
@@ -1701,7 +1796,7 @@ impl Checker {
                     match (option, allowed) {
                         (Some(o), Some(allowed)) if allowed.contains(&o) => {
                             if let Some(v) = self.option_value(o, &field.value) {
-                                overrides.push((o, v));
+                                overrides.push((o, v, field.key.span.to(field.value.span)));
                             }
                         }
                         (Some(o), None) => {
@@ -1793,7 +1888,7 @@ impl Checker {
         );
     }
 
-    fn patterns(&mut self, e: &ast::Expr) -> Option<Vec<String>> {
+    fn patterns(&mut self, e: &ast::Expr) -> Option<Vec<(String, Span)>> {
         let v = self.arg_value(e)?;
         let items = match v {
             Value::Str(s) => vec![Item {
@@ -1822,7 +1917,7 @@ impl Checker {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             match item.value {
-                Value::Str(s) => out.push(s),
+                Value::Str(s) => out.push((s, item.span)),
                 other => self.type_error(
                     &other,
                     item.span,
@@ -1835,8 +1930,149 @@ impl Checker {
     }
 }
 
+// ----- lints: warnings about files that work but probably do not do what was meant -----
+
+impl Checker {
+    fn lint_unused_lets(&mut self) {
+        let mut unused: Vec<(&String, Span)> = self
+            .lets
+            .iter()
+            .filter(|(_, e)| e.defined && !e.used.get())
+            .map(|(name, e)| (name, e.span))
+            .collect();
+        unused.sort_by_key(|(_, span)| span.start);
+        let warnings: Vec<Diagnostic> = unused
+            .into_iter()
+            .map(|(name, span)| {
+                Diagnostic::warning(Code::UnusedLet, span, format!("`{name}` is never used"))
+                    .with_label("defined here, used nowhere")
+                    .with_help(format!(
+                        "remove `let {name} = ...`, or use it where you meant to (a typo in a later name?)"
+                    ))
+            })
+            .collect();
+        self.diags.extend(warnings);
+    }
+
+    /// A parameter goes to the first group whose pattern matches it, so a group whose every
+    /// pattern is covered by an earlier group's gets nothing.
+    fn lint_shadowed_groups(&mut self) {
+        // Pattern pairs cost len × len each; a generated file with thousands of groups or huge
+        // patterns gets as many answers as the budget allows, then none (it is only a lint).
+        let budget = Cell::new(SHADOW_BUDGET);
+        let covers = |q: &str, p: &str| {
+            let cost = (q.len() + 1).saturating_mul(p.len() + 1);
+            if cost > budget.get() {
+                budget.set(0);
+                return None;
+            }
+            budget.set(budget.get() - cost);
+            Some(glob_covers(q, p))
+        };
+        let mut warnings = Vec::new();
+        for (i, (name, patterns)) in self.group_patterns.iter().enumerate() {
+            let earlier = &self.group_patterns[..i];
+            let shadow_of = |p: &str| {
+                earlier.iter().find_map(|(group, qs)| {
+                    qs.iter()
+                        .find(|(q, _)| covers(q, p).unwrap_or(false))
+                        .map(|(q, span)| (group, q, *span))
+                })
+            };
+            let shadows: Vec<_> = patterns.iter().map(|(p, _)| shadow_of(p)).collect();
+            if budget.get() == 0 {
+                break;
+            }
+            if patterns.is_empty() || shadows.iter().any(Option::is_none) {
+                continue;
+            }
+            let Some((group, q, span)) = shadows[0] else {
+                continue;
+            };
+            warnings.push(
+                Diagnostic::warning(
+                    Code::ShadowedGroup,
+                    name.span,
+                    format!("group `{}` gets no parameters", name.name),
+                )
+                .with_label("every pattern of this group is matched by an earlier group")
+                .with_related(span, format!("`{q}` in group `{}` matches them first", group.name))
+                .with_help(format!(
+                    "a parameter goes to the first group that matches it: move group `{}` above group `{}`, or narrow `{q}`",
+                    name.name, group.name
+                )),
+            );
+        }
+        self.diags.extend(warnings);
+    }
+
+    /// Milestones out of order, or listed twice, in `multistep` or `sequence`.
+    fn lint_milestones(&mut self, schedule: &str, items: &[(u64, Span)], gamma: f64) {
+        if let Some(i) = (1..items.len()).find(|&i| items[i].0 < items[i - 1].0) {
+            let mut sorted: Vec<u64> = items.iter().map(|(m, _)| *m).collect();
+            sorted.sort_unstable();
+            let sorted = if sorted.len() <= 16 {
+                let sorted: Vec<String> = sorted.iter().map(u64::to_string).collect();
+                format!(", `[{}]`", sorted.join(", "))
+            } else {
+                String::new()
+            };
+            let help = if schedule == "multistep" {
+                format!("write them in increasing order{sorted}: MultiStepLR counts every milestone whatever the order, so the lr does not change, but readers expect epochs in order")
+            } else {
+                format!("write them in increasing order{sorted}: SequentialLR bisects the list to find the running schedule, so out of order it switches schedules at the wrong epochs")
+            };
+            self.diags.push(
+                Diagnostic::warning(
+                    Code::UnsortedMilestones,
+                    items[i].1,
+                    format!("the milestones of `{schedule}` are not in increasing order"),
+                )
+                .with_label(format!("{} comes after {}", items[i].0, items[i - 1].0))
+                .with_related(items[i - 1].1, "the larger milestone before it")
+                .with_help(help),
+            );
+        }
+        let mut first: HashMap<u64, usize> = HashMap::new();
+        for i in 0..items.len() {
+            let j = *first.entry(items[i].0).or_insert(i);
+            if j == i {
+                continue;
+            }
+            let m = items[i].0;
+            let times = items.iter().filter(|(x, _)| *x == m).count();
+            let count = match times {
+                2 => "twice".to_string(),
+                n => format!("{n} times"),
+            };
+            let (message, help) = if schedule == "multistep" {
+                (
+                    format!("milestone {m} is listed {count}, so the lr is multiplied by gamma {count} at epoch {m}"),
+                    format!(
+                        "PyTorch's MultiStepLR does the same: at epoch {m} the lr is multiplied by {} ** {times} = {}; if you meant one decay, remove the repeat, and if you meant the larger drop, say so with a smaller `gamma`",
+                        crate::config::format_number(gamma),
+                        rounded(gamma.powi(times as i32))
+                    ),
+                )
+            } else {
+                (
+                    format!("milestone {m} is listed twice, so the schedule between the two never runs"),
+                    format!("SequentialLR switches twice at epoch {m}, skipping the schedule in between; remove the repeat, or give that schedule its own epochs"),
+                )
+            };
+            self.diags.push(
+                Diagnostic::warning(Code::DuplicateMilestone, items[i].1, message)
+                    .with_label("listed again here")
+                    .with_related(items[j].1, "first listed here")
+                    .with_help(help),
+            );
+            break;
+        }
+    }
+}
+
 /// A checked value for one optimizer option.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum OptionValue {
     Number(f64),
     Bool(bool),
@@ -1865,6 +2101,67 @@ fn apply_option(hp: &mut Hyperparams, option: OptionName, value: OptionValue) {
         // The option's kind decides the value's kind, so no other pairing is built.
         _ => {}
     }
+}
+
+impl std::fmt::Display for OptionValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::config::format_number as num;
+        match self {
+            OptionValue::Number(v) => f.write_str(&num(*v)),
+            OptionValue::Bool(b) => write!(f, "{b}"),
+            OptionValue::Pair(a, b) => write!(f, "({}, {})", num(*a), num(*b)),
+        }
+    }
+}
+
+/// `v` to 6 significant digits, as a person would write it (`0.01`, not `0.010000000000000002`).
+pub(crate) fn rounded(v: f64) -> String {
+    let short: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    crate::config::format_number(short)
+}
+
+/// The value `hp` holds for `option`.
+fn option_value_of(hp: &Hyperparams, option: OptionName) -> OptionValue {
+    use OptionName::*;
+    let n = OptionValue::Number;
+    match option {
+        Lr => n(hp.lr),
+        Momentum => n(hp.momentum),
+        Dampening => n(hp.dampening),
+        WeightDecay => n(hp.weight_decay),
+        Eps => n(hp.eps),
+        Alpha => n(hp.alpha),
+        LrDecay => n(hp.lr_decay),
+        InitialAccumulatorValue => n(hp.initial_accumulator_value),
+        Rho => n(hp.rho),
+        MomentumDecay => n(hp.momentum_decay),
+        Nesterov => OptionValue::Bool(hp.nesterov),
+        Maximize => OptionValue::Bool(hp.maximize),
+        Amsgrad => OptionValue::Bool(hp.amsgrad),
+        Centered => OptionValue::Bool(hp.centered),
+        DecoupledWeightDecay => OptionValue::Bool(hp.decoupled_weight_decay),
+        Betas => OptionValue::Pair(hp.betas.0, hp.betas.1),
+    }
+}
+
+/// Whether every name the glob `inner` matches is also matched by the glob `outer`. Sound, not
+/// complete: `true` is always right; some containments (rare, contrived ones) answer `false`.
+fn glob_covers(outer: &str, inner: &str) -> bool {
+    let q: Vec<char> = outer.chars().collect();
+    let p: Vec<char> = inner.chars().collect();
+    // ok[i][j]: q[i..] covers p[j..].
+    let mut ok = vec![vec![false; p.len() + 1]; q.len() + 1];
+    ok[q.len()][p.len()] = true;
+    for i in (0..q.len()).rev() {
+        for j in (0..=p.len()).rev() {
+            ok[i][j] = match q[i] {
+                '*' => ok[i + 1][j] || (j < p.len() && ok[i][j + 1]),
+                '?' => j < p.len() && p[j] != '*' && ok[i + 1][j + 1],
+                c => j < p.len() && p[j] == c && c != '?' && c != '*' && ok[i + 1][j + 1],
+            };
+        }
+    }
+    ok[0][0]
 }
 
 /// The option names of `kind` as a static list, in PyTorch's positional order.
@@ -1959,6 +2256,52 @@ mod tests {
         for kind in OptimizerKind::ALL {
             let names: Vec<&str> = kind.options().0.iter().map(|o| o.name()).collect();
             assert_eq!(names, option_names(kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn glob_cover() {
+        assert!(glob_covers("*", "head.*"));
+        assert!(glob_covers("*", ""));
+        assert!(glob_covers("head.*", "head.classifier.*"));
+        assert!(glob_covers("head.*", "head.bias"));
+        assert!(glob_covers("*.bias", "head.*.bias"));
+        assert!(glob_covers("layer?.*", "layer1.weight"));
+        assert!(glob_covers("layer?.*", "layer?.weight"));
+        assert!(glob_covers("a*b", "a*b"));
+        assert!(!glob_covers("head.*", "*"));
+        assert!(!glob_covers("head.*", "backbone.*"));
+        assert!(!glob_covers("layer1.*", "layer?.*"));
+        assert!(!glob_covers("?", "*"));
+        assert!(!glob_covers("*.weight", "*.bias"));
+        assert!(!glob_covers("*norm*", "*.bias"));
+    }
+
+    /// Containment agrees with matching: whenever `glob_covers(q, p)`, every name `p` matches
+    /// (here, every short name over a small alphabet) is matched by `q`.
+    #[test]
+    fn glob_cover_is_sound() {
+        use crate::optim::glob_match;
+        let patterns = [
+            "*", "a*", "*b", "a?", "?b", "a*b", "ab", "?", "??", "*a*", "a", "b*a",
+        ];
+        let mut names = vec![String::new()];
+        for len in 1..=4 {
+            for i in 0..(1 << len) {
+                names.push(
+                    (0..len)
+                        .map(|k| if i >> k & 1 == 1 { 'b' } else { 'a' })
+                        .collect(),
+                );
+            }
+        }
+        for q in patterns {
+            for p in patterns {
+                let contained = names.iter().all(|n| !glob_match(p, n) || glob_match(q, n));
+                if glob_covers(q, p) {
+                    assert!(contained, "{q} said to cover {p}");
+                }
+            }
         }
     }
 

@@ -91,12 +91,32 @@ codes! {
     BadLambda => "bad_lambda",
     /// A function inside a lambda called with the wrong number of arguments.
     WrongArity => "wrong_arity",
-    /// A schedule needs a metric (`plateau`) but none is available.
+    /// A `plateau` whose metric can never lower the lr: another schedule sets the lr from scratch
+    /// every epoch, or its `sequence` replaces it before its patience runs out (warning).
     MissingMetric => "missing_metric",
-    /// A learning rate becomes NaN or infinite.
+    /// A learning rate becomes NaN or infinite within the horizon (warning).
     NonFiniteLr => "non_finite_lr",
-    /// A learning rate becomes negative.
+    /// A learning rate becomes negative within the horizon (warning).
     NegativeLr => "negative_lr",
+    /// A learning rate reaches 0 and stays there until the end of the horizon (warning).
+    LrStaysZero => "lr_stays_zero",
+    /// A lambda's value changes more than tenfold from one epoch to the next (warning).
+    LambdaJump => "lambda_jump",
+    /// A `sequence` milestone replaces a child before its warmup, annealing or cycle ends (warning).
+    ScheduleCutShort => "schedule_cut_short",
+    /// `one_cycle` or `cyclic` chained with another schedule: they overwrite each other's lr (warning).
+    ConflictingSchedules => "conflicting_schedules",
+    /// Milestones not in increasing order (warning).
+    UnsortedMilestones => "unsorted_milestones",
+    /// A milestone listed twice (warning).
+    DuplicateMilestone => "duplicate_milestone",
+    /// A group whose every pattern is matched first by an earlier group: it gets no parameters (warning).
+    ShadowedGroup => "shadowed_group",
+    /// A `let` that nothing uses (warning).
+    UnusedLet => "unused_let",
+    /// An optimizer option set to PyTorch's default, or a group option set to the value it
+    /// already inherits (warning).
+    RedundantOption => "redundant_option",
 }
 
 impl fmt::Display for Code {
@@ -242,15 +262,85 @@ impl Diagnostics {
             .with_width(width)
             .with_links(false);
         let mut out = String::new();
+        let source: std::sync::Arc<str> = self.source.as_str().into();
+        let lines = LineStarts::new(&self.source);
         for item in &self.items {
+            if self.too_wide(&lines, item) {
+                self.render_without_snippet(&lines, &mut out, item);
+                continue;
+            }
             let report = Rendered {
                 diagnostic: item,
-                source: miette::NamedSource::new(&self.file_name, self.source.clone()),
+                source: miette::NamedSource::new(&self.file_name, source.clone()),
             };
             // Writing into a String cannot fail.
             let _ = handler.render_report(&mut out, &report);
         }
         out
+    }
+
+    /// Whether a span of `d` is on a line so long (generated files) that showing the line would
+    /// be slow and useless; miette cannot draw labels past column 65535 at all.
+    fn too_wide(&self, lines: &LineStarts, d: &Diagnostic) -> bool {
+        std::iter::once(d.span)
+            .chain(d.related.iter().map(|l| l.span))
+            .any(|span| {
+                let (line, start) = lines.start_of(span.start);
+                let end = lines.end_of(line, self.source.len());
+                end.saturating_sub(start) > MAX_SNIPPET_COLUMN
+            })
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    fn line_column(&self, lines: &LineStarts, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.source.len());
+        while !self.source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let (line, start) = lines.start_of(offset);
+        (line, self.source[start..offset].chars().count() + 1)
+    }
+
+    /// The plain form of a diagnostic whose line is too long to show.
+    fn render_without_snippet(&self, lines: &LineStarts, out: &mut String, d: &Diagnostic) {
+        use std::fmt::Write;
+        let (line, column) = self.line_column(lines, d.span.start);
+        let mark = if d.is_error() { '×' } else { '⚠' };
+        let _ = writeln!(out, "{}\n\n  {mark} {}", d.code, d.message);
+        let _ = writeln!(out, "   ╭─[{}:{line}:{column}]", self.file_name);
+        let _ = writeln!(out, "   │ {} (line {line} is too long to show)", d.label);
+        for r in &d.related {
+            let (line, column) = self.line_column(lines, r.span.start);
+            let _ = writeln!(out, "   │ {line}:{column}: {}", r.text);
+        }
+        let _ = writeln!(out, "   ╰────");
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "  help: {help}");
+        }
+    }
+}
+
+/// A diagnostic on a line longer than this (in bytes) is shown without its source line.
+const MAX_SNIPPET_COLUMN: usize = 1_000;
+
+/// The byte offset at which every line starts, to find a line without rescanning the text.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(source: &str) -> Self {
+        let breaks = source.match_indices('\n').map(|(i, _)| i + 1);
+        LineStarts(std::iter::once(0).chain(breaks).collect())
+    }
+
+    /// The offset where 1-based `line` ends (its newline, or the end of the text).
+    fn end_of(&self, line: usize, len: usize) -> usize {
+        self.0.get(line).map_or(len, |next| next - 1)
+    }
+
+    /// The 1-based line holding byte `offset`, and the offset where that line starts.
+    fn start_of(&self, offset: usize) -> (usize, usize) {
+        let line = self.0.partition_point(|&s| s <= offset).max(1);
+        (line, self.0[line - 1])
     }
 }
 
@@ -265,7 +355,7 @@ impl std::error::Error for Diagnostics {}
 /// A diagnostic paired with its source, for miette's renderer.
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
-    source: miette::NamedSource<String>,
+    source: miette::NamedSource<std::sync::Arc<str>>,
 }
 
 impl fmt::Debug for Rendered<'_> {

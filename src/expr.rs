@@ -91,7 +91,9 @@ impl Lambda {
                 Code::BadLambda,
                 expr.span,
                 "expected a lambda such as `e -> 0.95 ** e`",
-            )]);
+            )
+            .with_label("not a lambda")
+            .with_help("write a function of the epoch, e.g. `e -> 0.95 ** e`")]);
         };
         let mut diags = Vec::new();
         match compile(param, body, &|_| Lookup::Undefined, &mut diags) {
@@ -614,6 +616,7 @@ pub fn compile(
                 body.span,
                 format!("this lambda is too deeply nested to evaluate (it needs {max_depth} stack slots, the limit is {MAX_STACK})"),
             )
+            .with_label("nested too deeply")
             .with_help("split the expression with `let` lambdas or simplify it"),
         );
         return None;
@@ -702,6 +705,7 @@ impl Compiler<'_> {
                                 ot.describe()
                             ),
                         )
+                        .with_label(format!("this is {}", ot.describe()))
                         .with_related(then.span, format!("this is {}", tt.describe()))
                         .with_help("both branches must give a number"),
                     );
@@ -717,6 +721,7 @@ impl Compiler<'_> {
                         e.span,
                         "a lambda cannot contain another lambda",
                     )
+                    .with_label("inner lambda")
                     .with_help(
                         "define the inner function with `let f = x -> ...` and call it as `f(...)`",
                     ),
@@ -762,6 +767,7 @@ impl Compiler<'_> {
                         span,
                         format!("`{name}` is a lambda; call it to get a number"),
                     )
+                    .with_label("a lambda, not a number")
                     .with_help(format!("write `{name}({})`", self.param)),
                 );
                 None
@@ -773,6 +779,7 @@ impl Compiler<'_> {
                         span,
                         format!("`{name}` is {what}, which cannot be used inside a lambda"),
                     )
+                    .with_label(format!("{what}, not a number"))
                     .with_help("lambda bodies may use numbers, the parameter and math functions"),
                 );
                 None
@@ -821,6 +828,7 @@ impl Compiler<'_> {
                     arg.span(),
                     format!("`{name}` takes no named arguments inside a lambda"),
                 )
+                .with_label("named argument")
                 .with_help("pass the values by position"),
             );
             return None;
@@ -850,6 +858,7 @@ impl Compiler<'_> {
                                 call.args.len()
                             ),
                         )
+                        .with_label(format!("{} arguments", call.args.len()))
                         .with_help(format!("call it as `{name}({})`", self.param)),
                     );
                     return None;

@@ -1,8 +1,9 @@
 //! optimc: a declarative language for training-optimizer configuration.
 //!
 //! The pipeline is the module list: [`parse`] (pest grammar → [`ast`]), [`check`] (names, types,
-//! ranges → [`Config`]), then the runtime objects built from a `Config`: [`Schedule`]
-//! and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
+//! ranges → [`Config`]), [`analysis`] (the schedules run over a horizon of epochs: warnings about
+//! NaN, negative or stuck lrs before any training), then the runtime objects built from a
+//! `Config`: [`Schedule`] and [`optim`]. Beside the pipeline, [`format`](mod@format) writes a parsed file in its canonical layout
 //! (`optimc fmt`) and [`export`] writes a `Config` as JSON, TOML or a PyTorch snippet and reads
 //! JSON and TOML back (`optimc export`).
 //!
@@ -51,6 +52,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod analysis;
 pub mod ast;
 pub mod atomic;
 pub mod check;
@@ -67,18 +69,58 @@ pub mod schedule;
 pub mod trace;
 pub mod train;
 
+#[cfg(feature = "candle")]
+pub mod candle;
+
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use schedule::Schedule;
 pub use train::Trainer;
 
 /// Parses and checks `source`, returning the configuration (if it has no errors) together with
-/// every diagnostic, warnings included, sorted by position.
+/// every diagnostic, warnings included, sorted by position. A file without errors also goes
+/// through the [`analysis`] over its default horizon.
 pub fn check_source(file_name: &str, source: &str) -> (Option<Config>, Diagnostics) {
+    check_source_with(file_name, source, &analysis::Options::default())
+}
+
+/// Like [`check_source`], with the [`analysis`] run as `options` say (e.g. over another horizon).
+///
+/// ```
+/// use optimc::{analysis, check_source_with, diagnostic::Code};
+///
+/// let source = "optimizer = sgd(lr = 0.1)\nschedule = lambda(epoch -> sin(epoch) / epoch)";
+/// let options = analysis::Options { horizon: Some(10) };
+/// let (config, diagnostics) = check_source_with("seed.optim", source, &options);
+/// assert!(config.is_some()); // warnings do not refuse a file
+/// let warning = diagnostics.warnings().next().unwrap();
+/// assert_eq!(warning.code, Code::NonFiniteLr);
+/// assert_eq!(warning.message, "the lr becomes NaN at epoch 0");
+/// assert_eq!(&source[warning.span.start..warning.span.end], "sin(epoch) / epoch");
+/// ```
+pub fn check_source_with(
+    file_name: &str,
+    source: &str,
+    options: &analysis::Options,
+) -> (Option<Config>, Diagnostics) {
+    check_and_analyze(file_name, source, Some(options))
+}
+
+/// Parses and checks `source`; runs the analysis too unless `analysis` is `None`.
+fn check_and_analyze(
+    file_name: &str,
+    source: &str,
+    analysis: Option<&analysis::Options>,
+) -> (Option<Config>, Diagnostics) {
     let (config, items) = match parse::parse(source) {
         Ok(file) => {
             let checked = check::check(&file);
-            (checked.config, checked.diagnostics)
+            let mut items = checked.diagnostics;
+            if let (Some(config), Some(options)) = (&checked.config, analysis) {
+                items.extend(analysis::analyze(&file, source, config, options));
+                items.sort_by_key(|d| (d.span.start, d.span.end));
+            }
+            (checked.config, items)
         }
         Err(items) => (None, items),
     };
@@ -93,8 +135,17 @@ pub fn check_source(file_name: &str, source: &str) -> (Option<Config>, Diagnosti
 /// Like [`check_source`], for raw file contents: text that is not valid UTF-8 is reported as a
 /// diagnostic pointing at the first invalid byte.
 pub fn check_bytes(file_name: &str, bytes: &[u8]) -> (Option<Config>, Diagnostics) {
+    check_bytes_with(file_name, bytes, &analysis::Options::default())
+}
+
+/// Like [`check_bytes`], with the [`analysis`] run as `options` say.
+pub fn check_bytes_with(
+    file_name: &str,
+    bytes: &[u8],
+    options: &analysis::Options,
+) -> (Option<Config>, Diagnostics) {
     match std::str::from_utf8(bytes) {
-        Ok(source) => check_source(file_name, source),
+        Ok(source) => check_source_with(file_name, source, options),
         Err(e) => {
             let at = e.valid_up_to();
             let source = String::from_utf8_lossy(bytes).into_owned();
@@ -117,9 +168,10 @@ pub fn check_bytes(file_name: &str, bytes: &[u8]) -> (Option<Config>, Diagnostic
 
 impl Config {
     /// Parses and checks a `.optim` source. Errors come back as [`Diagnostics`] that render with
-    /// the file name, the source line and a help line; warnings are dropped (see [`check_source`]).
+    /// the file name, the source line and a help line; warnings are dropped (see [`check_source`]),
+    /// and the [`analysis`], which only warns, does not run.
     pub fn from_source(file_name: &str, source: &str) -> Result<Config, Diagnostics> {
-        match check_source(file_name, source) {
+        match check_and_analyze(file_name, source, None) {
             (Some(config), _) => Ok(config),
             (None, diagnostics) => Err(diagnostics),
         }

@@ -44,6 +44,7 @@ fn every_file_is_formatted_stably_and_keeps_its_meaning() {
         "examples",
         "tests/conformance/torch",
         "tests/fixtures/invalid",
+        "tests/fixtures/warnings",
     ] {
         for path in optim_files(&[dir]) {
             let bytes = std::fs::read(&path).unwrap();

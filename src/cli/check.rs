@@ -1,6 +1,7 @@
-//! `optimc check FILE... [--format human|json] [--deny-warnings]`
+//! `optimc check FILE... [--format human|json] [--deny-warnings] [--horizon N]`
 
 use super::{cannot_run, read_file, report, CANNOT_RUN, INVALID, OK};
+use optimc::analysis::{self, MAX_HORIZON};
 use optimc::{Diagnostic, Diagnostics};
 use std::path::PathBuf;
 
@@ -15,6 +16,10 @@ pub struct Args {
     /// Treat warnings as errors (exit code 1).
     #[arg(long)]
     deny_warnings: bool,
+    /// How many epochs the numeric analysis simulates (at most 1000000). Default: enough to
+    /// cover every milestone, period and total in the file, and at least 100.
+    #[arg(long, value_name = "EPOCHS", value_parser = clap::value_parser!(u64).range(1..=MAX_HORIZON))]
+    horizon: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -34,7 +39,11 @@ pub fn run(args: Args) -> u8 {
                 continue;
             }
         };
-        let (config, diagnostics) = optimc::check_bytes(&path.display().to_string(), &bytes);
+        let options = analysis::Options {
+            horizon: args.horizon,
+        };
+        let (config, diagnostics) =
+            optimc::check_bytes_with(&path.display().to_string(), &bytes, &options);
         match args.format {
             DiagnosticFormat::Human => report(&diagnostics),
             DiagnosticFormat::Json => {
@@ -54,9 +63,24 @@ pub fn run(args: Args) -> u8 {
     code
 }
 
-/// One diagnostic as JSON: code, severity, message, file, 1-based line and column, byte span, help.
+/// One diagnostic as JSON: code, severity, message, file, 1-based line and column (and where
+/// the span ends), byte span, label, help, and the related places with their labels.
 fn to_json(file: &Diagnostics, d: &Diagnostic) -> serde_json::Value {
     let (line, column) = line_column(&file.source, d.span.start);
+    let (end_line, end_column) = line_column(&file.source, d.span.end);
+    let related: Vec<serde_json::Value> = d
+        .related
+        .iter()
+        .map(|r| {
+            let (line, column) = line_column(&file.source, r.span.start);
+            serde_json::json!({
+                "line": line,
+                "column": column,
+                "span": { "start": r.span.start, "end": r.span.end },
+                "label": r.text,
+            })
+        })
+        .collect();
     serde_json::json!({
         "code": d.code.to_string(),
         "severity": d.severity,
@@ -64,9 +88,12 @@ fn to_json(file: &Diagnostics, d: &Diagnostic) -> serde_json::Value {
         "file": file.file_name,
         "line": line,
         "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
         "span": { "start": d.span.start, "end": d.span.end },
         "label": d.label,
         "help": d.help,
+        "related": related,
     })
 }
 

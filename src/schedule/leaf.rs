@@ -40,9 +40,8 @@ pub(crate) enum LeafKind {
         gamma: f64,
     },
     MultiStep {
-        /// `Counter(milestones)` as (milestone, count) pairs.
-        counts: Vec<(i64, u32)>,
-        /// `sorted(self.milestones.elements())`, for the closed form.
+        /// `sorted(self.milestones.elements())`: the closed form bisects it, and the chainable
+        /// form reads `Counter(milestones)[e]` as the length of the run of `e`s in it.
         sorted: Vec<i64>,
         gamma: f64,
     },
@@ -225,18 +224,9 @@ impl Leaf {
                 gamma: *gamma,
             },
             ScheduleConfig::Multistep { milestones, gamma } => {
-                let mut counts: Vec<(i64, u32)> = Vec::new();
-                for &m in milestones {
-                    let m = to_i64(m);
-                    match counts.iter_mut().find(|(k, _)| *k == m) {
-                        Some((_, c)) => *c += 1,
-                        None => counts.push((m, 1)),
-                    }
-                }
                 let mut sorted: Vec<i64> = milestones.iter().map(|&m| to_i64(m)).collect();
                 sorted.sort_unstable();
                 LeafKind::MultiStep {
-                    counts,
                     sorted,
                     gamma: *gamma,
                 }
@@ -548,10 +538,12 @@ impl Leaf {
                     lr * gamma
                 }
             }
-            LeafKind::MultiStep { counts, gamma, .. } => {
-                match counts.iter().find(|(m, _)| *m == e) {
-                    None => lr,
-                    Some(&(_, c)) => lr * gamma.powf(c as f64),
+            LeafKind::MultiStep { sorted, gamma } => {
+                let count = bisect_right(sorted, e) - sorted.partition_point(|&m| m < e);
+                if count == 0 {
+                    lr
+                } else {
+                    lr * gamma.powf(count as f64)
                 }
             }
             LeafKind::Exponential { gamma } => {
@@ -678,7 +670,7 @@ impl Leaf {
             LeafKind::Step { step_size, gamma } => {
                 base_lr * gamma.powf(py_floordiv(e, *step_size)? as f64)
             }
-            LeafKind::MultiStep { sorted, gamma, .. } => {
+            LeafKind::MultiStep { sorted, gamma } => {
                 base_lr * gamma.powf(bisect_right(sorted, e) as f64)
             }
             LeafKind::Constant {

@@ -1,0 +1,1392 @@
+//! Numeric analysis: the stage after [`check`](crate::check), on files without errors. It runs
+//! every group's real [`Schedule`] over a horizon of epochs and reports, as warnings, what
+//! training would otherwise find out hours in:
+//!
+//! * an lr that becomes NaN or infinite (`non_finite_lr`), naming the epoch and the
+//!   sub-expression of the lambda that breaks first (`sin(epoch) / epoch` is 0 / 0 at epoch 0);
+//! * an lr that becomes negative (`negative_lr`), or reaches 0 and stays there until the end of
+//!   the horizon (`lr_stays_zero`);
+//! * a lambda whose value changes more than tenfold from one epoch to the next (`lambda_jump`);
+//!
+//! and, from the shape of the schedule tree:
+//!
+//! * a `sequence` milestone that replaces a child before its warmup, annealing or cycle ends
+//!   (`schedule_cut_short`);
+//! * `one_cycle` or `cyclic` chained with other schedules, which then overwrite each other's lr
+//!   (`conflicting_schedules`);
+//! * a `plateau` that can never lower the lr, because a schedule chained with it sets the lr
+//!   from scratch every epoch or its `sequence` replaces it before its patience runs out
+//!   (`missing_metric`).
+//!
+//! `plateau` is run with a constant metric, the worst case (no improvement ever), so it lowers
+//! the lr as often as its patience and cooldown allow. The horizon is [`default_horizon`] unless
+//! [`Options::horizon`] says otherwise, and never more than [`MAX_HORIZON`] epochs; the cost is
+//! one schedule step per epoch plus one evaluation per lambda per epoch.
+
+use crate::ast::{self, ExprKind, Span, Statement, UnaryOp};
+use crate::check::rounded;
+use crate::config::{Config, ScheduleConfig};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expr::{self, Func, Lambda};
+use crate::schedule::Schedule;
+use std::collections::HashMap;
+
+/// The shortest default horizon, in epochs.
+pub const MIN_HORIZON: u64 = 100;
+/// The longest horizon analysed; longer requests are clamped to it (`optimc check` refuses them).
+pub const MAX_HORIZON: u64 = 1_000_000;
+/// A lambda whose value changes by more than this factor between two epochs is reported.
+pub const JUMP_FACTOR: f64 = 10.0;
+/// The work the analysis may do, in schedule-node steps and lambda operations: on a very large
+/// file the horizon shrinks so that `horizon × work per epoch` stays under it.
+pub const WORK_BUDGET: u64 = 20_000_000;
+
+/// How the analysis runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// How many epochs (0 to `horizon - 1`) to simulate; `None` picks [`default_horizon`].
+    pub horizon: Option<u64>,
+}
+
+/// Long enough to cover every milestone, period and total written in the file, and at least
+/// [`MIN_HORIZON`] epochs (at most [`MAX_HORIZON`]).
+pub fn default_horizon(config: &Config) -> u64 {
+    let schedules = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    let extent = schedules.map(extent).max().unwrap_or(0);
+    extent.saturating_add(1).clamp(MIN_HORIZON, MAX_HORIZON)
+}
+
+/// The epochs a schedule needs to show what it does: its totals, periods and milestones.
+fn extent(s: &ScheduleConfig) -> u64 {
+    match s {
+        ScheduleConfig::Lambda { .. }
+        | ScheduleConfig::Multiplicative { .. }
+        | ScheduleConfig::Exponential { .. } => 0,
+        ScheduleConfig::Step { step_size, .. } => *step_size,
+        ScheduleConfig::Multistep { milestones, .. } => {
+            milestones.iter().copied().max().unwrap_or(0)
+        }
+        ScheduleConfig::Constant { total_iters, .. }
+        | ScheduleConfig::Linear { total_iters, .. }
+        | ScheduleConfig::Polynomial { total_iters, .. } => *total_iters,
+        ScheduleConfig::Cosine { t_max, .. } => *t_max,
+        ScheduleConfig::CosineRestarts { t_0, .. } => *t_0,
+        ScheduleConfig::Cyclic {
+            step_size_up,
+            step_size_down,
+            ..
+        } => (step_size_up + step_size_down.unwrap_or(*step_size_up)).ceil() as u64,
+        ScheduleConfig::OneCycle { total_steps, .. } => *total_steps,
+        ScheduleConfig::Plateau {
+            patience, cooldown, ..
+        } => patience.saturating_add(*cooldown).saturating_add(2),
+        ScheduleConfig::Chain { children } => children.iter().map(extent).max().unwrap_or(0),
+        ScheduleConfig::Sequence {
+            children,
+            milestones,
+        } => children
+            .iter()
+            .enumerate()
+            .map(|(k, c)| start_of(milestones, k).saturating_add(extent(c)))
+            .chain(milestones.iter().copied())
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+/// What one epoch of the analysis costs: every group's lr, every schedule node stepped, every
+/// lambda operation evaluated (once by the schedule, once by the jump scan).
+fn work_per_epoch(config: &Config) -> u64 {
+    fn lambda_size(node: &expr::Node) -> u64 {
+        use expr::Node;
+        1 + match node {
+            Node::Number(_) | Node::Bool(_) | Node::Param => 0,
+            Node::Unary(_, x) => lambda_size(x),
+            Node::Binary(_, l, r) => lambda_size(l) + lambda_size(r),
+            Node::If(c, t, e) => lambda_size(c) + lambda_size(t) + lambda_size(e),
+            Node::Call(_, args) => args.iter().map(lambda_size).sum(),
+        }
+    }
+    fn size(s: &ScheduleConfig) -> u64 {
+        1 + match s {
+            ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
+                2 * lambda_size(lr_lambda.body())
+            }
+            ScheduleConfig::Cyclic {
+                scale_fn: Some(f), ..
+            } => lambda_size(f.body()),
+            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+                children.iter().map(size).sum()
+            }
+            // Each step looks the epoch up among the milestones.
+            ScheduleConfig::Multistep { milestones, .. } => milestones.len() as u64,
+            _ => 0,
+        }
+    }
+    let schedules = config
+        .schedule
+        .iter()
+        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
+    schedules
+        .map(size)
+        .sum::<u64>()
+        .saturating_add(config.groups.len() as u64)
+        .max(1)
+}
+
+/// Analyses a checked file: `config` must be what [`check`](crate::check::check) made of `file`,
+/// whose text is `source`. Returns warnings only, in no particular order.
+pub fn analyze(
+    file: &ast::File,
+    source: &str,
+    config: &Config,
+    options: &Options,
+) -> Vec<Diagnostic> {
+    let per_epoch = work_per_epoch(config);
+    let horizon = options
+        .horizon
+        .unwrap_or_else(|| default_horizon(config))
+        .clamp(1, MAX_HORIZON)
+        .min((WORK_BUDGET / per_epoch).max(1));
+    let env = Env::new(file);
+    let sources = Sources::find(file, &env, config);
+    let mut a = Analysis {
+        env: &env,
+        source,
+        config,
+        horizon,
+        out: Vec::new(),
+    };
+    a.trajectories(&sources);
+    for (cfg, src) in sources.distinct(config) {
+        a.lambda_jumps(cfg, src, horizon);
+        a.tree_lints(cfg, src);
+    }
+    a.out
+}
+
+// ----- where each schedule node was written -----
+
+/// The `let` definitions, by name.
+struct Env<'a> {
+    lets: HashMap<&'a str, &'a ast::Expr>,
+}
+
+impl<'a> Env<'a> {
+    fn new(file: &'a ast::File) -> Self {
+        let mut lets = HashMap::new();
+        for st in &file.statements {
+            if let Statement::Let { name, value, .. } = st {
+                lets.entry(name.name.as_str()).or_insert(value);
+            }
+        }
+        Env { lets }
+    }
+
+    /// The expression that gives `e` its value: parentheses dropped, `let` names followed,
+    /// `if` decided. Bounded, although the checker already refuses cycles.
+    fn resolve(&self, mut e: &'a ast::Expr) -> &'a ast::Expr {
+        for _ in 0..1000 {
+            e = match &e.kind {
+                ExprKind::Paren(inner) => inner,
+                ExprKind::Name(n) => match self.lets.get(n.as_str()) {
+                    Some(v) => v,
+                    None => return e,
+                },
+                ExprKind::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    if Eval::new(self).eval(cond, None) != 0.0 {
+                        then
+                    } else {
+                        otherwise
+                    }
+                }
+                _ => return e,
+            };
+        }
+        e
+    }
+}
+
+/// Where one schedule node of the config is written.
+#[derive(Debug, Default)]
+struct Src<'a> {
+    /// Where it is used (e.g. the name of a `let` inside `sequence(...)`).
+    at: Span,
+    /// The lambda of `lambda` and `multiplicative`: its parameter, body and whole span.
+    lambda: Option<(&'a str, &'a ast::Expr, Span)>,
+    /// The children of `chain` and `sequence`, in order.
+    children: Vec<Src<'a>>,
+    /// The spans of a `sequence`'s milestones.
+    milestones: Vec<Span>,
+}
+
+impl<'a> Src<'a> {
+    fn build(env: &Env<'a>, e: &'a ast::Expr, cfg: &ScheduleConfig) -> Src<'a> {
+        let mut src = Src {
+            at: e.span,
+            ..Src::default()
+        };
+        let ExprKind::Call(call) = &env.resolve(e).kind else {
+            return src;
+        };
+        let positional = || call.args.iter().filter(|a| a.name.is_none());
+        let named = |n: &str| {
+            call.args
+                .iter()
+                .find(|a| a.name.as_ref().is_some_and(|i| i.name == n))
+        };
+        match cfg {
+            ScheduleConfig::Lambda { .. } | ScheduleConfig::Multiplicative { .. } => {
+                let arg = positional().next().or_else(|| named("lr_lambda"));
+                if let Some(arg) = arg {
+                    let l = env.resolve(&arg.value);
+                    if let ExprKind::Lambda { param, body } = &l.kind {
+                        src.lambda = Some((param.name.as_str(), body, l.span));
+                    }
+                }
+            }
+            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+                src.children = positional()
+                    .zip(children)
+                    .map(|(a, c)| Src::build(env, &a.value, c))
+                    .collect();
+                if let Some(m) = named("milestones") {
+                    if let ExprKind::List(items) | ExprKind::Tuple(items) =
+                        &env.resolve(&m.value).kind
+                    {
+                        src.milestones = items.iter().map(|i| i.span).collect();
+                    }
+                }
+            }
+            _ => {}
+        }
+        src
+    }
+
+    fn child(&self, k: usize) -> Option<&Src<'a>> {
+        self.children.get(k)
+    }
+}
+
+/// The source of the file's schedule and of each group's own.
+struct Sources<'a> {
+    file: Option<Src<'a>>,
+    groups: Vec<Option<Src<'a>>>,
+}
+
+impl<'a> Sources<'a> {
+    fn find(file: &'a ast::File, env: &Env<'a>, config: &Config) -> Self {
+        let schedule_expr = file.statements.iter().find_map(|s| match s {
+            Statement::Schedule { value, .. } => Some(value),
+            _ => None,
+        });
+        let file_src = match (schedule_expr, &config.schedule) {
+            (Some(e), Some(cfg)) => Some(Src::build(env, e, cfg)),
+            _ => None,
+        };
+        let group_fields: Vec<Option<&ast::Expr>> = file
+            .statements
+            .iter()
+            .filter_map(|s| match s {
+                Statement::Group { fields, .. } => Some(
+                    fields
+                        .iter()
+                        .find(|f| f.key.name == "schedule")
+                        .map(|f| &f.value),
+                ),
+                _ => None,
+            })
+            .collect();
+        let groups = config
+            .groups
+            .iter()
+            .enumerate()
+            .map(
+                |(i, g)| match (group_fields.get(i).copied().flatten(), &g.schedule) {
+                    (Some(e), Some(cfg)) => Some(Src::build(env, e, cfg)),
+                    _ => None,
+                },
+            )
+            .collect();
+        Sources {
+            file: file_src,
+            groups,
+        }
+    }
+
+    /// The source of the schedule driving group `g`.
+    fn of_group(&self, config: &Config, g: usize) -> Option<&Src<'a>> {
+        if config.groups[g].schedule.is_some() {
+            self.groups[g].as_ref()
+        } else {
+            self.file.as_ref()
+        }
+    }
+
+    /// Every schedule written in the file, once, with its source.
+    fn distinct<'c>(&'c self, config: &'c Config) -> Vec<(&'c ScheduleConfig, &'c Src<'a>)> {
+        let mut out = Vec::new();
+        if let (Some(cfg), Some(src)) = (&config.schedule, &self.file) {
+            out.push((cfg, src));
+        }
+        for (g, src) in config.groups.iter().zip(&self.groups) {
+            if let (Some(cfg), Some(src)) = (&g.schedule, src) {
+                out.push((cfg, src));
+            }
+        }
+        out
+    }
+}
+
+// ----- evaluating a lambda body from its syntax, to find what breaks -----
+
+/// The first operation (innermost, in evaluation order) whose operands are finite but whose
+/// result is not.
+struct Breakage {
+    span: Span,
+    /// The operation with its operands, e.g. `0 / 0`.
+    operation: String,
+    value: f64,
+}
+
+/// Evaluates expressions as the compiled lambda does, keeping spans.
+struct Eval<'e, 'a> {
+    env: &'e Env<'a>,
+    broke: Option<Breakage>,
+    depth: usize,
+}
+
+impl<'e, 'a> Eval<'e, 'a> {
+    fn new(env: &'e Env<'a>) -> Self {
+        Eval {
+            env,
+            broke: None,
+            depth: 0,
+        }
+    }
+
+    fn note(
+        &mut self,
+        span: Span,
+        operands: &[f64],
+        value: f64,
+        operation: impl FnOnce() -> String,
+    ) {
+        if self.broke.is_none() && !value.is_finite() && operands.iter().all(|v| v.is_finite()) {
+            self.broke = Some(Breakage {
+                span,
+                operation: operation(),
+                value,
+            });
+        }
+    }
+
+    /// The value of `e` with the lambda parameter `param` bound, if any.
+    fn eval(&mut self, e: &ast::Expr, param: Option<(&str, f64)>) -> f64 {
+        // `let` lambdas calling `let` lambdas: the checker bounds this, but stay safe.
+        if self.depth > 1000 {
+            return f64::NAN;
+        }
+        self.depth += 1;
+        let v = self.eval_inner(e, param);
+        self.depth -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &ast::Expr, param: Option<(&str, f64)>) -> f64 {
+        let bool_value = |b: bool| if b { 1.0 } else { 0.0 };
+        match &e.kind {
+            ExprKind::Number(v) => *v,
+            ExprKind::Bool(b) => bool_value(*b),
+            ExprKind::Paren(inner) => self.eval(inner, param),
+            ExprKind::Name(n) => match (param, n.as_str()) {
+                (Some((p, x)), _) if p == n => x,
+                (_, "pi") => std::f64::consts::PI,
+                (_, "tau") => std::f64::consts::TAU,
+                _ => match self.env.lets.get(n.as_str()) {
+                    Some(def) => self.eval(def, None),
+                    None => f64::NAN,
+                },
+            },
+            ExprKind::Unary { op, operand } => {
+                let x = self.eval(operand, param);
+                match op {
+                    UnaryOp::Neg => -x,
+                    UnaryOp::Not => bool_value(x == 0.0),
+                }
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.eval(lhs, param);
+                let r = self.eval(rhs, param);
+                let v = expr::binary(*op, l, r);
+                if !op.is_comparison() && !op.is_logical() {
+                    self.note(e.span, &[l, r], v, || {
+                        format!("{} {} {}", rounded(l), op.symbol(), rounded(r))
+                    });
+                }
+                v
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                if self.eval(cond, param) != 0.0 {
+                    self.eval(then, param)
+                } else {
+                    self.eval(otherwise, param)
+                }
+            }
+            ExprKind::Call(call) => {
+                let name = call.name.name.as_str();
+                if let Some(func) = Func::from_name(name) {
+                    let args: Vec<f64> = call
+                        .args
+                        .iter()
+                        .map(|a| self.eval(&a.value, param))
+                        .collect();
+                    let v = func.apply(&args);
+                    self.note(e.span, &args, v, || {
+                        let shown: Vec<String> = args.iter().map(|a| rounded(*a)).collect();
+                        format!("{name}({})", shown.join(", "))
+                    });
+                    return v;
+                }
+                let def = self.env.lets.get(name).map(|d| self.env.resolve(d));
+                match (def.map(|d| &d.kind), call.args.first()) {
+                    (Some(ExprKind::Lambda { param: p, body }), Some(arg)) => {
+                        let x = self.eval(&arg.value, param);
+                        self.eval(body, Some((p.name.as_str(), x)))
+                    }
+                    _ => f64::NAN,
+                }
+            }
+            ExprKind::Lambda { .. }
+            | ExprKind::String(_)
+            | ExprKind::List(_)
+            | ExprKind::Tuple(_) => f64::NAN,
+        }
+    }
+}
+
+// ----- the analysis -----
+
+struct Analysis<'e, 'a> {
+    env: &'e Env<'a>,
+    source: &'e str,
+    config: &'e Config,
+    horizon: u64,
+    out: Vec<Diagnostic>,
+}
+
+/// What can go wrong with a group's lr over the horizon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Problem {
+    NonFinite,
+    Negative,
+    StaysZero,
+}
+
+/// The place in the source responsible for a problem, and what to say there.
+struct Culprit {
+    span: Span,
+    label: String,
+    help: String,
+}
+
+impl Analysis<'_, '_> {
+    fn text(&self, span: Span) -> &str {
+        self.source.get(span.start..span.end).unwrap_or("")
+    }
+
+    /// Runs the real schedule over the horizon and reports each group's first NaN or infinite,
+    /// negative, or for-good-zero lr.
+    fn trajectories(&mut self, sources: &Sources) {
+        let n = self.config.groups.len();
+        let mut schedule = Schedule::new(self.config);
+        let needs_metric = schedule.needs_metric();
+        let mut non_finite: Vec<Option<u64>> = vec![None; n];
+        let mut nan: Vec<bool> = vec![false; n];
+        let mut negative: Vec<Option<u64>> = vec![None; n];
+        let mut zero_since: Vec<Option<u64>> = vec![None; n];
+        for epoch in 0..self.horizon {
+            for (g, &lr) in schedule.lrs().iter().enumerate() {
+                if !lr.is_finite() {
+                    if non_finite[g].is_none() {
+                        non_finite[g] = Some(epoch);
+                        nan[g] = lr.is_nan();
+                    }
+                } else if lr < 0.0 {
+                    negative[g].get_or_insert(epoch);
+                }
+                if lr == 0.0 {
+                    zero_since[g].get_or_insert(epoch);
+                } else {
+                    zero_since[g] = None;
+                }
+            }
+            if epoch + 1 < self.horizon {
+                if needs_metric {
+                    // The worst case for `plateau`: a metric that never improves.
+                    schedule.step_with(0.0);
+                } else {
+                    schedule.step();
+                }
+            }
+        }
+        // One warning per place in the source, naming every group it affects. Groups sharing
+        // the file's schedule usually break at the same epoch: find the culprit once.
+        let mut found: Vec<(Problem, u64, Culprit, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<(Problem, u64, Span), usize> = HashMap::new();
+        let mut culprits: HashMap<(Problem, u64, Option<usize>), Span> = HashMap::new();
+
+        for g in 0..n {
+            let Some(cfg) = self.config.schedule_of(g) else {
+                continue;
+            };
+            let src = sources.of_group(self.config, g);
+
+            let stays_zero = zero_since[g]
+                .filter(|&z| z + 1 < self.horizon && self.config.groups[g].options.lr != 0.0);
+            let problems = [
+                (Problem::NonFinite, non_finite[g]),
+                (Problem::Negative, negative[g]),
+                (Problem::StaysZero, stays_zero),
+            ];
+            let own = self.config.groups[g].schedule.is_some().then_some(g);
+            for (problem, epoch) in problems {
+                let Some(epoch) = epoch else { continue };
+                if let Some(span) = culprits.get(&(problem, epoch, own)) {
+                    if let Some(&i) = index.get(&(problem, epoch, *span)) {
+                        found[i].3.push(g);
+                        continue;
+                    }
+                }
+                let culprit = self.culprit(problem, cfg, src, epoch);
+                culprits.insert((problem, epoch, own), culprit.span);
+                match index.get(&(problem, epoch, culprit.span)) {
+                    Some(&i) => found[i].3.push(g),
+                    None => {
+                        index.insert((problem, epoch, culprit.span), found.len());
+                        found.push((problem, epoch, culprit, vec![g]));
+                    }
+                }
+            }
+        }
+        for (problem, epoch, culprit, groups) in found {
+            let whose = self.whose(&groups);
+            let (code, message) = match problem {
+                Problem::NonFinite => {
+                    let lr = if groups.iter().any(|&g| nan[g]) { "NaN" } else { "infinite" };
+                    (
+                        Code::NonFiniteLr,
+                        format!("{whose} becomes {lr} at epoch {epoch}"),
+                    )
+                }
+                Problem::Negative => (
+                    Code::NegativeLr,
+                    format!("{whose} becomes negative at epoch {epoch}"),
+                ),
+                Problem::StaysZero => (
+                    Code::LrStaysZero,
+                    format!(
+                        "{whose} reaches 0 at epoch {epoch} and stays 0 until the end of the horizon (epoch {})",
+                        self.horizon - 1
+                    ),
+                ),
+            };
+            self.out.push(
+                Diagnostic::warning(code, culprit.span, message)
+                    .with_label(culprit.label)
+                    .with_help(culprit.help),
+            );
+        }
+    }
+
+    /// "the lr", "the lr of group `a`", "the lr of groups `a` and `b`".
+    fn whose(&self, groups: &[usize]) -> String {
+        let declared = !(self.config.groups.len() == 1 && self.config.groups[0].name == "default");
+        if !declared {
+            return "the lr".into();
+        }
+        let mut names: Vec<String> = groups
+            .iter()
+            .take(4)
+            .map(|&g| format!("`{}`", self.config.groups[g].name))
+            .collect();
+        if groups.len() > 4 {
+            names.truncate(3);
+            names.push(format!("{} other groups", groups.len() - 3));
+        }
+        match names.split_last() {
+            Some((last, [])) => format!("the lr of group {last}"),
+            Some((last, rest)) => format!("the lr of groups {} and {last}", rest.join(", ")),
+            None => "the lr".into(),
+        }
+    }
+
+    /// The schedule node (and, in a lambda, the sub-expression) responsible for `problem` at
+    /// `epoch`.
+    fn culprit(
+        &self,
+        problem: Problem,
+        cfg: &ScheduleConfig,
+        src: Option<&Src>,
+        epoch: u64,
+    ) -> Culprit {
+        let at = src.map_or(Span::default(), |s| s.at);
+        match cfg {
+            ScheduleConfig::Sequence {
+                children,
+                milestones,
+            } => {
+                let k = milestones
+                    .partition_point(|&m| m <= epoch)
+                    .min(children.len().saturating_sub(1));
+                let local = if k == 0 {
+                    epoch
+                } else {
+                    epoch.saturating_sub(milestones[k - 1])
+                };
+                let child_src = src.and_then(|s| s.child(k));
+                if let Some(child) = children.get(k) {
+                    if child_src.is_some() {
+                        return self.culprit(problem, child, child_src, local);
+                    }
+                }
+            }
+            ScheduleConfig::Chain { children } => {
+                // A lambda that breaks explains it best; otherwise the chain as a whole.
+                for (k, child) in children.iter().enumerate() {
+                    let child_src = src.and_then(|s| s.child(k));
+                    if let Some(c) =
+                        child_src.and_then(|s| self.lambda_culprit(problem, child, s, epoch))
+                    {
+                        return c;
+                    }
+                }
+            }
+            _ => {
+                if let Some(c) = src.and_then(|s| self.lambda_culprit(problem, cfg, s, epoch)) {
+                    return c;
+                }
+            }
+        }
+        self.generic_culprit(problem, cfg, at, epoch)
+    }
+
+    /// The lambda of a `lambda` or `multiplicative` node, when it is what breaks.
+    fn lambda_culprit(
+        &self,
+        problem: Problem,
+        cfg: &ScheduleConfig,
+        src: &Src,
+        epoch: u64,
+    ) -> Option<Culprit> {
+        let (lambda, multiplicative) = match cfg {
+            ScheduleConfig::Lambda { lr_lambda } => (lr_lambda, false),
+            ScheduleConfig::Multiplicative { lr_lambda } => (lr_lambda, true),
+            _ => return None,
+        };
+        let (param, body, _) = src.lambda?;
+        let bad = |v: f64| match problem {
+            Problem::NonFinite => !v.is_finite(),
+            Problem::Negative => v < 0.0,
+            Problem::StaysZero => v == 0.0,
+        };
+        // `lambda` sets lr = initial × f(epoch); `multiplicative` multiplies by f(epoch) from
+        // epoch 1 on, so the first bad factor up to `epoch` is the one to blame.
+        let x = if multiplicative {
+            (1..=epoch).find(|&x| bad(lambda.eval(x as f64)))?
+        } else {
+            epoch
+        };
+        let v = lambda.eval(x as f64);
+        if !bad(v) {
+            return None;
+        }
+        let when = format!("when {param} = {x}");
+        let whole = self.text(body.span).to_string();
+        Some(match problem {
+            Problem::NonFinite => {
+                let mut eval = Eval::new(self.env);
+                eval.eval(body, Some((param, x as f64)));
+                let (span, label) = match eval.broke {
+                    Some(b) => (
+                        b.span,
+                        format!(
+                            "`{}` is {} = {} {when}",
+                            self.text(b.span),
+                            b.operation,
+                            value_word(b.value)
+                        ),
+                    ),
+                    None => (body.span, format!("this is {} {when}", value_word(v))),
+                };
+                Culprit {
+                    span,
+                    label,
+                    help: format!(
+                        "PyTorch would train with this lr and turn the weights into NaN; make the lambda finite at every epoch, e.g. `{param} -> if {param} == {x} then 1 else {whole}`"
+                    ),
+                }
+            }
+            Problem::Negative => Culprit {
+                span: body.span,
+                label: format!("this is {} {when}", rounded(v)),
+                help: format!(
+                    "a negative lr makes the optimizer climb the loss instead of descending it; keep the lambda at or above 0, e.g. `{param} -> max(0, {whole})`, or end the decay by the last epoch"
+                ),
+            },
+            Problem::StaysZero => Culprit {
+                span: body.span,
+                label: format!("this is 0 {when} and after"),
+                help: self.zero_help(epoch),
+            },
+        })
+    }
+
+    fn generic_culprit(
+        &self,
+        problem: Problem,
+        cfg: &ScheduleConfig,
+        span: Span,
+        epoch: u64,
+    ) -> Culprit {
+        let name = kind_name(cfg);
+        match problem {
+            Problem::NonFinite => Culprit {
+                span,
+                label: format!("`{name}` makes the lr infinite or NaN by epoch {epoch}"),
+                help: "PyTorch would train with this lr and turn the weights into NaN; keep every factor of the schedule finite (a `gamma` above 1 grows the lr without bound)".into(),
+            },
+            Problem::Negative => Culprit {
+                span,
+                label: format!("`{name}` makes the lr negative by epoch {epoch}"),
+                help: "a negative lr makes the optimizer climb the loss; keep every lr and factor of the schedule at or above 0".into(),
+            },
+            Problem::StaysZero => {
+                let why = match cfg {
+                    ScheduleConfig::Polynomial { total_iters, .. }
+                    | ScheduleConfig::Linear { total_iters, .. } => format!(
+                        "`{name}` ends at 0 after `total_iters = {total_iters}` epochs; set `total_iters` to the number of epochs you train"
+                    ),
+                    ScheduleConfig::Step { gamma, .. }
+                    | ScheduleConfig::Multistep { gamma, .. }
+                    | ScheduleConfig::Exponential { gamma } => {
+                        if *gamma == 0.0 {
+                            format!("`{name}` with `gamma = 0` sets the lr to 0; use a factor such as `gamma = 0.1`")
+                        } else {
+                            format!(
+                                "`{name}` multiplies the lr by {} so many times that it underflows to 0",
+                                rounded(*gamma)
+                            )
+                        }
+                    }
+                    _ => format!("`{name}` brings the lr to 0"),
+                };
+                Culprit {
+                    span,
+                    label: format!("the lr is 0 from epoch {epoch} on"),
+                    help: format!("{why}. {}", self.zero_help(epoch)),
+                }
+            }
+        }
+    }
+
+    fn zero_help(&self, epoch: u64) -> String {
+        if epoch == 0 {
+            return "this group never learns; check the operators and parentheses (`**` binds tighter than `*`, `/` and `//`)".into();
+        }
+        format!(
+            "A group with lr 0 stops learning; if training ends by epoch {epoch}, say so with `--horizon {epoch}`"
+        )
+    }
+
+    /// Reports the first epoch where a lambda's value changes more than [`JUMP_FACTOR`]-fold,
+    /// over the epochs the lambda actually runs (`len`, counted from where it starts).
+    fn lambda_jumps(&mut self, cfg: &ScheduleConfig, src: &Src, len: u64) {
+        match cfg {
+            ScheduleConfig::Lambda { lr_lambda } => self.jump(lr_lambda, src, 0, len),
+            ScheduleConfig::Multiplicative { lr_lambda } => self.jump(lr_lambda, src, 1, len),
+            ScheduleConfig::Chain { children } => {
+                for (k, c) in children.iter().enumerate() {
+                    if let Some(s) = src.child(k) {
+                        self.lambda_jumps(c, s, len);
+                    }
+                }
+            }
+            ScheduleConfig::Sequence {
+                children,
+                milestones,
+            } => {
+                for (k, c) in children.iter().enumerate() {
+                    let start = start_of(milestones, k);
+                    let end = milestones.get(k).copied().unwrap_or(self.horizon);
+                    if let Some(s) = src.child(k) {
+                        self.lambda_jumps(c, s, end.saturating_sub(start).min(len));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn jump(&mut self, lambda: &Lambda, src: &Src, first: u64, len: u64) {
+        let Some((param, body, _)) = src.lambda else {
+            return;
+        };
+        let mut prev = if first < len {
+            lambda.eval(first as f64)
+        } else {
+            return;
+        };
+        for x in first + 1..len {
+            let v = lambda.eval(x as f64);
+            // Zeros, signs and NaNs are for the other warnings; this one compares magnitudes.
+            // Below 1e-12 a factor is 0 up to rounding (`cos(pi / 2)` is 6e-17, not 0).
+            let usable = |a: f64| a.is_finite() && a > 1e-12;
+            if usable(prev) && usable(v) {
+                let ratio = (v / prev).abs().max((prev / v).abs());
+                if ratio > JUMP_FACTOR * (1.0 + 1e-9) {
+                    let direction = if v.abs() < prev.abs() {
+                        "drops"
+                    } else {
+                        "rises"
+                    };
+                    self.out.push(
+                        Diagnostic::warning(
+                            Code::LambdaJump,
+                            body.span,
+                            format!(
+                                "this lambda {direction} {}-fold in one epoch, from {param} = {} to {param} = {x}",
+                                approx(ratio),
+                                x - 1
+                            ),
+                        )
+                        .with_label(format!(
+                            "{} when {param} = {}, {} when {param} = {x}",
+                            rounded(prev),
+                            x - 1,
+                            rounded(v)
+                        ))
+                        .with_help(if v < prev {
+                            format!(
+                                "an lr that falls more than {}-fold between epochs usually means a misplaced parenthesis or a wrong constant; if the drop is meant, `multistep(milestones = [{x}], gamma = {})` says so plainly",
+                                rounded(JUMP_FACTOR),
+                                approx(v / prev)
+                            )
+                        } else {
+                            format!(
+                                "an lr that rises more than {}-fold between epochs usually means a misplaced parenthesis or a wrong constant; a warmup rises gradually, e.g. `{param} -> min(1, ({param} + 1) / 5)`",
+                                rounded(JUMP_FACTOR)
+                            )
+                        }),
+                    );
+                    return;
+                }
+            }
+            prev = v;
+        }
+    }
+
+    /// Warnings about the shape of the schedule tree: children of `sequence` cut short,
+    /// schedules in `chain` that overwrite each other, plateaus that can never act.
+    fn tree_lints(&mut self, cfg: &ScheduleConfig, src: &Src) {
+        match cfg {
+            ScheduleConfig::Chain { children } => {
+                self.chain_lints(children, src);
+                for (k, c) in children.iter().enumerate() {
+                    if let Some(s) = src.child(k) {
+                        self.tree_lints(c, s);
+                    }
+                }
+            }
+            ScheduleConfig::Sequence {
+                children,
+                milestones,
+            } => {
+                self.sequence_lints(children, milestones, src);
+                for (k, c) in children.iter().enumerate() {
+                    if let Some(s) = src.child(k) {
+                        self.tree_lints(c, s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn chain_lints(&mut self, children: &[ScheduleConfig], src: &Src) {
+        let span = |k: usize| src.child(k).map_or(src.at, |s| s.at);
+        let cycler = children.iter().position(|c| {
+            matches!(
+                c,
+                ScheduleConfig::OneCycle { .. } | ScheduleConfig::Cyclic { .. }
+            )
+        });
+        if let (Some(k), true) = (cycler, children.len() > 1) {
+            let name = kind_name(&children[k]);
+            let mut d = Diagnostic::warning(
+                    Code::ConflictingSchedules,
+                    span(k),
+                    format!("`{name}` sets the lr itself every epoch, so the schedules chained with it fight over the lr"),
+                )
+                .with_label(format!("`{name}` overwrites the lr"))
+                .with_help(if name == "cyclic" {
+                    "use `cyclic` alone: `mode = triangular2`, or `mode = exp_range` with a `gamma`, shrinks the cycles over time; or run schedules one after the other with `sequence(..., milestones = [...])`".to_string()
+                } else {
+                    format!("use `{name}` alone (it has its own warmup and annealing), or run schedules one after the other with `sequence(..., milestones = [...])`")
+                });
+            let others = children.iter().enumerate().filter(|(j, _)| *j != k);
+            for (j, other) in others.take(3) {
+                d = d.with_related(
+                    span(j),
+                    format!("`{}` also changes the lr", kind_name(other)),
+                );
+            }
+            self.out.push(d);
+        }
+        let Some(j) = children.iter().position(sets_lr_from_scratch) else {
+            return;
+        };
+        for (k, c) in children.iter().enumerate() {
+            if !matches!(c, ScheduleConfig::Plateau { .. }) {
+                continue;
+            }
+            let other = kind_name(&children[j]);
+            self.out.push(
+                Diagnostic::warning(
+                    Code::MissingMetric,
+                    span(k),
+                    format!("this `plateau` can never lower the lr for long: `{other}` sets the lr from scratch every epoch"),
+                )
+                .with_label("its reductions are overwritten the next epoch")
+                .with_related(span(j), format!("`{other}` recomputes the lr from the initial lr"))
+                .with_help(format!(
+                    "the metric has no lasting effect here; use the plateau alone, or after `{other}` in a `sequence`"
+                )),
+            );
+        }
+    }
+
+    fn sequence_lints(&mut self, children: &[ScheduleConfig], milestones: &[u64], src: &Src) {
+        for (k, child) in children.iter().enumerate().take(milestones.len()) {
+            let start = start_of(milestones, k);
+            let end = milestones[k];
+            if end < start {
+                // Out of order: `unsorted_milestones` says so.
+                continue;
+            }
+            let runs = end - start;
+            let at = src.child(k).map_or(src.at, |s| s.at);
+            let name = kind_name(child);
+            let milestone = src.milestones.get(k).copied();
+            if let ScheduleConfig::Plateau { patience, .. } = child {
+                // A plateau lowers the lr after `patience + 1` epochs without improvement,
+                // counted after its first metric (which always improves on "none yet"), and the
+                // lowered lr shows the epoch after: it needs `patience + 3` epochs.
+                if runs < patience + 3 {
+                    let mut d = Diagnostic::warning(
+                        Code::MissingMetric,
+                        at,
+                        format!("this `plateau` runs for {runs} epoch{}, too few to ever lower the lr", plural(runs)),
+                    )
+                    .with_label(format!("lowers the lr only after {} epochs without improvement", patience + 1))
+                    .with_help(if runs >= 3 {
+                        format!(
+                            "the metric cannot change anything here: move the milestone to {} or later, or set `patience = {}` or less",
+                            start + patience + 3,
+                            runs - 3
+                        )
+                    } else {
+                        format!(
+                            "the metric cannot change anything here: move the milestone to {} or later",
+                            start + patience + 3
+                        )
+                    });
+                    if let Some(m) = milestone {
+                        d = d.with_related(m, format!("replaced at epoch {end}"));
+                    }
+                    self.out.push(d);
+                }
+                continue;
+            }
+            let Some((needs, what, fix)) = length(child) else {
+                continue;
+            };
+            if runs >= needs {
+                continue;
+            }
+            let mut d = Diagnostic::warning(
+                Code::ScheduleCutShort,
+                at,
+                if what.ends_with(" happens") {
+                    format!("`sequence` replaces `{name}` at epoch {end}, before {what}")
+                } else {
+                    format!("`sequence` replaces `{name}` at epoch {end}, before {what} ends")
+                },
+            )
+            .with_label(format!("runs {runs} epoch{} of the {needs} it needs", plural(runs)))
+            .with_help(match fix {
+                Some(arg) => format!(
+                    "move the milestone to {}, or set `{arg} = {runs}` so that {what} fits the epochs it runs",
+                    start + needs
+                ),
+                None => format!("move the milestone to {}", start + needs),
+            });
+            if let Some(m) = milestone {
+                d = d.with_related(m, format!("the next schedule takes over at epoch {end}"));
+            }
+            self.out.push(d);
+        }
+    }
+}
+
+/// How many epochs a schedule needs to finish its warmup, annealing or first cycle, what to
+/// call that (and whether it "ends" or "happens"), and the argument that sets it.
+fn length(s: &ScheduleConfig) -> Option<(u64, String, Option<&'static str>)> {
+    Some(match s {
+        ScheduleConfig::Linear {
+            start_factor,
+            end_factor,
+            total_iters,
+        } => {
+            let what = if start_factor < end_factor {
+                "its warmup"
+            } else {
+                "its decay"
+            };
+            (*total_iters, what.into(), Some("total_iters"))
+        }
+        ScheduleConfig::Constant { total_iters, .. } => {
+            (*total_iters, "its warmup".into(), Some("total_iters"))
+        }
+        ScheduleConfig::Polynomial { total_iters, .. } => {
+            (*total_iters, "its decay".into(), Some("total_iters"))
+        }
+        ScheduleConfig::Cosine { t_max, .. } => (*t_max, "its annealing".into(), Some("t_max")),
+        ScheduleConfig::CosineRestarts { t_0, .. } => (*t_0, "its first cycle".into(), Some("t_0")),
+        ScheduleConfig::OneCycle { total_steps, .. } => {
+            (*total_steps, "its cycle".into(), Some("total_steps"))
+        }
+        ScheduleConfig::Cyclic {
+            step_size_up,
+            step_size_down,
+            ..
+        } => (
+            (step_size_up + step_size_down.unwrap_or(*step_size_up)).ceil() as u64,
+            "its first cycle".into(),
+            None,
+        ),
+        ScheduleConfig::Multistep { milestones, .. } => {
+            let last = milestones.iter().copied().max()?;
+            (last + 1, format!("its decay at epoch {last} happens"), None)
+        }
+        ScheduleConfig::Step { step_size, .. } => {
+            (step_size + 1, "its first decay happens".into(), None)
+        }
+        _ => return None,
+    })
+}
+
+/// The epoch at which child `k` of a `sequence` takes over.
+fn start_of(milestones: &[u64], k: usize) -> u64 {
+    match k {
+        0 => 0,
+        k => milestones.get(k - 1).copied().unwrap_or(0),
+    }
+}
+
+/// Schedules whose lr is computed from the initial lr each epoch, not from the current one.
+fn sets_lr_from_scratch(s: &ScheduleConfig) -> bool {
+    matches!(
+        s,
+        ScheduleConfig::Lambda { .. }
+            | ScheduleConfig::CosineRestarts { .. }
+            | ScheduleConfig::Cyclic { .. }
+            | ScheduleConfig::OneCycle { .. }
+    )
+}
+
+/// The language's name for a schedule.
+fn kind_name(s: &ScheduleConfig) -> &'static str {
+    match s {
+        ScheduleConfig::Lambda { .. } => "lambda",
+        ScheduleConfig::Multiplicative { .. } => "multiplicative",
+        ScheduleConfig::Step { .. } => "step",
+        ScheduleConfig::Multistep { .. } => "multistep",
+        ScheduleConfig::Exponential { .. } => "exponential",
+        ScheduleConfig::Constant { .. } => "constant",
+        ScheduleConfig::Linear { .. } => "linear",
+        ScheduleConfig::Polynomial { .. } => "polynomial",
+        ScheduleConfig::Cosine { .. } => "cosine",
+        ScheduleConfig::CosineRestarts { .. } => "cosine_restarts",
+        ScheduleConfig::Cyclic { .. } => "cyclic",
+        ScheduleConfig::OneCycle { .. } => "one_cycle",
+        ScheduleConfig::Plateau { .. } => "plateau",
+        ScheduleConfig::Chain { .. } => "chain",
+        ScheduleConfig::Sequence { .. } => "sequence",
+    }
+}
+
+fn value_word(v: f64) -> &'static str {
+    if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    }
+}
+
+/// `v` to 3 significant digits.
+fn approx(v: f64) -> String {
+    let short: f64 = format!("{v:.2e}").parse().unwrap_or(v);
+    crate::config::format_number(short)
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{GroupConfig, Hyperparams, OptimizerKind};
+
+    fn analyse(source: &str) -> Vec<Diagnostic> {
+        let file = crate::parse::parse(source).unwrap();
+        let config = crate::check::check(&file).config.unwrap();
+        analyze(&file, source, &config, &Options::default())
+    }
+
+    fn config_with(schedule: ScheduleConfig) -> Config {
+        let options = Hyperparams {
+            lr: 1.0,
+            ..Hyperparams::defaults(OptimizerKind::Sgd)
+        };
+        Config {
+            optimizer: OptimizerKind::Sgd,
+            defaults: options,
+            groups: vec![GroupConfig {
+                name: "default".into(),
+                params: vec!["*".into()],
+                options,
+                schedule: None,
+            }],
+            schedule: Some(schedule),
+        }
+    }
+
+    fn plateau(patience: u64) -> ScheduleConfig {
+        let source = format!(
+            "optimizer = sgd(lr = 1)\nschedule = plateau(factor = 0.5, patience = {patience})"
+        );
+        crate::Config::from_source("p.optim", &source)
+            .unwrap()
+            .schedule
+            .unwrap()
+    }
+
+    /// The evaluator that finds the breaking sub-expression must compute what the compiled
+    /// lambda computes, or it would blame the wrong place.
+    #[test]
+    fn syntax_evaluation_agrees_with_the_compiled_lambda() {
+        let bodies = [
+            "sin(e) / e",
+            "0.5 ** (e // 10) * (1 + cos(pi * e / 7)) / 2",
+            "if e < 5 then (e + 1) / 5 else 0.9 ** (e - 5)",
+            "min(1, e / 3, 2) + max(e % 4, -e) - clamp(e - 2, 0, 1)",
+            "f(e + 1) * c - log(e) + sqrt(e - 3) + abs(-e) ** 0.5",
+            "if not (e > 2 and e != 7) or e == 9 then round(e / 2) else floor(e / 3) + ceil(tau)",
+            "exp(-e) * tanh(e) / (e - 4)",
+        ];
+        for body in bodies {
+            let source = format!(
+                "let c = 2 ** 3\nlet f = x -> x * c\noptimizer = sgd(lr = 1)\nschedule = lambda(e -> {body})"
+            );
+            let file = crate::parse::parse(&source).unwrap();
+            let config = crate::check::check(&file).config.unwrap();
+            let Some(ScheduleConfig::Lambda { lr_lambda }) = &config.schedule else {
+                panic!("{body}")
+            };
+            let env = Env::new(&file);
+            let src = Sources::find(&file, &env, &config);
+            let (param, body_expr, _) = src.file.unwrap().lambda.unwrap();
+            for x in 0..40 {
+                let compiled = lr_lambda.eval(x as f64);
+                let walked = Eval::new(&env).eval(body_expr, Some((param, x as f64)));
+                assert!(
+                    compiled.to_bits() == walked.to_bits()
+                        || (compiled.is_nan() && walked.is_nan()),
+                    "{body} at {x}: compiled {compiled}, walked {walked}"
+                );
+            }
+        }
+    }
+
+    /// `missing_metric` for a plateau in a `sequence` fires exactly when the real schedule,
+    /// fed a metric that never improves, cannot lower the lr before the milestone.
+    #[test]
+    fn the_short_plateau_threshold_matches_the_runtime() {
+        for patience in 0..6u64 {
+            for runs in 1..patience + 6 {
+                let config = config_with(ScheduleConfig::Sequence {
+                    children: vec![
+                        plateau(patience),
+                        ScheduleConfig::Exponential { gamma: 1.0 },
+                    ],
+                    milestones: vec![runs],
+                });
+                let mut schedule = Schedule::new(&config);
+                let mut lowered = false;
+                for _ in 0..runs {
+                    lowered |= schedule.lrs()[0] < 1.0;
+                    schedule.step_with(0.0);
+                }
+                let source = format!(
+                    "optimizer = sgd(lr = 1)\nschedule = sequence(plateau(factor = 0.5, patience = {patience}), exponential(gamma = 1), milestones = [{runs}])"
+                );
+                let warned = analyse(&source)
+                    .iter()
+                    .any(|d| d.code == Code::MissingMetric);
+                assert_eq!(warned, !lowered, "patience {patience}, runs {runs}");
+            }
+        }
+    }
+
+    /// The schedules said to set the lr from scratch are exactly those that undo a chained
+    /// plateau's reduction at the next step.
+    #[test]
+    fn from_scratch_schedules_undo_a_chained_plateau() {
+        let leaves = [
+            "lambda(e -> 0.99 ** e)",
+            "multiplicative(e -> 0.99)",
+            "step(step_size = 3, gamma = 0.9)",
+            "multistep(milestones = [2, 4], gamma = 0.9)",
+            "exponential(gamma = 0.99)",
+            "constant(factor = 0.5, total_iters = 3)",
+            "linear(start_factor = 0.5, total_iters = 3)",
+            "polynomial(total_iters = 20, power = 1)",
+            "cosine(t_max = 20)",
+            "cosine_restarts(t_0 = 5)",
+            "cyclic(base_lr = 0.1, max_lr = 1, step_size_up = 4)",
+            "one_cycle(max_lr = 1, total_steps = 30)",
+        ];
+        for leaf in leaves {
+            let run = |schedule: &str| {
+                let source =
+                    format!("optimizer = sgd(lr = 1, momentum = 0.9)\nschedule = {schedule}");
+                let config = crate::Config::from_source("c.optim", &source).unwrap();
+                let mut s = Schedule::new(&config);
+                for _ in 0..8 {
+                    s.step_with(0.0);
+                }
+                s.lrs()[0]
+            };
+            let alone = run(leaf);
+            let chained = run(&format!(
+                "chain({leaf}, plateau(factor = 0.5, patience = 0))"
+            ));
+            let config = crate::Config::from_source(
+                "c.optim",
+                &format!("optimizer = sgd(lr = 1, momentum = 0.9)\nschedule = {leaf}"),
+            )
+            .unwrap();
+            // Six reductions by half compound to 1/64 unless the leaf undoes them.
+            let undone = chained / alone > 0.25;
+            assert_eq!(
+                sets_lr_from_scratch(config.schedule.as_ref().unwrap()),
+                undone,
+                "{leaf}: alone {alone}, chained {chained}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_seed_names_epoch_0_and_the_division() {
+        let source = "optimizer = sgd(lr = 1e-2)\nschedule = lambda(epoch -> sin(epoch) / epoch)";
+        let found = analyse(source);
+        let d = found.iter().find(|d| d.code == Code::NonFiniteLr).unwrap();
+        assert_eq!(d.message, "the lr becomes NaN at epoch 0");
+        assert_eq!(&source[d.span.start..d.span.end], "sin(epoch) / epoch");
+        assert_eq!(
+            d.label,
+            "`sin(epoch) / epoch` is 0 / 0 = NaN when epoch = 0"
+        );
+    }
+
+    #[test]
+    fn a_nan_inside_a_sequence_is_found_in_the_running_child() {
+        let source = "optimizer = sgd(lr = 1)\nschedule = sequence(linear(total_iters = 5), lambda(e -> 1 / (e - 3)), milestones = [5])";
+        let found = analyse(source);
+        let d = found.iter().find(|d| d.code == Code::NonFiniteLr).unwrap();
+        // The lambda counts from its milestone: e = 3 is epoch 8.
+        assert_eq!(d.message, "the lr becomes infinite at epoch 8");
+        assert_eq!(&source[d.span.start..d.span.end], "1 / (e - 3)");
+        assert!(d.label.ends_with("when e = 3"), "{}", d.label);
+    }
+
+    #[test]
+    fn clean_schedules_get_no_warnings() {
+        for schedule in [
+            "step(step_size = 30)",
+            "sequence(linear(start_factor = 0.01, total_iters = 5), cosine(t_max = 95), milestones = [5])",
+            "lambda(e -> min(1, (e + 1) / 5) * 0.5 * (1 + cos(pi * e / 100)))",
+            "one_cycle(max_lr = 0.1, total_steps = 100)",
+            "chain(linear(start_factor = 0.1, total_iters = 3), exponential(gamma = 0.95))",
+            "cosine(t_max = 100)",
+            "plateau(patience = 3)",
+            "lambda(e -> 0.1 ** (e // 30))",
+        ] {
+            let source = format!("optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = {schedule}");
+            let found = analyse(&source);
+            assert!(found.is_empty(), "{schedule}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_frozen_group_is_not_stuck_at_zero() {
+        // lr = 0 on purpose (a frozen backbone) stays 0: that is what was asked for.
+        let source = "optimizer = sgd(lr = 0.1)\ngroup backbone { params = \"b.*\", lr = 0 }\ngroup head { params = \"h.*\" }\nschedule = step(step_size = 30)";
+        assert!(analyse(source).is_empty());
+        // The same file with a schedule that zeroes the head is reported for the head only.
+        let source = source.replace("step(step_size = 30)", "step(step_size = 30, gamma = 0)");
+        let found = analyse(&source);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "the lr of group `head` reaches 0 at epoch 30 and stays 0 until the end of the horizon (epoch 99)"
+        );
+    }
+
+    #[test]
+    fn a_bad_horizon_is_clamped_not_trusted() {
+        let source = "optimizer = sgd(lr = 1)\nschedule = polynomial(total_iters = 5)";
+        let file = crate::parse::parse(source).unwrap();
+        let config = crate::check::check(&file).config.unwrap();
+        for horizon in [0, 1, 6, u64::MAX] {
+            let found = analyze(
+                &file,
+                source,
+                &config,
+                &Options {
+                    horizon: Some(horizon),
+                },
+            );
+            assert_eq!(found.len(), usize::from(horizon > 6), "horizon {horizon}");
+        }
+    }
+}

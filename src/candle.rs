@@ -1,0 +1,390 @@
+//! Training [candle](https://github.com/huggingface/candle) models with a `.optim` file
+//! (cargo feature `candle`, off by default).
+//!
+//! A [`CandleTrainer`] is a [`Trainer`] over named `candle_core::Var`s: the names are matched
+//! against the groups' `params` patterns, [`step`](CandleTrainer::step) takes the gradients of a
+//! `GradStore` (what `loss.backward()` returns) and updates the `Var`s in place, and
+//! [`end_epoch`](CandleTrainer::end_epoch) steps the schedule. The optimizers and schedules are
+//! optimc's own (PyTorch's arithmetic, bit for bit): this layer only copies values between the
+//! `Var`s and the trainer, so a `Var` ends up with exactly the values the plain [`Trainer`] would
+//! give the same numbers.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use candle_nn::{Init, Linear, Module, VarBuilder, VarMap};
+//! use optimc::{candle::CandleTrainer, Config};
+//!
+//! let config = Config::from_source("linear.optim", r#"
+//!     optimizer = sgd(lr = 0.1, momentum = 0.9)
+//!     group weights { params = "*.weight" }
+//!     group biases  { params = "*.bias", lr = 0.05 }
+//!     schedule = step(step_size = 100, gamma = 0.5)
+//! "#)?;
+//! // The model's Vars live in a VarMap, by name: `fc.weight` and `fc.bias`.
+//! let varmap = VarMap::new();
+//! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu).pp("fc");
+//! let model = Linear::new(
+//!     vb.get_with_hints((1, 2), "weight", Init::Const(0.0))?,
+//!     Some(vb.get_with_hints(1, "bias", Init::Const(0.0))?),
+//! );
+//! let mut trainer = CandleTrainer::from_varmap(&config, &varmap)?;
+//!
+//! // y = 2·x0 − x1 + 0.5
+//! let x = Tensor::new(&[[1f32, 0.], [0., 1.], [1., 1.], [-1., 2.]], &Device::Cpu)?;
+//! let y = Tensor::new(&[[2.5f32], [-0.5], [1.5], [-3.5]], &Device::Cpu)?;
+//! let mse = |model: &Linear| model.forward(&x)?.sub(&y)?.sqr()?.mean_all();
+//! for _epoch in 0..200 {
+//!     trainer.step(&mse(&model)?.backward()?)?; // the GradStore of `loss.backward()`
+//!     trainer.end_epoch();
+//! }
+//! let loss = mse(&model)?.to_scalar::<f32>()?;
+//! assert!(loss < 1e-8, "{loss}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What it accepts, and what it does:
+//!
+//! - **Names.** [`CandleTrainer::new`] takes `(name, Var)` pairs, in the order of your choice;
+//!   [`CandleTrainer::from_varmap`] takes every `Var` of a `candle_nn::VarMap`, sorted by name
+//!   (a `VarMap` has no order of its own). `Var`s added to the map later are not seen. Every name
+//!   must match a group, else [`CandleError::Groups`] lists all the unmatched ones; the same
+//!   `Var` may not be registered under two names ([`CandleError::SharedVar`]: PyTorch refuses a
+//!   parameter in two groups too).
+//! - **Gradients.** A `Var` with no gradient in the `GradStore` (it did not take part in the
+//!   loss) is skipped, as PyTorch skips a parameter whose `grad` is `None`: its values and its
+//!   optimizer state, step count included, stay as they are.
+//! - **Dtype and device.** The optimizers compute in f32 on the CPU, as optimc's kernels do:
+//!   every `Var` must be an f32 tensor on `Device::Cpu` and contiguous, or
+//!   [`CandleError::Unsupported`] lists every one that is not. There is no silent copy through
+//!   the CPU or through another dtype: convert the model (`VarBuilder::from_varmap(&varmap,
+//!   DType::F32, &Device::Cpu)`) instead.
+//! - **Allocation.** Buffers are allocated once, in [`CandleTrainer::new`]; a step copies each
+//!   gradient and parameter into them, steps the optimizer, and writes each updated parameter back
+//!   with an in-place candle op (`Tensor::inplace_op1`), so no tensor is created. optimc's own
+//!   code allocates nothing per step; candle's in-place op allocates a few bytes per `Var` for its
+//!   aliasing check (pinned by `tests/candle.rs`). Building the `GradStore` (`backward`)
+//!   allocates far more, in candle.
+//! - **Checkpoints.** [`trainer`](CandleTrainer::trainer) / [`trainer_mut`](CandleTrainer::trainer_mut)
+//!   give the [`Trainer`], whose `save` / `load` keep the optimizer's and schedule's state; save
+//!   the `Var`s themselves with candle (`VarMap::save`).
+
+use crate::config::Config;
+use crate::optim::{GroupError, ParamMut, StepError};
+use crate::train::Trainer;
+use candle_core::{
+    backprop::GradStore, CpuStorage, DType, InplaceOp1, Layout, Storage, Tensor, Var,
+};
+
+/// A Trainer could not be built over the given `Var`s, or a step could not read a gradient.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CandleError {
+    /// A name matches no group, or is registered twice (see [`GroupError`]).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Groups(#[from] GroupError),
+    /// Some `Var`s are not f32 tensors on the CPU, stored contiguously. Lists all of them.
+    #[error("{}", unsupported_message(.vars))]
+    #[diagnostic(
+        code(optimc::candle_unsupported_var),
+        help("optimc's optimizers step f32 values on the CPU: build the model with `DType::F32` on `Device::Cpu` (e.g. `VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)`), and make a non-contiguous tensor contiguous before `Var::from_tensor`")
+    )]
+    Unsupported {
+        /// Each refused `Var`: its name and what is wrong with it (e.g. "dtype f16").
+        vars: Vec<(String, String)>,
+    },
+    /// The same `Var` is registered under two names.
+    #[error("`{second}` is the same Var as `{first}`")]
+    #[diagnostic(
+        code(optimc::candle_shared_var),
+        help("register each Var once: a parameter in two places would be stepped twice (PyTorch refuses a parameter in two groups too)")
+    )]
+    SharedVar { first: String, second: String },
+    /// The gradient of a `Var` in the `GradStore` is not an f32 tensor on the CPU.
+    #[error("the gradient of `{name}` is {found}, but the parameter is f32 on the CPU")]
+    #[diagnostic(
+        code(optimc::candle_gradient),
+        help("pass the GradStore that `loss.backward()` returned for this model; a gradient inserted by hand must have the parameter's dtype and device")
+    )]
+    Gradient { name: String, found: String },
+    /// A gradient does not fit its parameter (see [`StepError`]); nothing was changed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Step(#[from] StepError),
+    /// candle failed while reading a gradient or writing a parameter back.
+    #[error("candle failed on `{name}`")]
+    #[diagnostic(code(optimc::candle))]
+    Candle {
+        name: String,
+        #[source]
+        source: candle_core::Error,
+    },
+}
+
+fn unsupported_message(vars: &[(String, String)]) -> String {
+    let list = vars
+        .iter()
+        .map(|(n, why)| format!("`{n}` ({why})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if vars.len() == 1 {
+        format!("Var {list} cannot be trained by optimc")
+    } else {
+        format!("{} Vars cannot be trained by optimc: {list}", vars.len())
+    }
+}
+
+/// A [`Trainer`] stepping candle `Var`s from a `GradStore`. See the [module documentation](self).
+#[derive(Debug)]
+pub struct CandleTrainer {
+    trainer: Trainer,
+    /// The registered `Var`s, in registration order (the trainer's parameter order).
+    vars: Vec<Var>,
+    /// Per `Var`: its values, copied in before and out after each step.
+    data: Vec<Vec<f32>>,
+    /// Per `Var`: its gradient of the current step.
+    grads: Vec<Vec<f32>>,
+    /// Per `Var`: whether the current step has a gradient for it.
+    has_grad: Vec<bool>,
+    /// Always empty: the allocation of the `ParamMut` list handed to [`Trainer::step`], kept
+    /// between steps.
+    scratch: Vec<ParamMut<'static>>,
+}
+
+impl CandleTrainer {
+    /// Builds the trainer of `config` over `vars` (full name, `Var`), registered in the given
+    /// order: e.g. `[("fc.weight", w.clone()), ("fc.bias", b.clone())]`.
+    ///
+    /// # Errors
+    /// [`CandleError::Unsupported`] listing every `Var` that is not a contiguous f32 tensor on
+    /// the CPU; [`CandleError::SharedVar`] if a `Var` comes twice; [`CandleError::Groups`] if
+    /// names match no group (all of them listed) or a name comes twice.
+    pub fn new<N: Into<String>>(
+        config: &Config,
+        vars: impl IntoIterator<Item = (N, Var)>,
+    ) -> Result<CandleTrainer, CandleError> {
+        let (names, vars): (Vec<String>, Vec<Var>) =
+            vars.into_iter().map(|(n, v)| (n.into(), v)).unzip();
+        let unsupported: Vec<(String, String)> = names
+            .iter()
+            .zip(&vars)
+            .filter_map(|(name, var)| Some((name.clone(), unsupported(var)?)))
+            .collect();
+        if !unsupported.is_empty() {
+            return Err(CandleError::Unsupported { vars: unsupported });
+        }
+        for (i, var) in vars.iter().enumerate() {
+            if let Some(j) = vars[..i].iter().position(|v| v.id() == var.id()) {
+                return Err(CandleError::SharedVar {
+                    first: names[j].clone(),
+                    second: names[i].clone(),
+                });
+            }
+        }
+        let params: Vec<(&str, usize)> = names
+            .iter()
+            .zip(&vars)
+            .map(|(n, v)| (n.as_str(), v.elem_count()))
+            .collect();
+        let trainer = Trainer::new(config, &params)?;
+        Ok(CandleTrainer {
+            trainer,
+            data: vars.iter().map(|v| vec![0.0; v.elem_count()]).collect(),
+            grads: vars.iter().map(|v| vec![0.0; v.elem_count()]).collect(),
+            has_grad: vec![false; vars.len()],
+            scratch: Vec::with_capacity(vars.len()),
+            vars,
+        })
+    }
+
+    /// Builds the trainer of `config` over every `Var` of `varmap`, registered in name order.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn from_varmap(
+        config: &Config,
+        varmap: &candle_nn::VarMap,
+    ) -> Result<CandleTrainer, CandleError> {
+        let mut vars: Vec<(String, Var)> = {
+            let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
+            data.iter().map(|(n, v)| (n.clone(), v.clone())).collect()
+        };
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        CandleTrainer::new(config, vars)
+    }
+
+    /// One optimizer step with the current epoch's lrs (call it once per batch): every `Var`
+    /// with a gradient in `grads` is updated in place; the others are skipped, their optimizer
+    /// state untouched.
+    ///
+    /// # Errors
+    /// [`CandleError::Gradient`] if a gradient is not f32 on the CPU, [`CandleError::Step`] if
+    /// one has the wrong number of values; no `Var` and no optimizer state is changed then.
+    /// [`CandleError::Candle`] if candle fails to write a parameter back (the `Var`s before it
+    /// in registration order are already updated then).
+    pub fn step(&mut self, grads: &GradStore) -> Result<(), CandleError> {
+        for (i, var) in self.vars.iter().enumerate() {
+            let name = &self.trainer.params()[i].0;
+            self.has_grad[i] = match grads.get(var) {
+                Some(grad) => {
+                    copy_out(grad, &mut self.grads[i]).map_err(|found| match found {
+                        Problem::Candle(source) => CandleError::Candle {
+                            name: name.clone(),
+                            source,
+                        },
+                        Problem::Unsupported(found) => CandleError::Gradient {
+                            name: name.clone(),
+                            found,
+                        },
+                    })?;
+                    copy_out(var, &mut self.data[i]).map_err(|found| match found {
+                        Problem::Candle(source) => CandleError::Candle {
+                            name: name.clone(),
+                            source,
+                        },
+                        Problem::Unsupported(why) => CandleError::Unsupported {
+                            vars: vec![(name.clone(), why)],
+                        },
+                    })?;
+                    true
+                }
+                None => false,
+            };
+        }
+        let mut params = reuse(std::mem::take(&mut self.scratch));
+        params.extend(
+            self.data
+                .iter_mut()
+                .zip(&self.grads)
+                .zip(&self.has_grad)
+                .map(|((data, grad), &has)| ParamMut {
+                    data,
+                    grad: has.then_some(grad.as_slice()),
+                }),
+        );
+        let stepped = self.trainer.step(&mut params);
+        params.clear();
+        self.scratch = reuse(params);
+        stepped?;
+        for (i, var) in self.vars.iter().enumerate() {
+            if self.has_grad[i] {
+                var.inplace_op1(&WriteBack(&self.data[i]))
+                    .map_err(|source| CandleError::Candle {
+                        name: self.trainer.params()[i].0.clone(),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the epoch: one schedule step, then the new lrs (and cycled momenta) go into the
+    /// optimizer ([`Trainer::end_epoch`]). For a schedule with a `plateau`, use
+    /// [`end_epoch_with`](Self::end_epoch_with).
+    pub fn end_epoch(&mut self) {
+        self.trainer.end_epoch();
+    }
+
+    /// Ends the epoch with the metric a `plateau` watches ([`Trainer::end_epoch_with`]).
+    pub fn end_epoch_with(&mut self, metric: f64) {
+        self.trainer.end_epoch_with(metric);
+    }
+
+    /// The lr in force of every group, in group order.
+    pub fn lrs(&self) -> &[f64] {
+        self.trainer.lrs()
+    }
+
+    /// The registered `Var`s with their names, in registration order.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &Var)> + '_ {
+        self.trainer
+            .params()
+            .iter()
+            .zip(&self.vars)
+            .map(|((name, _), var)| (name.as_str(), var))
+    }
+
+    /// The underlying [`Trainer`]: optimizer, schedule, epoch, momentum, `save`.
+    pub fn trainer(&self) -> &Trainer {
+        &self.trainer
+    }
+
+    /// The underlying [`Trainer`], e.g. to `load` a state file saved by it.
+    pub fn trainer_mut(&mut self) -> &mut Trainer {
+        &mut self.trainer
+    }
+}
+
+/// Why `var` cannot be stepped, or `None` if it can.
+fn unsupported(var: &Var) -> Option<String> {
+    if !var.device().is_cpu() {
+        Some(format!("on {:?}", var.device().location()))
+    } else if var.dtype() != DType::F32 {
+        Some(format!("dtype {}", var.dtype().as_str()))
+    } else if !var.is_contiguous() {
+        Some("not contiguous".to_string())
+    } else {
+        None
+    }
+}
+
+/// Why [`copy_out`] could not read a tensor.
+enum Problem {
+    /// Not an f32 tensor on the CPU: what it is instead.
+    Unsupported(String),
+    /// candle failed to make it contiguous.
+    Candle(candle_core::Error),
+}
+
+/// Copies the values of `t` into `out` (cleared first; no allocation once `out` has the
+/// capacity). A non-contiguous `t` is first made contiguous by candle (which allocates).
+fn copy_out(t: &Tensor, out: &mut Vec<f32>) -> Result<(), Problem> {
+    let t = t.contiguous().map_err(Problem::Candle)?;
+    let (storage, layout) = t.storage_and_layout();
+    let cpu = match &*storage {
+        Storage::Cpu(cpu) => cpu,
+        _ => {
+            let location = t.device().location();
+            return Err(Problem::Unsupported(format!("on {location:?}")));
+        }
+    };
+    let (Ok(values), Some((start, end))) = (cpu.as_slice::<f32>(), layout.contiguous_offsets())
+    else {
+        return Err(Problem::Unsupported(format!(
+            "dtype {}",
+            t.dtype().as_str()
+        )));
+    };
+    out.clear();
+    out.extend_from_slice(&values[start..end]);
+    Ok(())
+}
+
+/// The in-place op writing updated values into a `Var`'s storage.
+struct WriteBack<'a>(&'a [f32]);
+
+impl InplaceOp1 for WriteBack<'_> {
+    fn name(&self) -> &'static str {
+        "optimc-write-back"
+    }
+
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let CpuStorage::F32(values) = storage else {
+            candle_core::bail!("optimc writes f32 parameters only")
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("optimc writes contiguous parameters only")
+        };
+        values[start..end].copy_from_slice(self.0);
+        Ok(())
+    }
+}
+
+/// An empty `Vec` with the allocation of `v` (which must be empty), for another lifetime: the
+/// standard library collects an empty `vec::IntoIter` into a `Vec` of an element type of the same
+/// size in place, so no allocation happens (pinned by `tests/candle.rs`).
+// `filter_map` changes the element's lifetime, which `filter` cannot.
+#[allow(clippy::unnecessary_filter_map)]
+fn reuse<'b>(v: Vec<ParamMut<'_>>) -> Vec<ParamMut<'b>> {
+    debug_assert!(v.is_empty());
+    v.into_iter().filter_map(|_| None).collect()
+}
