@@ -726,7 +726,7 @@ fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     let last = hi.log10().ceil() as i32;
     let within = |mantissas: &[f64], every: usize| -> Vec<f64> {
         (first..=last)
-            .filter(|k| (k - first) as usize % every == 0)
+            .filter(|k| ((k - first) as usize).is_multiple_of(every))
             .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
             // Round away the error of m × 10^k so that labels read 0.3, not 0.30000000000000004.
             .map(|v| format!("{v:.12e}").parse::<f64>().unwrap_or(v))
