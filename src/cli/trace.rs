@@ -1,4 +1,5 @@
-//! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`
+//! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`: the numbers come from
+//! `optimc::trace`; the table ends with one sparkline per group (`optimc::plot::sparkline`).
 
 use super::{cannot_run, load, read_file, Format, OK};
 use optimc::config::format_number;
@@ -19,7 +20,7 @@ pub struct Args {
     /// The metric of each epoch, for `plateau`: a JSON array of numbers, or one number per line.
     #[arg(long)]
     metrics: Option<PathBuf>,
-    /// Output format.
+    /// Output format; `table` ends with a sparkline of each group's lr.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
