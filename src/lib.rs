@@ -64,7 +64,9 @@ pub mod expr;
 pub mod format;
 pub mod optim;
 pub mod parse;
+pub mod plot;
 pub mod schedule;
+pub mod trace;
 pub mod train;
 
 #[cfg(feature = "candle")]

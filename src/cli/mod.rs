@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod export;
 mod fmt;
+mod plot;
 mod replay;
 mod trace;
 
@@ -44,6 +45,8 @@ enum Command {
     Export(export::Args),
     /// Print a shell completion script (bash, zsh or fish) to stdout.
     Completions(completions::Args),
+    /// Draw every group's lr (and cycled momentum) over the epochs as an SVG or PNG file.
+    Plot(plot::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Fmt(args) => fmt::run(args),
         Command::Export(args) => export::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Plot(args) => plot::run(args),
     }
 }
 

@@ -1,8 +1,11 @@
-//! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`
+//! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`: the numbers come from
+//! `optimc::trace`; the table ends with one sparkline per group (`optimc::plot::sparkline`).
 
 use super::{cannot_run, load, read_file, Format, OK};
-use optimc::config::{format_number, ScheduleConfig};
-use optimc::{Config, Schedule};
+use optimc::config::format_number;
+use optimc::plot::Scale;
+use optimc::trace::{parse_metrics, MetricsError, Trace, TraceError};
+use optimc::Config;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,62 +20,20 @@ pub struct Args {
     /// The metric of each epoch, for `plateau`: a JSON array of numbers, or one number per line.
     #[arg(long)]
     metrics: Option<PathBuf>,
-    /// Output format.
+    /// Output format; `table` ends with a sparkline of each group's lr.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
 
-/// The most epochs a trace prints; more is almost certainly a typo and would only fill the disk.
-const MAX_EPOCHS: u64 = 10_000_000;
-
-/// What a trace records: every group's lr and, where a schedule cycles it, momentum.
-pub struct Trace {
-    pub groups: Vec<String>,
-    pub lr: Vec<Vec<f64>>,
-    pub momentum: Option<Vec<Option<Vec<f64>>>>,
-}
-
 pub fn run(args: Args) -> u8 {
-    if args.epochs > MAX_EPOCHS {
-        return cannot_run(format!(
-            "--epochs {} is more than the {MAX_EPOCHS} optimc traces",
-            args.epochs
-        ));
-    }
-    let config = match load(&args.file) {
-        Ok(c) => c,
+    let (config, metrics) = match load_with_metrics(&args.file, args.metrics.as_deref()) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let metrics = match &args.metrics {
-        Some(path) => match read_metrics(path) {
-            Ok(m) => Some(m),
-            Err(message) => return cannot_run(message),
-        },
-        None => None,
+    let trace = match Trace::record(&config, args.epochs, metrics.as_deref()) {
+        Ok(trace) => trace,
+        Err(e) => return cannot_trace(&args.file, &e),
     };
-    let needs_metric = config
-        .schedule
-        .iter()
-        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()))
-        .any(ScheduleConfig::needs_metric);
-    if needs_metric {
-        match &metrics {
-            None => return cannot_run(format!("{} uses `plateau`, which needs a metric each epoch: pass --metrics FILE (a JSON array or one number per line)", args.file.display())),
-            Some(m) if (m.len() as u64) < args.epochs.saturating_sub(1) => {
-                return cannot_run(format!("--metrics has {} values but tracing {} epochs needs {}", m.len(), args.epochs, args.epochs.saturating_sub(1)));
-            }
-            _ => {}
-        }
-    }
-    if let Some(limit) = one_cycle_limit(&config) {
-        if args.epochs > limit + 1 {
-            return cannot_run(format!(
-                "one_cycle has total_steps = {limit}, so it can be traced for at most {} epochs (PyTorch raises after that)",
-                limit + 1
-            ));
-        }
-    }
-    let trace = record(&config, args.epochs, metrics.as_deref());
     let text = match args.format {
         Format::Table => table(&trace),
         Format::Csv => csv(&trace),
@@ -90,60 +51,24 @@ pub fn run(args: Args) -> u8 {
     OK
 }
 
-/// The shortest `one_cycle` in the file, whose `total_steps` bounds how far it can run.
-fn one_cycle_limit(config: &Config) -> Option<u64> {
-    fn walk(s: &ScheduleConfig, min: &mut Option<u64>) {
-        match s {
-            ScheduleConfig::OneCycle { total_steps, .. } => {
-                *min = Some(min.map_or(*total_steps, |m| m.min(*total_steps)))
-            }
-            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-                children.iter().for_each(|c| walk(c, min))
-            }
-            _ => {}
-        }
-    }
-    let mut min = None;
-    for s in config
-        .schedule
-        .iter()
-        .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()))
-    {
-        walk(s, &mut min);
-    }
-    min
+/// Loads and checks `file`, and reads `--metrics` if given: what `trace` and `plot` start from.
+pub fn load_with_metrics(
+    file: &Path,
+    metrics: Option<&Path>,
+) -> Result<(Config, Option<Vec<f64>>), u8> {
+    let config = load(file)?;
+    let metrics = match metrics {
+        Some(path) => Some(read_metrics(path).map_err(cannot_run)?),
+        None => None,
+    };
+    Ok((config, metrics))
 }
 
-/// Runs the schedule: at each epoch the lr in force is read, then the schedule steps.
-pub fn record(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Trace {
-    let mut schedule = Schedule::new(config);
-    let groups: Vec<String> = config.groups.iter().map(|g| g.name.clone()).collect();
-    let n = groups.len();
-    let capacity = epochs as usize;
-    let mut lr = vec![Vec::with_capacity(capacity); n];
-    let cycles = schedule.cycles_momentum();
-    let mut momentum: Vec<Option<Vec<f64>>> = (0..n)
-        .map(|g| (cycles && schedule.momentum(g).is_some()).then(|| Vec::with_capacity(capacity)))
-        .collect();
-    for e in 0..epochs {
-        for (g, lrs) in lr.iter_mut().enumerate() {
-            lrs.push(schedule.lrs()[g]);
-            if let Some(m) = &mut momentum[g] {
-                m.push(schedule.momentum(g).unwrap_or(f64::NAN));
-            }
-        }
-        if e + 1 == epochs {
-            break;
-        }
-        match metrics.and_then(|m| m.get(e as usize)) {
-            Some(&metric) if schedule.needs_metric() => schedule.step_with(metric),
-            _ => schedule.step(),
-        }
-    }
-    Trace {
-        groups,
-        lr,
-        momentum: cycles.then_some(momentum),
+/// Reports why `file` cannot be traced over the horizon asked for.
+pub fn cannot_trace(file: &Path, error: &TraceError) -> u8 {
+    match error {
+        TraceError::NeedsMetrics => cannot_run(format!("{}: {error}", file.display())),
+        _ => cannot_run(error),
     }
 }
 
@@ -151,25 +76,12 @@ fn read_metrics(path: &Path) -> Result<Vec<f64>, String> {
     let bytes = read_file(path)?;
     let text =
         String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        return serde_json::from_str::<Vec<f64>>(trimmed)
-            .map_err(|e| format!("{}: expected a JSON array of numbers: {e}", path.display()));
-    }
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            l.trim().parse::<f64>().map_err(|_| {
-                format!(
-                    "{}:{}: `{}` is not a number",
-                    path.display(),
-                    i + 1,
-                    l.trim()
-                )
-            })
-        })
-        .collect()
+    parse_metrics(&text).map_err(|e| match e {
+        MetricsError::NotANumber { line, text } => {
+            format!("{}:{line}: `{text}` is not a number", path.display())
+        }
+        e => format!("{}: {e}", path.display()),
+    })
 }
 
 fn columns(trace: &Trace) -> Vec<(String, &[f64])> {
@@ -220,6 +132,50 @@ fn table(trace: &Trace) -> String {
             let _ = write!(out, "  {:>w$}", c[e]);
         }
         out.push('\n');
+    }
+    out.push_str(&sparklines(trace));
+    out
+}
+
+/// The most characters a sparkline takes: longer traces are resampled to this width.
+const SPARKLINE_WIDTH: usize = 60;
+
+/// Below the table: every group's lr as a sparkline on a log scale, with its range.
+fn sparklines(trace: &Trace) -> String {
+    let epochs = trace.epochs();
+    if epochs == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let marks = epochs.min(SPARKLINE_WIDTH);
+    let per_mark = if marks == epochs {
+        "one mark per epoch".to_string()
+    } else {
+        format!("{marks} marks over {epochs} epochs")
+    };
+    let _ = writeln!(out, "\nlr, log scale ({per_mark}):");
+    let name_width = trace
+        .groups
+        .iter()
+        .map(|g| g.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (group, lr) in trace.groups.iter().zip(&trace.lr) {
+        let (min, max) = lr
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (line, scale) = optimc::plot::sparkline(lr, SPARKLINE_WIDTH);
+        let mut range = if min == max {
+            compact(min)
+        } else {
+            format!("{} .. {}", compact(min), compact(max))
+        };
+        if scale == Scale::Linear {
+            range.push_str(" (linear scale: some lrs are negative)");
+        }
+        let _ = writeln!(out, "  {group:<name_width$}  {line}  {range}");
     }
     out
 }
