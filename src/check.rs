@@ -25,8 +25,12 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Checks a parsed file.
+/// Checks a parsed file. Safe on a thread of any stack size: see [`crate::limits`].
 pub fn check(file: &ast::File) -> Checked {
+    crate::limits::with_stack(crate::limits::PASS_STACK, || check_file(file))
+}
+
+fn check_file(file: &ast::File) -> Checked {
     let mut checker = Checker::new(file);
     let config = checker.run(file);
     let mut diagnostics = checker.diags;
@@ -286,6 +290,8 @@ struct Checker {
     optimizer: Option<OptimizerKind>,
     /// Calls that cycle momentum, checked against the optimizer at the end.
     momentum_cyclers: Vec<Span>,
+    /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
+    inline_budget: expr::InlineBudget,
 }
 
 /// Arguments bound to a signature's parameter names.
@@ -344,6 +350,7 @@ impl Checker {
             group_count: group_count.max(1),
             optimizer: None,
             momentum_cyclers: Vec::new(),
+            inline_budget: expr::InlineBudget::default(),
         }
     }
 
@@ -577,7 +584,10 @@ impl Checker {
 
     fn compile_lambda(&mut self, param: &ast::Ident, body: &ast::Expr) -> Option<Lambda> {
         let mut diags = Vec::new();
-        let lambda = expr::compile(param, body, &|n| self.lookup_for_lambda(n), &mut diags);
+        let mut budget = std::mem::take(&mut self.inline_budget);
+        let lookup = |n: &str| self.lookup_for_lambda(n);
+        let lambda = expr::compile_within(param, body, &lookup, &mut diags, &mut budget);
+        self.inline_budget = budget;
         self.diags.extend(diags);
         lambda
     }
@@ -685,6 +695,11 @@ impl Checker {
             "True" | "False" => format!("booleans are lower case: `{}`", word.to_ascii_lowercase()),
             "None" => "leave the argument out to get PyTorch's default (None)".to_string(),
             "math" => "math functions are called directly: `cos(x)`, not `math.cos(x)`".to_string(),
+            // Past the diagnostics that will be shown, skip the search (it is linear in the
+            // number of `let`s, so quadratic over a file of undefined names).
+            _ if self.diags.len() >= crate::limits::MAX_DIAGNOSTICS => {
+                format!("define it first with `let {word} = ...`")
+            }
             _ => {
                 let names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
                 match did_you_mean(

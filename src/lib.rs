@@ -59,6 +59,7 @@ pub mod diagnostic;
 pub mod export;
 pub mod expr;
 pub mod format;
+pub mod limits;
 pub mod optim;
 pub mod parse;
 pub mod schedule;
@@ -70,15 +71,17 @@ pub use schedule::Schedule;
 pub use train::Trainer;
 
 /// Parses and checks `source`, returning the configuration (if it has no errors) together with
-/// every diagnostic, warnings included, sorted by position.
+/// every diagnostic, warnings included, sorted by position (at most
+/// [`limits::MAX_DIAGNOSTICS`], then one saying how many more there were).
 pub fn check_source(file_name: &str, source: &str) -> (Option<Config>, Diagnostics) {
-    let (config, items) = match parse::parse(source) {
+    let (config, mut items) = match parse::parse(source) {
         Ok(file) => {
             let checked = check::check(&file);
             (checked.config, checked.diagnostics)
         }
         Err(items) => (None, items),
     };
+    limits::cap_diagnostics(&mut items);
     let diagnostics = Diagnostics {
         file_name: file_name.to_string(),
         source: source.to_string(),

@@ -72,6 +72,9 @@ pub fn run(args: Args) -> u8 {
             ));
         }
     }
+    if let Err(message) = within_budget(&config, args.epochs) {
+        return cannot_run(message);
+    }
     let trace = record(&config, args.epochs, metrics.as_deref());
     let text = match args.format {
         Format::Table => table(&trace),
@@ -88,6 +91,72 @@ pub fn run(args: Args) -> u8 {
         return OK;
     }
     OK
+}
+
+/// The most values a trace holds and prints (epochs × columns): a few hundred megabytes of text.
+const MAX_VALUES: u64 = 10_000_000;
+
+/// The most work a trace does, in schedule steps and lambda operations: a few seconds.
+const MAX_WORK: u64 = 1_000_000_000;
+
+/// Refuses traces whose output or work is out of proportion (many groups, costly lambdas).
+fn within_budget(config: &Config, epochs: u64) -> Result<(), String> {
+    let groups = config.groups.len() as u64;
+    let schedules = || {
+        config
+            .schedule
+            .iter()
+            .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()))
+    };
+    let columns = if schedules().any(ScheduleConfig::cycles_momentum) {
+        2 * groups
+    } else {
+        groups
+    };
+    let values = epochs.saturating_mul(columns);
+    if values > MAX_VALUES {
+        return Err(format!(
+            "tracing {epochs} epochs of {columns} columns is {values} values; optimc traces at most {MAX_VALUES}: pass a smaller --epochs"
+        ));
+    }
+    // The file's schedule runs once per group; a group's own schedule once.
+    let per_epoch = config
+        .schedule
+        .as_ref()
+        .map_or(0, |s| step_cost(s).saturating_mul(groups))
+        .saturating_add(
+            config
+                .groups
+                .iter()
+                .filter_map(|g| g.schedule.as_ref())
+                .map(step_cost)
+                .fold(0, u64::saturating_add),
+        )
+        .max(1);
+    let work = epochs.saturating_mul(per_epoch);
+    if work > MAX_WORK {
+        return Err(format!(
+            "tracing {epochs} epochs would run about {work} schedule operations ({per_epoch} per epoch, most of them in lambdas); optimc runs at most {MAX_WORK}: pass a smaller --epochs"
+        ));
+    }
+    Ok(())
+}
+
+/// Roughly what one step of a schedule costs: one per schedule, plus its lambdas' operations.
+fn step_cost(s: &ScheduleConfig) -> u64 {
+    let own = match s {
+        ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
+            lr_lambda.ops() as u64
+        }
+        ScheduleConfig::Cyclic {
+            scale_fn: Some(f), ..
+        } => f.ops() as u64,
+        ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+            children.iter().map(step_cost).fold(0, u64::saturating_add)
+        }
+        _ => 0,
+    };
+    own.saturating_add(1)
 }
 
 /// The shortest `one_cycle` in the file, whose `total_steps` bounds how far it can run.
@@ -192,16 +261,13 @@ fn columns(trace: &Trace) -> Vec<(String, &[f64])> {
 fn table(trace: &Trace) -> String {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
-    let cells: Vec<Vec<String>> = cols
-        .iter()
-        .map(|(_, v)| v.iter().map(|x| compact(*x)).collect())
-        .collect();
+    // Each cell is formatted twice (for the widths, then for the text) rather than held: a
+    // long trace would need a String per cell.
     let widths: Vec<usize> = cols
         .iter()
-        .zip(&cells)
-        .map(|((h, _), c)| {
-            c.iter()
-                .map(String::len)
+        .map(|(h, v)| {
+            v.iter()
+                .map(|x| compact(*x).len())
                 .chain([h.len()])
                 .max()
                 .unwrap_or(0)
@@ -216,8 +282,8 @@ fn table(trace: &Trace) -> String {
     out.push('\n');
     for e in 0..epochs {
         let _ = write!(out, "{e:>epoch_width$}");
-        for (c, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", c[e]);
+        for ((_, v), w) in cols.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", compact(v[e]));
         }
         out.push('\n');
     }
@@ -252,11 +318,18 @@ fn csv(trace: &Trace) -> String {
 }
 
 fn json(trace: &Trace) -> String {
-    let value = serde_json::json!({
-        "groups": trace.groups,
-        "lr": trace.lr,
-        "momentum": trace.momentum,
-    });
+    // Serialized from the trace itself: a `serde_json::Value` would take 32 bytes per number.
+    #[derive(serde::Serialize)]
+    struct Json<'a> {
+        groups: &'a [String],
+        lr: &'a [Vec<f64>],
+        momentum: &'a Option<Vec<Option<Vec<f64>>>>,
+    }
+    let value = Json {
+        groups: &trace.groups,
+        lr: &trace.lr,
+        momentum: &trace.momentum,
+    };
     let mut s = serde_json::to_string(&value).unwrap_or_default();
     s.push('\n');
     s

@@ -40,7 +40,7 @@ pub(crate) enum LeafKind {
         gamma: f64,
     },
     MultiStep {
-        /// `Counter(milestones)` as (milestone, count) pairs.
+        /// `Counter(milestones)` as (milestone, count) pairs, sorted by milestone.
         counts: Vec<(i64, u32)>,
         /// `sorted(self.milestones.elements())`, for the closed form.
         sorted: Vec<i64>,
@@ -225,16 +225,16 @@ impl Leaf {
                 gamma: *gamma,
             },
             ScheduleConfig::Multistep { milestones, gamma } => {
-                let mut counts: Vec<(i64, u32)> = Vec::new();
-                for &m in milestones {
-                    let m = to_i64(m);
-                    match counts.iter_mut().find(|(k, _)| *k == m) {
-                        Some((_, c)) => *c += 1,
-                        None => counts.push((m, 1)),
-                    }
-                }
                 let mut sorted: Vec<i64> = milestones.iter().map(|&m| to_i64(m)).collect();
                 sorted.sort_unstable();
+                // Sorted by milestone, for a binary search at each step (a list may be long).
+                let mut counts: Vec<(i64, u32)> = Vec::new();
+                for &m in &sorted {
+                    match counts.last_mut() {
+                        Some((k, c)) if *k == m => *c = c.saturating_add(1),
+                        _ => counts.push((m, 1)),
+                    }
+                }
                 LeafKind::MultiStep {
                     counts,
                     sorted,
@@ -549,9 +549,9 @@ impl Leaf {
                 }
             }
             LeafKind::MultiStep { counts, gamma, .. } => {
-                match counts.iter().find(|(m, _)| *m == e) {
-                    None => lr,
-                    Some(&(_, c)) => lr * gamma.powf(c as f64),
+                match counts.binary_search_by_key(&e, |&(m, _)| m) {
+                    Err(_) => lr,
+                    Ok(i) => lr * gamma.powf(counts[i].1 as f64),
                 }
             }
             LeafKind::Exponential { gamma } => {
