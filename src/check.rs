@@ -1045,7 +1045,24 @@ impl Checker {
 
     fn as_whole(&mut self, v: Value, span: Span, name: &str) -> Option<u64> {
         let n = self.as_number(v, span)?;
-        if n.fract() != 0.0 || !(0.0..=9.007_199_254_740_992e15).contains(&n) {
+        // Counts go through f64: past 2^53 they are no longer exact.
+        const MAX_COUNT: f64 = 9.007_199_254_740_992e15;
+        if n.fract() == 0.0 && n > MAX_COUNT {
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    span,
+                    format!(
+                        "`{name}` = {} is more than optimc counts (at most 2^53 = 9007199254740992)",
+                        crate::config::format_number(n)
+                    ),
+                )
+                .with_label("too large")
+                .with_help(format!("`{name}` counts epochs or steps; no training run reaches this many")),
+            );
+            return None;
+        }
+        if n.fract() != 0.0 || !(0.0..=MAX_COUNT).contains(&n) {
             let help = if n < 0.0 {
                 format!("`{name}` counts epochs, so it cannot be negative")
             } else if n.is_finite() {

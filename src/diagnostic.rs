@@ -243,9 +243,16 @@ impl Diagnostics {
             .with_links(false);
         let mut out = String::new();
         for item in &self.items {
+            let quoted = quotable(&self.source, item);
             let report = Rendered {
                 diagnostic: item,
-                source: miette::NamedSource::new(&self.file_name, self.source.clone()),
+                source: quoted
+                    .then(|| miette::NamedSource::new(&self.file_name, self.source.clone())),
+                location: format!(
+                    "{}:{}",
+                    self.file_name,
+                    line_and_column(&self.source, item.span.start)
+                ),
             };
             // Writing into a String cannot fail.
             let _ = handler.render_report(&mut out, &report);
@@ -262,10 +269,51 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
-/// A diagnostic paired with its source, for miette's renderer.
+/// Lines longer than this are not quoted when a diagnostic is rendered: such a line is not for
+/// reading, and miette cannot lay out a column past 65535.
+const MAX_QUOTED_LINE: usize = 4096;
+
+/// Whether every line `d` points at is short enough to quote.
+fn quotable(source: &str, d: &Diagnostic) -> bool {
+    let bytes = source.as_bytes();
+    let line_len = |at: usize| {
+        let at = at.min(bytes.len());
+        let start = bytes[..at]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let end = bytes[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| at + i);
+        end - start
+    };
+    std::iter::once(d.span)
+        .chain(d.related.iter().map(|l| l.span))
+        .all(|s| line_len(s.start) <= MAX_QUOTED_LINE && line_len(s.end) <= MAX_QUOTED_LINE)
+}
+
+/// `line:column` (1-based, the column in characters) of a byte offset.
+fn line_and_column(source: &str, at: usize) -> String {
+    let mut at = at.min(source.len());
+    while !source.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &source[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    format!(
+        "{}:{}",
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1
+    )
+}
+
+/// A diagnostic paired with its source, for miette's renderer; without the source when the
+/// lines it points at are too long to quote (then the message says where).
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,
-    source: miette::NamedSource<String>,
+    source: Option<miette::NamedSource<String>>,
+    location: String,
 }
 
 impl fmt::Debug for Rendered<'_> {
@@ -276,7 +324,11 @@ impl fmt::Debug for Rendered<'_> {
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.diagnostic, f)
+        fmt::Display::fmt(self.diagnostic, f)?;
+        if self.source.is_none() {
+            write!(f, " (at {}; the line is too long to quote)", self.location)?;
+        }
+        Ok(())
     }
 }
 
@@ -293,9 +345,10 @@ impl miette::Diagnostic for Rendered<'_> {
         miette::Diagnostic::help(self.diagnostic)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.source.as_ref()?;
         miette::Diagnostic::labels(self.diagnostic)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 }
