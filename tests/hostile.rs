@@ -189,16 +189,20 @@ fn chains_of_a_hundred_thousand_operators_are_refused() {
         ),
         ("power", lambda(&format!("e{}", " ** e".repeat(n)))),
         ("sum", lambda(&format!("e{}", " + 1".repeat(n)))),
-        ("product", lambda(&format!("e{}", " * 1".repeat(n)))),
+        ("product", lambda(&format!("e{}", " * 1".repeat(n / 10)))),
         (
             "and",
-            lambda(&format!("if e < 1{} then 1 else 2", " and e < 1".repeat(n))),
+            lambda(&format!(
+                "if e < 1{} then 1 else 2",
+                " and e < 1".repeat(n / 10)
+            )),
         ),
         (
+            // 30 bytes an `if`: 10^4 of them is already a 300 KB line.
             "else_if",
             lambda(&format!(
                 "{}0",
-                (0..n)
+                (0..n / 10)
                     .map(|i| format!("if e < {i} then {i} else "))
                     .collect::<String>()
             )),
@@ -352,8 +356,9 @@ fn big_file(bytes: usize) -> String {
 
 #[test]
 fn a_big_file_completes() {
-    // 512 KiB here, as tests run unoptimized; the README gives release timings for 10 MB.
-    let text = big_file(512 << 10);
+    // 200 KB through each of the 8 readers here, as tests run unoptimized; the README gives
+    // release timings for 10 MB.
+    let text = big_file(200 << 10);
     through_every_reader("big", text.as_bytes(), |args, code, _, stderr| {
         let expected = if args[0] == "fmt" { 1 } else { 0 };
         let expected = if args[0] == "replay" { 1 } else { expected }; // `w` matches no group
@@ -489,7 +494,13 @@ fn long_lists_complete() {
     // A per-group list as long, for one group.
     let lrs = vec!["0.1"; n].join(", ");
     let text = format!("{HEAD}schedule = one_cycle(max_lr = [{lrs}], total_steps = 10)\n");
-    invalid("per_group", text.as_bytes(), "optimc::group_count_mismatch");
+    refused_by(
+        "per_group",
+        text.as_bytes(),
+        "optimc::group_count_mismatch",
+        false,
+        false,
+    );
 }
 
 #[test]
@@ -530,7 +541,7 @@ fn nul_bytes_and_invalid_utf8_are_refused() {
 fn costly_lambdas_are_bounded() {
     // Too many operations to evaluate each epoch.
     let wide = lambda(&format!("min(e{})", ", e".repeat(20_000)));
-    invalid("wide", wide.as_bytes(), "optimc::too_large");
+    refused_by("wide", wide.as_bytes(), "optimc::too_large", false, false);
     // Each `let` calls the one before twice: the inlined size doubles with every line.
     let mut doubling = String::from(HEAD);
     doubling += "let f0 = e -> e + 1\n";
@@ -546,7 +557,7 @@ fn costly_lambdas_are_bounded() {
         many += &format!("let g{i} = e -> big(e) + {i}\n");
     }
     many += "schedule = lambda(e -> g1(e))\n";
-    invalid("budget", many.as_bytes(), "optimc::too_large");
+    refused_by("budget", many.as_bytes(), "optimc::too_large", false, false);
     // A lambda within the limits, traced for many epochs: refused before the work starts.
     let dir = Scratch::new("costly");
     let big = dir.file(
@@ -570,7 +581,7 @@ fn costly_lambdas_are_bounded() {
 #[test]
 fn thousands_of_errors_are_capped() {
     let mut text = String::from(HEAD);
-    for i in 0..5_000 {
+    for i in 0..1_500 {
         text += &format!("let a{i} = nofunc{i}(1)\nlet b{i} = undefined{i} + 1\n");
     }
     let cap = optimc::limits::MAX_DIAGNOSTICS;
@@ -582,7 +593,7 @@ fn thousands_of_errors_are_capped() {
             assert!(items[cap]["message"]
                 .as_str()
                 .unwrap()
-                .contains("9900 more diagnostics"));
+                .contains("2900 more diagnostics"));
         } else if args[0] != "fmt" {
             assert_eq!(stderr.matches("optimc::").count(), cap + 1, "{args:?}");
         }
