@@ -6,7 +6,7 @@
 //!
 //! | what | limit | refused with |
 //! | --- | --- | --- |
-//! | source size | [`MAX_SOURCE_LEN`] bytes (64 MiB) | `optimc::too_large` |
+//! | source size | [`MAX_SOURCE_LEN`] bytes (16 MiB) | `optimc::too_large` |
 //! | NUL bytes, invalid UTF-8 | none allowed | `optimc::encoding` |
 //! | brackets and `if`s nested | [`MAX_NESTING`] levels | `optimc::too_large` |
 //! | expression tree depth (`1 + 1 + ...`, `- - x`) | [`MAX_TREE_DEPTH`] levels | `optimc::too_large` |
@@ -18,7 +18,9 @@
 //! | JSON nesting ([`Config::from_json`]) | serde_json's 128 levels | `optimc::type_mismatch` |
 //! | TOML nesting ([`Config::from_toml`]) | the toml crate's limit | `optimc::type_mismatch` |
 //!
-//! `optimc trace` also bounds its work (see `optimc trace --help`).
+//! The command line reads at most 256 MiB from any file or stdin, and `optimc trace` refuses
+//! (exit 2) more than 10^7 epochs, 10^7 values (epochs × columns) or 10^9 schedule operations
+//! (steps plus lambda operations).
 //!
 //! # Stack use
 //!

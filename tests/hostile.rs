@@ -654,3 +654,19 @@ fn hostile_side_files_are_refused() {
         );
     }
 }
+
+#[test]
+fn endless_input_is_not_read_into_memory() {
+    if !Path::new("/dev/zero").exists() {
+        return;
+    }
+    let out = optimc(&["check"], Path::new("/dev/zero"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("larger than 256 MiB"));
+    let out = Command::new(env!("CARGO_BIN_EXE_optimc"))
+        .args(["fmt", "-"])
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
