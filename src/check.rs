@@ -29,8 +29,12 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Checks a parsed file.
+/// Checks a parsed file. Safe on a thread of any stack size: see [`crate::limits`].
 pub fn check(file: &ast::File) -> Checked {
+    crate::limits::with_stack(crate::limits::PASS_STACK, || check_file(file))
+}
+
+fn check_file(file: &ast::File) -> Checked {
     let mut checker = Checker::new(file);
     let config = checker.run(file);
     // An error can stop evaluation before a name is reached; only a clean file says "unused".
@@ -298,6 +302,8 @@ struct Checker {
     momentum_cyclers: Vec<Span>,
     /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
     group_patterns: Vec<(ast::Ident, Vec<(String, Span)>)>,
+    /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
+    inline_budget: expr::InlineBudget,
 }
 
 /// Arguments bound to a signature's parameter names.
@@ -358,6 +364,7 @@ impl Checker {
             optimizer: None,
             momentum_cyclers: Vec::new(),
             group_patterns: Vec::new(),
+            inline_budget: expr::InlineBudget::default(),
         }
     }
 
@@ -611,7 +618,10 @@ impl Checker {
 
     fn compile_lambda(&mut self, param: &ast::Ident, body: &ast::Expr) -> Option<Lambda> {
         let mut diags = Vec::new();
-        let lambda = expr::compile(param, body, &|n| self.lookup_for_lambda(n), &mut diags);
+        let mut budget = std::mem::take(&mut self.inline_budget);
+        let lookup = |n: &str| self.lookup_for_lambda(n);
+        let lambda = expr::compile_within(param, body, &lookup, &mut diags, &mut budget);
+        self.inline_budget = budget;
         self.diags.extend(diags);
         lambda
     }
@@ -722,6 +732,11 @@ impl Checker {
             "True" | "False" => format!("booleans are lower case: `{}`", word.to_ascii_lowercase()),
             "None" => "leave the argument out to get PyTorch's default (None)".to_string(),
             "math" => "math functions are called directly: `cos(x)`, not `math.cos(x)`".to_string(),
+            // Past the diagnostics that will be shown, skip the search (it is linear in the
+            // number of `let`s, so quadratic over a file of undefined names).
+            _ if self.diags.len() >= crate::limits::MAX_DIAGNOSTICS => {
+                format!("define it first with `let {word} = ...`")
+            }
             _ => {
                 let names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
                 match did_you_mean(
@@ -1088,7 +1103,24 @@ impl Checker {
 
     fn as_whole(&mut self, v: Value, span: Span, name: &str) -> Option<u64> {
         let n = self.as_number(v, span)?;
-        if n.fract() != 0.0 || !(0.0..=9.007_199_254_740_992e15).contains(&n) {
+        // Counts go through f64: past 2^53 they are no longer exact.
+        const MAX_COUNT: f64 = 9.007_199_254_740_992e15;
+        if n.fract() == 0.0 && n > MAX_COUNT {
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    span,
+                    format!(
+                        "`{name}` = {} is more than optimc counts (at most 2^53 = 9007199254740992)",
+                        crate::config::format_number(n)
+                    ),
+                )
+                .with_label("too large")
+                .with_help(format!("`{name}` counts epochs or steps; no training run reaches this many")),
+            );
+            return None;
+        }
+        if n.fract() != 0.0 || !(0.0..=MAX_COUNT).contains(&n) {
             let help = if n < 0.0 {
                 format!("`{name}` counts epochs, so it cannot be negative")
             } else if n.is_finite() {

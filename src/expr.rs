@@ -14,6 +14,25 @@ use std::fmt;
 /// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
 pub const MAX_STACK: usize = 64;
 
+/// The most operations one compiled lambda may have (after `let` lambdas are inlined), which
+/// bounds the cost of one evaluation; bigger lambdas are refused when checked.
+pub const MAX_LAMBDA_OPS: usize = 10_000;
+
+/// The most operations that inlining `let` lambdas may produce in all the lambdas of one file
+/// together ([`InlineBudget`]): a chain of `let`s each calling the previous one twice would
+/// otherwise double in size at every step.
+pub const MAX_INLINED_OPS: usize = 1 << 20;
+
+/// What is left of [`MAX_INLINED_OPS`] while the lambdas of one file are compiled.
+#[derive(Debug)]
+pub struct InlineBudget(usize);
+
+impl Default for InlineBudget {
+    fn default() -> Self {
+        InlineBudget(MAX_INLINED_OPS)
+    }
+}
+
 /// A compiled one-parameter function `x -> expr`.
 ///
 /// ```
@@ -72,6 +91,11 @@ impl Lambda {
         stack[0]
     }
 
+    /// How many operations one evaluation runs (at most [`MAX_LAMBDA_OPS`]).
+    pub fn ops(&self) -> usize {
+        self.code.len()
+    }
+
     /// The parameter's name.
     pub fn param(&self) -> &str {
         &self.param
@@ -86,6 +110,10 @@ impl Lambda {
     /// prints). Only the parameter, numbers and math functions may appear.
     pub fn from_text(text: &str) -> Result<Lambda, Vec<Diagnostic>> {
         let expr = crate::parse::parse_expr(text)?;
+        crate::limits::with_stack(crate::limits::PASS_STACK, || Lambda::from_expr(&expr))
+    }
+
+    fn from_expr(expr: &ast::Expr) -> Result<Lambda, Vec<Diagnostic>> {
         let ExprKind::Lambda { param, body } = &expr.unparen().kind else {
             return Err(vec![Diagnostic::error(
                 Code::BadLambda,
@@ -582,11 +610,24 @@ pub fn compile(
     lookup: &dyn Fn(&str) -> Lookup,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Lambda> {
+    compile_within(param, body, lookup, diags, &mut InlineBudget::default())
+}
+
+/// [`compile`], with the `let` lambdas it inlines counted against `budget`, which the lambdas
+/// of one file share.
+pub fn compile_within(
+    param: &ast::Ident,
+    body: &ast::Expr,
+    lookup: &dyn Fn(&str) -> Lookup,
+    diags: &mut Vec<Diagnostic>,
+    budget: &mut InlineBudget,
+) -> Option<Lambda> {
     let before = diags.len();
     let mut compiler = Compiler {
         param: &param.name,
         lookup,
         diags,
+        budget,
     };
     let (node, ty) = compiler.node(body)?;
     if ty != Ty::Number {
@@ -609,6 +650,21 @@ pub fn compile(
     let mut depth = 0;
     let mut max_depth = 0;
     emit(&node, &mut code, &mut depth, &mut max_depth);
+    if code.len() > MAX_LAMBDA_OPS {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                body.span,
+                format!(
+                    "this lambda has {} operations once `let` lambdas are inlined; the limit is {MAX_LAMBDA_OPS}",
+                    code.len()
+                ),
+            )
+            .with_label("too large")
+            .with_help("a learning-rate function needs far fewer; simplify it"),
+        );
+        return None;
+    }
     if max_depth > MAX_STACK {
         compiler.diags.push(
             Diagnostic::error(
@@ -632,6 +688,7 @@ struct Compiler<'a> {
     param: &'a str,
     lookup: &'a dyn Fn(&str) -> Lookup,
     diags: &'a mut Vec<Diagnostic>,
+    budget: &'a mut InlineBudget,
 }
 
 impl Compiler<'_> {
@@ -864,7 +921,7 @@ impl Compiler<'_> {
                     return None;
                 }
                 let arg = self.expect(&call.args[0].value, Ty::Number)?;
-                Some((lambda.body.substitute(&arg), Ty::Number))
+                self.inline(&lambda, arg, call.span)
             }
             _ => {
                 let mut d = Diagnostic::error(
@@ -888,6 +945,78 @@ impl Compiler<'_> {
 }
 
 /// The diagnostic for calling `func` with the wrong number of arguments, if it is.
+impl Compiler<'_> {
+    /// `lambda`'s body with `arg` for its parameter, if the result stays within the limits on
+    /// size ([`MAX_LAMBDA_OPS`], [`MAX_INLINED_OPS`]) and depth ([`MAX_TREE_DEPTH`]), which are
+    /// checked before it is built.
+    ///
+    /// [`MAX_TREE_DEPTH`]: crate::parse::MAX_TREE_DEPTH
+    fn inline(&mut self, lambda: &Lambda, arg: Node, span: Span) -> Option<(Node, Ty)> {
+        let body = Shape::of(&lambda.body);
+        let arg_shape = Shape::of(&arg);
+        let size = body
+            .nodes
+            .saturating_add(body.params.saturating_mul(arg_shape.nodes));
+        let depth = body.depth + arg_shape.depth;
+        let problem = if size > MAX_LAMBDA_OPS {
+            Some(format!("inlining this call makes a lambda of about {size} operations; the limit is {MAX_LAMBDA_OPS}"))
+        } else if size > self.budget.0 {
+            Some(format!(
+                "the lambdas of this file inline more than {MAX_INLINED_OPS} operations in all"
+            ))
+        } else if depth > crate::parse::MAX_TREE_DEPTH {
+            Some(format!(
+                "inlining this call nests the lambda more than {} levels deep",
+                crate::parse::MAX_TREE_DEPTH
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            self.diags.push(
+                Diagnostic::error(Code::TooLarge, span, message)
+                    .with_label("too large to inline")
+                    .with_help("`let` lambdas are inlined where they are called; call them fewer times, or write the function more simply"),
+            );
+            return None;
+        }
+        self.budget.0 -= size;
+        Some((lambda.body.substitute(&arg), Ty::Number))
+    }
+}
+
+/// The size of a lambda body, measured without recursion.
+struct Shape {
+    nodes: usize,
+    depth: usize,
+    /// How many times the parameter appears.
+    params: usize,
+}
+
+impl Shape {
+    fn of(node: &Node) -> Shape {
+        let mut shape = Shape {
+            nodes: 0,
+            depth: 0,
+            params: 0,
+        };
+        let mut stack = vec![(node, 1usize)];
+        while let Some((n, d)) = stack.pop() {
+            shape.nodes += 1;
+            shape.depth = shape.depth.max(d);
+            match n {
+                Node::Number(_) | Node::Bool(_) => {}
+                Node::Param => shape.params += 1,
+                Node::Unary(_, x) => stack.push((x, d + 1)),
+                Node::Binary(_, l, r) => stack.extend([(&**l, d + 1), (&**r, d + 1)]),
+                Node::If(c, t, e) => stack.extend([(&**c, d + 1), (&**t, d + 1), (&**e, d + 1)]),
+                Node::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+            }
+        }
+        shape
+    }
+}
+
 pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
     let (min, max) = func.arity();
     let n = call.args.len();

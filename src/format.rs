@@ -48,8 +48,13 @@ pub fn format_source(source: &str) -> Result<String, Diagnostics> {
     Ok(format_file(source, &file))
 }
 
-/// Formats an already parsed file; `source` is the text it was parsed from.
+/// Formats an already parsed file; `source` is the text it was parsed from. Safe on a thread
+/// of any stack size: see [`crate::limits`].
 pub fn format_file(source: &str, file: &ast::File) -> String {
+    crate::limits::with_stack(crate::limits::PASS_STACK, || format_parsed(source, file))
+}
+
+fn format_parsed(source: &str, file: &ast::File) -> String {
     let slot: Vec<Slot> = file
         .comments
         .iter()

@@ -62,6 +62,7 @@ pub mod diagnostic;
 pub mod export;
 pub mod expr;
 pub mod format;
+pub mod limits;
 pub mod optim;
 pub mod parse;
 pub mod plot;
@@ -78,8 +79,9 @@ pub use schedule::Schedule;
 pub use train::Trainer;
 
 /// Parses and checks `source`, returning the configuration (if it has no errors) together with
-/// every diagnostic, warnings included, sorted by position. A file without errors also goes
-/// through the [`analysis`] over its default horizon.
+/// every diagnostic, warnings included, sorted by position (at most
+/// [`limits::MAX_DIAGNOSTICS`], then one saying how many more there were). A file without errors
+/// also goes through the [`analysis`] over its default horizon.
 pub fn check_source(file_name: &str, source: &str) -> (Option<Config>, Diagnostics) {
     check_source_with(file_name, source, &analysis::Options::default())
 }
@@ -112,7 +114,7 @@ fn check_and_analyze(
     source: &str,
     analysis: Option<&analysis::Options>,
 ) -> (Option<Config>, Diagnostics) {
-    let (config, items) = match parse::parse(source) {
+    let (config, mut items) = match parse::parse(source) {
         Ok(file) => {
             let checked = check::check(&file);
             let mut items = checked.diagnostics;
@@ -124,6 +126,7 @@ fn check_and_analyze(
         }
         Err(items) => (None, items),
     };
+    limits::cap_diagnostics(&mut items);
     let diagnostics = Diagnostics {
         file_name: file_name.to_string(),
         source: source.to_string(),

@@ -18,12 +18,19 @@ struct OptimParser;
 pub const MAX_NESTING: usize = 128;
 /// How deep an expression tree may be (a long chain like `1 + 1 + ...` is deep too).
 pub const MAX_TREE_DEPTH: usize = 200;
-/// The largest source accepted, in bytes.
-pub const MAX_SOURCE_LEN: usize = 64 * 1024 * 1024;
+/// The largest source accepted, in bytes. Parsing takes about 60 to 150 bytes of memory per
+/// byte of source (pest's token queue), so this bounds memory to a few gigabytes.
+pub const MAX_SOURCE_LEN: usize = 16 * 1024 * 1024;
 
 /// Parses a whole file. `Err` holds every syntax problem found.
+///
+/// Safe on a thread of any stack size: see [`crate::limits`].
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
-    precheck(source)?;
+    let depth = precheck(source)?;
+    crate::limits::with_stack(crate::limits::parse_stack(depth), || parse_checked(source))
+}
+
+fn parse_checked(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
     let pairs = OptimParser::parse(Rule::file, source)
         .map_err(|e| vec![syntax_error(source, Rule::file, e)])?;
     let mut builder = Builder::default();
@@ -49,7 +56,13 @@ pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
 
 /// Parses a lone expression (used to read back lambdas such as `"e -> 0.95 ** e"`).
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
-    precheck(source)?;
+    let depth = precheck(source)?;
+    crate::limits::with_stack(crate::limits::parse_stack(depth), || {
+        parse_expr_checked(source)
+    })
+}
+
+fn parse_expr_checked(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
     let pairs = OptimParser::parse(Rule::expr_only, source)
         .map_err(|e| vec![syntax_error(source, Rule::expr_only, e)])?;
     let mut builder = Builder::default();
@@ -66,8 +79,9 @@ pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
     }
 }
 
-/// Refuses input that pest should not even try: NUL bytes, huge sources, deep nesting.
-fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
+/// Refuses input that pest should not even try: NUL bytes, huge sources, deep nesting. Returns
+/// how deeply the source nests.
+fn precheck(source: &str) -> Result<usize, Vec<Diagnostic>> {
     if source.len() > MAX_SOURCE_LEN {
         return Err(vec![Diagnostic::error(
             Code::TooLarge,
@@ -85,6 +99,7 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
             .with_help("a .optim file is plain text; remove the NUL byte (was a binary file passed by mistake?)")]);
     }
     let mut depth = 0usize;
+    let mut deepest = 0usize;
     let bytes = source.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -102,6 +117,7 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
             }
             b'(' | b'[' | b'{' => {
                 depth += 1;
+                deepest = deepest.max(depth);
                 if depth > MAX_NESTING {
                     return Err(vec![too_deep(i, i + 1)]);
                 }
@@ -115,6 +131,7 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
                 match &source[i..word_end] {
                     "if" => {
                         depth += 1;
+                        deepest = deepest.max(depth);
                         if depth > MAX_NESTING {
                             return Err(vec![too_deep(i, word_end)]);
                         }
@@ -129,7 +146,7 @@ fn precheck(source: &str) -> Result<(), Vec<Diagnostic>> {
         }
         i += 1;
     }
-    Ok(())
+    Ok(deepest)
 }
 
 fn is_word_byte(b: u8) -> bool {

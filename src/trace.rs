@@ -47,6 +47,20 @@ pub enum TraceError {
     /// Fewer metrics than the steps between the epochs.
     #[error("--metrics has {have} values but tracing {epochs} epochs needs {need}")]
     TooFewMetrics { have: usize, epochs: u64, need: u64 },
+    /// More values (epochs × columns) than [`MAX_VALUES`].
+    #[error("tracing {epochs} epochs of {columns} columns is {values} values; optimc traces at most {MAX_VALUES}: pass a smaller --epochs")]
+    TooManyValues {
+        epochs: u64,
+        columns: u64,
+        values: u64,
+    },
+    /// More schedule and lambda operations than [`MAX_WORK`].
+    #[error("tracing {epochs} epochs would run about {work} schedule operations ({per_epoch} per epoch, most of them in lambdas); optimc runs at most {MAX_WORK}: pass a smaller --epochs")]
+    TooMuchWork {
+        epochs: u64,
+        work: u64,
+        per_epoch: u64,
+    },
     /// A `one_cycle` would step past its `total_steps`, where PyTorch raises.
     #[error("one_cycle has total_steps = {total_steps}, so it can be traced for at most {} epochs (PyTorch raises after that)", total_steps + 1)]
     PastOneCycle { total_steps: u64 },
@@ -90,6 +104,7 @@ fn check_horizon(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Resul
     if epochs > MAX_EPOCHS {
         return Err(TraceError::TooManyEpochs { epochs });
     }
+    within_budget(config, epochs)?;
     let needs_metric = schedules(config).any(ScheduleConfig::needs_metric);
     if needs_metric {
         let need = epochs.saturating_sub(1);
@@ -111,6 +126,70 @@ fn check_horizon(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Resul
         }
     }
     Ok(())
+}
+
+/// The most values a trace holds (epochs × columns): a few hundred megabytes of text.
+pub const MAX_VALUES: u64 = 10_000_000;
+
+/// The most work a trace does, in schedule steps and lambda operations: a few seconds.
+pub const MAX_WORK: u64 = 1_000_000_000;
+
+/// Refuses traces whose output or work is out of proportion (many groups, costly lambdas).
+fn within_budget(config: &Config, epochs: u64) -> Result<(), TraceError> {
+    let groups = config.groups.len() as u64;
+    let columns = if schedules(config).any(ScheduleConfig::cycles_momentum) {
+        2 * groups
+    } else {
+        groups
+    };
+    let values = epochs.saturating_mul(columns);
+    if values > MAX_VALUES {
+        return Err(TraceError::TooManyValues {
+            epochs,
+            columns,
+            values,
+        });
+    }
+    // The file's schedule runs once per group; a group's own schedule once.
+    let per_epoch = config
+        .schedule
+        .as_ref()
+        .map_or(0, |s| step_cost(s).saturating_mul(groups))
+        .saturating_add(
+            config
+                .groups
+                .iter()
+                .filter_map(|g| g.schedule.as_ref())
+                .map(step_cost)
+                .fold(0, u64::saturating_add),
+        )
+        .max(1);
+    let work = epochs.saturating_mul(per_epoch);
+    if work > MAX_WORK {
+        return Err(TraceError::TooMuchWork {
+            epochs,
+            work,
+            per_epoch,
+        });
+    }
+    Ok(())
+}
+
+/// Roughly what one step of a schedule costs: one per schedule, plus its lambdas' operations.
+fn step_cost(s: &ScheduleConfig) -> u64 {
+    let own = match s {
+        ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
+            lr_lambda.ops() as u64
+        }
+        ScheduleConfig::Cyclic {
+            scale_fn: Some(f), ..
+        } => f.ops() as u64,
+        ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+            children.iter().map(step_cost).fold(0, u64::saturating_add)
+        }
+        _ => 0,
+    };
+    own.saturating_add(1)
 }
 
 /// Every schedule of the file: the file's own, then each group's.

@@ -1,7 +1,6 @@
 //! `optimc fmt FILE... [--check]`: rewrite files in the canonical layout (see `optimc::format`).
 
 use super::{cannot_run, read_file, report, INVALID, OK};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -25,11 +24,10 @@ pub fn run(args: Args) -> u8 {
 fn one(path: &Path, check: bool) -> u8 {
     let stdin = path.as_os_str() == "-";
     let bytes = if stdin {
-        let mut buf = Vec::new();
-        if let Err(e) = std::io::stdin().read_to_end(&mut buf) {
-            return cannot_run(format!("cannot read stdin: {e}"));
+        match super::read_bounded(std::io::stdin()) {
+            Ok(buf) => buf,
+            Err(e) => return cannot_run(format!("cannot read stdin: {e}")),
         }
-        buf
     } else {
         match read_file(path) {
             Ok(b) => b,

@@ -74,9 +74,29 @@ pub fn cannot_run(message: impl std::fmt::Display) -> u8 {
     CANNOT_RUN
 }
 
-/// Reads a file's bytes, or says why it cannot.
+/// The most bytes optimc reads from one file (or stdin): past it, a device such as /dev/zero or
+/// a huge file is refused rather than read into memory.
+pub const MAX_READ: u64 = 256 << 20;
+
+/// Reads a file's bytes (at most [`MAX_READ`]), or says why it cannot.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    read_bounded(file).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads all of `reader`, refusing more than [`MAX_READ`] bytes.
+pub fn read_bounded(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    reader.take(MAX_READ + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_READ {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB",
+            MAX_READ >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Reads and checks one file, printing its diagnostics: `Err` holds the exit code when it

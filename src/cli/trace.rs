@@ -104,16 +104,13 @@ fn columns(trace: &Trace) -> Vec<(String, &[f64])> {
 fn table(trace: &Trace) -> String {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
-    let cells: Vec<Vec<String>> = cols
-        .iter()
-        .map(|(_, v)| v.iter().map(|x| compact(*x)).collect())
-        .collect();
+    // Each cell is formatted twice (for the widths, then for the text) rather than held: a
+    // long trace would need a String per cell.
     let widths: Vec<usize> = cols
         .iter()
-        .zip(&cells)
-        .map(|((h, _), c)| {
-            c.iter()
-                .map(String::len)
+        .map(|(h, v)| {
+            v.iter()
+                .map(|x| compact(*x).len())
                 .chain([h.len()])
                 .max()
                 .unwrap_or(0)
@@ -128,8 +125,8 @@ fn table(trace: &Trace) -> String {
     out.push('\n');
     for e in 0..epochs {
         let _ = write!(out, "{e:>epoch_width$}");
-        for (c, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", c[e]);
+        for ((_, v), w) in cols.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", compact(v[e]));
         }
         out.push('\n');
     }
@@ -208,11 +205,18 @@ fn csv(trace: &Trace) -> String {
 }
 
 fn json(trace: &Trace) -> String {
-    let value = serde_json::json!({
-        "groups": trace.groups,
-        "lr": trace.lr,
-        "momentum": trace.momentum,
-    });
+    // Serialized from the trace itself: a `serde_json::Value` would take 32 bytes per number.
+    #[derive(serde::Serialize)]
+    struct Json<'a> {
+        groups: &'a [String],
+        lr: &'a [Vec<f64>],
+        momentum: &'a Option<Vec<Option<Vec<f64>>>>,
+    }
+    let value = Json {
+        groups: &trace.groups,
+        lr: &trace.lr,
+        momentum: &trace.momentum,
+    };
     let mut s = serde_json::to_string(&value).unwrap_or_default();
     s.push('\n');
     s

@@ -18,7 +18,10 @@ use serde::Deserialize;
 
 /// The configuration as pretty-printed JSON (numbers round-trip exactly).
 pub fn to_json(config: &Config) -> String {
-    let mut text = serde_json::to_string_pretty(config).expect("a Config always serializes");
+    let mut text = crate::limits::with_stack(crate::limits::PASS_STACK, || {
+        serde_json::to_string_pretty(config)
+    })
+    .expect("a Config always serializes");
     text.push('\n');
     text
 }
@@ -26,7 +29,8 @@ pub fn to_json(config: &Config) -> String {
 /// The configuration as TOML: top-level `optimizer`, then `[defaults]`, `[schedule]` and one
 /// `[[groups]]` table per group.
 pub fn to_toml(config: &Config) -> String {
-    toml::to_string(config).expect("a Config always serializes to TOML")
+    crate::limits::with_stack(crate::limits::PASS_STACK, || toml::to_string(config))
+        .expect("a Config always serializes to TOML")
 }
 
 impl Config {
@@ -41,6 +45,10 @@ impl Config {
     /// assert!(optimc::Config::from_toml(&text.replace("step_size = 5", "step_size = 0")).is_err());
     /// ```
     pub fn from_toml(text: &str) -> Result<Config, Diagnostics> {
+        crate::limits::with_stack(crate::limits::PASS_STACK, || Config::from_toml_text(text))
+    }
+
+    fn from_toml_text(text: &str) -> Result<Config, Diagnostics> {
         let config: Written = toml::from_str(text).map_err(|e| {
             let span = e
                 .span()
@@ -54,6 +62,10 @@ impl Config {
     /// Reads a configuration written as JSON (what `optimc export --to json` prints), and checks
     /// it as [`Config::from_toml`] does.
     pub fn from_json(text: &str) -> Result<Config, Diagnostics> {
+        crate::limits::with_stack(crate::limits::PASS_STACK, || Config::from_json_text(text))
+    }
+
+    fn from_json_text(text: &str) -> Result<Config, Diagnostics> {
         let config: Written = serde_json::from_str(text).map_err(|e| {
             let at = offset_of(text, e.line(), e.column());
             let message = e.to_string();
@@ -237,7 +249,13 @@ fn validated(
     if problems.is_empty() {
         return Ok(config);
     }
-    let items = problems
+    // Locating a problem searches the text: report a bounded number of them.
+    let mut problems = problems;
+    let more = problems
+        .len()
+        .saturating_sub(crate::limits::MAX_DIAGNOSTICS);
+    problems.truncate(crate::limits::MAX_DIAGNOSTICS);
+    let mut items: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| {
             Diagnostic::error(
@@ -249,6 +267,19 @@ fn validated(
             .with_help(p.help)
         })
         .collect();
+    if more > 0 {
+        items.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                Span::new(0, 0),
+                format!(
+                    "{more} more problems are not shown; optimc reports the first {}",
+                    crate::limits::MAX_DIAGNOSTICS
+                ),
+            )
+            .with_help("fix the problems above and check again"),
+        );
+    }
     Err(refused(file_name, text, items))
 }
 

@@ -27,6 +27,10 @@ use std::fmt::Write as _;
 
 /// The Python snippet for `config` (see the module documentation).
 pub fn to_pytorch(config: &Config) -> String {
+    crate::limits::with_stack(crate::limits::PASS_STACK, || snippet(config))
+}
+
+fn snippet(config: &Config) -> String {
     let mut w = Writer::default();
     let body = w.build_body(config);
     let mut out = String::new();
