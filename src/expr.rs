@@ -27,14 +27,30 @@ pub struct Lambda {
     param: String,
     body: Node,
     code: Box<[Op]>,
+    /// Whether the program needs at most [`SMALL_STACK`] stack slots (most do), so that
+    /// evaluation can set up a smaller stack.
+    small: bool,
 }
+
+/// The stack size of the fast path of [`Lambda::eval`].
+const SMALL_STACK: usize = 8;
 
 impl Lambda {
     /// Evaluates the function at `x`. Never allocates.
     pub fn eval(&self, x: f64) -> f64 {
+        if self.small {
+            self.run::<SMALL_STACK>(x)
+        } else {
+            self.run::<MAX_STACK>(x)
+        }
+    }
+
+    /// Runs the program with a stack of `N >= depth` slots.
+    #[inline(always)]
+    fn run<const N: usize>(&self, x: f64) -> f64 {
         // The logical stack is `stack[..sp]` followed by `top`. The first push stores the
         // meaningless initial `top`, so a program of depth `d` uses `stack[..d]`.
-        let mut stack = [0.0f64; MAX_STACK];
+        let mut stack = [0.0f64; N];
         let mut sp = 0usize;
         let mut top = 0.0f64;
         let mut pc = 0usize;
@@ -698,6 +714,7 @@ pub fn compile(
         param: param.name.clone(),
         body: node,
         code: code.into_boxed_slice(),
+        small: max_depth <= SMALL_STACK,
     })
 }
 
@@ -994,18 +1011,17 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
 /// Folds constant subtrees, computing them exactly as evaluation would.
 fn fold(node: Node) -> Node {
     if node.is_constant() && !matches!(node, Node::Number(_) | Node::Bool(_)) {
+        let mut code = Vec::new();
+        let (mut d, mut m) = (0, 0);
+        emit(&node, &mut code, &mut d, &mut m);
+        if m > MAX_STACK {
+            return node;
+        }
         let lambda = Lambda {
             param: String::new(),
-            code: {
-                let mut code = Vec::new();
-                let (mut d, mut m) = (0, 0);
-                emit(&node, &mut code, &mut d, &mut m);
-                if m > MAX_STACK {
-                    return node;
-                }
-                code.into_boxed_slice()
-            },
+            code: code.into_boxed_slice(),
             body: Node::Param,
+            small: m <= SMALL_STACK,
         };
         let v = lambda.eval(0.0);
         return if is_bool(&node) {
@@ -1227,6 +1243,8 @@ mod tests {
             "e -> (if e > 2 then e else 2) * 3 + (if e > 5 then 1 else e)",
             "e -> 1 - e / 1000 + sqrt(e) * log(e + 1) - exp(-e) + abs(e - 5) + floor(e / 3)",
             "e -> round(e / 4) + ceil(e / 4) + tanh(e) + atan(e) + sin(e) / e",
+            // Deeper than the small stack.
+            "e -> e - (e * (e - (e * (e - (e * (e - (e * (e - (e * (e - e))))))))))",
         ];
         let xs = [
             0.0,

@@ -81,6 +81,7 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
     ("adamax", "adamax(lr = 2e-3)"),
     ("nadam", "nadam(lr = 2e-3)"),
     ("radam", "radam(lr = 1e-3)"),
+    ("adam_amsgrad", "adam(lr = 1e-3, amsgrad = true)"),
 ];
 
 /// Parameter counts of the optimizer benchmarks.
@@ -89,9 +90,11 @@ pub const SIZES: &[usize] = &[100_000, 1_000_000, 10_000_000];
 /// f32 buffers an optimizer step reads and writes per parameter value, as
 /// `(read, written)`, counting the parameter, its gradient and the state buffers of the
 /// workload's configuration (what must cross the memory bus when nothing fits in cache).
-pub fn traffic(kind: OptimizerKind) -> (usize, usize) {
+pub fn traffic(kind: OptimizerKind, amsgrad: bool) -> (usize, usize) {
     use OptimizerKind::*;
     match kind {
+        // ... and max_exp_avg_sq read and written.
+        Adam | AdamW if amsgrad => (5, 4),
         // p, g, buf read; p, buf written.
         Sgd => (3, 2),
         // p, g, m, v read; p, m, v written.
