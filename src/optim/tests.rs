@@ -518,3 +518,23 @@ fn threaded_steps_are_bit_identical_to_single_threaded() {
         }
     }
 }
+
+#[test]
+fn optimizers_with_threads_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let config = Config::from_source("t.optim", "optimizer = adam(lr = 1e-3)").unwrap();
+    let mut opt = Optimizer::new(&config, &[("w", 4)]).unwrap();
+    opt.set_threads(3);
+    send_sync(&opt);
+    let copy = opt.clone();
+    assert_eq!(copy.threads(), 3);
+    let handle = std::thread::spawn(move || {
+        let mut w = [1.0f32; 4];
+        let mut opt = opt;
+        opt.step(&mut [ParamMut::new(&mut w, &[0.5; 4])]).unwrap();
+        opt.set_threads(1);
+        opt.threads()
+    });
+    assert_eq!(handle.join().unwrap(), 1);
+    assert_eq!(copy.threads(), 3);
+}
