@@ -46,49 +46,75 @@ pub struct Lambda {
     param: String,
     body: Node,
     code: Box<[Op]>,
+    /// Whether the program needs at most [`SMALL_STACK`] stack slots (most do), so that
+    /// evaluation can set up a smaller stack.
+    small: bool,
 }
+
+/// The stack size of the fast path of [`Lambda::eval`].
+const SMALL_STACK: usize = 8;
 
 impl Lambda {
     /// Evaluates the function at `x`. Never allocates.
     pub fn eval(&self, x: f64) -> f64 {
-        let mut stack = [0.0f64; MAX_STACK];
+        if self.small {
+            self.run::<SMALL_STACK>(x)
+        } else {
+            self.run::<MAX_STACK>(x)
+        }
+    }
+
+    /// Runs the program with a stack of `N >= depth` slots.
+    #[inline(always)]
+    fn run<const N: usize>(&self, x: f64) -> f64 {
+        // The logical stack is `stack[..sp]` followed by `top`. The first push stores the
+        // meaningless initial `top`, so a program of depth `d` uses `stack[..d]`.
+        let mut stack = [0.0f64; N];
         let mut sp = 0usize;
+        let mut top = 0.0f64;
         let mut pc = 0usize;
         let code = &self.code[..];
-        while pc < code.len() {
-            match code[pc] {
+        while let Some(&op) = code.get(pc) {
+            pc += 1;
+            match op {
                 Op::Const(v) => {
-                    stack[sp] = v;
+                    stack[sp] = top;
                     sp += 1;
+                    top = v;
                 }
                 Op::Param => {
-                    stack[sp] = x;
+                    stack[sp] = top;
                     sp += 1;
+                    top = x;
                 }
-                Op::Unary(f) => stack[sp - 1] = f.apply(stack[sp - 1]),
+                Op::ParamBinaryConst(f, c) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = f.apply(x, c);
+                }
+                Op::Unary(f) => top = f.apply(top),
+                Op::BinaryConst(f, c) => top = f.apply(top, c),
+                Op::ConstBinary(f, c) => top = f.apply(c, top),
                 Op::Binary(f) => {
                     sp -= 1;
-                    stack[sp - 1] = f.apply(stack[sp - 1], stack[sp]);
+                    top = f.apply(stack[sp], top);
                 }
                 Op::Clamp => {
                     sp -= 2;
-                    stack[sp - 1] = clamp(stack[sp - 1], stack[sp], stack[sp + 1]);
+                    top = clamp(stack[sp], stack[sp + 1], top);
                 }
                 Op::JumpIfFalse(target) => {
+                    let cond = top;
                     sp -= 1;
-                    if stack[sp] == 0.0 {
+                    top = stack[sp];
+                    if cond == 0.0 {
                         pc = target as usize;
-                        continue;
                     }
                 }
-                Op::Jump(target) => {
-                    pc = target as usize;
-                    continue;
-                }
+                Op::Jump(target) => pc = target as usize,
             }
-            pc += 1;
         }
-        stack[0]
+        top
     }
 
     /// How many operations one evaluation runs (at most [`MAX_LAMBDA_OPS`]).
@@ -458,18 +484,69 @@ impl UnaryFn {
     }
 }
 
+/// A binary operation of the compiled program: an operator or `min` / `max`, flat so that the
+/// evaluator dispatches once per operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum BinaryFn {
-    Op(BinaryOp),
+    Add,
+    Sub,
+    Mul,
+    Div,
+    FloorDiv,
+    Mod,
+    Pow,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
     Min,
     Max,
 }
 
 impl BinaryFn {
-    #[inline]
+    fn of(op: BinaryOp) -> BinaryFn {
+        match op {
+            BinaryOp::Add => BinaryFn::Add,
+            BinaryOp::Sub => BinaryFn::Sub,
+            BinaryOp::Mul => BinaryFn::Mul,
+            BinaryOp::Div => BinaryFn::Div,
+            BinaryOp::FloorDiv => BinaryFn::FloorDiv,
+            BinaryOp::Mod => BinaryFn::Mod,
+            BinaryOp::Pow => BinaryFn::Pow,
+            BinaryOp::Lt => BinaryFn::Lt,
+            BinaryOp::Le => BinaryFn::Le,
+            BinaryOp::Gt => BinaryFn::Gt,
+            BinaryOp::Ge => BinaryFn::Ge,
+            BinaryOp::Eq => BinaryFn::Eq,
+            BinaryOp::Ne => BinaryFn::Ne,
+            BinaryOp::And => BinaryFn::And,
+            BinaryOp::Or => BinaryFn::Or,
+        }
+    }
+
+    /// The same results as [`binary`] (and `min` / `max`), operator by operator.
+    #[inline(always)]
     fn apply(self, a: f64, b: f64) -> f64 {
         match self {
-            BinaryFn::Op(op) => binary(op, a, b),
+            BinaryFn::Add => a + b,
+            BinaryFn::Sub => a - b,
+            BinaryFn::Mul => a * b,
+            BinaryFn::Div => a / b,
+            BinaryFn::FloorDiv => python_floordiv(a, b),
+            BinaryFn::Mod => python_mod(a, b),
+            BinaryFn::Pow => a.powf(b),
+            BinaryFn::Lt => bool_value(a < b),
+            BinaryFn::Le => bool_value(a <= b),
+            BinaryFn::Gt => bool_value(a > b),
+            BinaryFn::Ge => bool_value(a >= b),
+            BinaryFn::Eq => bool_value(a == b),
+            BinaryFn::Ne => bool_value(a != b),
+            BinaryFn::And => bool_value(a != 0.0 && b != 0.0),
+            BinaryFn::Or => bool_value(a != 0.0 || b != 0.0),
             BinaryFn::Min => python_min(a, b),
             BinaryFn::Max => python_max(a, b),
         }
@@ -564,13 +641,28 @@ fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
     python_min(python_max(x, lo), hi)
 }
 
+/// One operation of the compiled program, which works on a stack whose top is kept in a
+/// register. Constant operands are folded into the operation that uses them, so that
+/// `(e + 1) / 10` is two operations, not five.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Op {
+    /// Push a constant.
     Const(f64),
+    /// Push the parameter.
     Param,
+    /// `top = f(top)`.
     Unary(UnaryFn),
+    /// `b = pop; top = f(top, b)`.
     Binary(BinaryFn),
+    /// `top = f(top, c)`.
+    BinaryConst(BinaryFn, f64),
+    /// `top = f(c, top)`.
+    ConstBinary(BinaryFn, f64),
+    /// Push `f(x, c)` for the parameter `x`.
+    ParamBinaryConst(BinaryFn, f64),
+    /// `hi = pop; lo = pop; top = clamp(top, lo, hi)`.
     Clamp,
+    /// Pop; jump if it is false (0).
     JumpIfFalse(u32),
     Jump(u32),
 }
@@ -681,6 +773,7 @@ pub fn compile_within(
         param: param.name.clone(),
         body: node,
         code: code.into_boxed_slice(),
+        small: max_depth <= SMALL_STACK,
     })
 }
 
@@ -1056,18 +1149,17 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
 /// Folds constant subtrees, computing them exactly as evaluation would.
 fn fold(node: Node) -> Node {
     if node.is_constant() && !matches!(node, Node::Number(_) | Node::Bool(_)) {
+        let mut code = Vec::new();
+        let (mut d, mut m) = (0, 0);
+        emit(&node, &mut code, &mut d, &mut m);
+        if m > MAX_STACK {
+            return node;
+        }
         let lambda = Lambda {
             param: String::new(),
-            code: {
-                let mut code = Vec::new();
-                let (mut d, mut m) = (0, 0);
-                emit(&node, &mut code, &mut d, &mut m);
-                if m > MAX_STACK {
-                    return node;
-                }
-                code.into_boxed_slice()
-            },
+            code: code.into_boxed_slice(),
             body: Node::Param,
+            small: m <= SMALL_STACK,
         };
         let v = lambda.eval(0.0);
         return if is_bool(&node) {
@@ -1100,6 +1192,54 @@ fn push(depth: &mut usize, max: &mut usize) {
     *max = (*max).max(*depth);
 }
 
+/// The value of a constant node.
+fn constant(node: &Node) -> Option<f64> {
+    match node {
+        Node::Number(v) => Some(*v),
+        Node::Bool(b) => Some(bool_value(*b)),
+        _ => None,
+    }
+}
+
+/// Emits `f(l, r)`, folding a constant operand (or a parameter with a constant) into the
+/// operation. Operands keep their order, so non-commutative and NaN-sensitive operations
+/// (`min`, `max`, comparisons) give the same results as the plain stack program.
+fn emit_binary(
+    f: BinaryFn,
+    l: &Node,
+    r: &Node,
+    code: &mut Vec<Op>,
+    depth: &mut usize,
+    max: &mut usize,
+) {
+    match (l, constant(l), constant(r)) {
+        (Node::Param, _, Some(c)) => {
+            code.push(Op::ParamBinaryConst(f, c));
+            push(depth, max);
+        }
+        (_, Some(c), None) => {
+            emit(r, code, depth, max);
+            code.push(Op::ConstBinary(f, c));
+        }
+        _ => {
+            emit(l, code, depth, max);
+            emit_operand(f, r, code, depth, max);
+        }
+    }
+}
+
+/// Emits `top = f(top, r)` for the value already on the stack.
+fn emit_operand(f: BinaryFn, r: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
+    match constant(r) {
+        Some(c) => code.push(Op::BinaryConst(f, c)),
+        None => {
+            emit(r, code, depth, max);
+            code.push(Op::Binary(f));
+            *depth -= 1;
+        }
+    }
+}
+
 fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
     match node {
         Node::Number(v) => {
@@ -1121,12 +1261,7 @@ fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
                 UnaryOp::Not => UnaryFn::Not,
             }));
         }
-        Node::Binary(op, l, r) => {
-            emit(l, code, depth, max);
-            emit(r, code, depth, max);
-            code.push(Op::Binary(BinaryFn::Op(*op)));
-            *depth -= 1;
-        }
+        Node::Binary(op, l, r) => emit_binary(BinaryFn::of(*op), l, r, code, depth, max),
         Node::If(c, t, e) => {
             emit(c, code, depth, max);
             let jump_if_false = code.len();
@@ -1153,11 +1288,14 @@ fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
                 } else {
                     BinaryFn::Max
                 };
-                emit(&args[0], code, depth, max);
-                for a in &args[1..] {
-                    emit(a, code, depth, max);
-                    code.push(Op::Binary(f));
-                    *depth -= 1;
+                // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
+                if let [a, b] = &args[..] {
+                    emit_binary(f, a, b, code, depth, max);
+                } else {
+                    emit(&args[0], code, depth, max);
+                    for a in &args[1..] {
+                        emit_operand(f, a, code, depth, max);
+                    }
                 }
             }
             Func::Clamp => {
@@ -1201,5 +1339,76 @@ mod tests {
         assert_eq!(UnaryFn::Round.apply(2.5), 2.0);
         assert_eq!(UnaryFn::Round.apply(3.5), 4.0);
         assert_eq!(UnaryFn::Round.apply(-0.5), -0.0);
+    }
+
+    /// The tree, evaluated directly: what the compiled program must reproduce bit for bit.
+    fn eval_tree(node: &Node, x: f64) -> f64 {
+        match node {
+            Node::Number(v) => *v,
+            Node::Bool(b) => bool_value(*b),
+            Node::Param => x,
+            Node::Unary(UnaryOp::Neg, a) => -eval_tree(a, x),
+            Node::Unary(UnaryOp::Not, a) => bool_value(eval_tree(a, x) == 0.0),
+            Node::Binary(op, l, r) => binary(*op, eval_tree(l, x), eval_tree(r, x)),
+            Node::If(c, t, e) => {
+                if eval_tree(c, x) != 0.0 {
+                    eval_tree(t, x)
+                } else {
+                    eval_tree(e, x)
+                }
+            }
+            Node::Call(f, args) => {
+                let values: Vec<f64> = args.iter().map(|a| eval_tree(a, x)).collect();
+                f.apply(&values)
+            }
+        }
+    }
+
+    #[test]
+    fn compiled_programs_match_the_tree_bit_for_bit() {
+        let lambdas = [
+            "e -> min(1, (e + 1) / 10)",
+            "e -> max(e, 1, 2 * e, 0.5)",
+            "e -> min(e / 0, 1)",
+            "e -> min(1, e / 0)",
+            "e -> max(0 / 0, e)",
+            "e -> clamp(e - 3, 0, e * 2)",
+            "e -> clamp(1, e, 3)",
+            "e -> 2 ** e - e ** 2 + 1 - e",
+            "e -> 10 // e + 10 % e - e // 3 + e % -3",
+            "e -> if e < 10 then (e + 1) / 10 else 0.5 * (1 + cos(pi * (e - 10) / 990))",
+            "e -> if 3 < e and e <= 7 or not (e != 9) then -e else if e >= 20 then 1 else 0.5",
+            "e -> (if e > 2 then e else 2) * 3 + (if e > 5 then 1 else e)",
+            "e -> 1 - e / 1000 + sqrt(e) * log(e + 1) - exp(-e) + abs(e - 5) + floor(e / 3)",
+            "e -> round(e / 4) + ceil(e / 4) + tanh(e) + atan(e) + sin(e) / e",
+            // Deeper than the small stack.
+            "e -> e - (e * (e - (e * (e - (e * (e - (e * (e - (e * (e - e))))))))))",
+        ];
+        let xs = [
+            0.0,
+            -0.0,
+            1.0,
+            2.5,
+            3.0,
+            7.0,
+            9.0,
+            10.0,
+            25.0,
+            -4.0,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        for text in lambdas {
+            let f = Lambda::from_text(text).unwrap();
+            for x in xs {
+                let (got, want) = (f.eval(x), eval_tree(f.body(), x));
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "{text} at {x}: {got} != {want}"
+                );
+            }
+        }
     }
 }

@@ -94,6 +94,12 @@ impl Trainer {
         &self.optimizer
     }
 
+    /// Steps large parameters on `threads` threads (see [`Optimizer::set_threads`]); the
+    /// results are bit-identical to the single-threaded default.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.optimizer.set_threads(threads);
+    }
+
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
         &self.schedule
@@ -109,9 +115,11 @@ impl Trainer {
         &self.params
     }
 
-    /// Swaps in a restored optimizer and schedule.
+    /// Swaps in a restored optimizer and schedule (keeping the thread count).
     pub(crate) fn replace(&mut self, optimizer: Optimizer, schedule: Schedule) {
+        let threads = self.optimizer.threads();
         self.optimizer = optimizer;
+        self.optimizer.set_threads(threads);
         self.schedule = schedule;
     }
 }

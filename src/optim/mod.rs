@@ -35,6 +35,7 @@ mod glob;
 pub mod kernels;
 mod ops;
 mod state;
+mod threads;
 mod validate;
 
 #[cfg(test)]
@@ -48,6 +49,8 @@ pub use validate::{validate, OptionProblem};
 
 use crate::config::{Config, Hyperparams, OptimizerKind};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use threads::{Pool, MAX_THREADS};
 
 /// One parameter handed to [`Optimizer::step`]: its values, updated in place, and its gradient.
 /// A parameter without a gradient (`grad: None`, PyTorch's `p.grad is None`) is skipped and its
@@ -279,11 +282,15 @@ struct Slot {
 /// State buffers are allocated when the optimizer is built, or, for buffers PyTorch creates
 /// lazily (SGD's momentum buffer), the first time they are needed; steps after that allocate
 /// nothing.
+///
+/// Steps run on the calling thread unless [`set_threads`](Self::set_threads) asks for more.
 #[derive(Clone, Debug)]
 pub struct Optimizer {
     kind: OptimizerKind,
     groups: Vec<Group>,
     slots: Vec<Slot>,
+    /// Worker threads for large parameters (shared by clones); `None`: single-threaded.
+    pool: Option<Arc<Pool>>,
 }
 
 impl Optimizer {
@@ -367,7 +374,33 @@ impl Optimizer {
             kind,
             groups,
             slots,
+            pool: None,
         })
+    }
+
+    /// Uses `threads` threads (the caller's included) for each parameter of at least 32,768
+    /// values per thread; smaller parameters, and every parameter when `threads <= 1` (the
+    /// default), are stepped on the calling thread. The results are bit-identical whatever the
+    /// thread count: each thread runs the same elementwise kernel over its own contiguous
+    /// piece of the tensor. The threads are started here (at most 64) and kept until the
+    /// optimizer and its clones are dropped; steps still allocate nothing.
+    ///
+    /// ```
+    /// # let config = optimc::Config::from_source("a.optim", "optimizer = adam(lr = 1e-3)").unwrap();
+    /// let mut opt = optimc::optim::Optimizer::new(&config, &[("w", 1 << 20)]).unwrap();
+    /// opt.set_threads(2);
+    /// assert_eq!(opt.threads(), 2);
+    /// ```
+    pub fn set_threads(&mut self, threads: usize) {
+        let threads = threads.min(MAX_THREADS);
+        if threads != self.threads() {
+            self.pool = (threads > 1).then(|| Arc::new(Pool::new(threads)));
+        }
+    }
+
+    /// The number of threads a step may use (see [`set_threads`](Self::set_threads)).
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(1, |p| p.threads())
     }
 
     /// The optimizer's kind.
@@ -484,7 +517,7 @@ impl Optimizer {
         for (p, slot) in params.iter_mut().zip(&mut self.slots) {
             if let Some(grad) = p.grad {
                 let hp = &self.groups[slot.group].hp;
-                slot.step(self.kind, hp, p.data, grad);
+                slot.step(self.kind, hp, p.data, grad, self.pool.as_deref());
             }
         }
         Ok(())
@@ -666,108 +699,251 @@ impl Slot {
         }
     }
 
-    fn step(&mut self, kind: OptimizerKind, hp: &Hyperparams, param: &mut [f32], grad: &[f32]) {
-        use kernels::*;
+    /// One step of this parameter: creates the buffers PyTorch creates lazily, then runs the
+    /// kernel over the whole tensor, or over one chunk per thread of `pool` when the tensor is
+    /// large enough to be worth splitting. Each chunk starts from the same step count (and
+    /// NAdam's `mu_product`) and computes the same scalars, so the result is bit-identical to
+    /// the single-threaded one.
+    fn step(
+        &mut self,
+        kind: OptimizerKind,
+        hp: &Hyperparams,
+        param: &mut [f32],
+        grad: &[f32],
+        pool: Option<&Pool>,
+    ) {
+        let first_momentum = self.prepare(kind, hp);
+        let parts = pool.map_or(1, |p| p.threads().min(self.len / MIN_PER_THREAD).max(1));
+        let [b0, b1, b2] = &mut self.bufs;
+        let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];
+        let pool = match pool {
+            Some(pool) if parts > 1 => pool,
+            _ => {
+                let (step, mu) = (&mut self.step, &mut self.mu_product);
+                return kernel(kind, hp, step, mu, first_momentum, param, grad, bufs);
+            }
+        };
+        let chunks: [Mutex<Option<Chunk<'_>>>; MAX_THREADS] =
+            std::array::from_fn(|_| Mutex::new(None));
+        let mut rest = Chunk { param, grad, bufs };
+        let mut start = 0;
+        for (i, slot) in chunks.iter().enumerate().take(parts) {
+            let r = threads::bounds(self.len, parts, CHUNK_ALIGN, i);
+            let (head, tail) = rest.split_at(r.end - start);
+            start = r.end;
+            rest = tail;
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+        }
+        let (step, mu) = (self.step, self.mu_product);
+        let out = Mutex::new((step, mu));
+        pool.run(&|i| {
+            let Some(chunk) = chunks
+                .get(i)
+                .and_then(|c| c.lock().unwrap_or_else(PoisonError::into_inner).take())
+            else {
+                return;
+            };
+            let (mut step, mut mu) = (step, mu);
+            let Chunk { param, grad, bufs } = chunk;
+            kernel(
+                kind,
+                hp,
+                &mut step,
+                &mut mu,
+                first_momentum,
+                param,
+                grad,
+                bufs,
+            );
+            if i == 0 {
+                *out.lock().unwrap_or_else(PoisonError::into_inner) = (step, mu);
+            }
+        });
+        (self.step, self.mu_product) = out.into_inner().unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Creates the buffers this step needs that do not exist yet (as PyTorch creates them on
+    /// first use), and returns whether SGD's momentum buffer is new (`momentum_buffer is None`).
+    fn prepare(&mut self, kind: OptimizerKind, hp: &Hyperparams) -> bool {
         use OptimizerKind::*;
         let len = self.len;
-        fn zeros(b: &mut Option<Vec<f32>>, len: usize) -> &mut [f32] {
-            b.get_or_insert_with(|| vec![0.0; len])
-        }
-        macro_rules! need {
-            ($b:expr) => {
-                zeros($b, len)
-            };
-        }
+        let zeros = |b: &mut Option<Vec<f32>>| {
+            b.get_or_insert_with(|| vec![0.0; len]);
+        };
         let [b0, b1, b2] = &mut self.bufs;
         match kind {
             Sgd => {
-                let state = if hp.momentum == 0.0 {
-                    SgdState::NoMomentum
-                } else if b0.is_none() {
-                    SgdState::FirstMomentum(need!(b0))
-                } else {
-                    SgdState::Momentum(need!(b0))
-                };
-                sgd(hp, param, grad, state);
+                let first = hp.momentum != 0.0 && b0.is_none();
+                if hp.momentum != 0.0 {
+                    zeros(b0);
+                }
+                return first;
             }
             Adam | AdamW => {
-                let mut hp = *hp;
-                hp.decoupled_weight_decay |= kind == AdamW;
-                let state = AdamState {
-                    step: &mut self.step,
-                    exp_avg: need!(b0),
-                    exp_avg_sq: need!(b1),
-                    max_exp_avg_sq: if hp.amsgrad { Some(need!(b2)) } else { None },
-                };
-                adam(&hp, param, grad, state);
+                zeros(b0);
+                zeros(b1);
+                if hp.amsgrad {
+                    zeros(b2);
+                }
             }
             RmsProp => {
-                let state = RmsPropState {
-                    step: &mut self.step,
-                    square_avg: need!(b0),
-                    momentum_buffer: if hp.momentum > 0.0 {
-                        Some(need!(b1))
-                    } else {
-                        None
-                    },
-                    grad_avg: if hp.centered { Some(need!(b2)) } else { None },
-                };
-                rmsprop(hp, param, grad, state);
+                zeros(b0);
+                if hp.momentum > 0.0 {
+                    zeros(b1);
+                }
+                if hp.centered {
+                    zeros(b2);
+                }
             }
             Adagrad => {
                 let init = hp.initial_accumulator_value as f32;
-                let sum = b0.get_or_insert_with(|| vec![init; len]);
-                adagrad(
-                    hp,
-                    param,
-                    grad,
-                    AdagradState {
-                        step: &mut self.step,
-                        sum,
-                    },
-                );
+                b0.get_or_insert_with(|| vec![init; len]);
             }
-            Adadelta => adadelta(
-                hp,
-                param,
-                grad,
-                AdadeltaState {
-                    step: &mut self.step,
-                    square_avg: need!(b0),
-                    acc_delta: need!(b1),
-                },
-            ),
-            Adamax => adamax(
-                hp,
-                param,
-                grad,
-                AdamaxState {
-                    step: &mut self.step,
-                    exp_avg: need!(b0),
-                    exp_inf: need!(b1),
-                },
-            ),
-            NAdam => nadam(
-                hp,
-                param,
-                grad,
-                NAdamState {
-                    step: &mut self.step,
-                    mu_product: &mut self.mu_product,
-                    exp_avg: need!(b0),
-                    exp_avg_sq: need!(b1),
-                },
-            ),
-            RAdam => radam(
-                hp,
-                param,
-                grad,
-                RAdamState {
-                    step: &mut self.step,
-                    exp_avg: need!(b0),
-                    exp_avg_sq: need!(b1),
-                },
-            ),
+            Adadelta | Adamax | NAdam | RAdam => {
+                zeros(b0);
+                zeros(b1);
+            }
         }
+        false
+    }
+}
+
+/// Tensors shorter than this many values per thread are not split.
+const MIN_PER_THREAD: usize = 1 << 15;
+
+/// Chunk boundaries fall on multiples of this many values (1 KiB, whole cache lines).
+const CHUNK_ALIGN: usize = 256;
+
+/// A parameter, its gradient and its buffers (by position in [`buffer_names`]), or one
+/// contiguous piece of each.
+struct Chunk<'a> {
+    param: &'a mut [f32],
+    grad: &'a [f32],
+    bufs: [Option<&'a mut [f32]>; 3],
+}
+
+impl<'a> Chunk<'a> {
+    /// The first `at` values of everything, and the rest.
+    fn split_at(self, at: usize) -> (Chunk<'a>, Chunk<'a>) {
+        let (p0, p1) = self.param.split_at_mut(at);
+        let (g0, g1) = self.grad.split_at(at);
+        let [b0, b1, b2] = self.bufs.map(|b| match b {
+            Some(b) => {
+                let (x, y) = b.split_at_mut(at);
+                (Some(x), Some(y))
+            }
+            None => (None, None),
+        });
+        (
+            Chunk {
+                param: p0,
+                grad: g0,
+                bufs: [b0.0, b1.0, b2.0],
+            },
+            Chunk {
+                param: p1,
+                grad: g1,
+                bufs: [b0.1, b1.1, b2.1],
+            },
+        )
+    }
+}
+
+/// Runs `kind`'s kernel over one parameter (or chunk) whose buffers [`Slot::prepare`] created.
+#[allow(clippy::too_many_arguments)]
+fn kernel(
+    kind: OptimizerKind,
+    hp: &Hyperparams,
+    step: &mut f32,
+    mu_product: &mut f32,
+    first_momentum: bool,
+    param: &mut [f32],
+    grad: &[f32],
+    bufs: [Option<&mut [f32]>; 3],
+) {
+    use kernels::*;
+    use OptimizerKind::*;
+    const MISSING: &str = "Slot::prepare creates every buffer the kernel needs";
+    let [b0, b1, b2] = bufs;
+    match kind {
+        Sgd => {
+            let state = match b0 {
+                None => SgdState::NoMomentum,
+                Some(_) if hp.momentum == 0.0 => SgdState::NoMomentum,
+                Some(b) if first_momentum => SgdState::FirstMomentum(b),
+                Some(b) => SgdState::Momentum(b),
+            };
+            sgd(hp, param, grad, state);
+        }
+        Adam | AdamW => {
+            let mut hp = *hp;
+            hp.decoupled_weight_decay |= kind == AdamW;
+            let state = AdamState {
+                step,
+                exp_avg: b0.expect(MISSING),
+                exp_avg_sq: b1.expect(MISSING),
+                max_exp_avg_sq: if hp.amsgrad { b2 } else { None },
+            };
+            adam(&hp, param, grad, state);
+        }
+        RmsProp => {
+            let state = RmsPropState {
+                step,
+                square_avg: b0.expect(MISSING),
+                momentum_buffer: b1,
+                grad_avg: b2,
+            };
+            rmsprop(hp, param, grad, state);
+        }
+        Adagrad => adagrad(
+            hp,
+            param,
+            grad,
+            AdagradState {
+                step,
+                sum: b0.expect(MISSING),
+            },
+        ),
+        Adadelta => adadelta(
+            hp,
+            param,
+            grad,
+            AdadeltaState {
+                step,
+                square_avg: b0.expect(MISSING),
+                acc_delta: b1.expect(MISSING),
+            },
+        ),
+        Adamax => adamax(
+            hp,
+            param,
+            grad,
+            AdamaxState {
+                step,
+                exp_avg: b0.expect(MISSING),
+                exp_inf: b1.expect(MISSING),
+            },
+        ),
+        NAdam => nadam(
+            hp,
+            param,
+            grad,
+            NAdamState {
+                step,
+                mu_product,
+                exp_avg: b0.expect(MISSING),
+                exp_avg_sq: b1.expect(MISSING),
+            },
+        ),
+        RAdam => radam(
+            hp,
+            param,
+            grad,
+            RAdamState {
+                step,
+                exp_avg: b0.expect(MISSING),
+                exp_avg_sq: b1.expect(MISSING),
+            },
+        ),
     }
 }

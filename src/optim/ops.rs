@@ -64,28 +64,44 @@ pub(crate) fn maximum(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Runs `f` inside a function compiled for AVX2 and FMA when the CPU has both, so that the
-/// kernel loop `f` inlines (and the fused multiply-adds it needs for bit-compatibility) become
-/// vector instructions instead of calls to the C library's `fmaf`. Elsewhere `f` runs as is:
-/// the results are the same, only slower where the target lacks FMA.
-#[inline(always)]
-pub(crate) fn with_fma<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { avx2_fma(f) };
-        }
-    }
-    f()
-}
+/// Defines a kernel loop `fn name<const FLAG: bool, ...>(args) { body }` that runs compiled for
+/// AVX2 and FMA when the CPU has both, so that the loop becomes vector instructions and the
+/// fused multiply-adds it needs for bit-compatibility are single instructions instead of calls
+/// to the C library's `fmaf`. Elsewhere the same body runs compiled for the baseline target: the
+/// results are the same, only slower where the target lacks FMA.
+///
+/// The body is an `#[inline(always)]` function called directly from a `#[target_feature]`
+/// function, which is what makes LLVM compile it there with those features; a closure (or a
+/// function item called through `FnOnce`) would be a function of its own that LLVM may decline
+/// to inline, left without AVX2 and FMA.
+macro_rules! fma_kernel {
+    ($(#[$meta:meta])* fn $name:ident<$(const $c:ident: bool),*>($($a:ident: $t:ty),* $(,)?) $body:block) => {
+        $(#[$meta])*
+        #[inline(always)]
+        fn $name<$(const $c: bool),*>($($a: $t),*) {
+            #[inline(always)]
+            fn portable<$(const $c: bool),*>($($a: $t),*) $body
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_fma<R>(f: impl FnOnce() -> R) -> R {
-    f()
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2_fma<$(const $c: bool),*>($($a: $t),*) {
+                portable::<$($c),*>($($a),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+                    return unsafe { avx2_fma::<$($c),*>($($a),*) };
+                }
+            }
+            portable::<$($c),*>($($a),*)
+        }
+    };
 }
+pub(crate) use fma_kernel;
 
 /// Rounds a Python float to the `f32` that ATen uses when it meets a float32 tensor.
 #[inline(always)]
@@ -94,7 +110,8 @@ pub(crate) fn f(x: f64) -> f32 {
 }
 
 /// Expands to a call of `$f::<...>` with each runtime `bool` turned into a const generic
-/// argument, so every combination of flags gets its own branch-free loop.
+/// argument, so every combination of flags gets its own branch-free loop (defined with
+/// [`fma_kernel!`]).
 macro_rules! specialize {
     ($f:ident($($args:expr),* $(,)?) [] [$($lit:tt),*]) => {
         $f::<$({ $lit }),*>($($args),*)

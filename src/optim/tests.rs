@@ -460,3 +460,81 @@ fn kernels_panic_on_mismatched_lengths() {
     });
     assert!(r.is_err());
 }
+
+/// Every optimizer, with the options that select other kernel branches, stepped on a tensor
+/// large enough to be split: the threaded result is bit-identical to the single-threaded one,
+/// values and state alike.
+#[test]
+fn threaded_steps_are_bit_identical_to_single_threaded() {
+    let sources = [
+        "sgd(lr = 0.1)",
+        "sgd(lr = 0.1, momentum = 0.9, nesterov = true, weight_decay = 1e-2)",
+        "sgd(lr = 0.1, momentum = 0.9, dampening = 0.1, maximize = true)",
+        "adam(lr = 1e-2, amsgrad = true, weight_decay = 1e-2)",
+        "adamw(lr = 1e-2)",
+        "rmsprop(lr = 1e-2, centered = true, momentum = 0.9, weight_decay = 1e-3)",
+        "rmsprop(lr = 1e-2)",
+        "adagrad(lr = 1e-2, lr_decay = 1e-3, initial_accumulator_value = 0.1)",
+        "adadelta(lr = 1.0, weight_decay = 1e-2)",
+        "adamax(lr = 2e-3)",
+        "nadam(lr = 2e-3, decoupled_weight_decay = true, weight_decay = 1e-2)",
+        "radam(lr = 1e-3, weight_decay = 1e-2)",
+    ];
+    // Not a multiple of the chunk alignment, and more than two threads' worth.
+    let n = 3 * MIN_PER_THREAD + 123;
+    let init: Vec<f32> = (0..n)
+        .map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0)
+        .collect();
+    let grads: Vec<Vec<f32>> = (0..3)
+        .map(|s| {
+            (0..n)
+                .map(|i| (((i + 17 * s) * 104_729) % 1999) as f32 / 999.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    for src in sources {
+        let config = Config::from_source("t.optim", &format!("optimizer = {src}")).unwrap();
+        let run = |threads: usize| {
+            let mut opt = Optimizer::new(&config, &[("small", 5), ("w", n)]).unwrap();
+            opt.set_threads(threads);
+            assert_eq!(opt.threads(), threads.max(1));
+            let mut w = init.clone();
+            let mut small = [1.0f32, -2.0, 3.0, 0.5, 0.0];
+            for g in &grads {
+                let mut params = [ParamMut::new(&mut small, &g[..5]), ParamMut::new(&mut w, g)];
+                opt.step(&mut params).unwrap();
+            }
+            (w, small, opt.state())
+        };
+        let (w1, s1, state1) = run(1);
+        for threads in [2, 3, 4] {
+            let (w, s, state) = run(threads);
+            assert!(
+                w.iter().zip(&w1).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{src} with {threads} threads"
+            );
+            assert_eq!(s.map(f32::to_bits), s1.map(f32::to_bits), "{src}");
+            assert_eq!(state, state1, "{src} with {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn optimizers_with_threads_can_move_between_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let config = Config::from_source("t.optim", "optimizer = adam(lr = 1e-3)").unwrap();
+    let mut opt = Optimizer::new(&config, &[("w", 4)]).unwrap();
+    opt.set_threads(3);
+    send_sync(&opt);
+    let copy = opt.clone();
+    assert_eq!(copy.threads(), 3);
+    let handle = std::thread::spawn(move || {
+        let mut w = [1.0f32; 4];
+        let mut opt = opt;
+        opt.step(&mut [ParamMut::new(&mut w, &[0.5; 4])]).unwrap();
+        opt.set_threads(1);
+        opt.threads()
+    });
+    assert_eq!(handle.join().unwrap(), 1);
+    assert_eq!(copy.threads(), 3);
+}

@@ -64,6 +64,10 @@ pub(crate) enum LeafKind {
     Cosine {
         t_max: i64,
         eta_min: f64,
+        /// `(epoch, cos(pi * epoch / t_max))` as the last step computed it: the next step's
+        /// recursive formula needs the same value for the previous epoch. A pure function of
+        /// the epoch, so never stale (not part of the saved state).
+        prev_cos: (i64, f64),
     },
     CosineRestarts {
         t_0: i64,
@@ -205,6 +209,41 @@ fn py_floordiv(a: i64, b: i64) -> Option<i64> {
     })
 }
 
+/// `CosineAnnealingLR.get_lr()`, with `cos(pi * (e - 1) / t_max)` taken from the previous
+/// step where it computed it (`ef * PI` and `PI * ef` are the same product, so the cached value
+/// is bit-identical to the recomputed one).
+#[allow(clippy::too_many_arguments)]
+fn cosine_lr(
+    t_max: i64,
+    eta_min: f64,
+    prev_cos: &mut (i64, f64),
+    is_initial: bool,
+    step_count: u64,
+    e: i64,
+    lr: f64,
+    base_lr: f64,
+) -> f64 {
+    let t = t_max as f64;
+    let ef = e as f64;
+    if is_initial {
+        lr
+    } else if step_count == 1 && e > 0 {
+        let cos = (ef * PI / t).cos();
+        *prev_cos = (e, cos);
+        eta_min + (base_lr - eta_min) * (1.0 + cos) / 2.0
+    } else if py_mod(e - 1 - t_max, 2 * t_max) == Some(0) {
+        lr + (base_lr - eta_min) * (1.0 - (PI / t).cos()) / 2.0
+    } else {
+        let cos = (PI * ef / t).cos();
+        let before = match *prev_cos {
+            (k, c) if k == e - 1 => c,
+            _ => (PI * (e - 1) as f64 / t).cos(),
+        };
+        *prev_cos = (e, cos);
+        (1.0 + cos) / (1.0 + before) * (lr - eta_min) + eta_min
+    }
+}
+
 impl Leaf {
     /// Runs the scheduler's constructor over `groups` (global indices): its own set-up, then
     /// `LRScheduler.__init__` with `last_epoch = -1`, which performs the initial step.
@@ -255,6 +294,7 @@ impl Leaf {
             ScheduleConfig::Cosine { t_max, eta_min } => LeafKind::Cosine {
                 t_max: to_i64(*t_max),
                 eta_min: *eta_min,
+                prev_cos: (i64::MIN, 0.0),
             },
             ScheduleConfig::CosineRestarts {
                 t_0,
@@ -517,15 +557,26 @@ impl Leaf {
 
     /// `get_lr()` for local group `k` (global `g`); `None` leaves the lr unchanged (used only
     /// by `one_cycle` stepped past `total_steps`, where PyTorch raises).
-    fn get_lr(&self, k: usize, g: usize, pg: &mut ParamGroups) -> Option<f64> {
+    fn get_lr(&mut self, k: usize, g: usize, pg: &mut ParamGroups) -> Option<f64> {
         let lr = pg.lr[g];
         let base_lr = self.base_lrs[k];
         let e = self.last_epoch;
         let ef = e as f64;
+        let (is_initial, step_count) = (self.is_initial, self.step_count);
+        if let LeafKind::Cosine {
+            t_max,
+            eta_min,
+            prev_cos,
+        } = &mut self.kind
+        {
+            return Some(cosine_lr(
+                *t_max, *eta_min, prev_cos, is_initial, step_count, e, lr, base_lr,
+            ));
+        }
         Some(match &self.kind {
             LeafKind::Lambda { f } => base_lr * f.eval(ef),
             LeafKind::Multiplicative { f } => {
-                if !self.is_initial {
+                if !is_initial {
                     lr * f.eval(ef)
                 } else {
                     lr
@@ -547,7 +598,7 @@ impl Leaf {
                 }
             }
             LeafKind::Exponential { gamma } => {
-                if self.is_initial {
+                if is_initial {
                     lr
                 } else {
                     lr * gamma
@@ -572,7 +623,7 @@ impl Leaf {
             } => {
                 if e == 0 {
                     lr * start_factor
-                } else if self.is_initial || e > *total_iters {
+                } else if is_initial || e > *total_iters {
                     lr
                 } else {
                     lr * (1.0
@@ -582,7 +633,7 @@ impl Leaf {
                 }
             }
             LeafKind::Polynomial { total_iters, power } => {
-                if self.is_initial || e > *total_iters {
+                if is_initial || e > *total_iters {
                     lr
                 } else {
                     let t = *total_iters as f64;
@@ -590,20 +641,8 @@ impl Leaf {
                     lr * decay_factor
                 }
             }
-            LeafKind::Cosine { t_max, eta_min } => {
-                let t = *t_max as f64;
-                if self.is_initial {
-                    lr
-                } else if self.step_count == 1 && e > 0 {
-                    eta_min + (base_lr - eta_min) * (1.0 + (ef * PI / t).cos()) / 2.0
-                } else if py_mod(e - 1 - t_max, 2 * t_max) == Some(0) {
-                    lr + (base_lr - eta_min) * (1.0 - (PI / t).cos()) / 2.0
-                } else {
-                    (1.0 + (PI * ef / t).cos()) / (1.0 + (PI * (e - 1) as f64 / t).cos())
-                        * (lr - eta_min)
-                        + eta_min
-                }
-            }
+            // Handled above.
+            LeafKind::Cosine { .. } => lr,
             LeafKind::CosineRestarts {
                 eta_min,
                 t_i,
@@ -694,7 +733,7 @@ impl Leaf {
             LeafKind::Polynomial { total_iters, power } => {
                 base_lr * (1.0 - (*total_iters).min(e) as f64 / *total_iters as f64).powf(*power)
             }
-            LeafKind::Cosine { t_max, eta_min } => {
+            LeafKind::Cosine { t_max, eta_min, .. } => {
                 eta_min + (base_lr - eta_min) * (1.0 + (PI * ef / *t_max as f64).cos()) / 2.0
             }
             _ => return None,

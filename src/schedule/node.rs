@@ -107,6 +107,7 @@ impl Node {
     }
 
     /// One `scheduler.step()`, or `scheduler.step(metric)` for the plateaus below.
+    #[inline]
     pub fn step(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
         match self {
             Node::Leaf(l) => l.step(groups, pg),

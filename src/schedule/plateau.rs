@@ -79,6 +79,7 @@ impl Plateau {
     /// `step(metrics)`. Without a metric (`None`: a `step()` with no metric, which PyTorch
     /// refuses with a `TypeError`) the epoch is counted and nothing else changes: not the lr,
     /// not the best value, not the counters.
+    #[inline]
     pub fn step(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
         self.last_epoch += 1;
         let Some(current) = metric else {

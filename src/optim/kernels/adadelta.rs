@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcmul, f, specialize, with_fma};
+use crate::optim::ops::{add, addcmul, f, fma_kernel, specialize};
 
 /// Adadelta state of one parameter.
 pub struct AdadeltaState<'a> {
@@ -39,9 +39,7 @@ pub fn adadelta(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: Adadel
         eps: f(hp.eps),
         neg_lr: f(-hp.lr),
     };
-    with_fma(
-        || specialize!(run(&s, param, grad, square_avg, acc_delta)[hp.maximize, hp.weight_decay != 0.0][]),
-    )
+    specialize!(run(&s, param, grad, square_avg, acc_delta)[hp.maximize, hp.weight_decay != 0.0][])
 }
 
 struct Scalars {
@@ -52,7 +50,7 @@ struct Scalars {
     neg_lr: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const WD: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -76,4 +74,5 @@ fn run<const MAXIMIZE: bool, const WD: bool>(
         *acc = addcmul(*acc * s.rho, delta, delta, s.one_minus_rho);
         *p = add(*p, delta, s.neg_lr);
     }
+}
 }

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, specialize, with_fma};
+use crate::optim::ops::{add, addcdiv, addcmul, f, fma_kernel, specialize};
 
 /// Adagrad state of one parameter.
 pub struct AdagradState<'a> {
@@ -31,7 +31,7 @@ pub fn adagrad(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: Adagrad
         eps: f(hp.eps),
         neg_clr: f(-clr),
     };
-    with_fma(|| specialize!(run(&s, param, grad, sum)[hp.maximize, hp.weight_decay != 0.0][]))
+    specialize!(run(&s, param, grad, sum)[hp.maximize, hp.weight_decay != 0.0][])
 }
 
 struct Scalars {
@@ -40,7 +40,7 @@ struct Scalars {
     neg_clr: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const WD: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -56,4 +56,5 @@ fn run<const MAXIMIZE: bool, const WD: bool>(
         let std = acc.sqrt() + s.eps;
         *p = addcdiv(*p, g, std, s.neg_clr);
     }
+}
 }

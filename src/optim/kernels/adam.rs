@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, maximum, specialize, with_fma};
+use crate::optim::ops::{add, addcdiv, addcmul, f, fma_kernel, lerp, maximum, specialize};
 
 /// Adam / AdamW state of one parameter.
 pub struct AdamState<'a> {
@@ -57,20 +57,16 @@ pub fn adam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: AdamState<
         None => {
             check_len(n, &[grad.len(), exp_avg.len(), exp_avg_sq.len()]);
             let mut none: [f32; 0] = [];
-            with_fma(|| {
-                specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, &mut none)
+            specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, &mut none)
                 [hp.maximize, coupled, decoupled, false][])
-            })
         }
         Some(vmax) => {
             check_len(
                 n,
                 &[grad.len(), exp_avg.len(), exp_avg_sq.len(), vmax.len()],
             );
-            with_fma(|| {
-                specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, vmax)
+            specialize!(run(&s, param, grad, exp_avg, exp_avg_sq, vmax)
                 [hp.maximize, coupled, decoupled, true][])
-            })
         }
     }
 }
@@ -86,7 +82,7 @@ struct Scalars {
     neg_step_size: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool, const AMSGRAD: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -125,4 +121,5 @@ fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool, const A
         let denom = v.sqrt() / s.bias_correction2_sqrt + s.eps;
         param[i] = addcdiv(p, m, denom, s.neg_step_size);
     }
+}
 }

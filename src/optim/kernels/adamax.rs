@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, f, lerp, maximum, specialize, with_fma};
+use crate::optim::ops::{add, addcdiv, f, fma_kernel, lerp, maximum, specialize};
 
 /// Adamax state of one parameter.
 pub struct AdamaxState<'a> {
@@ -39,9 +39,7 @@ pub fn adamax(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: AdamaxSt
         eps: f(hp.eps),
         neg_clr: f(-clr),
     };
-    with_fma(
-        || specialize!(run(&s, param, grad, exp_avg, exp_inf)[hp.maximize, hp.weight_decay != 0.0][]),
-    )
+    specialize!(run(&s, param, grad, exp_avg, exp_inf)[hp.maximize, hp.weight_decay != 0.0][])
 }
 
 struct Scalars {
@@ -52,7 +50,7 @@ struct Scalars {
     neg_clr: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const WD: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -74,4 +72,5 @@ fn run<const MAXIMIZE: bool, const WD: bool>(
         *u = maximum(*u * s.beta2, g.abs() + s.eps);
         *p = addcdiv(*p, *m, *u, s.neg_clr);
     }
+}
 }

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, specialize, with_fma};
+use crate::optim::ops::{add, addcdiv, addcmul, f, fma_kernel, lerp, specialize};
 
 /// NAdam state of one parameter.
 pub struct NAdamState<'a> {
@@ -58,9 +58,7 @@ pub fn nadam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: NAdamStat
     let wd = hp.weight_decay != 0.0;
     let decoupled = wd && hp.decoupled_weight_decay;
     let coupled = wd && !hp.decoupled_weight_decay;
-    with_fma(
-        || specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)[hp.maximize, coupled, decoupled][]),
-    )
+    specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)[hp.maximize, coupled, decoupled][])
 }
 
 struct Scalars {
@@ -75,7 +73,7 @@ struct Scalars {
     avg_step: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -102,4 +100,5 @@ fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool>(
         let q = addcdiv(*p, g, denom, s.grad_step);
         *p = addcdiv(q, *m, denom, s.avg_step);
     }
+}
 }

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcmul, f, lerp, specialize, with_fma};
+use crate::optim::ops::{add, addcmul, f, fma_kernel, lerp, specialize};
 
 /// RAdam state of one parameter.
 pub struct RAdamState<'a> {
@@ -59,10 +59,8 @@ pub fn radam(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: RAdamStat
     let wd = hp.weight_decay != 0.0;
     let decoupled = wd && hp.decoupled_weight_decay;
     let coupled = wd && !hp.decoupled_weight_decay;
-    with_fma(|| {
-        specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)
+    specialize!(run(&s, param, grad, exp_avg, exp_avg_sq)
         [hp.maximize, coupled, decoupled, rectified][])
-    })
 }
 
 struct Scalars {
@@ -78,7 +76,7 @@ struct Scalars {
     rect: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool, const RECTIFIED: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -110,4 +108,5 @@ fn run<const MAXIMIZE: bool, const COUPLED: bool, const DECOUPLED: bool, const R
         };
         *p = add(*p, update, -1.0);
     }
+}
 }

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, addcdiv, addcmul, f, lerp, specialize, with_fma};
+use crate::optim::ops::{add, addcdiv, addcmul, f, fma_kernel, lerp, specialize};
 
 /// RMSprop state of one parameter.
 pub struct RmsPropState<'a> {
@@ -67,10 +67,8 @@ pub fn rmsprop(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: RmsProp
         check_len(n, &[ga.len()]);
     }
     let wd = hp.weight_decay != 0.0;
-    with_fma(|| {
-        specialize!(run(&s, param, grad, square_avg, buf, ga)
+    specialize!(run(&s, param, grad, square_avg, buf, ga)
         [hp.maximize, wd, hp.centered, with_momentum][])
-    })
 }
 
 struct Scalars {
@@ -82,7 +80,7 @@ struct Scalars {
     neg_lr: f32,
 }
 
-#[inline(always)]
+fma_kernel! {
 fn run<const MAXIMIZE: bool, const WD: bool, const CENTERED: bool, const MOMENTUM: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -123,4 +121,5 @@ fn run<const MAXIMIZE: bool, const WD: bool, const CENTERED: bool, const MOMENTU
             param[i] = addcdiv(p, g, avg, s.neg_lr);
         }
     }
+}
 }

@@ -2,7 +2,7 @@
 
 use super::check_len;
 use crate::config::Hyperparams;
-use crate::optim::ops::{add, f, specialize, with_fma};
+use crate::optim::ops::{add, f, fma_kernel, specialize};
 
 /// SGD state of one parameter.
 pub enum SgdState<'a> {
@@ -39,19 +39,15 @@ pub fn sgd(hp: &Hyperparams, param: &mut [f32], grad: &[f32], state: SgdState<'_
     match state {
         SgdState::NoMomentum => {
             check_len(param.len(), &[grad.len()]);
-            with_fma(|| specialize!(plain(&s, param, grad)[hp.maximize, wd][]))
+            specialize!(plain(&s, param, grad)[hp.maximize, wd][])
         }
         SgdState::FirstMomentum(buf) => {
             check_len(param.len(), &[grad.len(), buf.len()]);
-            with_fma(
-                || specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, true, hp.nesterov][]),
-            )
+            specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, true, hp.nesterov][])
         }
         SgdState::Momentum(buf) => {
             check_len(param.len(), &[grad.len(), buf.len()]);
-            with_fma(
-                || specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, false, hp.nesterov][]),
-            )
+            specialize!(momentum(&s, param, grad, buf)[hp.maximize, wd, false, hp.nesterov][])
         }
     }
 }
@@ -73,15 +69,16 @@ fn grad_of<const MAXIMIZE: bool, const WD: bool>(s: &Scalars, p: f32, g: f32) ->
     }
 }
 
-#[inline(always)]
+fma_kernel! {
 fn plain<const MAXIMIZE: bool, const WD: bool>(s: &Scalars, param: &mut [f32], grad: &[f32]) {
     for (p, &g) in param.iter_mut().zip(grad) {
         let g = grad_of::<MAXIMIZE, WD>(s, *p, g);
         *p = add(*p, g, s.neg_lr);
     }
 }
+}
 
-#[inline(always)]
+fma_kernel! {
 fn momentum<const MAXIMIZE: bool, const WD: bool, const FIRST: bool, const NESTEROV: bool>(
     s: &Scalars,
     param: &mut [f32],
@@ -98,4 +95,5 @@ fn momentum<const MAXIMIZE: bool, const WD: bool, const FIRST: bool, const NESTE
         let d = if NESTEROV { add(g, *b, s.momentum) } else { *b };
         *p = add(*p, d, s.neg_lr);
     }
+}
 }

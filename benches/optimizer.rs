@@ -1,0 +1,38 @@
+//! `Optimizer::step` for every optimizer at 10^5, 10^6 and 10^7 parameters, single-threaded,
+//! plus the 10^7 case on every available core (`OPTIMC_BENCH_THREADS` overrides the count).
+//! Throughput is in parameters per second.
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::time::Duration;
+
+fn optimizers(c: &mut Criterion) {
+    let threads = std::env::var("OPTIMC_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    for &(name, expr) in common::OPTIMIZERS {
+        let mut group = c.benchmark_group(format!("optimizer_step/{name}"));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(500));
+        group.measurement_time(Duration::from_secs(2));
+        for &n in common::SIZES {
+            let mut runs = vec![1];
+            if n == 10_000_000 && threads > 1 {
+                runs.push(threads);
+            }
+            for t in runs {
+                let mut bench = common::OptimizerBench::new(expr, n, t);
+                group.throughput(Throughput::Elements(n as u64));
+                group.bench_function(BenchmarkId::new(format!("threads{t}"), n), |b| {
+                    b.iter(|| bench.step())
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, optimizers);
+criterion_main!(benches);

@@ -1,0 +1,29 @@
+//! Parse + check (`optimc::check_source`, what `optimc check` runs) on generated files of
+//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second).
+
+mod common;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn parse_check(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse_check");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    for groups in [1_000, 10_000] {
+        let source = common::large_source(groups);
+        group.throughput(Throughput::Bytes(source.len() as u64));
+        group.bench_with_input(BenchmarkId::new("groups", groups), &source, |b, s| {
+            b.iter(|| {
+                let (config, _) = optimc::check_source("large.optim", black_box(s));
+                assert!(config.is_some());
+                config
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_check);
+criterion_main!(benches);

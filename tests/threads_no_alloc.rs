@@ -1,0 +1,59 @@
+//! With worker threads (`Trainer::set_threads`), stepping parameters large enough to be split
+//! allocates nothing, on the calling thread or on the workers. One test in its own binary: the
+//! counting allocator below counts every thread's allocations while the flag is set.
+
+use optimc::optim::ParamMut;
+use optimc::{Config, Trainer};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            COUNT.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+#[test]
+fn threaded_stepping_allocates_nothing() {
+    let sources = [
+        "optimizer = adam(lr = 0.01, amsgrad = true)\nschedule = cosine(t_max = 10)\n",
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = step(step_size = 2)\n",
+        "optimizer = nadam(lr = 0.01)\n",
+    ];
+    let n = 1 << 17;
+    for source in sources {
+        let config = Config::from_source("t.optim", source).unwrap();
+        let mut trainer = Trainer::new(&config, &[("small", 3), ("w", n)]).unwrap();
+        trainer.set_threads(2);
+        assert_eq!(trainer.optimizer().threads(), 2);
+        let (mut w, g) = (vec![0.5f32; n], vec![0.1f32; n]);
+        let (mut s, gs) = ([1.0f32; 3], [0.2f32; 3]);
+        // The first step creates SGD's momentum buffer, as PyTorch does.
+        trainer
+            .step(&mut [ParamMut::new(&mut s, &gs), ParamMut::new(&mut w, &g)])
+            .unwrap();
+        COUNTING.store(true, Ordering::SeqCst);
+        for _ in 0..20 {
+            trainer
+                .step(&mut [ParamMut::new(&mut s, &gs), ParamMut::new(&mut w, &g)])
+                .unwrap();
+            trainer.end_epoch();
+        }
+        COUNTING.store(false, Ordering::SeqCst);
+        assert_eq!(COUNT.load(Ordering::SeqCst), 0, "{source}");
+    }
+}
