@@ -3,30 +3,9 @@
 
 use optimc::optim::ParamMut;
 use optimc::{Config, Trainer};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            COUNT.with(|c| c.set(c.get() + 1));
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations;
 
 #[test]
 fn stepping_allocates_nothing() {
@@ -43,18 +22,18 @@ fn stepping_allocates_nothing() {
         trainer
             .step(&mut [ParamMut::new(&mut a, &ga), ParamMut::new(&mut b, &gb)])
             .unwrap();
-        COUNTING.with(|c| c.set(true));
-        for e in 0..20 {
-            trainer
-                .step(&mut [ParamMut::new(&mut a, &ga), ParamMut::new(&mut b, &gb)])
-                .unwrap();
-            if trainer.schedule().needs_metric() {
-                trainer.end_epoch_with(1.0 + f64::from(e % 3));
-            } else {
-                trainer.end_epoch();
+        let count = allocations(|| {
+            for e in 0..20 {
+                trainer
+                    .step(&mut [ParamMut::new(&mut a, &ga), ParamMut::new(&mut b, &gb)])
+                    .unwrap();
+                if trainer.schedule().needs_metric() {
+                    trainer.end_epoch_with(1.0 + f64::from(e % 3));
+                } else {
+                    trainer.end_epoch();
+                }
             }
-        }
-        COUNTING.with(|c| c.set(false));
-        assert_eq!(COUNT.with(Cell::get), 0, "{source}");
+        });
+        assert_eq!(count, 0, "{source}");
     }
 }
