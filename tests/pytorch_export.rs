@@ -297,6 +297,13 @@ fn the_snippet_matches_optimc_trace_where_pytorch_is_installed() {
             .current_dir(root())
             .output()
             .unwrap();
+        // A `one_cycle` shorter than the horizon cannot be traced that far (PyTorch raises
+        // past `total_steps` too); those cases are compared in conformance_lr.rs instead.
+        if trace.status.code() == Some(2)
+            && String::from_utf8_lossy(&trace.stderr).contains("one_cycle has total_steps")
+        {
+            continue;
+        }
         assert!(trace.status.success(), "{rel}");
         let expected: serde_json::Value = serde_json::from_slice(&trace.stdout).unwrap();
         // One parameter per group, named so that exactly its own patterns claim it first.
@@ -318,6 +325,25 @@ fn the_snippet_matches_optimc_trace_where_pytorch_is_installed() {
         let file = dir.join("driver.py");
         std::fs::write(&file, &driver).unwrap();
         let out = Command::new("python3").arg(&file).output().unwrap();
+        // Where optimc's lr is not finite (printed as null), Python raises instead of dividing
+        // by zero or overflowing: the README documents that difference.
+        let finite = expected["lr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g.as_array().unwrap())
+            .all(|v| v.as_f64().is_some_and(f64::is_finite));
+        if !finite {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success()
+                    && ["ZeroDivisionError", "OverflowError", "ValueError"]
+                        .iter()
+                        .any(|e| stderr.contains(e)),
+                "{rel}: optimc's lr is not finite, so Python should raise; it printed\n{stderr}"
+            );
+            continue;
+        }
         assert!(
             out.status.success(),
             "{rel}: {}",
