@@ -38,12 +38,15 @@ pub(crate) enum LeafKind {
     Step {
         step_size: i64,
         gamma: f64,
+        /// `last_epoch % step_size`.
+        rem: Remainder,
     },
     MultiStep {
         /// `sorted(self.milestones.elements())`: the closed form bisects it, and the chainable
         /// form reads `Counter(milestones)[e]` as the length of the run of `e`s in it.
         sorted: Vec<i64>,
         gamma: f64,
+        cursor: MilestoneCursor,
     },
     Exponential {
         gamma: f64,
@@ -68,6 +71,8 @@ pub(crate) enum LeafKind {
         /// recursive formula needs the same value for the previous epoch. A pure function of
         /// the epoch, so never stale (not part of the saved state).
         prev_cos: (i64, f64),
+        /// `(last_epoch - 1 - T_max) % (2 * T_max)`.
+        rem: Remainder,
     },
     CosineRestarts {
         t_0: i64,
@@ -161,14 +166,105 @@ impl MomentumKey {
     }
 }
 
-impl OneCycle {
-    fn anneal(&self, start: f64, end: f64, pct: f64) -> f64 {
-        match self.anneal {
-            AnnealStrategy::Cos => {
-                let cos_out = (PI * pct).cos() + 1.0;
-                end + (start - end) / 2.0 * cos_out
+/// `OneCycleLR`'s annealing function at one `pct`, for every group: for `cos`, the cosine is
+/// computed once per step, not once per group and key.
+#[derive(Clone, Copy)]
+enum Anneal {
+    /// `math.cos(math.pi * pct) + 1`.
+    Cos {
+        cos_out: f64,
+    },
+    Linear {
+        pct: f64,
+    },
+}
+
+impl Anneal {
+    fn new(strategy: AnnealStrategy, pct: f64) -> Anneal {
+        match strategy {
+            AnnealStrategy::Cos => Anneal::Cos {
+                cos_out: (PI * pct).cos() + 1.0,
+            },
+            AnnealStrategy::Linear => Anneal::Linear { pct },
+        }
+    }
+
+    /// `_annealing_cos(start, end, pct)` or `_annealing_linear(start, end, pct)`.
+    fn between(self, start: f64, end: f64) -> f64 {
+        match self {
+            Anneal::Cos { cos_out } => end + (start - end) / 2.0 * cos_out,
+            Anneal::Linear { pct } => (end - start) * pct + start,
+        }
+    }
+}
+
+/// `lr *= factor` for every group: the chainable formulas that multiply by a per-epoch factor.
+#[inline]
+fn scale(groups: &[usize], pg: &mut ParamGroups, factor: f64) {
+    for &g in groups {
+        pg.lr[g] *= factor;
+    }
+}
+
+/// Python's `a % m` for an `a` that grows by one per step: one addition when `a` follows the
+/// value it was last asked about, a division otherwise (the first step, after a restore or a
+/// `sequence` take-over). A pure function of `(a, m)`, so it is never stale and not part of
+/// the saved state. `m` must be the same at every call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Remainder {
+    /// The last `a` asked about, and `a % m`; `None` before the first call.
+    last: Option<(i64, i64)>,
+}
+
+impl Remainder {
+    pub const NEW: Remainder = Remainder { last: None };
+
+    /// `a % m` (`None` where Python raises, `m == 0`).
+    #[inline]
+    fn of(&mut self, a: i64, m: i64) -> Option<i64> {
+        let rem = match self.last {
+            Some((prev, r)) if m > 0 && prev.checked_add(1) == Some(a) => {
+                if r + 1 == m {
+                    0
+                } else {
+                    r + 1
+                }
             }
-            AnnealStrategy::Linear => (end - start) * pct + start,
+            Some((prev, r)) if prev == a => r,
+            _ => py_mod(a, m)?,
+        };
+        self.last = Some((a, rem));
+        Some(rem)
+    }
+}
+
+/// `Counter(milestones)[e]` over sorted milestones, for an `e` that grows by one per step: a
+/// cursor at the first milestone not below the last `e` asked about moves forward, so a step
+/// costs a comparison or two; any other `e` (after a restore, a `sequence` take-over) searches.
+/// A pure function of `e`, never stale, not part of the saved state.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MilestoneCursor {
+    /// The last `e` asked about, and `sorted.partition_point(|&m| m < e)`.
+    last: Option<(i64, usize)>,
+}
+
+impl MilestoneCursor {
+    pub const NEW: MilestoneCursor = MilestoneCursor { last: None };
+
+    /// How many of `sorted` equal `e`.
+    #[inline]
+    fn count(&mut self, sorted: &[i64], e: i64) -> usize {
+        let start = match self.last {
+            Some((prev, i)) if prev == e || prev.checked_add(1) == Some(e) => {
+                // Milestones equal to `prev` are below `e = prev + 1`; skip them.
+                i + sorted[i..].iter().take_while(|&&m| m < e).count()
+            }
+            _ => sorted.partition_point(|&m| m < e),
+        };
+        self.last = Some((e, start));
+        match sorted.get(start) {
+            Some(&m) if m == e => bisect_right(&sorted[start..], e),
+            _ => 0,
         }
     }
 }
@@ -209,41 +305,6 @@ fn py_floordiv(a: i64, b: i64) -> Option<i64> {
     })
 }
 
-/// `CosineAnnealingLR.get_lr()`, with `cos(pi * (e - 1) / t_max)` taken from the previous
-/// step where it computed it (`ef * PI` and `PI * ef` are the same product, so the cached value
-/// is bit-identical to the recomputed one).
-#[allow(clippy::too_many_arguments)]
-fn cosine_lr(
-    t_max: i64,
-    eta_min: f64,
-    prev_cos: &mut (i64, f64),
-    is_initial: bool,
-    step_count: u64,
-    e: i64,
-    lr: f64,
-    base_lr: f64,
-) -> f64 {
-    let t = t_max as f64;
-    let ef = e as f64;
-    if is_initial {
-        lr
-    } else if step_count == 1 && e > 0 {
-        let cos = (ef * PI / t).cos();
-        *prev_cos = (e, cos);
-        eta_min + (base_lr - eta_min) * (1.0 + cos) / 2.0
-    } else if py_mod(e - 1 - t_max, 2 * t_max) == Some(0) {
-        lr + (base_lr - eta_min) * (1.0 - (PI / t).cos()) / 2.0
-    } else {
-        let cos = (PI * ef / t).cos();
-        let before = match *prev_cos {
-            (k, c) if k == e - 1 => c,
-            _ => (PI * (e - 1) as f64 / t).cos(),
-        };
-        *prev_cos = (e, cos);
-        (1.0 + cos) / (1.0 + before) * (lr - eta_min) + eta_min
-    }
-}
-
 impl Leaf {
     /// Runs the scheduler's constructor over `groups` (global indices): its own set-up, then
     /// `LRScheduler.__init__` with `last_epoch = -1`, which performs the initial step.
@@ -261,6 +322,7 @@ impl Leaf {
             ScheduleConfig::Step { step_size, gamma } => LeafKind::Step {
                 step_size: to_i64(*step_size),
                 gamma: *gamma,
+                rem: Remainder::NEW,
             },
             ScheduleConfig::Multistep { milestones, gamma } => {
                 let mut sorted: Vec<i64> = milestones.iter().map(|&m| to_i64(m)).collect();
@@ -268,6 +330,7 @@ impl Leaf {
                 LeafKind::MultiStep {
                     sorted,
                     gamma: *gamma,
+                    cursor: MilestoneCursor::NEW,
                 }
             }
             ScheduleConfig::Exponential { gamma } => LeafKind::Exponential { gamma: *gamma },
@@ -295,6 +358,7 @@ impl Leaf {
                 t_max: to_i64(*t_max),
                 eta_min: *eta_min,
                 prev_cos: (i64::MIN, 0.0),
+                rem: Remainder::NEW,
             },
             ScheduleConfig::CosineRestarts {
                 t_0,
@@ -488,7 +552,73 @@ impl Leaf {
     }
 
     /// `step()` without an epoch argument.
+    ///
+    /// The hot path of [`Schedule::step`](super::Schedule::step): small enough to inline, with
+    /// the schedulers whose step is a multiplication or nothing handled here and the others
+    /// (a lambda, a cosine, a power) out of line.
+    #[inline]
     pub fn step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        if matches!(self.kind, LeafKind::CosineRestarts { .. }) {
+            return self.step_restarts(groups, pg);
+        }
+        self.step_count += 1;
+        self.last_epoch += 1;
+        if !self.simple_lrs(groups, pg) {
+            self.get_lrs(groups, pg);
+        }
+    }
+
+    /// `get_lr()` for the schedulers whose step multiplies every lr by one per-epoch factor
+    /// (or leaves it): `step`, `exponential`, `constant`, `multistep`. Returns whether this is
+    /// one of them.
+    #[inline(always)]
+    fn simple_lrs(&mut self, groups: &[usize], pg: &mut ParamGroups) -> bool {
+        let e = self.last_epoch;
+        let is_initial = self.is_initial;
+        match &mut self.kind {
+            LeafKind::Step {
+                step_size,
+                gamma,
+                rem,
+            } => {
+                if e != 0 && rem.of(e, *step_size) == Some(0) {
+                    scale(groups, pg, *gamma);
+                }
+            }
+            LeafKind::Exponential { gamma } => {
+                if !is_initial {
+                    scale(groups, pg, *gamma);
+                }
+            }
+            LeafKind::Constant {
+                factor,
+                total_iters,
+            } => {
+                if e == 0 {
+                    scale(groups, pg, *factor);
+                } else if e == *total_iters {
+                    scale(groups, pg, 1.0 / *factor);
+                }
+            }
+            LeafKind::MultiStep {
+                sorted,
+                gamma,
+                cursor,
+            } => {
+                let count = cursor.count(sorted, e);
+                if count != 0 {
+                    scale(groups, pg, gamma.powf(count as f64));
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// `CosineAnnealingWarmRestarts.step()`, which overrides `step` (and never counts
+    /// `_step_count`).
+    #[inline(never)]
+    fn step_restarts(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         if let LeafKind::CosineRestarts {
             t_0,
             t_mult,
@@ -497,7 +627,6 @@ impl Leaf {
             ..
         } = &mut self.kind
         {
-            // CosineAnnealingWarmRestarts overrides `step` (and never counts `_step_count`).
             if self.last_epoch < 0 {
                 // `epoch = 0` branch: 0 < T_0 (T_0 is positive).
                 *t_i = *t_0;
@@ -511,12 +640,8 @@ impl Leaf {
                 }
                 self.last_epoch += 1;
             }
-            self.write_lrs(groups, pg, false);
-            return;
         }
-        self.step_count += 1;
-        self.last_epoch += 1;
-        self.write_lrs(groups, pg, false);
+        self.get_lrs(groups, pg);
     }
 
     /// `_update_lr(epoch)`: what `SequentialLR` calls (with 0) on the child taking over at a
@@ -539,81 +664,49 @@ impl Leaf {
         )
     }
 
-    /// Computes every group's value and stores it in `group["lr"]`. PyTorch computes the whole
-    /// list first, but each group's value depends only on that group, so writing as we go is
-    /// the same.
+    /// Computes every group's value and stores it in `group["lr"]`: `_get_closed_form_lr()`
+    /// where `closed_form`, else `get_lr()`. PyTorch computes the whole list first, but each
+    /// group's value depends only on that group, so writing as we go is the same.
     fn write_lrs(&mut self, groups: &[usize], pg: &mut ParamGroups, closed_form: bool) {
-        for (k, &g) in groups.iter().enumerate() {
-            let v = if closed_form {
-                self.closed_form_lr(k)
-            } else {
-                self.get_lr(k, g, pg)
-            };
-            if let Some(v) = v {
-                pg.lr[g] = v;
+        if closed_form {
+            for (k, &g) in groups.iter().enumerate() {
+                if let Some(v) = self.closed_form_lr(k) {
+                    pg.lr[g] = v;
+                }
             }
+        } else {
+            self.get_lrs(groups, pg);
         }
     }
 
-    /// `get_lr()` for local group `k` (global `g`); `None` leaves the lr unchanged (used only
-    /// by `one_cycle` stepped past `total_steps`, where PyTorch raises).
-    fn get_lr(&mut self, k: usize, g: usize, pg: &mut ParamGroups) -> Option<f64> {
-        let lr = pg.lr[g];
-        let base_lr = self.base_lrs[k];
+    /// `get_lr()` for every group, written to `group["lr"]`.
+    ///
+    /// The hot path of [`Schedule::step`](super::Schedule::step). The part of each formula
+    /// that depends only on the epoch (a lambda's value, a cosine, a decay factor, whether this
+    /// epoch decays) is computed once per step rather than once per group; each group's value is
+    /// then the same expression, in the same order, as PyTorch's list comprehension evaluates,
+    /// so the results are bit-identical to it. [`Leaf::step`] handles the simplest kinds
+    /// itself (the same formulas) and calls this for the others.
+    #[inline(never)]
+    fn get_lrs(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        if self.simple_lrs(groups, pg) {
+            return;
+        }
         let e = self.last_epoch;
         let ef = e as f64;
-        let (is_initial, step_count) = (self.is_initial, self.step_count);
-        if let LeafKind::Cosine {
-            t_max,
-            eta_min,
-            prev_cos,
-        } = &mut self.kind
-        {
-            return Some(cosine_lr(
-                *t_max, *eta_min, prev_cos, is_initial, step_count, e, lr, base_lr,
-            ));
-        }
-        Some(match &self.kind {
-            LeafKind::Lambda { f } => base_lr * f.eval(ef),
+        let is_initial = self.is_initial;
+        let base_lrs = &self.base_lrs;
+        match &mut self.kind {
+            LeafKind::Lambda { f } => {
+                let factor = f.eval(ef);
+                for (&g, &base_lr) in groups.iter().zip(base_lrs) {
+                    pg.lr[g] = base_lr * factor;
+                }
+            }
             LeafKind::Multiplicative { f } => {
                 if !is_initial {
-                    lr * f.eval(ef)
-                } else {
-                    lr
-                }
-            }
-            LeafKind::Step { step_size, gamma } => {
-                if e == 0 || py_mod(e, *step_size) != Some(0) {
-                    lr
-                } else {
-                    lr * gamma
-                }
-            }
-            LeafKind::MultiStep { sorted, gamma } => {
-                let count = bisect_right(sorted, e) - sorted.partition_point(|&m| m < e);
-                if count == 0 {
-                    lr
-                } else {
-                    lr * gamma.powf(count as f64)
-                }
-            }
-            LeafKind::Exponential { gamma } => {
-                if is_initial {
-                    lr
-                } else {
-                    lr * gamma
-                }
-            }
-            LeafKind::Constant {
-                factor,
-                total_iters,
-            } => {
-                if e == 0 {
-                    lr * factor
-                } else if e != *total_iters {
-                    lr
-                } else {
-                    lr * (1.0 / factor)
+                    let factor = f.eval(ef);
+                    scale(groups, pg, factor);
                 }
             }
             LeafKind::Linear {
@@ -622,35 +715,68 @@ impl Leaf {
                 total_iters,
             } => {
                 if e == 0 {
-                    lr * start_factor
-                } else if is_initial || e > *total_iters {
-                    lr
-                } else {
-                    lr * (1.0
-                        + (end_factor - start_factor)
-                            / (*total_iters as f64 * start_factor
-                                + (e - 1) as f64 * (end_factor - start_factor)))
+                    scale(groups, pg, *start_factor);
+                } else if !is_initial && e <= *total_iters {
+                    let factor = 1.0
+                        + (*end_factor - *start_factor)
+                            / (*total_iters as f64 * *start_factor
+                                + (e - 1) as f64 * (*end_factor - *start_factor));
+                    scale(groups, pg, factor);
                 }
             }
             LeafKind::Polynomial { total_iters, power } => {
-                if is_initial || e > *total_iters {
-                    lr
-                } else {
+                if !is_initial && e <= *total_iters {
                     let t = *total_iters as f64;
                     let decay_factor = ((1.0 - ef / t) / (1.0 - (e - 1) as f64 / t)).powf(*power);
-                    lr * decay_factor
+                    scale(groups, pg, decay_factor);
                 }
             }
-            // Handled above.
-            LeafKind::Cosine { .. } => lr,
+            LeafKind::Cosine {
+                t_max,
+                eta_min,
+                prev_cos,
+                rem,
+            } => {
+                if is_initial {
+                    return;
+                }
+                let (t_max, eta_min) = (*t_max, *eta_min);
+                let t = t_max as f64;
+                if self.step_count == 1 && e > 0 {
+                    let cos = (ef * PI / t).cos();
+                    *prev_cos = (e, cos);
+                    for (&g, &base_lr) in groups.iter().zip(base_lrs) {
+                        pg.lr[g] = eta_min + (base_lr - eta_min) * (1.0 + cos) / 2.0;
+                    }
+                } else if rem.of(e - 1 - t_max, 2 * t_max) == Some(0) {
+                    let one_minus_cos = 1.0 - (PI / t).cos();
+                    for (&g, &base_lr) in groups.iter().zip(base_lrs) {
+                        pg.lr[g] += (base_lr - eta_min) * one_minus_cos / 2.0;
+                    }
+                } else {
+                    let cos = (PI * ef / t).cos();
+                    let before = match *prev_cos {
+                        (k, c) if k == e - 1 => c,
+                        _ => (PI * (e - 1) as f64 / t).cos(),
+                    };
+                    *prev_cos = (e, cos);
+                    let ratio = (1.0 + cos) / (1.0 + before);
+                    for &g in groups {
+                        pg.lr[g] = ratio * (pg.lr[g] - eta_min) + eta_min;
+                    }
+                }
+            }
             LeafKind::CosineRestarts {
                 eta_min,
                 t_i,
                 t_cur,
                 ..
             } => {
-                eta_min
-                    + (base_lr - eta_min) * (1.0 + (PI * *t_cur as f64 / *t_i as f64).cos()) / 2.0
+                let eta_min = *eta_min;
+                let one_plus_cos = 1.0 + (PI * *t_cur as f64 / *t_i as f64).cos();
+                for (&g, &base_lr) in groups.iter().zip(base_lrs) {
+                    pg.lr[g] = eta_min + (base_lr - eta_min) * one_plus_cos / 2.0;
+                }
             }
             LeafKind::Cyclic(c) => {
                 let cycle = (1.0 + ef / c.total_size).floor();
@@ -664,40 +790,48 @@ impl Leaf {
                     ScaleMode::Cycle => c.scale.eval(cycle),
                     ScaleMode::Iterations => c.scale.eval(ef),
                 };
-                if c.cycle_momentum {
-                    let (base_m, max_m) = (c.base_momentums[k], c.max_momentums[k]);
-                    let base_height = (max_m - base_m) * scale_factor;
-                    pg.momentum[g] = max_m - base_height * scale;
+                for (k, (&g, &base_lr)) in groups.iter().zip(base_lrs).enumerate() {
+                    if c.cycle_momentum {
+                        let (base_m, max_m) = (c.base_momentums[k], c.max_momentums[k]);
+                        let base_height = (max_m - base_m) * scale_factor;
+                        pg.momentum[g] = max_m - base_height * scale;
+                    }
+                    let base_height = (c.max_lrs[k] - base_lr) * scale_factor;
+                    pg.lr[g] = base_lr + base_height * scale;
                 }
-                let base_height = (c.max_lrs[k] - base_lr) * scale_factor;
-                base_lr + base_height * scale
             }
+            LeafKind::Step { .. }
+            | LeafKind::MultiStep { .. }
+            | LeafKind::Exponential { .. }
+            | LeafKind::Constant { .. } => {} // done by `simple_lrs`
             LeafKind::OneCycle(o) => {
+                // Past `total_steps` PyTorch raises; the lrs stay as they are.
                 if e > o.total_steps {
-                    return None;
+                    return;
                 }
                 let last = o.phases.len() - 1;
                 let mut start_step = 0.0;
-                let mut out = lr;
-                for (i, phase) in o.phases.iter().enumerate() {
-                    let end_step = phase.end_step;
-                    if ef <= end_step || i == last {
-                        let pct = (ef - start_step) / (end_step - start_step);
-                        out = o.anneal(phase.start_lr.read(pg, g), phase.end_lr.read(pg, g), pct);
-                        if o.cycle_momentum {
-                            pg.momentum[g] = o.anneal(
-                                phase.start_momentum.read(pg, g),
-                                phase.end_momentum.read(pg, g),
-                                pct,
-                            );
-                        }
+                let mut phase = o.phases[last];
+                for (i, p) in o.phases.iter().enumerate() {
+                    if ef <= p.end_step || i == last {
+                        phase = *p;
                         break;
                     }
-                    start_step = phase.end_step;
+                    start_step = p.end_step;
                 }
-                out
+                let pct = (ef - start_step) / (phase.end_step - start_step);
+                let anneal = Anneal::new(o.anneal, pct);
+                for &g in groups {
+                    pg.lr[g] = anneal.between(phase.start_lr.read(pg, g), phase.end_lr.read(pg, g));
+                    if o.cycle_momentum {
+                        pg.momentum[g] = anneal.between(
+                            phase.start_momentum.read(pg, g),
+                            phase.end_momentum.read(pg, g),
+                        );
+                    }
+                }
             }
-        })
+        }
     }
 
     /// `_get_closed_form_lr()` for local group `k`, for the schedulers that define it.
@@ -706,10 +840,10 @@ impl Leaf {
         let e = self.last_epoch;
         let ef = e as f64;
         Some(match &self.kind {
-            LeafKind::Step { step_size, gamma } => {
-                base_lr * gamma.powf(py_floordiv(e, *step_size)? as f64)
-            }
-            LeafKind::MultiStep { sorted, gamma } => {
+            LeafKind::Step {
+                step_size, gamma, ..
+            } => base_lr * gamma.powf(py_floordiv(e, *step_size)? as f64),
+            LeafKind::MultiStep { sorted, gamma, .. } => {
                 base_lr * gamma.powf(bisect_right(sorted, e) as f64)
             }
             LeafKind::Constant {
@@ -767,5 +901,49 @@ mod tests {
         assert_eq!(bisect_right(&[20], 20), 1);
         assert_eq!(bisect_right(&[5, 5, 10], 5), 2);
         assert_eq!(bisect_right(&[5, 5, 10], 11), 3);
+    }
+
+    /// The incremental remainder agrees with `py_mod` whatever order it is asked in: one step
+    /// at a time, repeated, backwards, after jumps (a restore), for negative values and
+    /// divisors, and for a zero divisor.
+    #[test]
+    fn remainder_matches_py_mod_in_any_order() {
+        let asks: Vec<i64> = (-25..60)
+            .chain([
+                59,
+                59,
+                3,
+                4,
+                5,
+                -7,
+                100,
+                101,
+                40,
+                41,
+                i64::MAX - 1,
+                i64::MAX,
+            ])
+            .collect();
+        for m in [1, 2, 3, 7, 30, -4, 0] {
+            let mut rem = Remainder::NEW;
+            for &a in &asks {
+                assert_eq!(rem.of(a, m), py_mod(a, m), "{a} % {m}");
+            }
+        }
+    }
+
+    /// The milestone cursor counts like `Counter(milestones)[e]` stepping forward, repeating,
+    /// going back and jumping, with duplicate and unreachable milestones.
+    #[test]
+    fn milestone_cursor_counts_like_a_counter() {
+        let sorted = [-3, 0, 2, 2, 2, 5, 9, 9, 30];
+        let asks: Vec<i64> = (-5..40).chain([9, 9, 2, 3, 30, 1, 2, 40, 5, 6]).collect();
+        let mut cursor = MilestoneCursor::NEW;
+        for &e in &asks {
+            let expected = sorted.iter().filter(|&&m| m == e).count();
+            assert_eq!(cursor.count(&sorted, e), expected, "epoch {e}");
+        }
+        let mut empty = MilestoneCursor::NEW;
+        assert_eq!(empty.count(&[], 3), 0);
     }
 }
