@@ -254,6 +254,18 @@ impl MilestoneCursor {
     /// How many of `sorted` equal `e`.
     #[inline]
     fn count(&mut self, sorted: &[i64], e: i64) -> usize {
+        // The common step: `e` follows the last epoch and the next milestone is later still.
+        if let Some((prev, i)) = self.last {
+            if prev.checked_add(1) == Some(e) && sorted.get(i).is_none_or(|&m| m > e) {
+                self.last = Some((e, i));
+                return 0;
+            }
+        }
+        self.count_slowly(sorted, e)
+    }
+
+    #[cold]
+    fn count_slowly(&mut self, sorted: &[i64], e: i64) -> usize {
         let start = match self.last {
             Some((prev, i)) if prev == e || prev.checked_add(1) == Some(e) => {
                 // Milestones equal to `prev` are below `e = prev + 1`; skip them.
@@ -556,7 +568,7 @@ impl Leaf {
     /// The hot path of [`Schedule::step`](super::Schedule::step): small enough to inline, with
     /// the schedulers whose step is a multiplication or nothing handled here and the others
     /// (a lambda, a cosine, a power) out of line.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         if matches!(self.kind, LeafKind::CosineRestarts { .. }) {
             return self.step_restarts(groups, pg);

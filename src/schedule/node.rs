@@ -107,15 +107,16 @@ impl Node {
     }
 
     /// One `scheduler.step()`, or `scheduler.step(metric)` for the plateaus below.
-    #[inline]
+    #[inline(always)]
     pub fn step(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
         match self {
             Node::Leaf(l) => l.step(groups, pg),
+            Node::Plateau(p) => p.step(metric, groups, pg),
             _ => self.step_composite(metric, groups, pg),
         }
     }
 
-    /// [`Node::step`] of a plateau or a composite, out of line so that a leaf's step inlines
+    /// [`Node::step`] of a composite, out of line so that a leaf's step inlines
     /// into [`Schedule::step`](super::Schedule::step) (a composite's recursion could not).
     #[inline(never)]
     fn step_composite(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
