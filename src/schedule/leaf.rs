@@ -201,8 +201,15 @@ impl Anneal {
 /// `lr *= factor` for every group: the chainable formulas that multiply by a per-epoch factor.
 #[inline]
 fn scale(groups: &[usize], pg: &mut ParamGroups, factor: f64) {
-    for &g in groups {
-        pg.lr[g] *= factor;
+    if groups.len() == pg.lr.len() {
+        // An instance's groups are distinct and in order, so these are all of them, 0..n.
+        for lr in &mut pg.lr {
+            *lr *= factor;
+        }
+    } else {
+        for &g in groups {
+            pg.lr[g] *= factor;
+        }
     }
 }
 
@@ -218,6 +225,19 @@ pub(crate) struct Remainder {
 
 impl Remainder {
     pub const NEW: Remainder = Remainder { last: None };
+
+    /// When `a` follows the last value asked about and `a % m` is not 0, records it and
+    /// returns true; otherwise changes nothing and returns false (ask [`Remainder::of`]).
+    #[inline(always)]
+    fn advance_to_nonzero(&mut self, a: i64, m: i64) -> bool {
+        match self.last {
+            Some((prev, r)) if prev.wrapping_add(1) == a && prev != i64::MAX && r + 1 < m => {
+                self.last = Some((a, r + 1));
+                true
+            }
+            _ => false,
+        }
+    }
 
     /// `a % m` (`None` where Python raises, `m == 0`).
     #[inline]
@@ -251,15 +271,26 @@ pub(crate) struct MilestoneCursor {
 impl MilestoneCursor {
     pub const NEW: MilestoneCursor = MilestoneCursor { last: None };
 
+    /// When `e` follows the last epoch asked about and no milestone is `e`, records it and
+    /// returns true (the count is 0); otherwise changes nothing and returns false.
+    #[inline(always)]
+    fn advance_past(&mut self, sorted: &[i64], e: i64) -> bool {
+        match self.last {
+            Some((prev, i))
+                if prev.checked_add(1) == Some(e) && sorted.get(i).is_none_or(|&m| m > e) =>
+            {
+                self.last = Some((e, i));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// How many of `sorted` equal `e`.
     #[inline]
     fn count(&mut self, sorted: &[i64], e: i64) -> usize {
-        // The common step: `e` follows the last epoch and the next milestone is later still.
-        if let Some((prev, i)) = self.last {
-            if prev.checked_add(1) == Some(e) && sorted.get(i).is_none_or(|&m| m > e) {
-                self.last = Some((e, i));
-                return 0;
-            }
+        if self.advance_past(sorted, e) {
+            return 0;
         }
         self.count_slowly(sorted, e)
     }
@@ -570,14 +601,56 @@ impl Leaf {
     /// (a lambda, a cosine, a power) out of line.
     #[inline(always)]
     pub fn step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        if self.step_simple(groups, pg) {
+            return;
+        }
+        self.step_other(groups, pg)
+    }
+
+    /// [`Leaf::step`] of the schedulers [`Leaf::step_simple`] leaves.
+    #[inline(never)]
+    fn step_other(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         if matches!(self.kind, LeafKind::CosineRestarts { .. }) {
             return self.step_restarts(groups, pg);
         }
         self.step_count += 1;
         self.last_epoch += 1;
-        if !self.simple_lrs(groups, pg) {
-            self.get_lrs(groups, pg);
+        self.get_lrs(groups, pg);
+    }
+
+    /// [`Leaf::step`] for the schedulers [`Leaf::simple_lrs`] handles; for the others, returns
+    /// false having done nothing. The fastest path of [`Schedule::step`](super::Schedule::step):
+    /// in the common step (no decay this epoch, or `exponential`'s multiplication) it makes no
+    /// call and needs no stack frame.
+    #[inline(always)]
+    pub fn step_simple(&mut self, groups: &[usize], pg: &mut ParamGroups) -> bool {
+        let e = self.last_epoch + 1;
+        let is_initial = self.is_initial;
+        let done = match &mut self.kind {
+            LeafKind::Exponential { gamma } => {
+                if !is_initial {
+                    scale(groups, pg, *gamma);
+                }
+                true
+            }
+            // No decay: `e % step_size` is not 0.
+            LeafKind::Step { step_size, rem, .. } => rem.advance_to_nonzero(e, *step_size),
+            LeafKind::Constant { total_iters, .. } => e != 0 && e != *total_iters,
+            LeafKind::MultiStep { sorted, cursor, .. } => cursor.advance_past(sorted, e),
+            _ => return false,
+        };
+        self.step_count += 1;
+        self.last_epoch = e;
+        if !done {
+            self.simple_lrs_at_a_change(groups, pg);
         }
+        true
+    }
+
+    /// [`Leaf::simple_lrs`] out of line, for the epochs where the lr may change.
+    #[inline(never)]
+    fn simple_lrs_at_a_change(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+        self.simple_lrs(groups, pg);
     }
 
     /// `get_lr()` for the schedulers whose step multiplies every lr by one per-epoch factor
@@ -699,7 +772,7 @@ impl Leaf {
     /// then the same expression, in the same order, as PyTorch's list comprehension evaluates,
     /// so the results are bit-identical to it. [`Leaf::step`] handles the simplest kinds
     /// itself (the same formulas) and calls this for the others.
-    #[inline(never)]
+    #[inline]
     fn get_lrs(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         if self.simple_lrs(groups, pg) {
             return;
@@ -938,7 +1011,11 @@ mod tests {
             .collect();
         for m in [1, 2, 3, 7, 30, -4, 0] {
             let mut rem = Remainder::NEW;
-            for &a in &asks {
+            for (i, &a) in asks.iter().enumerate() {
+                // Every other value goes through the fast check first, as `step` does.
+                if i % 2 == 0 && rem.advance_to_nonzero(a, m) {
+                    assert!(!matches!(py_mod(a, m), Some(0) | None), "{a} % {m}");
+                }
                 assert_eq!(rem.of(a, m), py_mod(a, m), "{a} % {m}");
             }
         }
@@ -951,8 +1028,11 @@ mod tests {
         let sorted = [-3, 0, 2, 2, 2, 5, 9, 9, 30];
         let asks: Vec<i64> = (-5..40).chain([9, 9, 2, 3, 30, 1, 2, 40, 5, 6]).collect();
         let mut cursor = MilestoneCursor::NEW;
-        for &e in &asks {
+        for (i, &e) in asks.iter().enumerate() {
             let expected = sorted.iter().filter(|&&m| m == e).count();
+            if i % 3 == 0 && cursor.advance_past(&sorted, e) {
+                assert_eq!(expected, 0, "epoch {e}");
+            }
             assert_eq!(cursor.count(&sorted, e), expected, "epoch {e}");
         }
         let mut empty = MilestoneCursor::NEW;

@@ -179,6 +179,19 @@ impl Schedule {
     /// On a schedule that needs a metric this does not panic: each `plateau` counts the epoch
     /// and leaves its lr, best value and counters alone; the rest of the tree steps normally.
     pub fn step(&mut self) {
+        // One instance of one scheduler (the common case): no dispatch over the tree, and
+        // for the schedulers whose step is a multiplication (`step`, `exponential`, ...) a
+        // few instructions without a call.
+        if let [Instance {
+            groups,
+            root: Node::Leaf(leaf),
+        }] = &mut self.instances[..]
+        {
+            // (In this order, the call for the other schedulers is a tail call, and the
+            // multiplications need no stack frame.)
+            self.epoch += 1;
+            return leaf.step(groups, &mut self.groups);
+        }
         self.step_inner(None);
     }
 
@@ -189,6 +202,7 @@ impl Schedule {
         self.step_inner(Some(metric));
     }
 
+    #[inline(never)]
     fn step_inner(&mut self, metric: Option<f64>) {
         self.epoch += 1;
         for inst in &mut self.instances {

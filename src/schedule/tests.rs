@@ -494,6 +494,42 @@ fn save_restore_sequence() {
     }
 }
 
+/// The schedulers whose step keeps a remainder, a milestone position or the previous cosine
+/// from one epoch to the next resume exactly, whether the state is restored just before, at or
+/// after the epoch where the lr changes (the kept values are checked against the epoch).
+#[test]
+fn save_restore_incremental_kinds() {
+    let kinds = [
+        ScheduleConfig::Step {
+            step_size: 3,
+            gamma: 0.5,
+        },
+        ScheduleConfig::Multistep {
+            milestones: vec![2, 5, 5, 9],
+            gamma: 0.3,
+        },
+        ScheduleConfig::Constant {
+            factor: 0.25,
+            total_iters: 4,
+        },
+        ScheduleConfig::Exponential { gamma: 0.9 },
+        ScheduleConfig::Cosine {
+            t_max: 4,
+            eta_min: 0.001,
+        },
+        ScheduleConfig::Polynomial {
+            total_iters: 6,
+            power: 1.5,
+        },
+    ];
+    for kind in kinds {
+        let c = sgd(&[0.1, 0.02], kind);
+        for k in [0, 1, 2, 3, 4, 5, 6, 9, 10, 13] {
+            resume_is_bit_identical(&c, None, k, 16);
+        }
+    }
+}
+
 #[test]
 fn restore_refuses_other_structures_and_leaves_schedule_alone() {
     let a = sgd(&[0.1, 0.05], plateau(1));
