@@ -63,6 +63,10 @@ pub(crate) enum LeafKind {
     Polynomial {
         total_iters: i64,
         power: f64,
+        /// `(epoch, 1 - epoch / total_iters)` as the last step computed it: the next step
+        /// divides by the same value for the previous epoch. A pure function of the epoch, so
+        /// never stale (not part of the saved state).
+        prev_rest: (i64, f64),
     },
     Cosine {
         t_max: i64,
@@ -396,6 +400,7 @@ impl Leaf {
             ScheduleConfig::Polynomial { total_iters, power } => LeafKind::Polynomial {
                 total_iters: to_i64(*total_iters),
                 power: *power,
+                prev_rest: (i64::MIN, 0.0),
             },
             ScheduleConfig::Cosine { t_max, eta_min } => LeafKind::Cosine {
                 t_max: to_i64(*t_max),
@@ -809,10 +814,20 @@ impl Leaf {
                     scale(groups, pg, factor);
                 }
             }
-            LeafKind::Polynomial { total_iters, power } => {
+            LeafKind::Polynomial {
+                total_iters,
+                power,
+                prev_rest,
+            } => {
                 if !is_initial && e <= *total_iters {
                     let t = *total_iters as f64;
-                    let decay_factor = ((1.0 - ef / t) / (1.0 - (e - 1) as f64 / t)).powf(*power);
+                    let rest = 1.0 - ef / t;
+                    let before = match *prev_rest {
+                        (k, r) if k == e - 1 => r,
+                        _ => 1.0 - (e - 1) as f64 / t,
+                    };
+                    *prev_rest = (e, rest);
+                    let decay_factor = (rest / before).powf(*power);
                     scale(groups, pg, decay_factor);
                 }
             }
@@ -949,9 +964,9 @@ impl Leaf {
                             / *total_iters as f64)
             }
             LeafKind::Exponential { gamma } => base_lr * gamma.powf(ef),
-            LeafKind::Polynomial { total_iters, power } => {
-                base_lr * (1.0 - (*total_iters).min(e) as f64 / *total_iters as f64).powf(*power)
-            }
+            LeafKind::Polynomial {
+                total_iters, power, ..
+            } => base_lr * (1.0 - (*total_iters).min(e) as f64 / *total_iters as f64).powf(*power),
             LeafKind::Cosine { t_max, eta_min, .. } => {
                 eta_min + (base_lr - eta_min) * (1.0 + (PI * ef / *t_max as f64).cos()) / 2.0
             }
