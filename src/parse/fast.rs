@@ -68,7 +68,7 @@ pub(super) fn file(source: &str, nesting: usize) -> Option<ast::File> {
 pub(super) fn expr_only(source: &str, nesting: usize) -> Option<Expr> {
     let mut p = Parser::new(source, nesting, false);
     p.skip();
-    let (expr, _) = p.expr(true, true)?;
+    let (expr, _) = p.expr_value()?;
     (p.pos == p.bytes.len()).then_some(expr)
 }
 
@@ -81,8 +81,12 @@ pub(super) fn max_levels(nesting: usize) -> usize {
     2 * nesting + 16
 }
 
-/// A result that is `None` when the input is not (certainly) valid.
+/// A node and its depth, or `None` when the input is not (certainly) valid.
 type Parsed = Option<(Expr, usize)>;
+
+/// `Some` when a rule matched (and pushed its node on `values`), `None` when the input is not
+/// (certainly) valid.
+type Done = Option<()>;
 
 struct Parser<'s> {
     source: &'s str,
@@ -99,6 +103,28 @@ struct Parser<'s> {
     /// Nested expressions entered, and the most allowed.
     levels: usize,
     max_levels: usize,
+    /// Stacks that lists under construction (arguments, items, fields, ...) share: each rule
+    /// pushes above what its callers left there and, when done, moves its part out into a
+    /// vector of the exact size. This saves the allocations of growing many small vectors
+    /// (and the memory of their spare capacity), which is most of the parser's time.
+    stacks: Stacks,
+    /// The nodes built and not yet taken by their parents, with their depths.
+    values: Vec<(Expr, usize)>,
+}
+
+#[derive(Default)]
+struct Stacks {
+    args: Vec<ast::Arg>,
+    items: Vec<Expr>,
+    fields: Vec<ast::Field>,
+    params: Vec<Ident>,
+    /// Where each `if` of the chains being built starts.
+    ifs: Vec<usize>,
+    /// Operands of `**` chains: the atom, its depth, and how many minus signs before it
+    /// (their starts are on `starts`).
+    operands: Vec<(Expr, usize, usize)>,
+    /// Where `-` and `not` signs start.
+    starts: Vec<usize>,
 }
 
 fn is_ident_char(b: u8) -> bool {
@@ -120,20 +146,6 @@ fn is_keyword(word: &[u8]) -> bool {
             | b"not"
             | b"true"
             | b"false"
-    )
-}
-
-/// The node of a `kind` built from `lhs` and `rhs`, as the builder's `left_assoc` makes it.
-fn binary(op: BinaryOp, lhs: (Expr, usize), rhs: (Expr, usize)) -> Parsed {
-    let span = Span::new(lhs.0.span.start, rhs.0.span.end);
-    make(
-        ExprKind::Binary {
-            op,
-            lhs: Box::new(lhs.0),
-            rhs: Box::new(rhs.0),
-        },
-        span,
-        1 + lhs.1.max(rhs.1),
     )
 }
 
@@ -171,6 +183,8 @@ impl<'s> Parser<'s> {
             loose: false,
             levels: 0,
             max_levels: max_levels(nesting),
+            stacks: Stacks::default(),
+            values: Vec::new(),
         }
     }
 
@@ -339,7 +353,7 @@ impl<'s> Parser<'s> {
                 self.eat_keyword(b"let")?;
                 let name = self.ident()?;
                 self.expect(b"=")?;
-                let (value, _) = self.expr(true, true)?;
+                let (value, _) = self.expr_value()?;
                 Some(Statement::Let {
                     name,
                     value,
@@ -360,7 +374,7 @@ impl<'s> Parser<'s> {
             b"schedule" => {
                 let keyword = self.eat_keyword(b"schedule")?;
                 self.expect(b"=")?;
-                let (value, _) = self.expr(true, true)?;
+                let (value, _) = self.expr_value()?;
                 Some(Statement::Schedule {
                     keyword,
                     value,
@@ -385,19 +399,20 @@ impl<'s> Parser<'s> {
 
     /// `(field ~ (comma? ~ field)* ~ comma?)?` inside a group's braces.
     fn fields(&mut self) -> Option<Vec<ast::Field>> {
-        let mut fields: Vec<ast::Field> = Vec::new();
+        let base = self.stacks.fields.len();
         let mut comma_before = true;
         while self.at_assignment() {
             let key = self.word()?;
             // The builder refuses two fields on one line without a comma between them.
-            if let (Some(prev), false) = (fields.last(), comma_before) {
+            if !comma_before && self.stacks.fields.len() > base {
+                let prev = self.stacks.fields.last()?;
                 if !self.source[prev.value.span.end..key.span.start].contains('\n') {
                     return None;
                 }
             }
             self.expect(b"=")?;
-            let (value, _) = self.expr(true, true)?;
-            fields.push(ast::Field { key, value });
+            let (value, _) = self.expr_value()?;
+            self.stacks.fields.push(ast::Field { key, value });
             comma_before = self.eat(b",");
             if self.peek() == Some(b'}') {
                 break;
@@ -407,7 +422,7 @@ impl<'s> Parser<'s> {
                 return None;
             }
         }
-        Some(fields)
+        Some(self.stacks.fields.drain(base..).collect())
     }
 
     // --- expressions, loosest first ---
@@ -428,35 +443,83 @@ impl<'s> Parser<'s> {
 
     /// `expr` (`lambda | if_chain | or_expr`); a lambda's body is `if_chain | or_expr`
     /// (`lambda` false) and the last branch of an `if` chain is `lambda | or_expr` (`if_`
-    /// false). Returns the node and its depth as the builder counts it.
-    fn expr(&mut self, lambda: bool, if_: bool) -> Parsed {
+    /// false).
+    ///
+    /// Each expression rule pushes its node, with its depth as the builder counts it, on
+    /// `values`, and an operator's rule takes its operands from there: a node is moved only
+    /// when it is built into its parent, not once per precedence level on its way up.
+    fn expr(&mut self, lambda: bool, if_: bool) -> Done {
         if self.levels >= self.max_levels {
             return None;
         }
         self.levels += 1;
-        let result = if lambda && self.at_lambda() {
-            self.lambda()
+        if lambda && self.at_lambda() {
+            self.lambda()?;
         } else if if_ && self.at_keyword(b"if") {
-            self.if_chain()
+            self.if_chain()?;
         } else {
-            self.or_expr()
-        };
+            self.or_expr()?;
+        }
         self.levels -= 1;
-        result
+        Some(())
+    }
+
+    /// Parses an `expr` and takes its node.
+    fn expr_value(&mut self) -> Option<(Expr, usize)> {
+        self.expr(true, true)?;
+        self.values.pop()
+    }
+
+    /// Pushes a node at tree depth `depth`; `None` where the builder would refuse it as too
+    /// deep.
+    fn push(&mut self, kind: ExprKind, span: Span, depth: usize) -> Done {
+        let node = make(kind, span, depth)?;
+        self.values.push(node);
+        Some(())
+    }
+
+    /// Replaces the two nodes on top of `values` with `lhs op rhs` (the builder's
+    /// `left_assoc`).
+    fn binary(&mut self, op: BinaryOp) -> Done {
+        let (rhs, rd) = self.values.pop()?;
+        let (lhs, ld) = self.values.pop()?;
+        let span = Span::new(lhs.span.start, rhs.span.end);
+        self.push(
+            ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span,
+            1 + ld.max(rd),
+        )
+    }
+
+    /// Wraps the node on top of `values` in one `op` per start on `starts` above `base`, and
+    /// takes those starts.
+    fn prefix(&mut self, op: UnaryOp, base: usize) -> Done {
+        let operand = self.values.pop()?;
+        let node = prefix_chain(op, &self.stacks.starts[base..], operand)?;
+        self.stacks.starts.truncate(base);
+        self.values.push(node);
+        Some(())
     }
 
     /// `(ident ~ "->")+ ~ (if_chain | or_expr)`, nested right to left.
-    fn lambda(&mut self) -> Parsed {
-        let mut params = Vec::new();
+    fn lambda(&mut self) -> Done {
+        let base = self.stacks.params.len();
         loop {
-            params.push(self.ident()?);
+            let param = self.ident()?;
+            self.stacks.params.push(param);
             self.expect(b"->")?;
             if !self.at_lambda() {
                 break;
             }
         }
-        let (mut acc, mut depth) = self.expr(false, true)?;
-        for param in params.into_iter().rev() {
+        self.expr(false, true)?;
+        let (mut acc, mut depth) = self.values.pop()?;
+        while self.stacks.params.len() > base {
+            let param = self.stacks.params.pop()?;
             let span = Span::new(param.span.start, acc.span.end);
             (acc, depth) = make(
                 ExprKind::Lambda {
@@ -467,21 +530,27 @@ impl<'s> Parser<'s> {
                 depth + 1,
             )?;
         }
-        Some((acc, depth))
+        self.values.push((acc, depth));
+        Some(())
     }
 
     /// `(kw_if ~ expr ~ kw_then ~ expr ~ kw_else)+ ~ (lambda | or_expr)`, nested right to left.
-    fn if_chain(&mut self) -> Parsed {
-        let mut branches = Vec::new();
+    /// Each branch's condition and value stay on `values` until the chain is folded.
+    fn if_chain(&mut self) -> Done {
+        let base = self.stacks.ifs.len();
         while let Some(kw) = self.eat_keyword(b"if") {
-            let cond = self.expr(true, true)?;
+            self.expr(true, true)?;
             self.eat_keyword(b"then")?;
-            let value = self.expr(true, true)?;
+            self.expr(true, true)?;
             self.eat_keyword(b"else")?;
-            branches.push((kw.start, cond, value));
+            self.stacks.ifs.push(kw.start);
         }
-        let (mut acc, mut depth) = self.expr(true, false)?;
-        for (if_start, (cond, cd), (value, vd)) in branches.into_iter().rev() {
+        self.expr(true, false)?;
+        let (mut acc, mut depth) = self.values.pop()?;
+        while self.stacks.ifs.len() > base {
+            let if_start = self.stacks.ifs.pop()?;
+            let (value, vd) = self.values.pop()?;
+            let (cond, cd) = self.values.pop()?;
             let span = Span::new(if_start, acc.span.end);
             let d = 1 + cd.max(vd).max(depth);
             (acc, depth) = make(
@@ -494,63 +563,64 @@ impl<'s> Parser<'s> {
                 d,
             )?;
         }
-        Some((acc, depth))
+        self.values.push((acc, depth));
+        Some(())
     }
 
     /// `and_expr ~ (kw_or ~ and_expr)*`
-    fn or_expr(&mut self) -> Parsed {
-        let mut acc = self.and_expr()?;
+    fn or_expr(&mut self) -> Done {
+        self.and_expr()?;
         if self.at_keyword(b"or") {
             while self.eat_keyword(b"or").is_some() {
-                let rhs = self.and_expr()?;
-                acc = binary(BinaryOp::Or, acc, rhs)?;
+                self.and_expr()?;
+                self.binary(BinaryOp::Or)?;
             }
         } else {
             self.loose = true;
         }
-        Some(acc)
+        Some(())
     }
 
     /// `not_expr ~ (kw_and ~ not_expr)*`
-    fn and_expr(&mut self) -> Parsed {
-        let mut acc = self.not_expr()?;
+    fn and_expr(&mut self) -> Done {
+        self.not_expr()?;
         if self.at_keyword(b"and") {
             while self.eat_keyword(b"and").is_some() {
-                let rhs = self.not_expr()?;
-                acc = binary(BinaryOp::And, acc, rhs)?;
+                self.not_expr()?;
+                self.binary(BinaryOp::And)?;
             }
         } else {
             self.loose = true;
         }
-        Some(acc)
+        Some(())
     }
 
     /// `kw_not* ~ cmp_expr`
-    fn not_expr(&mut self) -> Parsed {
+    fn not_expr(&mut self) -> Done {
         if !self.at_keyword(b"not") {
             return self.cmp_expr();
         }
-        let mut starts = Vec::new();
+        let base = self.stacks.starts.len();
         while let Some(kw) = self.eat_keyword(b"not") {
-            starts.push(kw.start);
+            self.stacks.starts.push(kw.start);
         }
-        let operand = self.cmp_expr()?;
-        prefix_chain(UnaryOp::Not, &starts, operand)
+        self.cmp_expr()?;
+        self.prefix(UnaryOp::Not, base)
     }
 
     /// `sum ~ (cmp_op ~ sum)*`; a chain of two or more comparisons is left to pest (the
     /// builder refuses it).
-    fn cmp_expr(&mut self) -> Parsed {
-        let lhs = self.sum()?;
+    fn cmp_expr(&mut self) -> Done {
+        self.sum()?;
         let Some(op) = self.cmp_op() else {
             self.loose = true;
-            return Some(lhs);
+            return Some(());
         };
-        let rhs = self.sum()?;
+        self.sum()?;
         if self.cmp_op().is_some() {
             return None;
         }
-        binary(op, lhs, rhs)
+        self.binary(op)
     }
 
     /// Takes a `cmp_op` if one comes next.
@@ -571,8 +641,8 @@ impl<'s> Parser<'s> {
     }
 
     /// `product ~ (add_op ~ product)*`
-    fn sum(&mut self) -> Parsed {
-        let mut acc = self.product()?;
+    fn sum(&mut self) -> Done {
+        self.product()?;
         let mut empty = true;
         loop {
             let op = match self.peek() {
@@ -580,19 +650,19 @@ impl<'s> Parser<'s> {
                 Some(b'-') => BinaryOp::Sub,
                 _ => {
                     self.loose |= empty;
-                    return Some(acc);
+                    return Some(());
                 }
             };
             empty = false;
             self.advance(self.pos + 1);
-            let rhs = self.product()?;
-            acc = binary(op, acc, rhs)?;
+            self.product()?;
+            self.binary(op)?;
         }
     }
 
     /// `unary ~ (mul_op ~ unary)*`, with `mul_op = "//" | "*" | "/" | "%"`.
-    fn product(&mut self) -> Parsed {
-        let mut acc = self.unary()?;
+    fn product(&mut self) -> Done {
+        self.unary()?;
         let mut empty = true;
         loop {
             let (op, len) = match self.peek() {
@@ -602,61 +672,74 @@ impl<'s> Parser<'s> {
                 Some(b'%') => (BinaryOp::Mod, 1),
                 _ => {
                     self.loose |= empty;
-                    return Some(acc);
+                    return Some(());
                 }
             };
             empty = false;
             self.advance(self.pos + len);
-            let rhs = self.unary()?;
-            acc = binary(op, acc, rhs)?;
+            self.unary()?;
+            self.binary(op)?;
         }
     }
 
-    /// Takes `neg*`, returning where each `-` starts.
-    fn negations(&mut self) -> Vec<usize> {
-        let mut starts = Vec::new();
+    /// Takes `neg*`, pushing where each `-` starts; returns how many there were.
+    fn negations(&mut self) -> usize {
+        let mut n = 0;
         while self.peek() == Some(b'-') {
-            starts.push(self.pos);
+            self.stacks.starts.push(self.pos);
             self.advance(self.pos + 1);
+            n += 1;
         }
-        starts
+        n
     }
 
     /// `neg* ~ power`
-    fn unary(&mut self) -> Parsed {
+    fn unary(&mut self) -> Done {
         if self.peek() != Some(b'-') {
             return self.power();
         }
-        let starts = self.negations();
-        let operand = self.power()?;
-        prefix_chain(UnaryOp::Neg, &starts, operand)
+        let base = self.stacks.starts.len();
+        self.negations();
+        self.power()?;
+        self.prefix(UnaryOp::Neg, base)
     }
 
     /// `atom ~ (pow_op ~ exponent)*` with `exponent = neg* ~ atom`, right-associative:
     /// `a ** -b ** c` is `a ** -(b ** c)`, as the builder folds it.
-    fn power(&mut self) -> Parsed {
-        let first = self.atom()?;
+    fn power(&mut self) -> Done {
+        self.atom()?;
         if !self.at(b"**") {
             self.loose = true;
-            return Some(first);
+            return Some(());
         }
-        // Each operand: its atom, the atom's depth, and where its own minus signs start.
-        let mut operands = vec![(first.0, first.1, Vec::new())];
+        // Each operand: its atom, the atom's depth, and how many minus signs it has (their
+        // starts are pushed on `starts` in the same order, above `starts_base`).
+        let (base, starts_base) = (self.stacks.operands.len(), self.stacks.starts.len());
+        let (first, first_depth) = self.values.pop()?;
+        self.stacks.operands.push((first, first_depth, 0));
         while self.eat(b"**") {
             let negs = self.negations();
-            let (atom, depth) = self.atom()?;
+            self.atom()?;
+            let (atom, depth) = self.values.pop()?;
             // The builder builds each exponent with its minus signs first.
-            if depth + negs.len() > MAX_TREE_DEPTH {
+            if depth + negs > MAX_TREE_DEPTH {
                 return None;
             }
-            operands.push((atom, depth, negs));
+            self.stacks.operands.push((atom, depth, negs));
         }
         // The last exponent's atom ends with a token.
         self.loose = false;
-        let (last, last_depth, last_negs) = operands.pop()?;
-        let (mut acc, mut depth) = prefix_chain(UnaryOp::Neg, &last_negs, (last, last_depth))?;
-        while let Some((core, core_depth, negs)) = operands.pop() {
-            let base_depth = core_depth + negs.len();
+        let (last, last_depth, last_negs) = self.stacks.operands.pop()?;
+        let mut negs_end = self.stacks.starts.len();
+        let (mut acc, mut depth) = prefix_chain(
+            UnaryOp::Neg,
+            &self.stacks.starts[negs_end - last_negs..negs_end],
+            (last, last_depth),
+        )?;
+        negs_end -= last_negs;
+        while self.stacks.operands.len() > base {
+            let (core, core_depth, negs) = self.stacks.operands.pop()?;
+            let base_depth = core_depth + negs;
             let span = Span::new(core.span.start, acc.span.end);
             (acc, depth) = make(
                 ExprKind::Binary {
@@ -667,34 +750,35 @@ impl<'s> Parser<'s> {
                 span,
                 1 + base_depth.max(depth),
             )?;
-            (acc, depth) = prefix_chain(UnaryOp::Neg, &negs, (acc, depth))?;
+            (acc, depth) = prefix_chain(
+                UnaryOp::Neg,
+                &self.stacks.starts[negs_end - negs..negs_end],
+                (acc, depth),
+            )?;
+            negs_end -= negs;
         }
-        Some((acc, depth))
+        debug_assert_eq!(negs_end, starts_base);
+        self.stacks.starts.truncate(starts_base);
+        self.values.push((acc, depth));
+        Some(())
     }
 
     /// `number | string | kw_true | kw_false | call | ident | paren | tuple | list`
-    fn atom(&mut self) -> Parsed {
+    fn atom(&mut self) -> Done {
         let start = self.pos;
-        let leaf = |kind, end| Some((Expr { kind, span: Span::new(start, end) }, 1));
-        match self.peek()? {
-            b'0'..=b'9' | b'.' => {
-                let value = self.number()?;
-                leaf(ExprKind::Number(value), self.prev_end)
-            }
-            b'"' => {
-                let text = self.string()?;
-                leaf(ExprKind::String(text), self.prev_end)
-            }
-            b'(' => self.paren_or_tuple(),
-            b'[' => self.list(),
+        let kind = match self.peek()? {
+            b'0'..=b'9' | b'.' => ExprKind::Number(self.number()?),
+            b'"' => ExprKind::String(self.string()?),
+            b'(' => return self.paren_or_tuple(),
+            b'[' => return self.list(),
             _ => match self.peek_word()? {
                 b"true" => {
                     self.advance(start + 4);
-                    leaf(ExprKind::Bool(true), start + 4)
+                    ExprKind::Bool(true)
                 }
                 b"false" => {
                     self.advance(start + 5);
-                    leaf(ExprKind::Bool(false), start + 5)
+                    ExprKind::Bool(false)
                 }
                 _ => {
                     let name = self.ident()?;
@@ -702,19 +786,22 @@ impl<'s> Parser<'s> {
                         // A call; the builder counts it as depth 2 whatever its arguments.
                         let call = self.call(name)?;
                         let span = call.span;
-                        Some((
+                        self.values.push((
                             Expr {
                                 kind: ExprKind::Call(call),
                                 span,
                             },
                             2,
-                        ))
-                    } else {
-                        leaf(ExprKind::Name(name.name), name.span.end)
+                        ));
+                        return Some(());
                     }
+                    ExprKind::Name(name.name)
                 }
             },
-        }
+        };
+        let span = Span::new(start, self.prev_end);
+        self.values.push((Expr { kind, span }, 1));
+        Some(())
     }
 
     /// `number`, converted as the builder converts it (`_` dropped, finite `f64`).
@@ -809,7 +896,7 @@ impl<'s> Parser<'s> {
     /// The rest of `call` after its name: `"(" ~ (arg ~ ("," ~ arg)* ~ ","?)? ~ ")"`.
     fn call(&mut self, name: Ident) -> Option<ast::Call> {
         self.expect(b"(")?;
-        let mut args = Vec::new();
+        let base = self.stacks.args.len();
         while !self.eat(b")") {
             // `arg = (arg_name ~ !"==" ~ "=")? ~ expr`
             let arg_name = if self.at_assignment() {
@@ -819,8 +906,8 @@ impl<'s> Parser<'s> {
             } else {
                 None
             };
-            let (value, _) = self.expr(true, true)?;
-            args.push(ast::Arg {
+            let (value, _) = self.expr_value()?;
+            self.stacks.args.push(ast::Arg {
                 name: arg_name,
                 value,
             });
@@ -830,46 +917,50 @@ impl<'s> Parser<'s> {
             }
         }
         let span = Span::new(name.span.start, self.prev_end);
+        let args = self.stacks.args.drain(base..).collect();
         Some(ast::Call { name, args, span })
     }
 
     /// `paren` (`"(" ~ expr ~ ")"`) or, when a `,` follows the first expression, `tuple`.
-    fn paren_or_tuple(&mut self) -> Parsed {
+    fn paren_or_tuple(&mut self) -> Done {
         let start = self.pos;
         self.expect(b"(")?;
-        let (first, first_depth) = self.expr(true, true)?;
+        let (first, first_depth) = self.expr_value()?;
         if self.eat(b")") {
             let span = Span::new(start, self.prev_end);
-            return make(ExprKind::Paren(Box::new(first)), span, first_depth + 1);
+            return self.push(ExprKind::Paren(Box::new(first)), span, first_depth + 1);
         }
         self.expect(b",")?;
-        let mut depth = first_depth + 1;
-        let mut items = vec![first];
-        self.items(b')', &mut items, &mut depth)?;
-        make(ExprKind::Tuple(items), Span::new(start, self.prev_end), depth)
+        let base = self.stacks.items.len();
+        self.stacks.items.push(first);
+        let depth = self.items(b')', first_depth + 1)?;
+        let items = self.stacks.items.drain(base..).collect();
+        self.push(ExprKind::Tuple(items), Span::new(start, self.prev_end), depth)
     }
 
     /// `"[" ~ (expr ~ ("," ~ expr)* ~ ","?)? ~ "]"`
-    fn list(&mut self) -> Parsed {
+    fn list(&mut self) -> Done {
         let start = self.pos;
         self.expect(b"[")?;
-        let mut depth = 1;
-        let mut items = Vec::new();
-        self.items(b']', &mut items, &mut depth)?;
-        make(ExprKind::List(items), Span::new(start, self.prev_end), depth)
+        let base = self.stacks.items.len();
+        let depth = self.items(b']', 1)?;
+        let items = self.stacks.items.drain(base..).collect();
+        self.push(ExprKind::List(items), Span::new(start, self.prev_end), depth)
     }
 
     /// `(expr ~ ("," ~ expr)* ~ ","?)? ~ close`, after an opening bracket (or a tuple's first
-    /// `,`); `depth` becomes the deepest item's depth plus one.
-    fn items(&mut self, close: u8, items: &mut Vec<Expr>, depth: &mut usize) -> Option<()> {
+    /// `,`), pushing the items on `items`; returns `depth` or the deepest item's depth plus
+    /// one.
+    fn items(&mut self, close: u8, mut depth: usize) -> Option<usize> {
         while !self.eat(&[close]) {
-            let (item, d) = self.expr(true, true)?;
-            *depth = (*depth).max(d + 1);
-            items.push(item);
+            let (item, d) = self.expr_value()?;
+            depth = depth.max(d + 1);
+            self.stacks.items.push(item);
             if !self.eat(b",") {
-                return self.expect(&[close]);
+                self.expect(&[close])?;
+                break;
             }
         }
-        Some(())
+        Some(depth)
     }
 }
