@@ -935,7 +935,11 @@ impl<'s> Parser<'s> {
         self.stacks.items.push(first);
         let depth = self.items(b')', first_depth + 1)?;
         let items = self.stacks.items.drain(base..).collect();
-        self.push(ExprKind::Tuple(items), Span::new(start, self.prev_end), depth)
+        self.push(
+            ExprKind::Tuple(items),
+            Span::new(start, self.prev_end),
+            depth,
+        )
     }
 
     /// `"[" ~ (expr ~ ("," ~ expr)* ~ ","?)? ~ "]"`
@@ -945,7 +949,11 @@ impl<'s> Parser<'s> {
         let base = self.stacks.items.len();
         let depth = self.items(b']', 1)?;
         let items = self.stacks.items.drain(base..).collect();
-        self.push(ExprKind::List(items), Span::new(start, self.prev_end), depth)
+        self.push(
+            ExprKind::List(items),
+            Span::new(start, self.prev_end),
+            depth,
+        )
     }
 
     /// `(expr ~ ("," ~ expr)* ~ ","?)? ~ close`, after an opening bracket (or a tuple's first
@@ -962,5 +970,44 @@ impl<'s> Parser<'s> {
             }
         }
         Some(depth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid source that nests `calls` calls deep (what `precheck` counts) and then `chain`
+    /// lambdas in `else` branches (what it does not count): `1 + calls + 2 * chain` levels.
+    fn deep(calls: usize, chain: usize) -> String {
+        format!(
+            "let a = {}{}1{}",
+            "f(".repeat(calls),
+            "x -> if c then 1 else ".repeat(chain),
+            ")".repeat(calls)
+        )
+    }
+
+    #[test]
+    fn the_stack_the_caller_provides_is_enough_at_the_deepest() {
+        // `parse` runs this parser on `parse_stack(nesting)` bytes of stack (sized for pest);
+        // here it runs on exactly that much, as deep as it goes before it gives up.
+        for calls in [0, 1, 8, 64, 127] {
+            // Each `if` counts one level until its `else`.
+            let nesting = calls + 1;
+            let within = (max_levels(nesting) - 1 - calls) / 2;
+            for (chain, parses) in [(within, true), (within + 1, false)] {
+                let source = deep(calls, chain);
+                assert_eq!(super::super::precheck(&source).unwrap(), nesting);
+                let stack = crate::limits::parse_stack(nesting);
+                let parsed = std::thread::Builder::new()
+                    .stack_size(stack)
+                    .spawn(move || file(&source, nesting).is_some())
+                    .unwrap()
+                    .join()
+                    .unwrap();
+                assert_eq!(parsed, parses, "{calls} calls, {chain} lambdas");
+            }
+        }
     }
 }
