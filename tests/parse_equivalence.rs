@@ -75,10 +75,7 @@ fn subexpressions<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
         ExprKind::List(items) | ExprKind::Tuple(items) => {
             items.iter().for_each(|i| subexpressions(i, out))
         }
-        ExprKind::Call(call) => call
-            .args
-            .iter()
-            .for_each(|a| subexpressions(&a.value, out)),
+        ExprKind::Call(call) => call.args.iter().for_each(|a| subexpressions(&a.value, out)),
         ExprKind::Paren(inner) => subexpressions(inner, out),
         ExprKind::Unary { operand, .. } => subexpressions(operand, out),
         ExprKind::Binary { lhs, rhs, .. } => {
@@ -267,7 +264,11 @@ fn deep_and_long_inputs() {
             format!("let a = 2 ** {}2", "-".repeat(n)),
             format!("let a = {}1", "x -> ".repeat(n)),
             format!("let a = {}1", "if x then 1 else ".repeat(n)),
-            format!("let a = {}1{}", "[".repeat(n.min(128)), "]".repeat(n.min(128))),
+            format!(
+                "let a = {}1{}",
+                "[".repeat(n.min(128)),
+                "]".repeat(n.min(128))
+            ),
             format!("let a = {}", "f(".repeat(127) + &")".repeat(127)),
         ] {
             agree(&source);
@@ -303,8 +304,8 @@ fn pick(items: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> + 
 fn expr() -> impl Strategy<Value = Vec<String>> {
     let leaf = prop_oneof![
         pick(&[
-            "1", "0", "1_000", ".5", "1.", "1e-3", "2.5E+4", "1.e5", "007", "1e999", "1__0",
-            "1e", "3x",
+            "1", "0", "1_000", ".5", "1.", "1e-3", "2.5E+4", "1.e5", "007", "1e999", "1__0", "1e",
+            "3x",
         ]),
         pick(&["e", "x", "pi", "epoch", "_a1", "true", "false", "not", "lambda"]),
         pick(&[
@@ -322,14 +323,19 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
         prop_oneof![
             (
                 inner.clone(),
-                prop::sample::select(&[
-                    "+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=", "and",
-                    "or",
-                ][..]),
+                prop::sample::select(
+                    &[
+                        "+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!=",
+                        "and", "or",
+                    ][..]
+                ),
                 inner.clone()
             )
                 .prop_map(move |(a, op, b)| cat(vec![a, word(op), b])),
-            (prop::sample::select(&["-", "not", "- -"][..]), inner.clone())
+            (
+                prop::sample::select(&["-", "not", "- -"][..]),
+                inner.clone()
+            )
                 .prop_map(move |(op, a)| cat(vec![word(op), a])),
             inner
                 .clone()
@@ -343,7 +349,11 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
                 t.push("]".into());
                 t
             }),
-            (inner.clone(), prop::collection::vec(inner.clone(), 0..3), any::<bool>())
+            (
+                inner.clone(),
+                prop::collection::vec(inner.clone(), 0..3),
+                any::<bool>()
+            )
                 .prop_map(move |(first, rest, trailing)| {
                     let mut t = vec!["(".to_string()];
                     t.extend(first);
@@ -395,7 +405,10 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
                 word("else"),
                 b
             ])),
-            (prop::sample::select(&["e", "x", "epoch"][..]), inner.clone())
+            (
+                prop::sample::select(&["e", "x", "epoch"][..]),
+                inner.clone()
+            )
                 .prop_map(move |(p, body)| cat(vec![word(p), word("->"), body])),
         ]
     })
@@ -404,18 +417,32 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
 /// A whole file as tokens.
 fn file() -> impl Strategy<Value = Vec<String>> {
     let statement = prop_oneof![
-        (prop::sample::select(&["a", "b", "warm"][..]), expr())
-            .prop_map(|(name, value)| [vec!["let".into(), name.into(), "=".into()], value].concat()),
+        (prop::sample::select(&["a", "b", "warm"][..]), expr()).prop_map(|(name, value)| [
+            vec!["let".into(), name.into(), "=".into()],
+            value
+        ]
+        .concat()),
         expr().prop_map(|value| [vec!["schedule".into(), "=".into()], value].concat()),
         expr().prop_map(|value| [
-            vec!["optimizer".into(), "=".into(), "sgd".into(), "(".into(), "lr".into(), "=".into()],
+            vec![
+                "optimizer".into(),
+                "=".into(),
+                "sgd".into(),
+                "(".into(),
+                "lr".into(),
+                "=".into()
+            ],
             value,
             vec![")".into()]
         ]
         .concat()),
         (
             prop::collection::vec(
-                (prop::sample::select(&["params", "lr", "schedule", "if"][..]), expr(), 0u8..3),
+                (
+                    prop::sample::select(&["params", "lr", "schedule", "if"][..]),
+                    expr(),
+                    0u8..3
+                ),
                 0..4
             ),
             any::<bool>()
@@ -446,7 +473,17 @@ fn separators() -> impl Strategy<Value = Vec<&'static str>> {
     prop::collection::vec(
         prop::sample::select(
             &[
-                " ", " ", " ", "", "\n", "\t", "\r\n", " # c \"x\n", "#\n", "\u{FEFF}", "  ",
+                " ",
+                " ",
+                " ",
+                "",
+                "\n",
+                "\t",
+                "\r\n",
+                " # c \"x\n",
+                "#\n",
+                "\u{FEFF}",
+                "  ",
             ][..],
         ),
         1..16,
@@ -476,8 +513,8 @@ enum Edit {
 fn edits() -> impl Strategy<Value = Vec<Edit>> {
     const TOKENS: &[&str] = &[
         "(", ")", "[", "]", "{", "}", ",", "=", "==", "->", "**", "-", "*", "<", "not", "if",
-        "then", "else", "and", "or", "let", "group", "schedule", "x", "1", "\"s\"", "#", "\"",
-        ".", "_",
+        "then", "else", "and", "or", "let", "group", "schedule", "x", "1", "\"s\"", "#", "\"", ".",
+        "_",
     ];
     prop::collection::vec(
         prop_oneof![
