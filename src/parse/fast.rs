@@ -6,7 +6,8 @@
 //! language and the source of every syntax diagnostic, but pest spends most of `optimc check`'s
 //! time on a large file (it records a token queue of every rule it enters, then the builder
 //! walks it). This module reads the same language directly from the bytes, in one pass, and
-//! builds the same [`ast::File`] about fifty times faster. It only ever answers for input it
+//! builds the same [`ast::File`] some thirty times faster (most of what is left is allocating
+//! the tree's nodes and names). It only ever answers for input it
 //! fully accepts: on anything else (a syntax error, something the builder would refuse such as
 //! a comparison chain, a number too large, an unknown escape or a tree deeper than
 //! [`MAX_TREE_DEPTH`], or merely a construct it does not follow) it returns `None` and
@@ -28,12 +29,16 @@
 //! * So whenever this parser succeeds, pest succeeds with the same parse tree, and the nodes
 //!   are built by the same folds as the builder's (left-associative operators, prefix chains
 //!   folded from the right, `**` folded from the right with the exponents' minus signs moved
-//!   outward), with the same spans (a rule's span runs from its first token's start to its
-//!   last token's end, whitespace excluded) and the same depth accounting, so it gives up
-//!   exactly where the builder would refuse a tree as too deep.
+//!   outward), with the same spans and the same depth accounting, so it gives up exactly
+//!   where the builder would refuse a tree as too deep. A rule's span runs from its first
+//!   token to its last, except where pest takes in the whitespace after it: the spans of
+//!   `let` and `schedule` statements usually do (see [`Parser::expr_end`]).
+//! * Where pest would backtrack out of a repetition and still succeed, this parser gives up:
+//!   in `group g { a = x` ⏎ `or = 1 }`, `or` is taken as an operator, its operand fails, and
+//!   pest parses the file (a field named `or`). Such input is rare and still parsed, by pest.
 //! * Whitespace and comments may stand between any two tokens of the grammar's non-atomic
 //!   rules, so they are skipped after every token; the comments found that way are, in a file
-//!   that parses, exactly those that `comments` finds.
+//!   that parses, exactly those that the pest path's `comments` finds.
 //!
 //! The equivalence is tested, not just argued: `tests/parse_equivalence.rs` compares the two
 //! parsers on every `.optim` file of the repository and on generated and mutated sources.
