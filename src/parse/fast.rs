@@ -100,6 +100,9 @@ struct Parser<'s> {
     pos: usize,
     /// The end of the last token taken, where the rule that took it ends.
     prev_end: usize,
+    /// The end of the word at `pos`, or `pos` if no word starts there (kept by `skip`, so that
+    /// the several rules that look at the next word scan it once).
+    word_end: usize,
     comments: Vec<Comment>,
     collect_comments: bool,
     /// Whether the rule that ended last took the whitespace after its last token into its span
@@ -183,6 +186,7 @@ impl<'s> Parser<'s> {
             bytes: source.as_bytes(),
             pos: 0,
             prev_end: 0,
+            word_end: 0,
             comments: Vec::new(),
             collect_comments,
             loose: false,
@@ -239,6 +243,15 @@ impl<'s> Parser<'s> {
             }
         }
         self.pos = at;
+        // `word`: a letter or `_`, then letters, digits, `_`.
+        let mut end = at;
+        if end < b.len() && (b[end].is_ascii_alphabetic() || b[end] == b'_') {
+            end += 1;
+            while end < b.len() && is_ident_char(b[end]) {
+                end += 1;
+            }
+        }
+        self.word_end = end;
     }
 
     /// Takes the token `pos..end`.
@@ -269,25 +282,15 @@ impl<'s> Parser<'s> {
         self.eat(literal).then_some(())
     }
 
-    /// The end of the word (`word`: a letter or `_`, then letters, digits, `_`) starting at
-    /// `at`, if one does.
-    fn word_end(&self, at: usize) -> Option<usize> {
-        let b = self.bytes;
-        if at < b.len() && (b[at].is_ascii_alphabetic() || b[at] == b'_') {
-            let mut end = at + 1;
-            while end < b.len() && is_ident_char(b[end]) {
-                end += 1;
-            }
-            Some(end)
-        } else {
-            None
-        }
+    /// The end of the word at `pos`, if a word comes next.
+    fn word_end(&self) -> Option<usize> {
+        (self.word_end > self.pos).then_some(self.word_end)
     }
 
     /// The next word, if a word comes next.
     fn peek_word(&self) -> Option<&'s [u8]> {
         let bytes = self.bytes;
-        self.word_end(self.pos).map(|end| &bytes[self.pos..end])
+        self.word_end().map(|end| &bytes[self.pos..end])
     }
 
     /// Whether keyword `kw` comes next (`kw_...`: the word, not followed by a word character).
@@ -309,7 +312,7 @@ impl<'s> Parser<'s> {
     /// Takes any word (`field_key`, `arg_name`, or `ident` once checked).
     fn word(&mut self) -> Option<Ident> {
         let start = self.pos;
-        let end = self.word_end(start)?;
+        let end = self.word_end()?;
         self.advance(end);
         Some(Ident {
             name: self.source[start..end].to_string(),
@@ -339,7 +342,7 @@ impl<'s> Parser<'s> {
 
     /// Whether a word, then `=` but not `==`, come next (`field_key ~ !"==" ~ "="`).
     fn at_assignment(&self) -> bool {
-        match self.word_end(self.pos) {
+        match self.word_end() {
             Some(end) => {
                 let after = self.skip_from(end);
                 let rest = &self.bytes[after..];
@@ -846,7 +849,10 @@ impl<'s> Parser<'s> {
             return None;
         }
         let text = &self.source[start..at];
-        let value = if text.contains('_') {
+        let value = if text.len() <= 15 && text.bytes().all(|c| c.is_ascii_digit()) {
+            // A whole number below 10^15 is exact in an `f64`: what `parse` returns too.
+            text.bytes().fold(0u64, |n, c| n * 10 + u64::from(c - b'0')) as f64
+        } else if text.contains('_') {
             text.replace('_', "").parse::<f64>().ok()?
         } else {
             text.parse::<f64>().ok()?
