@@ -1,11 +1,12 @@
 //! Parse + check (`optimc::check_source`, what `optimc check` runs) on generated files of
-//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second).
+//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second), and the parse
+//! stage alone (`optimc::parse::parse`) on the same files.
 
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn parse_check(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse_check");
@@ -25,5 +26,29 @@ fn parse_check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_check);
+fn parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    for groups in [1_000, 10_000] {
+        let source = common::large_source(groups);
+        group.throughput(Throughput::Bytes(source.len() as u64));
+        group.bench_with_input(BenchmarkId::new("groups", groups), &source, |b, s| {
+            // The parse is timed, not the drop of the tree it returns.
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let file = optimc::parse::parse(black_box(s));
+                    total += start.elapsed();
+                    assert!(black_box(file).is_ok());
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_check, parse);
 criterion_main!(benches);
