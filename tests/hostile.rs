@@ -178,6 +178,23 @@ fn a_hundred_thousand_nested_brackets_are_refused() {
     }
 }
 
+/// A syntax error at the bottom of the deepest nesting the parser accepts is found at once:
+/// no bracket is parsed twice (a grammar with separate rules for `(e)` and `(e, f)` once took
+/// time exponential in the depth here, hours at 30 levels).
+#[test]
+fn a_syntax_error_under_deep_brackets_is_found_at_once() {
+    let depth = optimc::parse::MAX_NESTING - 8;
+    for (name, open, tail) in [
+        ("parens", "(", "\""),
+        ("tuples", "(1, ", "1 +"),
+        ("calls", "min(", "]"),
+        ("lists_of_tuples", "[(", "("),
+    ] {
+        let source = format!("{HEAD}let x = {}{tail}\n", open.repeat(depth / 2));
+        refused(name, source.as_bytes(), "optimc::syntax");
+    }
+}
+
 #[test]
 fn chains_of_a_hundred_thousand_operators_are_refused() {
     let n = 100_000;

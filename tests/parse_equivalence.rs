@@ -588,28 +588,15 @@ proptest! {
     }
 }
 
-/// The corpus files to mutate: all but those nested more than 16 brackets deep
-/// (tests/fixtures/invalid/too_deep.optim). Mutated into a syntax error deep inside (an
-/// unclosed string after 60 `(`), such a file makes pest backtrack exponentially: it tries
-/// `paren`, then `tuple`, at every level. That is a flaw of the pest path (on every branch),
-/// not of the fast parser, which gives up on such input at once.
+/// The corpus files to mutate: all of them, including tests/fixtures/invalid/too_deep.optim
+/// (mutated into a syntax error deep inside its brackets, it once made pest backtrack
+/// exponentially, trying `paren` then `tuple` at every level; the grammar now has one rule).
 fn corpus_texts() -> &'static [String] {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     TEXTS.get_or_init(|| {
         corpus()
             .into_iter()
             .filter_map(|(_, b)| String::from_utf8(b).ok())
-            .filter(|text| {
-                let mut depth = 0usize;
-                text.bytes().all(|b| {
-                    match b {
-                        b'(' | b'[' | b'{' => depth += 1,
-                        b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-                        _ => {}
-                    }
-                    depth <= 16
-                })
-            })
             .collect()
     })
 }

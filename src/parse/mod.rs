@@ -573,16 +573,23 @@ impl Builder {
                     2,
                 )
             }
-            Rule::paren => {
+            Rule::paren
+                if !pair
+                    .clone()
+                    .into_inner()
+                    .any(|p| p.as_rule() == Rule::tuple_comma) =>
+            {
                 let (inner, d) =
                     self.node(pair.into_inner().next().expect("paren holds an expression"));
                 self.make(ExprKind::Paren(Box::new(inner)), span, d + 1)
             }
-            Rule::tuple | Rule::list => {
+            // A `paren` with a comma is a tuple.
+            Rule::paren | Rule::list => {
                 let is_list = pair.as_rule() == Rule::list;
                 let mut depth = 1;
                 let items: Vec<Expr> = pair
                     .into_inner()
+                    .filter(|p| p.as_rule() != Rule::tuple_comma)
                     .map(|p| {
                         let (e, d) = self.node(p);
                         depth = depth.max(d + 1);
@@ -883,7 +890,6 @@ fn rule_phrase(rule: Rule) -> Option<&'static str> {
         | Rule::number
         | Rule::string
         | Rule::paren
-        | Rule::tuple
         | Rule::list
         | Rule::kw_true
         | Rule::kw_false
