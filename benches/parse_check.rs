@@ -1,5 +1,6 @@
 //! Parse + check (`optimc::check_source`, what `optimc check` runs) on generated files of
-//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second).
+//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second), and its later
+//! stages alone on the parsed file: `check` (the checker) and `analysis` (the numeric analysis).
 
 mod common;
 
@@ -25,5 +26,29 @@ fn parse_check(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_check);
+/// The checker and the analysis alone, on a file parsed once.
+fn stages(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    for groups in [1_000, 10_000] {
+        let source = common::large_source(groups);
+        let file = optimc::parse::parse(&source).expect("the benchmark file parses");
+        let config = optimc::check::check(&file)
+            .config
+            .expect("the benchmark file checks");
+        group.throughput(Throughput::Bytes(source.len() as u64));
+        group.bench_with_input(BenchmarkId::new("check", groups), &file, |b, f| {
+            b.iter(|| optimc::check::check(black_box(f)))
+        });
+        group.bench_with_input(BenchmarkId::new("analysis", groups), &file, |b, f| {
+            b.iter(|| {
+                optimc::analysis::analyze(black_box(f), &source, &config, &Default::default())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_check, stages);
 criterion_main!(benches);
