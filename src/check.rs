@@ -301,7 +301,11 @@ struct Checker {
     /// Calls that cycle momentum, checked against the optimizer at the end.
     momentum_cyclers: Vec<Span>,
     /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
-    group_patterns: Vec<(ast::Ident, Vec<(String, Span)>)>,
+    /// (The patterns themselves are the group's `params`: by index into the groups, the span of
+    /// the group's name and of each pattern.)
+    group_patterns: Vec<(usize, Span, Vec<Span>)>,
+    /// How many groups have been checked so far.
+    groups_checked: usize,
     /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
     inline_budget: expr::InlineBudget,
     /// The errors among `diags[..counted.1]` is `counted.0` (see [`Checker::error_count`]).
@@ -381,6 +385,7 @@ impl Checker {
             optimizer: None,
             momentum_cyclers: Vec::new(),
             group_patterns: Vec::new(),
+            groups_checked: 0,
             inline_budget: expr::InlineBudget::default(),
             counted: Cell::new((0, 0)),
             guarded: false,
@@ -448,7 +453,7 @@ impl Checker {
 
         let mut defaults: Option<Hyperparams> = None;
         let mut groups: Vec<GroupConfig> = Vec::new();
-        let mut group_names: HashMap<String, Span> = HashMap::new();
+        let mut group_names: HashMap<&str, Span> = HashMap::new();
         let mut schedule: Option<ScheduleConfig> = None;
         let mut seen_optimizer = false;
         let mut seen_schedule = false;
@@ -475,7 +480,7 @@ impl Checker {
                     defaults = self.optimizer_call(call);
                 }
                 Statement::Group { name, fields, .. } => {
-                    if let Some(first) = group_names.get(&name.name) {
+                    if let Some(first) = group_names.get(name.name.as_str()) {
                         self.error(
                             Diagnostic::error(
                                 Code::DuplicateDefinition,
@@ -487,7 +492,7 @@ impl Checker {
                             .with_help("give each group its own name"),
                         );
                     } else {
-                        group_names.insert(name.name.clone(), name.span);
+                        group_names.insert(&name.name, name.span);
                     }
                     let (group, opts) = self.group(name, fields);
                     groups.push(group);
@@ -550,7 +555,7 @@ impl Checker {
                     apply_option(&mut group.options, option, value);
                 }
             }
-            self.lint_shadowed_groups();
+            self.lint_shadowed_groups(&groups);
         }
         Some(Config {
             optimizer: kind,
@@ -612,10 +617,11 @@ impl Checker {
     // ----- values -----
 
     fn lookup_for_lambda(&self, name: &str) -> Lookup {
-        if let Some(entry) = self.lets.get(name) {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
             entry.used.set(true);
         }
-        match self.lets.get(name) {
+        match entry {
             Some(entry) if entry.defined => match &entry.value {
                 Some(Value::Number(v)) => Lookup::Number(*v),
                 Some(Value::Bool(b)) => Lookup::Bool(*b),
@@ -714,10 +720,11 @@ impl Checker {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Option<Value> {
-        if let Some(entry) = self.lets.get(name) {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
             entry.used.set(true);
         }
-        match self.lets.get(name) {
+        match entry {
             Some(entry) if entry.defined => return entry.value.clone(),
             Some(entry) => {
                 let def = entry.span;
@@ -1852,9 +1859,10 @@ impl Checker {
             match key {
                 "params" => {
                     params = self.patterns(&field.value).map(|patterns| {
-                        let names = patterns.iter().map(|(p, _)| p.clone()).collect();
-                        self.group_patterns.push((name.clone(), patterns));
-                        names
+                        let spans = patterns.iter().map(|(_, span)| *span).collect();
+                        self.group_patterns
+                            .push((self.groups_checked, name.span, spans));
+                        patterns.into_iter().map(|(p, _)| p).collect()
                     })
                 }
                 "schedule" => schedule = self.schedule_value(&field.value),
@@ -1890,6 +1898,7 @@ impl Checker {
                 )),
             );
         }
+        self.groups_checked += 1;
         (
             GroupConfig {
                 name: name.name.clone(),
@@ -2024,21 +2033,24 @@ impl Checker {
 
     /// A parameter goes to the first group whose pattern matches it, so a group whose every
     /// pattern is covered by an earlier group's gets nothing.
-    fn lint_shadowed_groups(&mut self) {
+    fn lint_shadowed_groups(&mut self, groups: &[GroupConfig]) {
         let patterns: Vec<Vec<&str>> = self
             .group_patterns
             .iter()
-            .map(|(_, ps)| ps.iter().map(|(p, _)| p.as_str()).collect())
+            .map(|(g, ..)| groups[*g].params.iter().map(String::as_str).collect())
             .collect();
         let mut warnings = Vec::new();
         for shadow in shadowed_groups(&patterns, SHADOW_BUDGET).shadows {
-            let name = &self.group_patterns[shadow.group].0;
-            let (group, qs) = &self.group_patterns[shadow.by];
-            let (q, span) = &qs[shadow.pattern];
+            let (g, name_span, _) = &self.group_patterns[shadow.group];
+            let name = &groups[*g];
+            let (by, _, spans) = &self.group_patterns[shadow.by];
+            let group = &groups[*by];
+            let q = &group.params[shadow.pattern];
+            let span = &spans[shadow.pattern];
             warnings.push(
                 Diagnostic::warning(
                     Code::ShadowedGroup,
-                    name.span,
+                    *name_span,
                     format!("group `{}` gets no parameters", name.name),
                 )
                 .with_label("every pattern of this group is matched by an earlier group")
