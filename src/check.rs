@@ -2254,10 +2254,7 @@ fn shadowed_groups(groups: &[Vec<&str>], budget: usize) -> ShadowLint {
             trie.lists_along(p.as_bytes(), &mut heads);
             let mut found = None;
             let mut exhausted = false;
-            loop {
-                let Some((h, &f)) = heads.iter().enumerate().min_by_key(|(_, f)| **f) else {
-                    break;
-                };
+            while let Some((h, &f)) = heads.iter().enumerate().min_by_key(|(_, f)| **f) {
                 let f = f as usize;
                 if f >= earlier {
                     break;
