@@ -1,6 +1,7 @@
 //! Parse + check (`optimc::check_source`, what `optimc check` runs) on generated files of
-//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second), and the parse
-//! stage alone (`optimc::parse::parse`) on the same files.
+//! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second), and each stage
+//! alone on the same files: the parse (`optimc::parse::parse`), and on the parsed file `check`
+//! (the checker) and `analysis` (the numeric analysis).
 
 mod common;
 
@@ -50,5 +51,29 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_check, parse);
+/// The checker and the analysis alone, on a file parsed once.
+fn stages(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stages");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    for groups in [1_000, 10_000] {
+        let source = common::large_source(groups);
+        let file = optimc::parse::parse(&source).expect("the benchmark file parses");
+        let config = optimc::check::check(&file)
+            .config
+            .expect("the benchmark file checks");
+        group.throughput(Throughput::Bytes(source.len() as u64));
+        group.bench_with_input(BenchmarkId::new("check", groups), &file, |b, f| {
+            b.iter(|| optimc::check::check(black_box(f)))
+        });
+        group.bench_with_input(BenchmarkId::new("analysis", groups), &file, |b, f| {
+            b.iter(|| {
+                optimc::analysis::analyze(black_box(f), &source, &config, &Default::default())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_check, parse, stages);
 criterion_main!(benches);

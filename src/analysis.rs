@@ -145,12 +145,93 @@ pub fn analyze(
     config: &Config,
     options: &Options,
 ) -> Vec<Diagnostic> {
-    let per_epoch = work_per_epoch(config);
-    let horizon = options
-        .horizon
-        .unwrap_or_else(|| default_horizon(config))
-        .clamp(1, MAX_HORIZON)
-        .min((WORK_BUDGET / per_epoch).max(1));
+    analyze_on(file, source, config, options, parallel(config))
+}
+
+/// Schedule instances (groups with their own schedule, and the file's) from which the analysis
+/// runs the schedule on a thread of its own; below, a thread costs more than it saves.
+const PARALLEL_INSTANCES: usize = 64;
+
+/// Whether to run the schedule beside the rest of the analysis: for files with many schedules,
+/// when a second core is there.
+fn parallel(config: &Config) -> bool {
+    let instances = config
+        .groups
+        .iter()
+        .filter(|g| g.schedule.is_some())
+        .count()
+        + usize::from(config.schedule.is_some());
+    instances >= PARALLEL_INSTANCES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// [`analyze`], with the schedule built and run on a second thread (`parallel`) while this one
+/// works out the horizon, finds the source of every schedule and lints them. The diagnostics
+/// are the same, in the same order, either way.
+fn analyze_on(
+    file: &ast::File,
+    source: &str,
+    config: &Config,
+    options: &Options,
+    parallel: bool,
+) -> Vec<Diagnostic> {
+    let horizon_of = |per_epoch: u64| {
+        options
+            .horizon
+            .unwrap_or_else(|| default_horizon(config))
+            .clamp(1, MAX_HORIZON)
+            .min((WORK_BUDGET / per_epoch).max(1))
+    };
+    if !parallel {
+        let horizon = horizon_of(work_per_epoch(config));
+        let paths = Paths::of(Schedule::new(config), horizon);
+        return finish(file, source, config, horizon, &paths);
+    }
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::channel::<u64>();
+        // Building the schedule (which copies every lambda) needs no horizon: start it now.
+        let runner = scope.spawn(move || {
+            let schedule = Schedule::new(config);
+            receive
+                .recv()
+                .ok()
+                .map(|horizon| Paths::of(schedule, horizon))
+        });
+        let horizon = horizon_of(work_per_epoch(config));
+        // The runner is waiting for this; if it has died, `join` below says why.
+        let _ = send.send(horizon);
+        let env = Env::new(file);
+        let sources = Sources::find(file, &env, config);
+        let mut lints = Analysis {
+            env: &env,
+            source,
+            config,
+            horizon,
+            out: Vec::new(),
+        };
+        lints.schedule_lints(&sources);
+        let paths = match runner.join() {
+            Ok(paths) => paths.expect("the horizon was sent"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let mut a = Analysis {
+            out: Vec::new(),
+            ..lints
+        };
+        a.trajectories(&sources, &paths);
+        a.out.append(&mut lints.out);
+        a.out
+    })
+}
+
+/// The analysis once the schedule has run: lr problems first, then the schedules' lints.
+fn finish(
+    file: &ast::File,
+    source: &str,
+    config: &Config,
+    horizon: u64,
+    paths: &Paths,
+) -> Vec<Diagnostic> {
     let env = Env::new(file);
     let sources = Sources::find(file, &env, config);
     let mut a = Analysis {
@@ -160,12 +241,59 @@ pub fn analyze(
         horizon,
         out: Vec::new(),
     };
-    a.trajectories(&sources);
-    for (cfg, src) in sources.distinct(config) {
-        a.lambda_jumps(cfg, src, horizon);
-        a.tree_lints(cfg, src);
-    }
+    a.trajectories(&sources, paths);
+    a.schedule_lints(&sources);
     a.out
+}
+
+/// The first epoch at which each group's lr is NaN or infinite (and whether NaN), negative,
+/// and 0 until the end of the horizon, as the real schedule runs.
+#[derive(Debug)]
+struct Paths {
+    non_finite: Vec<Option<u64>>,
+    nan: Vec<bool>,
+    negative: Vec<Option<u64>>,
+    zero_since: Vec<Option<u64>>,
+}
+
+impl Paths {
+    /// Runs `schedule` (just built) over `horizon` epochs.
+    fn of(mut schedule: Schedule, horizon: u64) -> Paths {
+        let n = schedule.lrs().len();
+        let needs_metric = schedule.needs_metric();
+        let mut p = Paths {
+            non_finite: vec![None; n],
+            nan: vec![false; n],
+            negative: vec![None; n],
+            zero_since: vec![None; n],
+        };
+        for epoch in 0..horizon {
+            for (g, &lr) in schedule.lrs().iter().enumerate() {
+                if !lr.is_finite() {
+                    if p.non_finite[g].is_none() {
+                        p.non_finite[g] = Some(epoch);
+                        p.nan[g] = lr.is_nan();
+                    }
+                } else if lr < 0.0 {
+                    p.negative[g].get_or_insert(epoch);
+                }
+                if lr == 0.0 {
+                    p.zero_since[g].get_or_insert(epoch);
+                } else {
+                    p.zero_since[g] = None;
+                }
+            }
+            if epoch + 1 < horizon {
+                if needs_metric {
+                    // The worst case for `plateau`: a metric that never improves.
+                    schedule.step_with(0.0);
+                } else {
+                    schedule.step();
+                }
+            }
+        }
+        p
+    }
 }
 
 // ----- where each schedule node was written -----
@@ -506,41 +634,24 @@ impl Analysis<'_, '_> {
         self.source.get(span.start..span.end).unwrap_or("")
     }
 
-    /// Runs the real schedule over the horizon and reports each group's first NaN or infinite,
-    /// negative, or for-good-zero lr.
-    fn trajectories(&mut self, sources: &Sources) {
-        let n = self.config.groups.len();
-        let mut schedule = Schedule::new(self.config);
-        let needs_metric = schedule.needs_metric();
-        let mut non_finite: Vec<Option<u64>> = vec![None; n];
-        let mut nan: Vec<bool> = vec![false; n];
-        let mut negative: Vec<Option<u64>> = vec![None; n];
-        let mut zero_since: Vec<Option<u64>> = vec![None; n];
-        for epoch in 0..self.horizon {
-            for (g, &lr) in schedule.lrs().iter().enumerate() {
-                if !lr.is_finite() {
-                    if non_finite[g].is_none() {
-                        non_finite[g] = Some(epoch);
-                        nan[g] = lr.is_nan();
-                    }
-                } else if lr < 0.0 {
-                    negative[g].get_or_insert(epoch);
-                }
-                if lr == 0.0 {
-                    zero_since[g].get_or_insert(epoch);
-                } else {
-                    zero_since[g] = None;
-                }
-            }
-            if epoch + 1 < self.horizon {
-                if needs_metric {
-                    // The worst case for `plateau`: a metric that never improves.
-                    schedule.step_with(0.0);
-                } else {
-                    schedule.step();
-                }
-            }
+    /// The lints of every schedule written in the file: lambda jumps and the tree's shape.
+    fn schedule_lints(&mut self, sources: &Sources) {
+        for (cfg, src) in sources.distinct(self.config) {
+            self.lambda_jumps(cfg, src, self.horizon);
+            self.tree_lints(cfg, src);
         }
+    }
+
+    /// Reports each group's first NaN or infinite, negative, or for-good-zero lr, from the
+    /// paths the real schedule took over the horizon ([`Paths::of`]).
+    fn trajectories(&mut self, sources: &Sources, paths: &Paths) {
+        let n = self.config.groups.len();
+        let Paths {
+            non_finite,
+            nan,
+            negative,
+            zero_since,
+        } = paths;
         // One warning per place in the source, naming every group it affects. Groups sharing
         // the file's schedule usually break at the same epoch: find the culprit once.
         let mut found: Vec<(Problem, u64, Culprit, Vec<usize>)> = Vec::new();
@@ -1313,6 +1424,68 @@ mod tests {
                 "{leaf}: alone {alone}, chained {chained}"
             );
         }
+    }
+
+    /// Running the schedule on a second thread changes nothing: the same diagnostics in the
+    /// same order, on every fixture and example and on a large file of mixed schedules.
+    #[test]
+    fn the_parallel_analysis_says_what_the_serial_one_says() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let mut sources: Vec<String> = Vec::new();
+        for dir in ["tests/fixtures/warnings", "examples"] {
+            for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "optim") {
+                    sources.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        assert!(sources.len() > 30, "{} files", sources.len());
+        // Many groups with their own schedule (some breaking at various epochs), groups sharing
+        // the file's, a plateau somewhere (so every schedule gets the metric).
+        let mut big = String::from(
+            "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = chain(exponential(gamma = 0.9), plateau(patience = 2))\n",
+        );
+        for g in 0..300 {
+            let schedule = match g % 6 {
+                0 => format!("lambda(e -> 1 / (e - {}))", g % 17),
+                1 => format!("lambda(e -> 1 - e / {})", 5 + g % 40),
+                2 => format!("multiplicative(e -> if e < {} then 1 else 12)", g % 23),
+                3 => format!("step(step_size = {}, gamma = 0)", 1 + g % 9),
+                4 => "sequence(linear(total_iters = 10), cosine(t_max = 5), milestones = [4])"
+                    .to_string(),
+                _ => String::new(),
+            };
+            let field = if schedule.is_empty() {
+                String::new()
+            } else {
+                format!(", schedule = {schedule}")
+            };
+            big.push_str(&format!("group g{g} {{ params = \"g{g}.*\"{field} }}\n"));
+        }
+        sources.push(big);
+        let mut compared = 0;
+        for source in &sources {
+            let file = crate::parse::parse(source).unwrap();
+            let Some(config) = crate::check::check(&file).config else {
+                continue;
+            };
+            for options in [Options::default(), Options { horizon: Some(7) }] {
+                let serial = analyze_on(&file, source, &config, &options, false);
+                let parallel = analyze_on(&file, source, &config, &options, true);
+                assert_eq!(serial, parallel, "{source}");
+                compared += serial.len();
+            }
+        }
+        assert!(compared > 100, "{compared} diagnostics compared");
+        // The large file is one that runs in parallel where there are two cores.
+        let config = crate::Config::from_source("big.optim", sources.last().unwrap()).unwrap();
+        let own = config
+            .groups
+            .iter()
+            .filter(|g| g.schedule.is_some())
+            .count();
+        assert!(own >= PARALLEL_INSTANCES, "{own}");
     }
 
     #[test]

@@ -301,21 +301,42 @@ struct Checker {
     /// Calls that cycle momentum, checked against the optimizer at the end.
     momentum_cyclers: Vec<Span>,
     /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
-    group_patterns: Vec<(ast::Ident, Vec<(String, Span)>)>,
+    /// (The patterns themselves are the group's `params`: by index into the groups, the span of
+    /// the group's name and of each pattern.)
+    group_patterns: Vec<(usize, Span, Vec<Span>)>,
+    /// How many groups have been checked so far.
+    groups_checked: usize,
     /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
     inline_budget: expr::InlineBudget,
+    /// The errors among `diags[..counted.1]` is `counted.0` (see [`Checker::error_count`]).
+    counted: Cell<(usize, usize)>,
+    /// Whether the expression being evaluated is inside one that [`Checker::guard_depth`]
+    /// accepted: every sub-expression of an accepted expression is accepted too.
+    guarded: bool,
 }
 
 /// Arguments bound to a signature's parameter names.
 struct Bound<'a> {
     call: &'a ast::Call,
-    named: HashMap<&'static str, &'a ast::Expr>,
+    /// Each bound parameter with its value and the span of the argument that gave it (a
+    /// signature has at most a dozen parameters: a list beats a map).
+    named: Vec<(&'static str, &'a ast::Expr, Span)>,
     rest: Vec<&'a ast::Expr>,
 }
 
 impl<'a> Bound<'a> {
     fn get(&self, name: &str) -> Option<&'a ast::Expr> {
-        self.named.get(name).copied()
+        self.named
+            .iter()
+            .find(|(p, ..)| *p == name)
+            .map(|(_, e, _)| *e)
+    }
+
+    fn span_of(&self, name: &str) -> Option<Span> {
+        self.named
+            .iter()
+            .find(|(p, ..)| *p == name)
+            .map(|(.., s)| *s)
     }
 }
 
@@ -364,7 +385,10 @@ impl Checker {
             optimizer: None,
             momentum_cyclers: Vec::new(),
             group_patterns: Vec::new(),
+            groups_checked: 0,
             inline_budget: expr::InlineBudget::default(),
+            counted: Cell::new((0, 0)),
+            guarded: false,
         }
     }
 
@@ -429,7 +453,7 @@ impl Checker {
 
         let mut defaults: Option<Hyperparams> = None;
         let mut groups: Vec<GroupConfig> = Vec::new();
-        let mut group_names: HashMap<String, Span> = HashMap::new();
+        let mut group_names: HashMap<&str, Span> = HashMap::new();
         let mut schedule: Option<ScheduleConfig> = None;
         let mut seen_optimizer = false;
         let mut seen_schedule = false;
@@ -440,11 +464,7 @@ impl Checker {
         for st in &file.statements {
             match st {
                 Statement::Let { name, value, .. } => {
-                    let v = if self.guard_depth(value) {
-                        self.eval(value)
-                    } else {
-                        None
-                    };
+                    let v = self.arg_value(value);
                     if let Some(entry) = self.lets.get_mut(&name.name) {
                         if entry.span == name.span {
                             entry.defined = true;
@@ -460,7 +480,7 @@ impl Checker {
                     defaults = self.optimizer_call(call);
                 }
                 Statement::Group { name, fields, .. } => {
-                    if let Some(first) = group_names.get(&name.name) {
+                    if let Some(first) = group_names.get(name.name.as_str()) {
                         self.error(
                             Diagnostic::error(
                                 Code::DuplicateDefinition,
@@ -472,7 +492,7 @@ impl Checker {
                             .with_help("give each group its own name"),
                         );
                     } else {
-                        group_names.insert(name.name.clone(), name.span);
+                        group_names.insert(&name.name, name.span);
                     }
                     let (group, opts) = self.group(name, fields);
                     groups.push(group);
@@ -535,7 +555,7 @@ impl Checker {
                     apply_option(&mut group.options, option, value);
                 }
             }
-            self.lint_shadowed_groups();
+            self.lint_shadowed_groups(&groups);
         }
         Some(Config {
             optimizer: kind,
@@ -547,7 +567,8 @@ impl Checker {
 
     /// Refuses expressions nested too deeply to walk recursively.
     fn guard_depth(&mut self, e: &ast::Expr) -> bool {
-        let mut stack = vec![(e, 1usize)];
+        let mut stack = Vec::with_capacity(32);
+        stack.push((e, 1usize));
         while let Some((e, depth)) = stack.pop() {
             if depth > MAX_EXPR_DEPTH {
                 self.error(
@@ -596,10 +617,11 @@ impl Checker {
     // ----- values -----
 
     fn lookup_for_lambda(&self, name: &str) -> Lookup {
-        if let Some(entry) = self.lets.get(name) {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
             entry.used.set(true);
         }
-        match self.lets.get(name) {
+        match entry {
             Some(entry) if entry.defined => match &entry.value {
                 Some(Value::Number(v)) => Lookup::Number(*v),
                 Some(Value::Bool(b)) => Lookup::Bool(*b),
@@ -698,10 +720,11 @@ impl Checker {
     }
 
     fn name(&mut self, name: &str, span: Span) -> Option<Value> {
-        if let Some(entry) = self.lets.get(name) {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
             entry.used.set(true);
         }
-        match self.lets.get(name) {
+        match entry {
             Some(entry) if entry.defined => return entry.value.clone(),
             Some(entry) => {
                 let def = entry.span;
@@ -841,7 +864,11 @@ impl Checker {
         if let Some(entry) = self.lets.get(name) {
             entry.used.set(true);
         }
-        if let Some(Value::Lambda(lambda)) = self.lets.get(name).and_then(|e| e.value.clone()) {
+        let lambda = match self.lets.get(name).and_then(|e| e.value.as_ref()) {
+            Some(Value::Lambda(lambda)) => Some(lambda.clone()),
+            _ => None,
+        };
+        if let Some(lambda) = lambda {
             if call.args.len() != 1 || call.args[0].name.is_some() {
                 self.error(
                     Diagnostic::error(
@@ -919,10 +946,9 @@ impl Checker {
     ) -> Bound<'a> {
         let mut bound = Bound {
             call,
-            named: HashMap::new(),
+            named: Vec::new(),
             rest: Vec::new(),
         };
-        let mut spans: HashMap<&'static str, Span> = HashMap::new();
         let mut seen_named: Option<Span> = None;
         let mut position = 0;
         // A misplaced or misspelled argument explains a "missing" one; report only the cause.
@@ -974,8 +1000,7 @@ impl Checker {
                     }
                     let p = params[position];
                     position += 1;
-                    bound.named.insert(p, &arg.value);
-                    spans.insert(p, arg.value.span);
+                    bound.named.push((p, &arg.value, arg.value.span));
                 }
                 Some(name) => {
                     seen_named.get_or_insert(name.span);
@@ -983,7 +1008,7 @@ impl Checker {
                         self.unknown_argument(what, name, params);
                         continue;
                     };
-                    if let Some(first) = spans.get(p) {
+                    if let Some(first) = bound.span_of(p) {
                         self.error(
                             Diagnostic::error(
                                 Code::DuplicateArgument,
@@ -991,20 +1016,21 @@ impl Checker {
                                 format!("`{p}` is given twice"),
                             )
                             .with_label("given again here")
-                            .with_related(*first, "first given here")
+                            .with_related(first, "first given here")
                             .with_help(format!("remove one of the two values of `{p}`")),
                         );
                         continue;
                     }
-                    bound.named.insert(p, &arg.value);
-                    spans.insert(p, name.span.to(arg.value.span));
+                    bound
+                        .named
+                        .push((p, &arg.value, name.span.to(arg.value.span)));
                 }
             }
         }
         let missing: Vec<&str> = params[..required]
             .iter()
             .copied()
-            .filter(|p| !bound.named.contains_key(p))
+            .filter(|p| bound.get(p).is_none())
             .collect();
         if !missing.is_empty() && self.error_count() == errors_before {
             let list = missing
@@ -1065,11 +1091,21 @@ impl Checker {
 
     // ----- typed argument readers -----
 
+    /// Evaluates `e` after making sure it is not nested too deeply to walk recursively. Inside
+    /// an expression already accepted (an argument of an argument), there is nothing to check
+    /// again: walking every argument of every call again would make the check quadratic in the
+    /// nesting depth.
     fn arg_value(&mut self, e: &ast::Expr) -> Option<Value> {
+        if self.guarded {
+            return self.eval(e);
+        }
         if !self.guard_depth(e) {
             return None;
         }
-        self.eval(e)
+        self.guarded = true;
+        let v = self.eval(e);
+        self.guarded = false;
+        v
     }
 
     fn number(&mut self, b: &Bound, name: &str, default: f64) -> f64 {
@@ -1364,8 +1400,15 @@ impl Checker {
         }
     }
 
+    /// How many errors `diags` holds. Diagnostics are only ever appended until the checker
+    /// is done, so only those added since the last call are counted (this is called for every
+    /// call in the file; counting them all each time would be quadratic).
     fn error_count(&self) -> usize {
-        self.diags.iter().filter(|d| d.is_error()).count()
+        let (mut errors, seen) = self.counted.get();
+        debug_assert!(seen <= self.diags.len(), "diagnostics were removed");
+        errors += self.diags[seen..].iter().filter(|d| d.is_error()).count();
+        self.counted.set((errors, self.diags.len()));
+        errors
     }
 
     fn build_schedule(&mut self, sig: &Signature, b: &Bound) -> Option<ScheduleConfig> {
@@ -1816,9 +1859,10 @@ impl Checker {
             match key {
                 "params" => {
                     params = self.patterns(&field.value).map(|patterns| {
-                        let names = patterns.iter().map(|(p, _)| p.clone()).collect();
-                        self.group_patterns.push((name.clone(), patterns));
-                        names
+                        let spans = patterns.iter().map(|(_, span)| *span).collect();
+                        self.group_patterns
+                            .push((self.groups_checked, name.span, spans));
+                        patterns.into_iter().map(|(p, _)| p).collect()
                     })
                 }
                 "schedule" => schedule = self.schedule_value(&field.value),
@@ -1854,6 +1898,7 @@ impl Checker {
                 )),
             );
         }
+        self.groups_checked += 1;
         (
             GroupConfig {
                 name: name.name.clone(),
@@ -1988,47 +2033,28 @@ impl Checker {
 
     /// A parameter goes to the first group whose pattern matches it, so a group whose every
     /// pattern is covered by an earlier group's gets nothing.
-    fn lint_shadowed_groups(&mut self) {
-        // Pattern pairs cost len × len each; a generated file with thousands of groups or huge
-        // patterns gets as many answers as the budget allows, then none (it is only a lint).
-        let budget = Cell::new(SHADOW_BUDGET);
-        let covers = |q: &str, p: &str| {
-            let cost = (q.len() + 1).saturating_mul(p.len() + 1);
-            if cost > budget.get() {
-                budget.set(0);
-                return None;
-            }
-            budget.set(budget.get() - cost);
-            Some(glob_covers(q, p))
-        };
+    fn lint_shadowed_groups(&mut self, groups: &[GroupConfig]) {
+        let patterns: Vec<Vec<&str>> = self
+            .group_patterns
+            .iter()
+            .map(|(g, ..)| groups[*g].params.iter().map(String::as_str).collect())
+            .collect();
         let mut warnings = Vec::new();
-        for (i, (name, patterns)) in self.group_patterns.iter().enumerate() {
-            let earlier = &self.group_patterns[..i];
-            let shadow_of = |p: &str| {
-                earlier.iter().find_map(|(group, qs)| {
-                    qs.iter()
-                        .find(|(q, _)| covers(q, p).unwrap_or(false))
-                        .map(|(q, span)| (group, q, *span))
-                })
-            };
-            let shadows: Vec<_> = patterns.iter().map(|(p, _)| shadow_of(p)).collect();
-            if budget.get() == 0 {
-                break;
-            }
-            if patterns.is_empty() || shadows.iter().any(Option::is_none) {
-                continue;
-            }
-            let Some((group, q, span)) = shadows[0] else {
-                continue;
-            };
+        for shadow in shadowed_groups(&patterns, SHADOW_BUDGET).shadows {
+            let (g, name_span, _) = &self.group_patterns[shadow.group];
+            let name = &groups[*g];
+            let (by, _, spans) = &self.group_patterns[shadow.by];
+            let group = &groups[*by];
+            let q = &group.params[shadow.pattern];
+            let span = &spans[shadow.pattern];
             warnings.push(
                 Diagnostic::warning(
                     Code::ShadowedGroup,
-                    name.span,
+                    *name_span,
                     format!("group `{}` gets no parameters", name.name),
                 )
                 .with_label("every pattern of this group is matched by an earlier group")
-                .with_related(span, format!("`{q}` in group `{}` matches them first", group.name))
+                .with_related(*span, format!("`{q}` in group `{}` matches them first", group.name))
                 .with_help(format!(
                     "a parameter goes to the first group that matches it: move group `{}` above group `{}`, or narrow `{q}`",
                     name.name, group.name
@@ -2173,6 +2199,222 @@ fn option_value_of(hp: &Hyperparams, option: OptionName) -> OptionValue {
         Centered => OptionValue::Bool(hp.centered),
         DecoupledWeightDecay => OptionValue::Bool(hp.decoupled_weight_decay),
         Betas => OptionValue::Pair(hp.betas.0, hp.betas.1),
+    }
+}
+
+/// A group all of whose patterns are covered by earlier groups' patterns: `group` gets no
+/// parameters because of pattern `pattern` of group `by` (the first that covers its first pattern).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shadow {
+    group: usize,
+    by: usize,
+    pattern: usize,
+}
+
+/// The `shadowed_group` lint over every group's `params` patterns, in file order.
+///
+/// For each pattern `p` the answer is the first pattern, in file order, of an earlier group that
+/// covers `p` ([`glob_covers`]). Comparing `p` with every earlier pattern would be quadratic in
+/// the number of groups, so only the patterns that can cover `p` are compared: a pattern covers
+/// `p` only if its literal prefix (up to its first `*` or `?`) is a prefix of `p` and its
+/// literal suffix (after its last `*` or `?`) a suffix of `p`. Earlier literal prefixes are kept
+/// in a trie, which yields those that are prefixes of `p` in one walk along `p`.
+///
+/// `budget` bounds the work as it always has: a comparison of `q` with `p` is charged
+/// `(q.len() + 1) × (p.len() + 1)`, and every earlier pattern up to the first one that covers
+/// `p` (all of them if none does) is charged, compared or not; once the budget runs out the
+/// lint stops, without an answer for the group at hand. So the answers are exactly those of
+/// comparing every pair in order, while far fewer pairs are compared.
+fn shadowed_groups(groups: &[Vec<&str>], budget: usize) -> ShadowLint {
+    // All patterns in file order; `charge[f]` is what comparing `p` with the patterns before
+    // pattern `f` costs, divided by `p.len() + 1`.
+    let mut owner: Vec<(usize, usize)> = Vec::new();
+    let mut charge: Vec<usize> = vec![0];
+    let mut first_of: Vec<usize> = Vec::with_capacity(groups.len());
+    for (g, patterns) in groups.iter().enumerate() {
+        first_of.push(owner.len());
+        for (k, q) in patterns.iter().enumerate() {
+            owner.push((g, k));
+            let last = *charge.last().unwrap_or(&0);
+            charge.push(last.saturating_add(q.len() + 1));
+        }
+    }
+    let flat: Vec<&str> = groups.iter().flatten().copied().collect();
+    let mut trie = PrefixTrie::new(flat.len());
+    let mut budget = budget;
+    let mut out = ShadowLint::default();
+    let mut heads: Vec<u32> = Vec::new();
+    for (i, patterns) in groups.iter().enumerate() {
+        let earlier = first_of[i];
+        let mut shadows: Vec<Option<usize>> = Vec::with_capacity(patterns.len());
+        for p in patterns {
+            let per_pair = p.len() + 1;
+            // Candidates in file order: merge the (sorted) lists of the prefixes of `p`.
+            heads.clear();
+            trie.lists_along(p.as_bytes(), &mut heads);
+            let mut found = None;
+            let mut exhausted = false;
+            while let Some((h, &f)) = heads.iter().enumerate().min_by_key(|(_, f)| **f) {
+                let f = f as usize;
+                if f >= earlier {
+                    break;
+                }
+                if per_pair.saturating_mul(charge[f + 1]) > budget {
+                    exhausted = true;
+                    break;
+                }
+                heads[h] = trie.next_entry[f];
+                if heads[h] == NO_ENTRY {
+                    heads.swap_remove(h);
+                }
+                let q = flat[f];
+                if !p.ends_with(literal_suffix(q)) {
+                    continue;
+                }
+                out.compared += 1;
+                if glob_covers(q, p) {
+                    found = Some(f);
+                    break;
+                }
+            }
+            let cost = per_pair.saturating_mul(charge[found.map_or(earlier, |f| f + 1)]);
+            if exhausted || cost > budget {
+                budget = 0;
+                shadows.push(None);
+            } else {
+                budget -= cost;
+                shadows.push(found);
+            }
+        }
+        if budget == 0 {
+            break;
+        }
+        for (k, p) in patterns.iter().enumerate() {
+            trie.insert(literal_prefix(p).as_bytes(), (first_of[i] + k) as u32);
+        }
+        if patterns.is_empty() || shadows.iter().any(Option::is_none) {
+            continue;
+        }
+        if let Some(f) = shadows[0] {
+            let (by, pattern) = owner[f];
+            out.shadows.push(Shadow {
+                group: i,
+                by,
+                pattern,
+            });
+        }
+    }
+    out
+}
+
+/// What [`shadowed_groups`] found, and how many pairs of patterns it compared.
+#[derive(Debug, Default)]
+struct ShadowLint {
+    shadows: Vec<Shadow>,
+    compared: usize,
+}
+
+/// The text a glob starts with, before its first wildcard.
+fn literal_prefix(glob: &str) -> &str {
+    &glob[..glob.find(['*', '?']).unwrap_or(glob.len())]
+}
+
+/// The text a glob ends with, after its last wildcard.
+fn literal_suffix(glob: &str) -> &str {
+    &glob[glob.rfind(['*', '?']).map_or(0, |i| i + 1)..]
+}
+
+const NO_ENTRY: u32 = u32::MAX;
+
+/// A trie of glob literal prefixes over bytes, each node listing the patterns whose prefix ends
+/// there, in the order they were inserted. Children and lists are linked lists in flat arrays:
+/// no allocation per node, and at most 256 siblings to step over per byte.
+struct PrefixTrie {
+    nodes: Vec<TrieNode>,
+    /// The next pattern in the same node's list, by pattern index.
+    next_entry: Vec<u32>,
+}
+
+#[derive(Clone, Copy)]
+struct TrieNode {
+    child: u32,
+    sibling: u32,
+    byte: u8,
+    first: u32,
+    last: u32,
+}
+
+impl PrefixTrie {
+    fn new(patterns: usize) -> Self {
+        PrefixTrie {
+            nodes: vec![TrieNode {
+                child: NO_ENTRY,
+                sibling: NO_ENTRY,
+                byte: 0,
+                first: NO_ENTRY,
+                last: NO_ENTRY,
+            }],
+            next_entry: vec![NO_ENTRY; patterns],
+        }
+    }
+
+    fn child(&self, node: u32, byte: u8) -> Option<u32> {
+        let mut c = self.nodes[node as usize].child;
+        while c != NO_ENTRY {
+            let n = &self.nodes[c as usize];
+            if n.byte == byte {
+                return Some(c);
+            }
+            c = n.sibling;
+        }
+        None
+    }
+
+    /// Adds pattern `index` (greater than every index added before) under `prefix`.
+    fn insert(&mut self, prefix: &[u8], index: u32) {
+        let mut node = 0u32;
+        for &b in prefix {
+            node = match self.child(node, b) {
+                Some(c) => c,
+                None => {
+                    let c = self.nodes.len() as u32;
+                    let parent = &mut self.nodes[node as usize];
+                    let sibling = parent.child;
+                    parent.child = c;
+                    self.nodes.push(TrieNode {
+                        child: NO_ENTRY,
+                        sibling,
+                        byte: b,
+                        first: NO_ENTRY,
+                        last: NO_ENTRY,
+                    });
+                    c
+                }
+            };
+        }
+        let n = &mut self.nodes[node as usize];
+        if n.first == NO_ENTRY {
+            n.first = index;
+        } else {
+            self.next_entry[n.last as usize] = index;
+        }
+        n.last = index;
+    }
+
+    /// The first pattern of each list whose prefix is a prefix of `text`.
+    fn lists_along(&self, text: &[u8], heads: &mut Vec<u32>) {
+        let mut node = 0u32;
+        let mut bytes = text.iter();
+        loop {
+            let first = self.nodes[node as usize].first;
+            if first != NO_ENTRY {
+                heads.push(first);
+            }
+            match bytes.next().and_then(|&b| self.child(node, b)) {
+                Some(c) => node = c,
+                None => break,
+            }
+        }
     }
 }
 
@@ -2335,6 +2577,134 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The `shadowed_group` lint as it was first written: every pattern against every earlier
+    /// pattern, in order, within the budget. The indexed lint must answer exactly the same.
+    fn shadowed_groups_pairwise(groups: &[Vec<&str>], budget: usize) -> Vec<Shadow> {
+        let budget = Cell::new(budget);
+        let covers = |q: &str, p: &str| {
+            let cost = (q.len() + 1).saturating_mul(p.len() + 1);
+            if cost > budget.get() {
+                budget.set(0);
+                return None;
+            }
+            budget.set(budget.get() - cost);
+            Some(glob_covers(q, p))
+        };
+        let mut out = Vec::new();
+        for (i, patterns) in groups.iter().enumerate() {
+            let earlier = &groups[..i];
+            let shadow_of = |p: &str| {
+                earlier.iter().enumerate().find_map(|(g, qs)| {
+                    qs.iter()
+                        .position(|q| covers(q, p).unwrap_or(false))
+                        .map(|k| (g, k))
+                })
+            };
+            let shadows: Vec<_> = patterns.iter().map(|p| shadow_of(p)).collect();
+            if budget.get() == 0 {
+                break;
+            }
+            if patterns.is_empty() || shadows.iter().any(Option::is_none) {
+                continue;
+            }
+            if let Some((by, pattern)) = shadows[0] {
+                out.push(Shadow {
+                    group: i,
+                    by,
+                    pattern,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_indexed_shadow_lint_answers_as_the_pairwise_one() {
+        // A small deterministic generator (xorshift) over an alphabet where covers are common.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let alphabet = ["a", "b", ".", "*", "?", "é"];
+        let mut found = 0;
+        let mut exhausted = 0;
+        for round in 0..3000 {
+            let groups: Vec<Vec<String>> = (0..1 + next(9))
+                .map(|_| {
+                    (0..next(4))
+                        .map(|_| {
+                            (0..next(7))
+                                .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            let groups: Vec<Vec<&str>> = groups
+                .iter()
+                .map(|g| g.iter().map(String::as_str).collect())
+                .collect();
+            let budget = [0, 1, 20, 60, 150, 400, 2000, SHADOW_BUDGET][round % 8];
+            let expected = shadowed_groups_pairwise(&groups, budget);
+            let got = shadowed_groups(&groups, budget).shadows;
+            assert_eq!(got, expected, "{groups:?} with budget {budget}");
+            found += expected.len();
+            let unlimited = shadowed_groups_pairwise(&groups, usize::MAX);
+            exhausted += usize::from(unlimited != expected);
+        }
+        // The generated cases do exercise both the warnings and the budget running out.
+        assert!(found > 500, "{found}");
+        assert!(exhausted > 100, "{exhausted}");
+    }
+
+    /// Ten thousand groups with their own literal prefixes (as in the benchmark file) compare
+    /// almost no pairs of patterns: only patterns whose prefix and suffix fit are compared.
+    #[test]
+    fn the_shadow_lint_compares_only_plausible_pairs() {
+        let n = 10_000;
+        let mut groups: Vec<Vec<String>> = (0..n)
+            .map(|g| vec![format!("model.layer{g}.*"), format!("aux.layer{g}.bias")])
+            .collect();
+        groups.push(vec!["model.layer5000.attn.*".to_string()]);
+        groups.push(vec!["*".to_string()]);
+        let groups: Vec<Vec<&str>> = groups
+            .iter()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        let lint = shadowed_groups(&groups, usize::MAX);
+        assert_eq!(
+            lint.shadows,
+            [Shadow {
+                group: n,
+                by: 5000,
+                pattern: 0
+            }]
+        );
+        // Pairwise, that is 2 × 10^8 comparisons.
+        assert!(lint.compared <= 10, "{} pairs compared", lint.compared);
+        // With the real budget the lint gives up early, exactly where the pairwise one did.
+        let small: Vec<Vec<&str>> = groups[..300].to_vec();
+        assert_eq!(
+            shadowed_groups(&small, SHADOW_BUDGET).shadows,
+            shadowed_groups_pairwise(&small, SHADOW_BUDGET)
+        );
+    }
+
+    #[test]
+    fn literal_ends_of_globs() {
+        assert_eq!(literal_prefix("model.layer1.*"), "model.layer1.");
+        assert_eq!(literal_prefix("a?b*"), "a");
+        assert_eq!(literal_prefix("*"), "");
+        assert_eq!(literal_prefix("head.bias"), "head.bias");
+        assert_eq!(literal_suffix("*.bias"), ".bias");
+        assert_eq!(literal_suffix("a*b?c"), "c");
+        assert_eq!(literal_suffix("a*"), "");
+        assert_eq!(literal_suffix("head.bias"), "head.bias");
     }
 
     #[test]
