@@ -7,6 +7,7 @@
 //! cargo run --release --example bench_compare -- optimizer NAME N THREADS STEPS REPS
 //! cargo run --release --example bench_compare -- stream N THREADS REPS
 //! cargo run --release --example bench_compare -- check GROUPS REPS   (GROUPS and 10 x GROUPS)
+//! cargo run --release --example bench_compare -- source GROUPS        (prints the file `check` times)
 //! ```
 //!
 //! Every figure is the median over `REPS` repetitions (schedules, lambdas and STREAM also give
@@ -35,6 +36,7 @@ fn main() {
         Some("optimizer") => optimizer(&args[1], num(2, 0), num(3, 1), num(4, 10), num(5, 7)),
         Some("stream") => stream(num(1, 0), num(2, 1), num(3, 7)),
         Some("check") => check(num(1, 1_000), num(2, 3)),
+        Some("source") => print!("{}", common::large_source(num(1, 1_000))),
         _ => {
             eprintln!(
                 "usage: bench_compare schedule|lambda|optimizer|stream|check ... (see the source)"

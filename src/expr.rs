@@ -10,6 +10,7 @@ use crate::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
 pub const MAX_STACK: usize = 64;
@@ -43,9 +44,11 @@ impl Default for InlineBudget {
 /// ```
 #[derive(Clone)]
 pub struct Lambda {
-    param: String,
-    body: Node,
-    code: Box<[Op]>,
+    // Shared, so that a clone (every schedule instance built from a config holds its lambdas)
+    // copies three pointers instead of a tree and a program.
+    param: Arc<str>,
+    body: Arc<Node>,
+    code: Arc<[Op]>,
     /// Whether the program needs at most [`SMALL_STACK`] stack slots (most do), so that
     /// evaluation can set up a smaller stack.
     small: bool,
@@ -770,9 +773,9 @@ pub fn compile_within(
         return None;
     }
     Some(Lambda {
-        param: param.name.clone(),
-        body: node,
-        code: code.into_boxed_slice(),
+        param: param.name.as_str().into(),
+        body: Arc::new(node),
+        code: code.into(),
         small: max_depth <= SMALL_STACK,
     })
 }
@@ -1156,9 +1159,9 @@ fn fold(node: Node) -> Node {
             return node;
         }
         let lambda = Lambda {
-            param: String::new(),
-            code: code.into_boxed_slice(),
-            body: Node::Param,
+            param: "".into(),
+            code: code.into(),
+            body: Arc::new(Node::Param),
             small: m <= SMALL_STACK,
         };
         let v = lambda.eval(0.0);

@@ -122,6 +122,7 @@ fn check_and_analyze(
                 items.extend(analysis::analyze(&file, source, config, options));
                 items.sort_by_key(|d| (d.span.start, d.span.end));
             }
+            drop_in_background(file, source.len());
             (checked.config, items)
         }
         Err(items) => (None, items),
@@ -133,6 +134,22 @@ fn check_and_analyze(
         items,
     };
     (config, diagnostics)
+}
+
+/// Source files at least this large have their syntax tree freed on another thread.
+const BACKGROUND_DROP_BYTES: usize = 1 << 20;
+
+/// Frees `value` (built from `source_len` bytes of source) on another thread when it is big:
+/// freeing a large file's hundreds of thousands of tree nodes takes as long as checking them,
+/// and nobody waits for it. Small values, or a failure to start the thread, drop here.
+pub fn drop_in_background<T: Send + 'static>(value: T, source_len: usize) {
+    if source_len < BACKGROUND_DROP_BYTES {
+        return;
+    }
+    // On failure the closure, and with it `value`, is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("optimc-drop".into())
+        .spawn(move || drop(value));
 }
 
 /// Like [`check_source`], for raw file contents: text that is not valid UTF-8 is reported as a
@@ -188,5 +205,33 @@ impl Config {
         let source = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Ok(Config::from_source(&path.display().to_string(), &source)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// Tells a channel when it is dropped, and on which thread.
+    struct Signal(mpsc::Sender<std::thread::ThreadId>);
+
+    impl Drop for Signal {
+        fn drop(&mut self) {
+            let _ = self.0.send(std::thread::current().id());
+        }
+    }
+
+    #[test]
+    fn small_values_drop_here_and_big_ones_on_another_thread() {
+        let here = std::thread::current().id();
+        let (tx, rx) = mpsc::channel();
+        drop_in_background(Signal(tx.clone()), 10);
+        assert_eq!(rx.try_recv(), Ok(here), "dropped before returning");
+        drop_in_background(Signal(tx), BACKGROUND_DROP_BYTES);
+        let on = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("dropped eventually");
+        assert_ne!(on, here);
     }
 }

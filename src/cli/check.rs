@@ -54,6 +54,7 @@ pub fn run(args: Args) -> u8 {
         if config.is_none() || (args.deny_warnings && warned) {
             code = code.max(INVALID);
         }
+        optimc::drop_in_background(config, bytes.len());
     }
     if args.format == DiagnosticFormat::Json {
         let text = serde_json::to_string_pretty(&json_items).unwrap_or_default();
