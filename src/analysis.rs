@@ -100,24 +100,14 @@ fn extent(s: &ScheduleConfig) -> u64 {
 /// What one epoch of the analysis costs: every group's lr, every schedule node stepped, every
 /// lambda operation evaluated (once by the schedule, once by the jump scan).
 fn work_per_epoch(config: &Config) -> u64 {
-    fn lambda_size(node: &expr::Node) -> u64 {
-        use expr::Node;
-        1 + match node {
-            Node::Number(_) | Node::Bool(_) | Node::Param => 0,
-            Node::Unary(_, x) => lambda_size(x),
-            Node::Binary(_, l, r) => lambda_size(l) + lambda_size(r),
-            Node::If(c, t, e) => lambda_size(c) + lambda_size(t) + lambda_size(e),
-            Node::Call(_, args) => args.iter().map(lambda_size).sum(),
-        }
-    }
     fn size(s: &ScheduleConfig) -> u64 {
         1 + match s {
             ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
-                2 * lambda_size(lr_lambda.body())
+                2 * lr_lambda.ops() as u64
             }
             ScheduleConfig::Cyclic {
                 scale_fn: Some(f), ..
-            } => lambda_size(f.body()),
+            } => f.ops() as u64,
             ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
                 children.iter().map(size).sum()
             }
