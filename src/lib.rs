@@ -137,7 +137,7 @@ fn check_and_analyze(
 }
 
 /// Source files at least this large have their syntax tree freed on another thread.
-const BACKGROUND_DROP_BYTES: usize = 1 << 20;
+const BACKGROUND_DROP_BYTES: usize = 64 * 1024;
 
 /// Frees `value` (built from `source_len` bytes of source) on another thread when it is big:
 /// freeing a large file's hundreds of thousands of tree nodes takes as long as checking them,
