@@ -179,18 +179,17 @@ impl Schedule {
     /// On a schedule that needs a metric this does not panic: each `plateau` counts the epoch
     /// and leaves its lr, best value and counters alone; the rest of the tree steps normally.
     pub fn step(&mut self) {
-        // One instance of one scheduler (the common case): no dispatch over the tree, and
-        // for the schedulers whose step is a multiplication (`step`, `exponential`, ...) a
-        // few instructions without a call.
-        if let [Instance {
-            groups,
-            root: Node::Leaf(leaf),
-        }] = &mut self.instances[..]
-        {
-            // (In this order, the call for the other schedulers is a tail call, and the
-            // multiplications need no stack frame.)
+        // One instance (the common case): no loop over instances; for one scheduler of the
+        // kinds whose step is a multiplication (`step`, `exponential`, ...) a few instructions
+        // without a call.
+        if let [Instance { groups, root }] = &mut self.instances[..] {
+            // (In this order, the calls below are tail calls, and the multiplications need no
+            // stack frame.)
             self.epoch += 1;
-            return leaf.step(groups, &mut self.groups);
+            return match root {
+                Node::Leaf(leaf) => leaf.step(groups, &mut self.groups),
+                composite => composite.step_composite(None, groups, &mut self.groups),
+            };
         }
         self.step_inner(None);
     }

@@ -116,10 +116,11 @@ impl Node {
         }
     }
 
-    /// [`Node::step`] of a composite, out of line so that a leaf's step inlines
-    /// into [`Schedule::step`](super::Schedule::step) (a composite's recursion could not).
+    /// [`Node::step`] of a plateau or a composite (a leaf's too, though [`Node::step`] does
+    /// that inline), out of line so that a leaf's step inlines into
+    /// [`Schedule::step`](super::Schedule::step) (a composite's recursion could not).
     #[inline(never)]
-    fn step_composite(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
+    pub fn step_composite(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
         match self {
             Node::Leaf(l) => l.step(groups, pg),
             Node::Plateau(p) => p.step(metric, groups, pg),
