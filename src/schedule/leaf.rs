@@ -235,7 +235,7 @@ impl Remainder {
     #[inline(always)]
     fn advance_to_nonzero(&mut self, a: i64, m: i64) -> bool {
         match self.last {
-            Some((prev, r)) if prev.wrapping_add(1) == a && prev != i64::MAX && r + 1 < m => {
+            Some((prev, r)) if prev.checked_add(1) == Some(a) && r + 1 < m => {
                 self.last = Some((a, r + 1));
                 true
             }
@@ -246,14 +246,12 @@ impl Remainder {
     /// `a % m` (`None` where Python raises, `m == 0`).
     #[inline]
     fn of(&mut self, a: i64, m: i64) -> Option<i64> {
+        if self.advance_to_nonzero(a, m) {
+            return self.last.map(|(_, r)| r);
+        }
         let rem = match self.last {
-            Some((prev, r)) if m > 0 && prev.checked_add(1) == Some(a) => {
-                if r + 1 == m {
-                    0
-                } else {
-                    r + 1
-                }
-            }
+            // The step after the last value before a multiple of `m` (`0 <= r < m`).
+            Some((prev, _)) if m > 0 && prev.checked_add(1) == Some(a) => 0,
             Some((prev, r)) if prev == a => r,
             _ => py_mod(a, m)?,
         };
