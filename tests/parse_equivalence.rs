@@ -4,60 +4,50 @@
 //! it would not make them faster. Checked on every `.optim` file of the repository, on every
 //! expression in them (for `parse_expr`), and on generated and mutated sources.
 
+mod common;
+#[path = "../benches/common/mod.rs"]
+mod workloads;
+
+use common::{optim_files, proptest_config as config};
 use optimc::ast::{Expr, ExprKind, File, Statement};
 use optimc::parse::paths;
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+use std::fmt::Debug;
+use std::path::PathBuf;
 
 /// Asserts the property on a whole file; returns whether the fast parser answered.
 fn agree(source: &str) -> bool {
-    let pest = paths::pest_file(source);
-    match paths::fast_file(source) {
-        Some(fast) => {
-            match &pest {
-                Ok(tree) => assert_eq!(&fast, tree, "the parsers disagree on:\n{source}"),
-                Err(e) => panic!("the fast parser accepts what pest refuses ({e:?}):\n{source}"),
-            }
-            true
-        }
-        None => false,
-    }
+    agree_on(source, paths::fast_file(source), paths::pest_file(source))
 }
 
 /// The same for a lone expression.
 fn agree_expr(source: &str) -> bool {
-    let pest = paths::pest_expr(source);
-    match paths::fast_expr(source) {
-        Some(fast) => {
-            match &pest {
-                Ok(tree) => assert_eq!(&fast, tree, "the parsers disagree on:\n{source}"),
-                Err(e) => panic!("the fast parser accepts what pest refuses ({e:?}):\n{source}"),
-            }
-            true
-        }
-        None => false,
-    }
+    agree_on(source, paths::fast_expr(source), paths::pest_expr(source))
 }
 
-fn optim_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            optim_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "optim") {
-            out.push(path);
-        }
+fn agree_on<T: PartialEq + Debug, E: Debug>(
+    source: &str,
+    fast: Option<T>,
+    pest: Result<T, E>,
+) -> bool {
+    let Some(fast) = fast else {
+        return false;
+    };
+    match &pest {
+        Ok(tree) => assert_eq!(&fast, tree, "the parsers disagree on:\n{source}"),
+        Err(e) => panic!("the fast parser accepts what pest refuses ({e:?}):\n{source}"),
     }
+    true
 }
 
 /// Every `.optim` file in examples/, tests/fixtures/ and tests/conformance/.
 fn corpus() -> Vec<(PathBuf, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths = Vec::new();
-    for dir in ["examples", "tests/fixtures", "tests/conformance"] {
-        optim_files(&root.join(dir), &mut paths);
-    }
-    paths.sort();
+    let paths = optim_files(&[
+        "examples",
+        "tests/fixtures/invalid",
+        "tests/fixtures/warnings",
+        "tests/conformance/torch",
+    ]);
     assert!(paths.len() > 150, "only {} files", paths.len());
     paths
         .into_iter()
@@ -140,21 +130,8 @@ fn the_parsers_agree_on_every_file_and_the_fast_one_reads_every_valid_one() {
 
 #[test]
 fn the_fast_parser_reads_the_benchmark_file() {
-    // A smaller copy of benches/common/mod.rs's `large_source`, the file the speed is for.
-    let mut s = String::from("# generated\nlet peak = 3e-4\nlet warmup = 100\n");
-    s.push_str("optimizer = adamw(lr = peak, betas = (0.9, 0.95), weight_decay = 0.1)\n\n");
-    for g in 0..20 {
-        s.push_str(&format!(
-            "group layer{g} {{\n  params = [\"model.layer{g}.*\", \"aux.layer{g}.bias\"]\n  lr = peak / {div}\n  weight_decay = {wd}\n  schedule = lambda(epoch -> if epoch < warmup then (epoch + 1) / warmup else 0.5 * (1 + cos(pi * (epoch - warmup) / {t})) * {gamma} ** (epoch // {k}) + min(1e-3, max(0, sin(epoch / {k}) * 1e-4)))\n}}\n",
-            div = 1.0 + g as f64 / 100.0,
-            wd = (g % 10) as f64 / 100.0,
-            t = 1000 + g,
-            gamma = 0.9 + (g % 9) as f64 / 100.0,
-            k = 10 + g % 7,
-        ));
-    }
-    s.push_str("\ngroup rest { params = \"*\" }\n");
-    assert!(agree(&s));
+    // A small `large_source` (benches/common/mod.rs), the file the speed is for.
+    assert!(agree(&workloads::large_source(20)));
 }
 
 /// Sources the builder refuses although pest's grammar accepts them, and other corners: the
@@ -282,19 +259,6 @@ fn deep_and_long_inputs() {
 }
 
 // --- generated sources ---
-
-/// Kept small: the suite runs unoptimized on two cores. `PROPTEST_CASES=N` runs more.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        max_shrink_iters: 200,
-        ..ProptestConfig::default()
-    }
-}
 
 fn pick(items: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> + Clone {
     prop::sample::select(items).prop_map(|s| vec![s.to_string()])

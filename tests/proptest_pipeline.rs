@@ -3,24 +3,13 @@
 //! idempotent), export (round-trips) and a short trace, without a panic. The same body is the
 //! `cargo fuzz` target (fuzz/fuzz_targets/check.rs), which this compiles on stable.
 
+mod common;
 #[path = "../fuzz/exercise.rs"]
 mod exercise;
 
+use common::proptest_config as config;
 use proptest::prelude::*;
 use std::path::Path;
-
-/// Kept small: the suite runs unoptimized on two cores. `PROPTEST_CASES=N` runs more.
-fn config(cases: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        max_shrink_iters: 200,
-        ..ProptestConfig::default()
-    }
-}
 
 fn number() -> impl Strategy<Value = String> {
     prop_oneof![

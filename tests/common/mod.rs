@@ -80,3 +80,17 @@ pub fn optimc_in(dir: &Path, args: &[&str]) -> Output {
         .output()
         .unwrap()
 }
+
+/// Property-test settings: kept small, as the suite runs unoptimized on two cores;
+/// `PROPTEST_CASES=N` runs more.
+pub fn proptest_config(cases: u32) -> proptest::prelude::ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    proptest::prelude::ProptestConfig {
+        cases,
+        max_shrink_iters: 200,
+        ..proptest::prelude::ProptestConfig::default()
+    }
+}
