@@ -1,23 +1,36 @@
 //! Parse + check (`optimc::check_source`, what `optimc check` runs) on generated files of
 //! 1,000 and 10,000 groups with long lambdas (throughput in bytes per second), and each stage
 //! alone on the same files: the parse (`optimc::parse::parse`), and on the parsed file `check`
-//! (the checker) and `analysis` (the numeric analysis).
+//! (the checker) and `analysis` (the numeric analysis). What a stage returns is dropped
+//! outside the timing, as in `bench_compare check` (and `optimc check` frees a large file's
+//! tree on another thread).
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn parse_check(c: &mut Criterion) {
-    let mut group = c.benchmark_group("parse_check");
+const GROUPS: [usize; 2] = [1_000, 10_000];
+
+/// A benchmark group with the settings every group here uses.
+fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
-    for groups in [1_000, 10_000] {
+    group
+}
+
+fn parse_check(c: &mut Criterion) {
+    let mut group = group(c, "parse_check");
+    for groups in GROUPS {
         let source = common::large_source(groups);
         group.throughput(Throughput::Bytes(source.len() as u64));
         group.bench_with_input(BenchmarkId::new("groups", groups), &source, |b, s| {
-            b.iter(|| {
+            b.iter_with_large_drop(|| {
                 let (config, _) = optimc::check_source("large.optim", black_box(s));
                 assert!(config.is_some());
                 config
@@ -28,23 +41,13 @@ fn parse_check(c: &mut Criterion) {
 }
 
 fn parse(c: &mut Criterion) {
-    let mut group = c.benchmark_group("parse");
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(5));
-    for groups in [1_000, 10_000] {
+    let mut group = group(c, "parse");
+    for groups in GROUPS {
         let source = common::large_source(groups);
         group.throughput(Throughput::Bytes(source.len() as u64));
         group.bench_with_input(BenchmarkId::new("groups", groups), &source, |b, s| {
-            // The parse is timed, not the drop of the tree it returns.
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    let file = optimc::parse::parse(black_box(s));
-                    total += start.elapsed();
-                    assert!(black_box(file).is_ok());
-                }
-                total
+            b.iter_with_large_drop(|| {
+                optimc::parse::parse(black_box(s)).expect("the benchmark file parses")
             })
         });
     }
@@ -53,10 +56,8 @@ fn parse(c: &mut Criterion) {
 
 /// The checker and the analysis alone, on a file parsed once.
 fn stages(c: &mut Criterion) {
-    let mut group = c.benchmark_group("stages");
-    group.sample_size(10);
-    group.measurement_time(Duration::from_secs(5));
-    for groups in [1_000, 10_000] {
+    let mut group = group(c, "stages");
+    for groups in GROUPS {
         let source = common::large_source(groups);
         let file = optimc::parse::parse(&source).expect("the benchmark file parses");
         let config = optimc::check::check(&file)
@@ -64,10 +65,10 @@ fn stages(c: &mut Criterion) {
             .expect("the benchmark file checks");
         group.throughput(Throughput::Bytes(source.len() as u64));
         group.bench_with_input(BenchmarkId::new("check", groups), &file, |b, f| {
-            b.iter(|| optimc::check::check(black_box(f)))
+            b.iter_with_large_drop(|| optimc::check::check(black_box(f)))
         });
         group.bench_with_input(BenchmarkId::new("analysis", groups), &file, |b, f| {
-            b.iter(|| {
+            b.iter_with_large_drop(|| {
                 optimc::analysis::analyze(black_box(f), &source, &config, &Default::default())
             })
         });
