@@ -155,9 +155,9 @@ fn parallel(config: &Config) -> bool {
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
-/// [`analyze`], with the schedule built and run on a second thread (`parallel`) while this one
-/// works out the horizon, finds the source of every schedule and lints them. The diagnostics
-/// are the same, in the same order, either way.
+/// [`analyze`], with the schedule run on a second thread (`parallel`) while this one finds
+/// the source of every schedule and lints them. The diagnostics are the same, in the same
+/// order (lr problems first, then the schedules' lints), either way.
 fn analyze_on(
     file: &ast::File,
     source: &str,
@@ -165,74 +165,39 @@ fn analyze_on(
     options: &Options,
     parallel: bool,
 ) -> Vec<Diagnostic> {
-    let horizon_of = |per_epoch: u64| {
-        options
-            .horizon
-            .unwrap_or_else(|| default_horizon(config))
-            .clamp(1, MAX_HORIZON)
-            .min((WORK_BUDGET / per_epoch).max(1))
-    };
-    if !parallel {
-        let horizon = horizon_of(work_per_epoch(config));
-        let paths = Paths::of(Schedule::new(config), horizon);
-        return finish(file, source, config, horizon, &paths);
-    }
-    std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::channel::<u64>();
-        // Building the schedule (which copies every lambda) needs no horizon: start it now.
-        let runner = scope.spawn(move || {
-            let schedule = Schedule::new(config);
-            receive
-                .recv()
-                .ok()
-                .map(|horizon| Paths::of(schedule, horizon))
-        });
-        let horizon = horizon_of(work_per_epoch(config));
-        // The runner is waiting for this; if it has died, `join` below says why.
-        let _ = send.send(horizon);
-        let env = Env::new(file);
-        let sources = Sources::find(file, &env, config);
-        let mut lints = Analysis {
-            env: &env,
-            source,
-            config,
-            horizon,
-            out: Vec::new(),
-        };
-        lints.schedule_lints(&sources);
-        let paths = match runner.join() {
-            Ok(paths) => paths.expect("the horizon was sent"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        let mut a = Analysis {
-            out: Vec::new(),
-            ..lints
-        };
-        a.trajectories(&sources, &paths);
-        a.out.append(&mut lints.out);
-        a.out
-    })
-}
-
-/// The analysis once the schedule has run: lr problems first, then the schedules' lints.
-fn finish(
-    file: &ast::File,
-    source: &str,
-    config: &Config,
-    horizon: u64,
-    paths: &Paths,
-) -> Vec<Diagnostic> {
+    let horizon = options
+        .horizon
+        .unwrap_or_else(|| default_horizon(config))
+        .clamp(1, MAX_HORIZON)
+        .min((WORK_BUDGET / work_per_epoch(config)).max(1));
+    let run = || Paths::of(Schedule::new(config), horizon);
     let env = Env::new(file);
     let sources = Sources::find(file, &env, config);
-    let mut a = Analysis {
+    let mut lints = Analysis {
         env: &env,
         source,
         config,
         horizon,
         out: Vec::new(),
     };
-    a.trajectories(&sources, paths);
-    a.schedule_lints(&sources);
+    let paths = if parallel {
+        std::thread::scope(|scope| {
+            let runner = scope.spawn(run);
+            lints.schedule_lints(&sources);
+            runner
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    } else {
+        lints.schedule_lints(&sources);
+        run()
+    };
+    let mut a = Analysis {
+        out: Vec::new(),
+        ..lints
+    };
+    a.trajectories(&sources, &paths);
+    a.out.append(&mut lints.out);
     a.out
 }
 
