@@ -364,7 +364,7 @@ impl Formatter<'_> {
             Statement::Optimizer { call, .. } => {
                 let head = "optimizer = ";
                 let e = Expr {
-                    kind: ExprKind::Call(call.clone()),
+                    kind: ExprKind::Call(Box::new(call.clone())),
                     span: call.span,
                 };
                 format!("{head}{}", self.expr(&e, 0, head.len(), 0))

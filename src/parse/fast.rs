@@ -531,7 +531,7 @@ impl<'s> Parser<'s> {
             let span = Span::new(param.span.start, acc.span.end);
             (acc, depth) = make(
                 ExprKind::Lambda {
-                    param,
+                    param: Box::new(param),
                     body: Box::new(acc),
                 },
                 span,
@@ -796,7 +796,7 @@ impl<'s> Parser<'s> {
                         let span = call.span;
                         self.values.push((
                             Expr {
-                                kind: ExprKind::Call(call),
+                                kind: ExprKind::Call(Box::new(call)),
                                 span,
                             },
                             2,

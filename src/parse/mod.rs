@@ -385,7 +385,7 @@ impl Builder {
                     let s = Span::new(param.span.start, acc.span.end);
                     (acc, depth) = self.make(
                         ExprKind::Lambda {
-                            param,
+                            param: Box::new(param),
                             body: Box::new(acc),
                         },
                         s,
@@ -567,7 +567,7 @@ impl Builder {
                 // Arguments were depth-limited as they were built; a call adds one level.
                 (
                     Expr {
-                        kind: ExprKind::Call(call),
+                        kind: ExprKind::Call(Box::new(call)),
                         span,
                     },
                     2,
