@@ -275,22 +275,12 @@ impl Node {
         Ok(())
     }
 
-    fn is_constant(&self) -> bool {
-        match self {
-            Node::Number(_) | Node::Bool(_) => true,
-            Node::Param => false,
-            Node::Unary(_, x) => x.is_constant(),
-            Node::Binary(_, l, r) => l.is_constant() && r.is_constant(),
-            Node::If(c, t, e) => c.is_constant() && t.is_constant() && e.is_constant(),
-            Node::Call(_, args) => args.iter().all(Node::is_constant),
-        }
-    }
-
-    /// Replaces the parameter with `arg` (inlining a call to a `let` lambda).
+    /// Replaces the parameter with `arg` (inlining a call to a `let` lambda), folding what
+    /// becomes constant.
     fn substitute(&self, arg: &Node) -> Node {
-        match self {
-            Node::Param => arg.clone(),
-            Node::Number(_) | Node::Bool(_) => self.clone(),
+        fold(match self {
+            Node::Param => return arg.clone(),
+            Node::Number(_) | Node::Bool(_) => return self.clone(),
             Node::Unary(op, x) => Node::Unary(*op, Box::new(x.substitute(arg))),
             Node::Binary(op, l, r) => Node::Binary(
                 *op,
@@ -305,7 +295,7 @@ impl Node {
             Node::Call(func, args) => {
                 Node::Call(*func, args.iter().map(|a| a.substitute(arg)).collect())
             }
-        }
+        })
     }
 }
 
@@ -408,6 +398,13 @@ pub enum UnaryFn {
 }
 
 impl UnaryFn {
+    fn of(op: UnaryOp) -> UnaryFn {
+        match op {
+            UnaryOp::Neg => UnaryFn::Neg,
+            UnaryOp::Not => UnaryFn::Not,
+        }
+    }
+
     fn from_name(name: &str) -> Option<UnaryFn> {
         use UnaryFn::*;
         Some(match name {
@@ -740,7 +737,6 @@ pub fn compile_within(
     if compiler.diags.len() > before {
         return None;
     }
-    let node = fold(node);
     let mut code = Vec::new();
     let mut depth = 0;
     let mut max_depth = 0;
@@ -821,7 +817,7 @@ impl Compiler<'_> {
                     UnaryOp::Not => Ty::Bool,
                 };
                 let x = self.expect(operand, want)?;
-                Some((Node::Unary(*op, Box::new(x)), want))
+                Some((fold(Node::Unary(*op, Box::new(x))), want))
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let operand = if op.is_logical() {
@@ -836,7 +832,8 @@ impl Compiler<'_> {
                 } else {
                     Ty::Number
                 };
-                Some((Node::Binary(*op, Box::new(l?), Box::new(r?)), result))
+                let node = Node::Binary(*op, Box::new(l?), Box::new(r?));
+                Some((fold(node), result))
             }
             ExprKind::If {
                 cond,
@@ -864,7 +861,7 @@ impl Compiler<'_> {
                     );
                     return None;
                 }
-                Some((Node::If(Box::new(c?), Box::new(t), Box::new(o)), tt))
+                Some((fold(Node::If(Box::new(c?), Box::new(t), Box::new(o))), tt))
             }
             ExprKind::Call(call) => self.call(call),
             ExprKind::Lambda { .. } => {
@@ -997,7 +994,7 @@ impl Compiler<'_> {
                 .map(|a| self.expect(&a.value, Ty::Number))
                 .collect();
             let args: Option<Vec<Node>> = args.into_iter().collect();
-            return Some((Node::Call(func, args?), Ty::Number));
+            return Some((fold(Node::Call(func, args?)), Ty::Number));
         }
         match (self.lookup)(name) {
             Lookup::Lambda(lambda) => {
@@ -1149,34 +1146,31 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
     )
 }
 
-/// Folds constant subtrees, computing them exactly as evaluation would.
+/// `node` as a constant if every operand is one, computed with the evaluator's own operations
+/// (so exactly as evaluation would). Nodes are folded as they are built, operands first, which
+/// folds every constant subtree in one step per node.
 fn fold(node: Node) -> Node {
-    if node.is_constant() && !matches!(node, Node::Number(_) | Node::Bool(_)) {
-        let mut code = Vec::new();
-        let (mut d, mut m) = (0, 0);
-        emit(&node, &mut code, &mut d, &mut m);
-        if m > MAX_STACK {
-            return node;
-        }
-        let lambda = Lambda {
-            param: "".into(),
-            code: code.into(),
-            body: Arc::new(Node::Param),
-            small: m <= SMALL_STACK,
-        };
-        let v = lambda.eval(0.0);
-        return if is_bool(&node) {
-            Node::Bool(v != 0.0)
-        } else {
-            Node::Number(v)
-        };
-    }
-    match node {
-        Node::Unary(op, x) => Node::Unary(op, Box::new(fold(*x))),
-        Node::Binary(op, l, r) => Node::Binary(op, Box::new(fold(*l)), Box::new(fold(*r))),
-        Node::If(c, t, e) => Node::If(Box::new(fold(*c)), Box::new(fold(*t)), Box::new(fold(*e))),
-        Node::Call(f, args) => Node::Call(f, args.into_iter().map(fold).collect()),
-        other => other,
+    let value = match &node {
+        Node::Unary(op, x) => constant(x).map(|x| UnaryFn::of(*op).apply(x)),
+        Node::Binary(op, l, r) => constant(l)
+            .zip(constant(r))
+            .map(|(l, r)| BinaryFn::of(*op).apply(l, r)),
+        Node::If(c, t, e) => match (constant(c), constant(t), constant(e)) {
+            // What `JumpIfFalse` decides.
+            (Some(c), Some(t), Some(e)) => Some(if c == 0.0 { e } else { t }),
+            _ => None,
+        },
+        Node::Call(func, args) => args
+            .iter()
+            .map(constant)
+            .collect::<Option<Vec<f64>>>()
+            .map(|values| func.apply(&values)),
+        Node::Number(_) | Node::Bool(_) | Node::Param => None,
+    };
+    match value {
+        Some(v) if is_bool(&node) => Node::Bool(v != 0.0),
+        Some(v) => Node::Number(v),
+        None => node,
     }
 }
 
@@ -1259,10 +1253,7 @@ fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
         }
         Node::Unary(op, x) => {
             emit(x, code, depth, max);
-            code.push(Op::Unary(match op {
-                UnaryOp::Neg => UnaryFn::Neg,
-                UnaryOp::Not => UnaryFn::Not,
-            }));
+            code.push(Op::Unary(UnaryFn::of(*op)));
         }
         Node::Binary(op, l, r) => emit_binary(BinaryFn::of(*op), l, r, code, depth, max),
         Node::If(c, t, e) => {
@@ -1365,6 +1356,34 @@ mod tests {
                 f.apply(&values)
             }
         }
+    }
+
+    #[test]
+    fn constant_subtrees_fold_as_they_are_built() {
+        // `(1 + 1) - ((1 + 1) - (...))`, 80 levels: as a program it would need 80 stack slots,
+        // more than the evaluator has, but it folds to one number before any program is made.
+        let mut deep = String::from("0.5");
+        for _ in 0..80 {
+            deep = format!("(1 + 1) - ({deep})");
+        }
+        let f = Lambda::from_text(&format!("e -> e * ({deep}) + min(2 ** 0.5, 3, 1 // 0.3)"))
+            .unwrap();
+        // 80 levels of `2 - x` around 0.5 give 0.5 again; min(...) is sqrt(2) in f64.
+        assert_eq!(f.to_string(), format!("e -> e * 0.5 + {}", 2f64.powf(0.5)));
+        assert_eq!(f.ops(), 2);
+        // Inlining a `let` lambda at a constant folds the result too.
+        let warm = Lambda::from_text("x -> min(1, (x + 1) / 5)").unwrap();
+        let lookup = |name: &str| match name {
+            "warm" => Lookup::Lambda(warm.clone()),
+            _ => Lookup::Undefined,
+        };
+        let body = crate::parse::parse_expr("e * warm(3)").unwrap();
+        let param = ast::Ident {
+            name: "e".into(),
+            span: Span::default(),
+        };
+        let f = compile(&param, &body, &lookup, &mut Vec::new()).unwrap();
+        assert_eq!(f.to_string(), "e -> e * 0.8");
     }
 
     #[test]
