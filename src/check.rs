@@ -384,7 +384,7 @@ impl Checker {
             group_count: group_count.max(1),
             optimizer: None,
             momentum_cyclers: Vec::new(),
-            group_patterns: Vec::new(),
+            group_patterns: Vec::with_capacity(group_count),
             groups_checked: 0,
             inline_budget: expr::InlineBudget::default(),
             counted: Cell::new((0, 0)),
@@ -452,14 +452,17 @@ impl Checker {
         }
 
         let mut defaults: Option<Hyperparams> = None;
-        let mut groups: Vec<GroupConfig> = Vec::new();
-        let mut group_names: HashMap<&str, Span> = HashMap::new();
+        // Sized once: a large file's groups would otherwise be copied each time they outgrow
+        // their vector (`new` counted them).
+        let mut groups: Vec<GroupConfig> = Vec::with_capacity(self.group_count);
+        let mut group_names: HashMap<&str, Span> = HashMap::with_capacity(self.group_count);
         let mut schedule: Option<ScheduleConfig> = None;
         let mut seen_optimizer = false;
         let mut seen_schedule = false;
         // Group options are applied on top of the optimizer's values, which may be defined later
         // in the file; keep each group's overrides and apply them at the end.
-        let mut overrides: Vec<Vec<(OptionName, OptionValue, Span)>> = Vec::new();
+        let mut overrides: Vec<Vec<(OptionName, OptionValue, Span)>> =
+            Vec::with_capacity(self.group_count);
 
         for st in &file.statements {
             match st {
