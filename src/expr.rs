@@ -47,7 +47,7 @@ pub struct Lambda {
     // Shared, so that a clone (every schedule instance built from a config holds its lambdas)
     // copies three pointers instead of a tree and a program.
     param: Arc<str>,
-    body: Arc<Node>,
+    body: Arc<Tree>,
     code: Arc<[Op]>,
     /// The stack the program needs, which decides how [`Lambda::eval`] runs it.
     stack: Stack,
@@ -71,7 +71,10 @@ enum Stack {
 
 impl Stack {
     fn of(code: &[Op], max_depth: usize) -> Stack {
-        if !code.iter().any(|op| matches!(op, Op::Binary(_) | Op::Clamp)) {
+        if !code
+            .iter()
+            .any(|op| matches!(op, Op::Binary(_) | Op::Clamp))
+        {
             Stack::None
         } else if max_depth <= SMALL_STACK {
             Stack::Small
@@ -196,9 +199,9 @@ impl Lambda {
         &self.param
     }
 
-    /// The body, with `let` constants substituted.
-    pub fn body(&self) -> &Node {
-        &self.body
+    /// The body, with `let` constants substituted and calls to `let` lambdas inlined.
+    pub fn body(&self) -> NodeRef<'_> {
+        self.body.at(self.body.root)
     }
 
     /// Reads back a lambda written as text, such as `"e -> 0.95 ** e"` (what [`Display`](fmt::Display)
@@ -228,7 +231,7 @@ impl Lambda {
 
 impl PartialEq for Lambda {
     fn eq(&self, other: &Self) -> bool {
-        self.param == other.param && self.body == other.body
+        self.param == other.param && self.body() == other.body()
     }
 }
 
@@ -241,7 +244,7 @@ impl fmt::Debug for Lambda {
 impl fmt::Display for Lambda {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} -> ", self.param)?;
-        self.body.write(f, &self.param, 0)
+        self.body().write(f, &self.param, 0)
     }
 }
 
@@ -261,50 +264,247 @@ impl<'de> Deserialize<'de> for Lambda {
     }
 }
 
-/// A resolved lambda body: `let` names substituted, calls to `let` lambdas inlined.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Node {
+/// A resolved lambda body (`let` names substituted, calls to `let` lambdas inlined), stored
+/// flat: every node after its operands in one vector, rather than a box per node (a large
+/// file compiles tens of thousands of lambdas).
+#[derive(Clone, Debug, Default)]
+struct Tree {
+    nodes: Vec<Node>,
+    /// The arguments of every call: each call's are a run of node indices.
+    args: Vec<u32>,
+    root: u32,
+}
+
+/// A node of a [`Tree`]; operands are indices of earlier nodes. An inlined `let` lambda refers
+/// to its argument wherever its parameter appeared, so a node may be the operand of several:
+/// every reader walks the tree as if each use had its own copy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Node {
     Number(f64),
     Bool(bool),
     Param,
-    Unary(UnaryOp, Box<Node>),
-    Binary(BinaryOp, Box<Node>, Box<Node>),
-    If(Box<Node>, Box<Node>, Box<Node>),
-    Call(Func, Vec<Node>),
+    Unary(UnaryOp, u32),
+    Binary(BinaryOp, u32, u32),
+    If(u32, u32, u32),
+    /// A call with the arguments `args[start..start + len]`: `Call(func, start, len)`.
+    Call(Func, u32, u32),
 }
 
-impl Node {
-    fn precedence(&self) -> u8 {
-        match self {
-            Node::If(..) => 0,
-            Node::Binary(op, ..) => binary_precedence(*op),
-            Node::Unary(UnaryOp::Not, _) => 3,
-            Node::Unary(UnaryOp::Neg, _) => 7,
-            Node::Number(v) if *v < 0.0 => 7,
+impl Tree {
+    fn with_capacity(nodes: usize) -> Tree {
+        Tree {
+            nodes: Vec::with_capacity(nodes),
+            ..Tree::default()
+        }
+    }
+
+    fn push(&mut self, node: Node) -> u32 {
+        self.nodes.push(node);
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn node(&self, id: u32) -> Node {
+        self.nodes[id as usize]
+    }
+
+    fn at(&self, id: u32) -> NodeRef<'_> {
+        NodeRef { tree: self, id }
+    }
+
+    fn call_args(&self, start: u32, len: u32) -> &[u32] {
+        &self.args[start as usize..(start + len) as usize]
+    }
+
+    /// The value of a constant node.
+    fn constant(&self, id: u32) -> Option<f64> {
+        match self.node(id) {
+            Node::Number(v) => Some(v),
+            Node::Bool(b) => Some(bool_value(b)),
+            _ => None,
+        }
+    }
+
+    /// The tree under `root` alone, without the nodes folding left behind.
+    fn compact(&self, root: u32) -> Tree {
+        let mut live = vec![false; self.nodes.len()];
+        live[root as usize] = true;
+        let mut count = 0;
+        // Operands come before their node, so one backward pass marks everything under root.
+        for id in (0..self.nodes.len()).rev() {
+            if !live[id] {
+                continue;
+            }
+            count += 1;
+            match self.nodes[id] {
+                Node::Number(_) | Node::Bool(_) | Node::Param => {}
+                Node::Unary(_, x) => live[x as usize] = true,
+                Node::Binary(_, l, r) => {
+                    live[l as usize] = true;
+                    live[r as usize] = true;
+                }
+                Node::If(c, t, e) => {
+                    for x in [c, t, e] {
+                        live[x as usize] = true;
+                    }
+                }
+                Node::Call(_, start, len) => {
+                    for &a in self.call_args(start, len) {
+                        live[a as usize] = true;
+                    }
+                }
+            }
+        }
+        let mut out = Tree::with_capacity(count);
+        let mut new_id = vec![0u32; self.nodes.len()];
+        let at = |new_id: &[u32], x: u32| new_id[x as usize];
+        for (id, &node) in self.nodes.iter().enumerate() {
+            if !live[id] {
+                continue;
+            }
+            let node = match node {
+                Node::Number(_) | Node::Bool(_) | Node::Param => node,
+                Node::Unary(op, x) => Node::Unary(op, at(&new_id, x)),
+                Node::Binary(op, l, r) => Node::Binary(op, at(&new_id, l), at(&new_id, r)),
+                Node::If(c, t, e) => Node::If(at(&new_id, c), at(&new_id, t), at(&new_id, e)),
+                Node::Call(func, start, len) => {
+                    let first = out.args.len() as u32;
+                    for &a in self.call_args(start, len) {
+                        out.args.push(at(&new_id, a));
+                    }
+                    Node::Call(func, first, len)
+                }
+            };
+            new_id[id] = out.push(node);
+        }
+        out.root = new_id[root as usize];
+        out
+    }
+}
+
+/// A node of a lambda's body ([`Lambda::body`]); [`NodeRef::kind`] says what it is.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'a> {
+    tree: &'a Tree,
+    id: u32,
+}
+
+/// What a [`NodeRef`] is, with its operands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NodeKind<'a> {
+    Number(f64),
+    Bool(bool),
+    /// The lambda's parameter.
+    Param,
+    Unary(UnaryOp, NodeRef<'a>),
+    Binary(BinaryOp, NodeRef<'a>, NodeRef<'a>),
+    If(NodeRef<'a>, NodeRef<'a>, NodeRef<'a>),
+    Call(Func, Args<'a>),
+}
+
+/// The arguments of a call in a lambda's body.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    tree: &'a Tree,
+    ids: &'a [u32],
+}
+
+impl<'a> Args<'a> {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The `i`th argument, if there is one.
+    pub fn get(&self, i: usize) -> Option<NodeRef<'a>> {
+        let &id = self.ids.get(i)?;
+        Some(self.tree.at(id))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = NodeRef<'a>> + 'a {
+        let tree = self.tree;
+        self.ids.iter().map(move |&id| tree.at(id))
+    }
+}
+
+impl fmt::Debug for Args<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Args<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind().fmt(f)
+    }
+}
+
+/// Equal as trees: the same operations on the same operands.
+impl PartialEq for NodeRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind() == other.kind()
+    }
+}
+
+impl<'a> NodeRef<'a> {
+    pub fn kind(self) -> NodeKind<'a> {
+        let tree = self.tree;
+        match tree.node(self.id) {
+            Node::Number(v) => NodeKind::Number(v),
+            Node::Bool(b) => NodeKind::Bool(b),
+            Node::Param => NodeKind::Param,
+            Node::Unary(op, x) => NodeKind::Unary(op, tree.at(x)),
+            Node::Binary(op, l, r) => NodeKind::Binary(op, tree.at(l), tree.at(r)),
+            Node::If(c, t, e) => NodeKind::If(tree.at(c), tree.at(t), tree.at(e)),
+            Node::Call(func, start, len) => NodeKind::Call(
+                func,
+                Args {
+                    tree,
+                    ids: tree.call_args(start, len),
+                },
+            ),
+        }
+    }
+
+    fn precedence(self) -> u8 {
+        match self.kind() {
+            NodeKind::If(..) => 0,
+            NodeKind::Binary(op, ..) => binary_precedence(op),
+            NodeKind::Unary(UnaryOp::Not, _) => 3,
+            NodeKind::Unary(UnaryOp::Neg, _) => 7,
+            NodeKind::Number(v) if v < 0.0 => 7,
             _ => 9,
         }
     }
 
     /// Writes the node as source text, parenthesising where precedence needs it.
-    fn write(&self, f: &mut fmt::Formatter<'_>, param: &str, min_prec: u8) -> fmt::Result {
+    fn write(self, f: &mut fmt::Formatter<'_>, param: &str, min_prec: u8) -> fmt::Result {
         let prec = self.precedence();
         let parens = prec < min_prec;
         if parens {
             f.write_str("(")?;
         }
-        match self {
-            Node::Number(v) => write_number(f, *v)?,
-            Node::Bool(b) => write!(f, "{b}")?,
-            Node::Param => f.write_str(param)?,
-            Node::Unary(UnaryOp::Neg, x) => {
+        match self.kind() {
+            NodeKind::Number(v) => write_number(f, v)?,
+            NodeKind::Bool(b) => write!(f, "{b}")?,
+            NodeKind::Param => f.write_str(param)?,
+            NodeKind::Unary(UnaryOp::Neg, x) => {
                 f.write_str("-")?;
                 x.write(f, param, 7)?;
             }
-            Node::Unary(UnaryOp::Not, x) => {
+            NodeKind::Unary(UnaryOp::Not, x) => {
                 f.write_str("not ")?;
                 x.write(f, param, 3)?;
             }
-            Node::Binary(op, l, r) => {
+            NodeKind::Binary(op, l, r) => {
                 let (lp, rp) = match op {
                     // Right-associative; the right side may be a unary minus.
                     BinaryOp::Pow => (prec + 1, 7),
@@ -316,7 +516,7 @@ impl Node {
                 write!(f, " {} ", op.symbol())?;
                 r.write(f, param, rp)?;
             }
-            Node::If(c, t, e) => {
+            NodeKind::If(c, t, e) => {
                 f.write_str("if ")?;
                 c.write(f, param, 1)?;
                 f.write_str(" then ")?;
@@ -324,7 +524,7 @@ impl Node {
                 f.write_str(" else ")?;
                 e.write(f, param, 0)?;
             }
-            Node::Call(func, args) => {
+            NodeKind::Call(func, args) => {
                 write!(f, "{}(", func.name())?;
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
@@ -339,29 +539,6 @@ impl Node {
             f.write_str(")")?;
         }
         Ok(())
-    }
-
-    /// Replaces the parameter with `arg` (inlining a call to a `let` lambda), folding what
-    /// becomes constant.
-    fn substitute(&self, arg: &Node) -> Node {
-        fold(match self {
-            Node::Param => return arg.clone(),
-            Node::Number(_) | Node::Bool(_) => return self.clone(),
-            Node::Unary(op, x) => Node::Unary(*op, Box::new(x.substitute(arg))),
-            Node::Binary(op, l, r) => Node::Binary(
-                *op,
-                Box::new(l.substitute(arg)),
-                Box::new(r.substitute(arg)),
-            ),
-            Node::If(c, t, e) => Node::If(
-                Box::new(c.substitute(arg)),
-                Box::new(t.substitute(arg)),
-                Box::new(e.substitute(arg)),
-            ),
-            Node::Call(func, args) => {
-                Node::Call(*func, args.iter().map(|a| a.substitute(arg)).collect())
-            }
-        })
     }
 }
 
@@ -786,8 +963,11 @@ pub fn compile_within(
         lookup,
         diags,
         budget,
+        // About one node per four bytes of source; the tree is compacted at the end.
+        tree: Tree::with_capacity(body.span.len() / 4 + 4),
+        operands: Vec::new(),
     };
-    let (node, ty) = compiler.node(body)?;
+    let (root, ty) = compiler.node(body)?;
     if ty != Ty::Number {
         compiler.diags.push(
             Diagnostic::error(
@@ -803,10 +983,11 @@ pub fn compile_within(
     if compiler.diags.len() > before {
         return None;
     }
-    let mut code = Vec::new();
+    let tree = compiler.tree.compact(root);
+    let mut code = Vec::with_capacity(tree.nodes.len());
     let mut depth = 0;
     let mut max_depth = 0;
-    emit(&node, &mut code, &mut depth, &mut max_depth);
+    emit(&tree, tree.root, &mut code, &mut depth, &mut max_depth);
     if code.len() > MAX_LAMBDA_OPS {
         compiler.diags.push(
             Diagnostic::error(
@@ -836,7 +1017,7 @@ pub fn compile_within(
     }
     Some(Lambda {
         param: param.name.as_str().into(),
-        body: Arc::new(node),
+        body: Arc::new(tree),
         stack: Stack::of(&code, max_depth),
         code: code.into(),
     })
@@ -847,10 +1028,20 @@ struct Compiler<'a> {
     lookup: &'a dyn Fn(&str) -> Lookup,
     diags: &'a mut Vec<Diagnostic>,
     budget: &'a mut InlineBudget,
+    /// The nodes built so far (folding leaves some unused behind).
+    tree: Tree,
+    /// The arguments of the calls being compiled, until each call takes its own.
+    operands: Vec<u32>,
 }
 
 impl Compiler<'_> {
-    fn expect(&mut self, e: &ast::Expr, want: Ty) -> Option<Node> {
+    /// Adds `node` (its operands already added), folded to a constant if they all are.
+    fn add(&mut self, node: Node) -> u32 {
+        let node = fold(&self.tree, node);
+        self.tree.push(node)
+    }
+
+    fn expect(&mut self, e: &ast::Expr, want: Ty) -> Option<u32> {
         let (node, ty) = self.node(e)?;
         if ty != want {
             let help = match want {
@@ -871,10 +1062,10 @@ impl Compiler<'_> {
         Some(node)
     }
 
-    fn node(&mut self, e: &ast::Expr) -> Option<(Node, Ty)> {
+    fn node(&mut self, e: &ast::Expr) -> Option<(u32, Ty)> {
         match &e.kind {
-            ExprKind::Number(v) => Some((Node::Number(*v), Ty::Number)),
-            ExprKind::Bool(b) => Some((Node::Bool(*b), Ty::Bool)),
+            ExprKind::Number(v) => Some((self.add(Node::Number(*v)), Ty::Number)),
+            ExprKind::Bool(b) => Some((self.add(Node::Bool(*b)), Ty::Bool)),
             ExprKind::Paren(inner) => self.node(inner),
             ExprKind::Name(name) => self.name(name, e.span),
             ExprKind::Unary { op, operand } => {
@@ -883,7 +1074,7 @@ impl Compiler<'_> {
                     UnaryOp::Not => Ty::Bool,
                 };
                 let x = self.expect(operand, want)?;
-                Some((fold(Node::Unary(*op, Box::new(x))), want))
+                Some((self.add(Node::Unary(*op, x)), want))
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let operand = if op.is_logical() {
@@ -898,8 +1089,7 @@ impl Compiler<'_> {
                 } else {
                     Ty::Number
                 };
-                let node = Node::Binary(*op, Box::new(l?), Box::new(r?));
-                Some((fold(node), result))
+                Some((self.add(Node::Binary(*op, l?, r?)), result))
             }
             ExprKind::If {
                 cond,
@@ -927,7 +1117,7 @@ impl Compiler<'_> {
                     );
                     return None;
                 }
-                Some((fold(Node::If(Box::new(c?), Box::new(t), Box::new(o))), tt))
+                Some((self.add(Node::If(c?, t, o)), tt))
             }
             ExprKind::Call(call) => self.call(call),
             ExprKind::Lambda { .. } => {
@@ -964,18 +1154,18 @@ impl Compiler<'_> {
         }
     }
 
-    fn name(&mut self, name: &str, span: Span) -> Option<(Node, Ty)> {
+    fn name(&mut self, name: &str, span: Span) -> Option<(u32, Ty)> {
         if name == self.param {
-            return Some((Node::Param, Ty::Number));
+            return Some((self.add(Node::Param), Ty::Number));
         }
         match name {
-            "pi" => return Some((Node::Number(std::f64::consts::PI), Ty::Number)),
-            "tau" => return Some((Node::Number(std::f64::consts::TAU), Ty::Number)),
+            "pi" => return Some((self.add(Node::Number(std::f64::consts::PI)), Ty::Number)),
+            "tau" => return Some((self.add(Node::Number(std::f64::consts::TAU)), Ty::Number)),
             _ => {}
         }
         match (self.lookup)(name) {
-            Lookup::Number(v) => Some((Node::Number(v), Ty::Number)),
-            Lookup::Bool(b) => Some((Node::Bool(b), Ty::Bool)),
+            Lookup::Number(v) => Some((self.add(Node::Number(v)), Ty::Number)),
+            Lookup::Bool(b) => Some((self.add(Node::Bool(b)), Ty::Bool)),
             Lookup::Lambda(_) => {
                 self.diags.push(
                     Diagnostic::error(
@@ -1035,7 +1225,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn call(&mut self, call: &ast::Call) -> Option<(Node, Ty)> {
+    fn call(&mut self, call: &ast::Call) -> Option<(u32, Ty)> {
         let name = &call.name.name;
         if let Some(arg) = call.args.iter().find(|a| a.name.is_some()) {
             self.diags.push(
@@ -1054,13 +1244,23 @@ impl Compiler<'_> {
                 self.diags.push(d);
                 return None;
             }
-            let args: Vec<Option<Node>> = call
-                .args
-                .iter()
-                .map(|a| self.expect(&a.value, Ty::Number))
-                .collect();
-            let args: Option<Vec<Node>> = args.into_iter().collect();
-            return Some((fold(Node::Call(func, args?)), Ty::Number));
+            // Every argument is compiled (and its errors reported) before giving up.
+            let mark = self.operands.len();
+            let mut all = true;
+            for a in &call.args {
+                match self.expect(&a.value, Ty::Number) {
+                    Some(id) => self.operands.push(id),
+                    None => all = false,
+                }
+            }
+            if !all {
+                self.operands.truncate(mark);
+                return None;
+            }
+            let start = self.tree.args.len() as u32;
+            self.tree.args.extend(self.operands.drain(mark..));
+            let len = call.args.len() as u32;
+            return Some((self.add(Node::Call(func, start, len)), Ty::Number));
         }
         match (self.lookup)(name) {
             Lookup::Lambda(lambda) => {
@@ -1110,9 +1310,9 @@ impl Compiler<'_> {
     /// checked before it is built.
     ///
     /// [`MAX_TREE_DEPTH`]: crate::parse::MAX_TREE_DEPTH
-    fn inline(&mut self, lambda: &Lambda, arg: Node, span: Span) -> Option<(Node, Ty)> {
-        let body = Shape::of(&lambda.body);
-        let arg_shape = Shape::of(&arg);
+    fn inline(&mut self, lambda: &Lambda, arg: u32, span: Span) -> Option<(u32, Ty)> {
+        let body = Shape::of(lambda.body());
+        let arg_shape = Shape::of(self.tree.at(arg));
         let size = body
             .nodes
             .saturating_add(body.params.saturating_mul(arg_shape.nodes));
@@ -1140,7 +1340,32 @@ impl Compiler<'_> {
             return None;
         }
         self.budget.0 -= size;
-        Some((lambda.body.substitute(&arg), Ty::Number))
+        Some((self.substitute(&lambda.body, arg), Ty::Number))
+    }
+
+    /// Adds `body` with `arg` (a node already added) for its parameter, folding what becomes
+    /// constant; returns its root.
+    fn substitute(&mut self, body: &Tree, arg: u32) -> u32 {
+        let mut new_id: Vec<u32> = Vec::with_capacity(body.nodes.len());
+        for &node in &body.nodes {
+            let at = |x: u32| new_id[x as usize];
+            let id = match node {
+                Node::Param => arg,
+                Node::Number(_) | Node::Bool(_) => self.add(node),
+                Node::Unary(op, x) => self.add(Node::Unary(op, at(x))),
+                Node::Binary(op, l, r) => self.add(Node::Binary(op, at(l), at(r))),
+                Node::If(c, t, e) => self.add(Node::If(at(c), at(t), at(e))),
+                Node::Call(func, start, len) => {
+                    let first = self.tree.args.len() as u32;
+                    for &a in body.call_args(start, len) {
+                        self.tree.args.push(at(a));
+                    }
+                    self.add(Node::Call(func, first, len))
+                }
+            };
+            new_id.push(id);
+        }
+        new_id[body.root as usize]
     }
 }
 
@@ -1153,23 +1378,27 @@ struct Shape {
 }
 
 impl Shape {
-    fn of(node: &Node) -> Shape {
+    /// As a tree: an operand used twice counts twice.
+    fn of(node: NodeRef<'_>) -> Shape {
         let mut shape = Shape {
             nodes: 0,
             depth: 0,
             params: 0,
         };
-        let mut stack = vec![(node, 1usize)];
-        while let Some((n, d)) = stack.pop() {
+        let tree = node.tree;
+        let mut stack = vec![(node.id, 1usize)];
+        while let Some((id, d)) = stack.pop() {
             shape.nodes += 1;
             shape.depth = shape.depth.max(d);
-            match n {
+            match tree.node(id) {
                 Node::Number(_) | Node::Bool(_) => {}
                 Node::Param => shape.params += 1,
                 Node::Unary(_, x) => stack.push((x, d + 1)),
-                Node::Binary(_, l, r) => stack.extend([(&**l, d + 1), (&**r, d + 1)]),
-                Node::If(c, t, e) => stack.extend([(&**c, d + 1), (&**t, d + 1), (&**e, d + 1)]),
-                Node::Call(_, args) => stack.extend(args.iter().map(|a| (a, d + 1))),
+                Node::Binary(_, l, r) => stack.extend([(l, d + 1), (r, d + 1)]),
+                Node::If(c, t, e) => stack.extend([(c, d + 1), (t, d + 1), (e, d + 1)]),
+                Node::Call(_, start, len) => {
+                    stack.extend(tree.call_args(start, len).iter().map(|&a| (a, d + 1)))
+                }
             }
         }
         shape
@@ -1212,40 +1441,40 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
     )
 }
 
-/// `node` as a constant if every operand is one, computed with the evaluator's own operations
-/// (so exactly as evaluation would). Nodes are folded as they are built, operands first, which
-/// folds every constant subtree in one step per node.
-fn fold(node: Node) -> Node {
-    let value = match &node {
-        Node::Unary(op, x) => constant(x).map(|x| UnaryFn::of(*op).apply(x)),
-        Node::Binary(op, l, r) => constant(l)
-            .zip(constant(r))
-            .map(|(l, r)| BinaryFn::of(*op).apply(l, r)),
-        Node::If(c, t, e) => match (constant(c), constant(t), constant(e)) {
+/// `node` as a constant if every operand (in `tree`) is one, computed with the evaluator's own
+/// operations (so exactly as evaluation would). Nodes are folded as they are added, operands
+/// first, which folds every constant subtree in one step per node.
+fn fold(tree: &Tree, node: Node) -> Node {
+    let c = |id: u32| tree.constant(id);
+    let value = match node {
+        Node::Unary(op, x) => c(x).map(|x| UnaryFn::of(op).apply(x)),
+        Node::Binary(op, l, r) => c(l).zip(c(r)).map(|(l, r)| BinaryFn::of(op).apply(l, r)),
+        Node::If(cond, t, e) => match (c(cond), c(t), c(e)) {
             // What `JumpIfFalse` decides.
-            (Some(c), Some(t), Some(e)) => Some(if c == 0.0 { e } else { t }),
+            (Some(cond), Some(t), Some(e)) => Some(if cond == 0.0 { e } else { t }),
             _ => None,
         },
-        Node::Call(func, args) => args
+        Node::Call(func, start, len) => tree
+            .call_args(start, len)
             .iter()
-            .map(constant)
+            .map(|&a| c(a))
             .collect::<Option<Vec<f64>>>()
             .map(|values| func.apply(&values)),
         Node::Number(_) | Node::Bool(_) | Node::Param => None,
     };
     match value {
-        Some(v) if is_bool(&node) => Node::Bool(v != 0.0),
+        Some(v) if is_bool(tree, node) => Node::Bool(v != 0.0),
         Some(v) => Node::Number(v),
         None => node,
     }
 }
 
-fn is_bool(node: &Node) -> bool {
+fn is_bool(tree: &Tree, node: Node) -> bool {
     match node {
         Node::Bool(_) => true,
         Node::Unary(UnaryOp::Not, _) => true,
         Node::Binary(op, ..) => op.is_comparison() || op.is_logical(),
-        Node::If(_, t, _) => is_bool(t),
+        Node::If(_, t, _) => is_bool(tree, tree.node(t)),
         _ => false,
     }
 }
@@ -1255,62 +1484,60 @@ fn push(depth: &mut usize, max: &mut usize) {
     *max = (*max).max(*depth);
 }
 
-/// The value of a constant node.
-fn constant(node: &Node) -> Option<f64> {
-    match node {
-        Node::Number(v) => Some(*v),
-        Node::Bool(b) => Some(bool_value(*b)),
-        _ => None,
-    }
-}
-
 /// Emits `f(l, r)`, folding a constant operand (or a parameter with a constant) into the
 /// operation. Operands keep their order, so non-commutative and NaN-sensitive operations
 /// (`min`, `max`, comparisons) give the same results as the plain stack program.
 fn emit_binary(
     f: BinaryFn,
-    l: &Node,
-    r: &Node,
+    tree: &Tree,
+    (l, r): (u32, u32),
     code: &mut Vec<Op>,
     depth: &mut usize,
     max: &mut usize,
 ) {
-    match (l, constant(l), constant(r)) {
+    match (tree.node(l), tree.constant(l), tree.constant(r)) {
         (Node::Param, _, Some(c)) => {
             code.push(Op::ParamBinaryConst(f, c));
             push(depth, max);
         }
         (_, Some(c), None) => {
-            emit(r, code, depth, max);
+            emit(tree, r, code, depth, max);
             code.push(Op::ConstBinary(f, c));
         }
         _ => {
-            emit(l, code, depth, max);
-            emit_operand(f, r, code, depth, max);
+            emit(tree, l, code, depth, max);
+            emit_operand(f, tree, r, code, depth, max);
         }
     }
 }
 
 /// Emits `top = f(top, r)` for the value already on the stack.
-fn emit_operand(f: BinaryFn, r: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
-    match constant(r) {
+fn emit_operand(
+    f: BinaryFn,
+    tree: &Tree,
+    r: u32,
+    code: &mut Vec<Op>,
+    depth: &mut usize,
+    max: &mut usize,
+) {
+    match tree.constant(r) {
         Some(c) => code.push(Op::BinaryConst(f, c)),
         None => {
-            emit(r, code, depth, max);
+            emit(tree, r, code, depth, max);
             code.push(Op::Binary(f));
             *depth -= 1;
         }
     }
 }
 
-fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
-    match node {
+fn emit(tree: &Tree, id: u32, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
+    match tree.node(id) {
         Node::Number(v) => {
-            code.push(Op::Const(*v));
+            code.push(Op::Const(v));
             push(depth, max);
         }
         Node::Bool(b) => {
-            code.push(Op::Const(bool_value(*b)));
+            code.push(Op::Const(bool_value(b)));
             push(depth, max);
         }
         Node::Param => {
@@ -1318,54 +1545,57 @@ fn emit(node: &Node, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
             push(depth, max);
         }
         Node::Unary(op, x) => {
-            emit(x, code, depth, max);
-            code.push(Op::Unary(UnaryFn::of(*op)));
+            emit(tree, x, code, depth, max);
+            code.push(Op::Unary(UnaryFn::of(op)));
         }
-        Node::Binary(op, l, r) => emit_binary(BinaryFn::of(*op), l, r, code, depth, max),
+        Node::Binary(op, l, r) => emit_binary(BinaryFn::of(op), tree, (l, r), code, depth, max),
         Node::If(c, t, e) => {
-            emit(c, code, depth, max);
+            emit(tree, c, code, depth, max);
             let jump_if_false = code.len();
             code.push(Op::JumpIfFalse(0));
             *depth -= 1;
-            emit(t, code, depth, max);
+            emit(tree, t, code, depth, max);
             let jump = code.len();
             code.push(Op::Jump(0));
             *depth -= 1;
             let else_start = code.len() as u32;
-            emit(e, code, depth, max);
+            emit(tree, e, code, depth, max);
             let end = code.len() as u32;
             code[jump_if_false] = Op::JumpIfFalse(else_start);
             code[jump] = Op::Jump(end);
         }
-        Node::Call(func, args) => match func {
-            Func::Unary(f) => {
-                emit(&args[0], code, depth, max);
-                code.push(Op::Unary(*f));
-            }
-            Func::Min | Func::Max => {
-                let f = if *func == Func::Min {
-                    BinaryFn::Min
-                } else {
-                    BinaryFn::Max
-                };
-                // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
-                if let [a, b] = &args[..] {
-                    emit_binary(f, a, b, code, depth, max);
-                } else {
-                    emit(&args[0], code, depth, max);
-                    for a in &args[1..] {
-                        emit_operand(f, a, code, depth, max);
+        Node::Call(func, start, len) => {
+            let args = tree.call_args(start, len);
+            match func {
+                Func::Unary(f) => {
+                    emit(tree, args[0], code, depth, max);
+                    code.push(Op::Unary(f));
+                }
+                Func::Min | Func::Max => {
+                    let f = if func == Func::Min {
+                        BinaryFn::Min
+                    } else {
+                        BinaryFn::Max
+                    };
+                    // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
+                    if let [a, b] = *args {
+                        emit_binary(f, tree, (a, b), code, depth, max);
+                    } else {
+                        emit(tree, args[0], code, depth, max);
+                        for &a in &args[1..] {
+                            emit_operand(f, tree, a, code, depth, max);
+                        }
                     }
                 }
-            }
-            Func::Clamp => {
-                for a in args {
-                    emit(a, code, depth, max);
+                Func::Clamp => {
+                    for &a in args {
+                        emit(tree, a, code, depth, max);
+                    }
+                    code.push(Op::Clamp);
+                    *depth -= 2;
                 }
-                code.push(Op::Clamp);
-                *depth -= 2;
             }
-        },
+        }
     }
 }
 
@@ -1402,22 +1632,22 @@ mod tests {
     }
 
     /// The tree, evaluated directly: what the compiled program must reproduce bit for bit.
-    fn eval_tree(node: &Node, x: f64) -> f64 {
-        match node {
-            Node::Number(v) => *v,
-            Node::Bool(b) => bool_value(*b),
-            Node::Param => x,
-            Node::Unary(UnaryOp::Neg, a) => -eval_tree(a, x),
-            Node::Unary(UnaryOp::Not, a) => bool_value(eval_tree(a, x) == 0.0),
-            Node::Binary(op, l, r) => binary(*op, eval_tree(l, x), eval_tree(r, x)),
-            Node::If(c, t, e) => {
+    fn eval_tree(node: NodeRef<'_>, x: f64) -> f64 {
+        match node.kind() {
+            NodeKind::Number(v) => v,
+            NodeKind::Bool(b) => bool_value(b),
+            NodeKind::Param => x,
+            NodeKind::Unary(UnaryOp::Neg, a) => -eval_tree(a, x),
+            NodeKind::Unary(UnaryOp::Not, a) => bool_value(eval_tree(a, x) == 0.0),
+            NodeKind::Binary(op, l, r) => binary(op, eval_tree(l, x), eval_tree(r, x)),
+            NodeKind::If(c, t, e) => {
                 if eval_tree(c, x) != 0.0 {
                     eval_tree(t, x)
                 } else {
                     eval_tree(e, x)
                 }
             }
-            Node::Call(f, args) => {
+            NodeKind::Call(f, args) => {
                 let values: Vec<f64> = args.iter().map(|a| eval_tree(a, x)).collect();
                 f.apply(&values)
             }
@@ -1432,8 +1662,8 @@ mod tests {
         for _ in 0..80 {
             deep = format!("(1 + 1) - ({deep})");
         }
-        let f = Lambda::from_text(&format!("e -> e * ({deep}) + min(2 ** 0.5, 3, 1 // 0.3)"))
-            .unwrap();
+        let f =
+            Lambda::from_text(&format!("e -> e * ({deep}) + min(2 ** 0.5, 3, 1 // 0.3)")).unwrap();
         // 80 levels of `2 - x` around 0.5 give 0.5 again; min(...) is sqrt(2) in f64.
         assert_eq!(f.to_string(), format!("e -> e * 0.5 + {}", 2f64.powf(0.5)));
         assert_eq!(f.ops(), 2);
@@ -1450,6 +1680,35 @@ mod tests {
         };
         let f = compile(&param, &body, &lookup, &mut Vec::new()).unwrap();
         assert_eq!(f.to_string(), "e -> e * 0.8");
+        // What folding left behind is not kept: `e`, `0.8` and `*`.
+        assert_eq!(f.body.nodes.len(), 3);
+    }
+
+    #[test]
+    fn an_inlined_argument_is_shared_but_reads_as_copies() {
+        let sq = Lambda::from_text("x -> x * x + x").unwrap();
+        let lookup = |name: &str| match name {
+            "sq" => Lookup::Lambda(sq.clone()),
+            _ => Lookup::Undefined,
+        };
+        let body = crate::parse::parse_expr("sq(sin(e) + 1)").unwrap();
+        let param = ast::Ident {
+            name: "e".into(),
+            span: Span::default(),
+        };
+        let f = compile(&param, &body, &lookup, &mut Vec::new()).unwrap();
+        let text = "e -> (sin(e) + 1) * (sin(e) + 1) + (sin(e) + 1)";
+        assert_eq!(f.to_string(), text);
+        // The argument's four nodes once (used three times), `*` and `+`.
+        assert_eq!(f.body.nodes.len(), 4 + 2);
+        assert_eq!(Shape::of(f.body()).nodes, 3 * 4 + 2);
+        // Equal, as a tree, to the lambda written out in full.
+        let written = Lambda::from_text(text).unwrap();
+        assert_eq!(f, written);
+        assert_eq!(written.body.nodes.len(), 3 * 4 + 2);
+        for x in [0.0, 1.5, -3.0] {
+            assert_eq!(f.eval(x).to_bits(), written.eval(x).to_bits());
+        }
     }
 
     #[test]
@@ -1502,7 +1761,10 @@ mod tests {
         }
         // Each of the three ways of running a program is exercised above.
         for stack in [Stack::None, Stack::Small, Stack::Large] {
-            assert!(stacks.contains(&stack), "no lambda above runs with {stack:?}");
+            assert!(
+                stacks.contains(&stack),
+                "no lambda above runs with {stack:?}"
+            );
         }
         assert_eq!(
             Lambda::from_text("e -> 0.95 ** e").unwrap().stack,

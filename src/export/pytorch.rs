@@ -22,7 +22,7 @@ use crate::config::{
     AnnealStrategy, Config, CyclicMode, Hyperparams, OptionName, PerGroup, PlateauMode, ScaleMode,
     ScheduleConfig, ThresholdMode,
 };
-use crate::expr::{Func, Lambda, Node, UnaryFn};
+use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
 use std::fmt::Write as _;
 
 /// The Python snippet for `config` (see the module documentation).
@@ -208,10 +208,10 @@ pub fn lambda_to_python(lambda: &Lambda, name: &str) -> String {
 }
 
 /// Python's precedence levels, loosest first (they match the language's).
-fn precedence(node: &Node) -> u8 {
-    match node {
-        Node::If(..) => 0,
-        Node::Binary(op, ..) => match op {
+fn precedence(node: NodeRef<'_>) -> u8 {
+    match node.kind() {
+        NodeKind::If(..) => 0,
+        NodeKind::Binary(op, ..) => match op {
             BinaryOp::Or => 1,
             BinaryOp::And => 2,
             op if op.is_comparison() => 4,
@@ -219,32 +219,32 @@ fn precedence(node: &Node) -> u8 {
             BinaryOp::Pow => 8,
             _ => 6,
         },
-        Node::Unary(UnaryOp::Not, _) => 3,
-        Node::Unary(UnaryOp::Neg, _) => 7,
-        Node::Number(v) if *v < 0.0 || v.is_sign_negative() => 7,
+        NodeKind::Unary(UnaryOp::Not, _) => 3,
+        NodeKind::Unary(UnaryOp::Neg, _) => 7,
+        NodeKind::Number(v) if v < 0.0 || v.is_sign_negative() => 7,
         _ => 9,
     }
 }
 
-fn write_node(out: &mut String, node: &Node, param: &str, min_prec: u8) {
+fn write_node(out: &mut String, node: NodeRef<'_>, param: &str, min_prec: u8) {
     let prec = precedence(node);
     let parens = prec < min_prec;
     if parens {
         out.push('(');
     }
-    match node {
-        Node::Number(v) => out.push_str(&py_float(*v)),
-        Node::Bool(b) => out.push_str(py_bool(*b)),
-        Node::Param => out.push_str(param),
-        Node::Unary(UnaryOp::Neg, x) => {
+    match node.kind() {
+        NodeKind::Number(v) => out.push_str(&py_float(v)),
+        NodeKind::Bool(b) => out.push_str(py_bool(b)),
+        NodeKind::Param => out.push_str(param),
+        NodeKind::Unary(UnaryOp::Neg, x) => {
             out.push('-');
             write_node(out, x, param, 7);
         }
-        Node::Unary(UnaryOp::Not, x) => {
+        NodeKind::Unary(UnaryOp::Not, x) => {
             out.push_str("not ");
             write_node(out, x, param, 3);
         }
-        Node::Binary(op, l, r) => {
+        NodeKind::Binary(op, l, r) => {
             let (lp, rp) = match op {
                 BinaryOp::Pow => (prec + 1, 7),
                 op if op.is_comparison() => (prec + 1, prec + 1),
@@ -254,15 +254,20 @@ fn write_node(out: &mut String, node: &Node, param: &str, min_prec: u8) {
             let _ = write!(out, " {} ", op.symbol());
             write_node(out, r, param, rp);
         }
-        Node::If(c, t, e) => {
+        NodeKind::If(c, t, e) => {
             write_node(out, t, param, 1);
             out.push_str(" if ");
             write_node(out, c, param, 1);
             out.push_str(" else ");
             write_node(out, e, param, 0);
         }
-        Node::Call(func, args) => {
-            let arg = |out: &mut String, i: usize| write_node(out, &args[i], param, 0);
+        NodeKind::Call(func, args) => {
+            // (The checker made sure of the arity.)
+            let arg = |out: &mut String, i: usize| {
+                if let Some(a) = args.get(i) {
+                    write_node(out, a, param, 0)
+                }
+            };
             match func {
                 Func::Unary(f) => {
                     let (open, close) = match f {
