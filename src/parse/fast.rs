@@ -1009,7 +1009,7 @@ mod tests {
             let within = (max_levels(nesting) - 1 - calls) / 2;
             for (chain, parses) in [(within, true), (within + 1, false)] {
                 let source = deep(calls, chain);
-                assert_eq!(super::super::precheck(&source).unwrap(), nesting);
+                assert_eq!(super::super::precheck(&source).unwrap().nesting, nesting);
                 let stack = crate::limits::parse_stack(nesting);
                 let parsed = std::thread::Builder::new()
                     .stack_size(stack)

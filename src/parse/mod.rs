@@ -36,11 +36,17 @@ pub const MAX_SOURCE_LEN: usize = 16 * 1024 * 1024;
 ///
 /// Safe on a thread of any stack size: see [`crate::limits`].
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
-    let depth = precheck(source)?;
+    let depth = precheck(source)?.nesting;
     crate::limits::with_stack(crate::limits::parse_stack(depth), || {
         fast::file(source, depth).map_or_else(|| parse_checked(source), Ok)
     })
 }
+
+/// Sources at least this large are to be parsed on two threads. The fast parser reads about
+/// 70 MB/s, so at this size a parse takes some 4 ms, against the tens of microseconds it costs
+/// to start a thread; below it, the time saved is too small to matter, and every file a person
+/// writes (a few KiB) keeps to the one-thread path.
+const SPLIT_MIN_LEN: usize = 256 * 1024;
 
 /// The two parsers apart, for the tests that compare them (`tests/parse_equivalence.rs`). Not
 /// part of the API: [`parse`] and [`parse_expr`] are.
@@ -51,21 +57,29 @@ pub mod paths {
     /// The fast parser alone: `None` where [`parse`] would fall back to pest (or refuse the
     /// input before parsing).
     pub fn fast_file(source: &str) -> Option<ast::File> {
-        let depth = precheck(source).ok()?;
+        let depth = precheck(source).ok()?.nesting;
         crate::limits::with_stack(crate::limits::parse_stack(depth), || {
             fast::file(source, depth)
         })
     }
 
+    /// The size from which [`parse`] is to parse a source on two threads.
+    pub const SPLIT_MIN_LEN: usize = super::SPLIT_MIN_LEN;
+
+    /// Where [`parse`] is to split `source` to parse it on two threads, if it is.
+    pub fn split_point(source: &str) -> Option<usize> {
+        precheck(source).ok()?.split
+    }
+
     /// The pest parser alone.
     pub fn pest_file(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
-        let depth = precheck(source)?;
+        let depth = precheck(source)?.nesting;
         crate::limits::with_stack(crate::limits::parse_stack(depth), || parse_checked(source))
     }
 
     /// [`parse_expr`]'s fast parser alone.
     pub fn fast_expr(source: &str) -> Option<ast::Expr> {
-        let depth = precheck(source).ok()?;
+        let depth = precheck(source).ok()?.nesting;
         crate::limits::with_stack(crate::limits::parse_stack(depth), || {
             fast::expr_only(source, depth)
         })
@@ -73,7 +87,7 @@ pub mod paths {
 
     /// [`parse_expr`]'s pest parser alone.
     pub fn pest_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
-        let depth = precheck(source)?;
+        let depth = precheck(source)?.nesting;
         crate::limits::with_stack(crate::limits::parse_stack(depth), || {
             parse_expr_checked(source)
         })
@@ -106,7 +120,7 @@ fn parse_checked(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
 
 /// Parses a lone expression (used to read back lambdas such as `"e -> 0.95 ** e"`).
 pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
-    let depth = precheck(source)?;
+    let depth = precheck(source)?.nesting;
     crate::limits::with_stack(crate::limits::parse_stack(depth), || {
         fast::expr_only(source, depth).map_or_else(|| parse_expr_checked(source), Ok)
     })
@@ -129,9 +143,29 @@ fn parse_expr_checked(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
     }
 }
 
-/// Refuses input that pest should not even try: NUL bytes, huge sources, deep nesting. Returns
-/// how deeply the source nests.
-fn precheck(source: &str) -> Result<usize, Vec<Diagnostic>> {
+/// What [`precheck`] finds in a source it accepts.
+struct Prechecked {
+    /// How deeply brackets and `if`s nest.
+    nesting: usize,
+    /// Where to split the source to parse it on two threads: see [`scan`].
+    split: Option<usize>,
+}
+
+/// Refuses input that pest should not even try: NUL bytes, huge sources, deep nesting. Says
+/// how deeply the source nests and, if it is at least [`SPLIT_MIN_LEN`] bytes, where to split
+/// it near the middle.
+fn precheck(source: &str) -> Result<Prechecked, Vec<Diagnostic>> {
+    let split_from = if source.len() >= SPLIT_MIN_LEN {
+        source.len() / 2
+    } else {
+        usize::MAX
+    };
+    scan(source, split_from)
+}
+
+/// [`precheck`], with the split sought from byte `split_from` on: the first line start there
+/// outside brackets (and `if`s), strings and comments where a statement keyword begins.
+fn scan(source: &str, split_from: usize) -> Result<Prechecked, Vec<Diagnostic>> {
     if source.len() > MAX_SOURCE_LEN {
         return Err(vec![Diagnostic::error(
             Code::TooLarge,
@@ -150,6 +184,7 @@ fn precheck(source: &str) -> Result<usize, Vec<Diagnostic>> {
     }
     let mut depth = 0usize;
     let mut deepest = 0usize;
+    let (mut split, mut split_from) = (None, split_from);
     let bytes = source.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -158,6 +193,12 @@ fn precheck(source: &str) -> Result<usize, Vec<Diagnostic>> {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
+                // The newline that ends the comment may precede a split point: look at it.
+                continue;
+            }
+            b'\n' if depth == 0 && i >= split_from && is_statement_start(bytes, i + 1) => {
+                split = Some(i + 1);
+                split_from = usize::MAX;
             }
             b'"' => {
                 i += 1;
@@ -196,11 +237,27 @@ fn precheck(source: &str) -> Result<usize, Vec<Diagnostic>> {
         }
         i += 1;
     }
-    Ok(deepest)
+    Ok(Prechecked {
+        nesting: deepest,
+        split,
+    })
 }
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether a line starts at `at` with a statement keyword, as a whole word.
+fn is_statement_start(bytes: &[u8], at: usize) -> bool {
+    let (Some(b'\n'), Some(rest)) = (
+        at.checked_sub(1).and_then(|i| bytes.get(i)),
+        bytes.get(at..),
+    ) else {
+        return false;
+    };
+    STATEMENT_KEYWORDS.iter().any(|k| {
+        rest.starts_with(k.as_bytes()) && !rest.get(k.len()).copied().is_some_and(is_word_byte)
+    })
 }
 
 fn too_deep(start: usize, end: usize) -> Diagnostic {
@@ -1303,6 +1360,57 @@ mod tests {
         };
         assert_eq!(fields.len(), 2);
         assert_eq!(fields[1].key.name, "lr");
+    }
+
+    /// Where `scan` would split `source`, seeking from its start; `marker` is the text there.
+    fn split_at(source: &str) -> Option<&str> {
+        scan(source, 0).unwrap().split.map(|at| &source[at..])
+    }
+
+    #[test]
+    fn the_split_is_a_line_that_starts_with_a_statement_outside_brackets_strings_and_comments() {
+        let cases = [
+            ("let a = 1\nlet b = 2", Some("let b = 2")),
+            ("let a = 1\r\n\n# c\ngroup g {}", Some("group g {}")),
+            (
+                "# a comment \"\noptimizer = sgd()",
+                Some("optimizer = sgd()"),
+            ),
+            ("let s = \"# (\"\nschedule = 1", Some("schedule = 1")),
+            ("let a = f(\nschedule = 1)\ngroup g{}", Some("group g{}")),
+            ("group g {\nschedule = 1\n}\nlet b = 2", Some("let b = 2")),
+            (
+                "let a = if x then 1\nlet\nelse 2\nlet b = 2",
+                Some("let b = 2"),
+            ),
+            // Not a line start, not a statement keyword, not a whole word, an unclosed string.
+            ("let a = 1 let b = 2", None),
+            ("let a = 1\n let b = 2", None),
+            ("let a = 1\nlambda = 2\nif = 3", None),
+            ("let a = 1\ngrouping = 2\nlet_x\nlet", Some("let")),
+            ("let s = \"a\\ngroup g {}\"", None),
+            ("let s = \"a\ngroup g {}\"", None),
+            ("let a = [\ngroup g {}\n", None),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(split_at(source), expected, "{source:?}");
+        }
+        // The first one from `split_from` on.
+        let source = "let a = 1\nlet b = 2\nlet c = 3";
+        assert_eq!(scan(source, 0).unwrap().split, Some(10));
+        assert_eq!(scan(source, 10).unwrap().split, Some(20));
+        assert_eq!(scan(source, 20).unwrap().split, None);
+    }
+
+    #[test]
+    fn only_large_sources_are_split_and_near_the_middle() {
+        let line = "let a = 1\n";
+        let small = line.repeat(SPLIT_MIN_LEN / line.len() - 1);
+        assert_eq!(precheck(&small).unwrap().split, None);
+        let large = line.repeat(SPLIT_MIN_LEN / line.len() + 1);
+        let at = precheck(&large).unwrap().split.unwrap();
+        assert!(at >= large.len() / 2 && at < large.len() / 2 + line.len());
+        assert!(large[at..].starts_with(line));
     }
 
     #[test]
