@@ -3,6 +3,11 @@
 //! tree pest builds, spans and comments included. And it must not give up on valid files, or
 //! it would not make them faster. Checked on every `.optim` file of the repository, on every
 //! expression in them (for `parse_expr`), and on generated and mutated sources.
+//!
+//! The fast parser reads a large file on two threads, split at a statement near the middle;
+//! split anywhere, it must answer exactly as on one thread or not at all (and then `parse`
+//! parses on one thread). Checked at every line of the files above, and on large files with
+//! tricky text and edits around the split.
 
 mod common;
 #[path = "../benches/common/mod.rs"]
@@ -15,9 +20,39 @@ use proptest::prelude::*;
 use std::fmt::Debug;
 use std::path::PathBuf;
 
-/// Asserts the property on a whole file; returns whether the fast parser answered.
+/// Asserts the property on a whole file, and [`split_agrees`]; returns whether the fast parser
+/// answered.
 fn agree(source: &str) -> bool {
+    split_agrees(source);
     agree_on(source, paths::fast_file(source), paths::pest_file(source))
+}
+
+/// Asserts that the two-thread parse, split anywhere, gives the one-thread parse or nothing,
+/// and that it answers exactly where a line starts with a statement of a file the one-thread
+/// parse reads. Returns how many splits answered.
+fn split_agrees(source: &str) -> usize {
+    let one = paths::fast_file_one_thread(source);
+    let starts: Vec<usize> = one
+        .iter()
+        .flat_map(|f| &f.statements)
+        .map(|s| s.span().start)
+        .collect();
+    let mut answered = 0;
+    for at in (0..=source.len()).filter(|&at| source.is_char_boundary(at)) {
+        let two = paths::fast_file_split_at(source, at);
+        if let Some(two) = &two {
+            assert_eq!(Some(two), one.as_ref(), "split at {at}:\n{source}");
+            answered += 1;
+        }
+        let line_start = at > 0 && source.as_bytes()[at - 1] == b'\n';
+        let statement = starts.binary_search(&at).is_ok();
+        assert_eq!(
+            two.is_some(),
+            line_start && statement,
+            "split at {at}:\n{source}"
+        );
+    }
+    answered
 }
 
 /// The same for a lone expression.
@@ -132,6 +167,157 @@ fn the_parsers_agree_on_every_file_and_the_fast_one_reads_every_valid_one() {
 fn the_fast_parser_reads_the_benchmark_file() {
     // A small `large_source` (benches/common/mod.rs), the file the speed is for.
     assert!(agree(&workloads::large_source(20)));
+}
+
+// --- large files, parsed on two threads ---
+
+/// `middle` with `large_source` text on either side, the same on both: a file large enough to
+/// be parsed on two threads, whose middle byte is in the middle of `middle`.
+fn around(middle: &str) -> String {
+    let pad = workloads::large_source(450);
+    let source = format!("{pad}{middle}\n{pad}");
+    assert!(source.len() >= paths::SPLIT_MIN_LEN);
+    source
+}
+
+/// Asserts that `parse` reads the large `source` as the one-thread fast parser does (and pest,
+/// if `with_pest`), and that the two threads answered; returns the split.
+fn large_agrees(source: &str, with_pest: bool) -> usize {
+    let at = paths::split_point(source).expect("a large source is split");
+    let one = paths::fast_file_one_thread(source).expect("the file is valid");
+    assert_eq!(paths::fast_file_split_at(source, at).as_ref(), Some(&one));
+    assert_eq!(optimc::parse::parse(source).ok().as_ref(), Some(&one));
+    if with_pest {
+        assert_eq!(paths::pest_file(source).ok().as_ref(), Some(&one));
+    }
+    at
+}
+
+#[test]
+fn the_benchmark_files_are_parsed_on_two_threads_as_on_one() {
+    for (groups, with_pest) in [(1_000, true), (10_000, false)] {
+        let source = workloads::large_source(groups);
+        let at = large_agrees(&source, with_pest);
+        assert!(
+            at >= source.len() / 2 && at < source.len() / 2 + 400,
+            "{at}"
+        );
+        assert!(source[at..].starts_with("group layer"));
+    }
+    // Below the threshold, one thread.
+    let small = workloads::large_source(500);
+    assert!(small.len() < paths::SPLIT_MIN_LEN);
+    assert_eq!(paths::split_point(&small), None);
+}
+
+/// Comments, strings and statements over several lines, in which lines start with statement
+/// keywords that do not start statements; `\ngroup` in strings and comments is not a newline.
+const TRICKY: &str = r##"# a comment with "a quote, (a bracket and \ngroup g {
+let s = "\ngroup g { # not a comment" # "\ngroup h {
+let call = f(
+schedule = 1,
+let = [
+1,
+group_x],
+)
+group multi {
+schedule = lambda(e ->
+if e < 1
+then 1
+else 2)
+# group inside {
+optimizer = 3
+}
+schedule = step(
+3)
+
+let t = "#(" # )
+"##;
+
+#[test]
+fn comments_strings_and_long_statements_around_the_split() {
+    let source = around(&TRICKY.repeat(20));
+    let at = large_agrees(&source, true);
+    let first = [
+        "let s = ",
+        "let call = ",
+        "let t = ",
+        "group multi",
+        "schedule = step",
+    ];
+    assert!(
+        first.iter().any(|s| source[at..].starts_with(s)),
+        "split at {:?}",
+        &source[at..at + 20]
+    );
+    // Split not only where `precheck` splits but anywhere: at each of its 10 statements only.
+    assert_eq!(split_agrees(&TRICKY.repeat(2)), 10);
+}
+
+#[test]
+fn a_split_inside_a_statement_falls_back_to_one_thread() {
+    // A field named `else` closes an `if` for precheck's count, so the split falls on a field
+    // that starts a line inside the group; the head does not parse, one thread does.
+    let source = around(&format!(
+        "group fooled {{\nelse = 1\n{}}}",
+        "schedule = 2\n".repeat(400)
+    ));
+    let at = paths::split_point(&source).unwrap();
+    assert!(source[at..].starts_with("schedule = 2"));
+    assert_eq!(paths::fast_file_split_at(&source, at), None);
+    let one = paths::fast_file_one_thread(&source).expect("the file is valid");
+    assert_eq!(paths::fast_file(&source).as_ref(), Some(&one));
+    assert_eq!(paths::pest_file(&source).ok().as_ref(), Some(&one));
+}
+
+/// A large file with [`TRICKY`] at the middle, and where it is split; the rest is comments,
+/// which pest reads quickly, so that the tests that edit it can afford pest.
+fn tricky_large() -> &'static (String, usize) {
+    static FILE: std::sync::OnceLock<(String, usize)> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let pad = "# padding: a file that pest reads quickly\n".repeat(3200);
+        let source = format!("{pad}{}{pad}", TRICKY.repeat(20));
+        assert!(source.len() >= paths::SPLIT_MIN_LEN);
+        let at = paths::split_point(&source).unwrap();
+        (source, at)
+    })
+}
+
+/// `source` with `len` bytes at `at` replaced by `insert`.
+fn splice(source: &str, at: usize, len: usize, insert: &str) -> String {
+    let end = (at + len).min(source.len());
+    format!("{}{insert}{}", &source[..at], &source[end..])
+}
+
+#[test]
+fn errors_at_the_split_give_pest_diagnostics() {
+    let (source, at) = tricky_large();
+    let at = *at;
+    // The line before the split is a comment.
+    let before = source[..at - 1].rfind('\n').unwrap() + 1;
+    assert!(source[before..].starts_with('#'));
+    let mut errors = 0;
+    for (from, len, insert) in [
+        (before, 1, ""),
+        (at, 0, "("),
+        (at, 0, "\""),
+        (at, 1, ""),
+        (at, 0, "else "),
+        (at + 3, 0, "# "),
+        // Valid: the statement at the split joins the comment.
+        (at - 1, 1, "\\"),
+    ] {
+        let mutated = splice(source, from, len, insert);
+        match (optimc::parse::parse(&mutated), paths::pest_file(&mutated)) {
+            (Ok(parsed), Ok(pest)) => assert!(parsed == pest, "{insert:?}"),
+            (Err(parsed), Err(pest)) => {
+                assert_eq!(format!("{parsed:?}"), format!("{pest:?}"), "{insert:?}");
+                errors += 1;
+            }
+            (parsed, _) => panic!("{insert:?}: only pest says {:?}", parsed.is_ok()),
+        }
+    }
+    assert_eq!(errors, 6);
 }
 
 /// Sources the builder refuses although pest's grammar accepts them, and other corners: the
@@ -528,6 +714,22 @@ proptest! {
     #[test]
     fn edited_files_agree(tokens in file(), seps in separators(), edits in edits()) {
         agree(&join(&edit(tokens, &edits), &seps));
+    }
+
+    #[test]
+    fn edits_at_the_split_change_nothing(
+        offset in -300isize..300,
+        len in 0usize..8,
+        insert in prop::sample::select(&[
+            "", "\n", "(", ")", "{", "}", "[", ",", "=", "\"", "#", "\\", " if ", " else ",
+            "\ngroup g {", "\ngroup g {}\n", "\nlet ", "let x = 1\n", "\nschedule = ",
+        ][..]),
+    ) {
+        let (source, at) = tricky_large();
+        let mutated = splice(source, at.saturating_add_signed(offset), len, insert);
+        // `parse` answers with pest wherever both are `None`.
+        let (two, one) = (paths::fast_file(&mutated), paths::fast_file_one_thread(&mutated));
+        prop_assert!(two == one, "{insert:?} at {offset} from the split");
     }
 
     #[test]

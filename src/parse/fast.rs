@@ -57,7 +57,18 @@ use crate::ast::{self, BinaryOp, Comment, Expr, ExprKind, Ident, Span, Statement
 /// Parses a whole file, or `None` if it is not valid (or not certainly parsed the way pest
 /// parses it). `nesting` is the depth [`precheck`](super::precheck) measured.
 pub(super) fn file(source: &str, nesting: usize) -> Option<ast::File> {
+    file_from(source, 0, nesting)
+}
+
+/// [`file`] from byte `start` of `source` on: the statements and comments there, with their
+/// positions in `source`. Where `start` is the start of a statement that [`file`] reads, this
+/// is what [`file`] reads from there (see `fast_in_two` in `super`).
+pub(super) fn file_from(source: &str, start: usize, nesting: usize) -> Option<ast::File> {
+    if !source.is_char_boundary(start) {
+        return None;
+    }
     let mut p = Parser::new(source, nesting, true);
+    (p.pos, p.prev_end) = (start, start);
     p.skip();
     let mut statements = Vec::new();
     while p.pos < p.bytes.len() {

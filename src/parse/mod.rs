@@ -12,6 +12,13 @@
 //! language and the only source of syntax diagnostics, parses the input as it always has. So
 //! diagnostics are unchanged by construction. `fast.rs` says why the two agree, and
 //! `tests/parse_equivalence.rs` tests it.
+//!
+//! A large source (256 KiB or more: a generated file, as hand-written ones are a few KiB) is
+//! read by the fast parser on two threads, each taking about half the statements: the parse is
+//! much of what `optimc check` spends on such a file, and a second core is usually idle then.
+//! `precheck`, which reads every byte anyway, notes where a statement starts a line near the
+//! middle; `fast_in_two` says why the two halves give exactly the tree the fast parser gives
+//! on one thread, and wherever they might not, the one-thread parse answers.
 
 mod fast;
 
@@ -36,17 +43,78 @@ pub const MAX_SOURCE_LEN: usize = 16 * 1024 * 1024;
 ///
 /// Safe on a thread of any stack size: see [`crate::limits`].
 pub fn parse(source: &str) -> Result<ast::File, Vec<Diagnostic>> {
-    let depth = precheck(source)?.nesting;
-    crate::limits::with_stack(crate::limits::parse_stack(depth), || {
-        fast::file(source, depth).map_or_else(|| parse_checked(source), Ok)
+    let shape = precheck(source)?;
+    crate::limits::with_stack(crate::limits::parse_stack(shape.nesting), || {
+        fast_file(source, &shape).map_or_else(|| parse_checked(source), Ok)
     })
 }
 
-/// Sources at least this large are to be parsed on two threads. The fast parser reads about
-/// 70 MB/s, so at this size a parse takes some 4 ms, against the tens of microseconds it costs
-/// to start a thread; below it, the time saved is too small to matter, and every file a person
-/// writes (a few KiB) keeps to the one-thread path.
+/// Sources at least this large are parsed on two threads. The fast parser reads about 70 MB/s,
+/// so at this size a parse takes some 4 ms, against the tens of microseconds it costs to start
+/// a thread; below it, the time saved is too small to matter, and every file a person writes
+/// (a few KiB) keeps to the one-thread path.
 const SPLIT_MIN_LEN: usize = 256 * 1024;
+
+/// The fast parser: on two threads when `precheck` found where to split the source, else (or
+/// when that does not answer) on this one. `None` where pest must parse.
+fn fast_file(source: &str, shape: &Prechecked) -> Option<ast::File> {
+    shape
+        .split
+        .and_then(|at| fast_in_two(source, at, shape.nesting))
+        .or_else(|| fast::file(source, shape.nesting))
+}
+
+/// The fast parser's answer on `source`, with the statements before `at` parsed on this thread
+/// and the rest on another; `None` if either half does not parse, if `at` is not a line start
+/// followed by a statement keyword, or if no thread can be started. The caller provides
+/// [`parse_stack`](crate::limits::parse_stack)`(nesting)` of stack, as for [`fast::file`].
+///
+/// # Why the answer is the one-thread parse's
+///
+/// The head, `source[..at]`, is parsed as a file of its own, and the tail as the rest of the
+/// whole source from `at` on (so its spans and comments are positions in `source`). The parser
+/// is deterministic and never backtracks, and no token or comment runs across the newline
+/// before `at`. So the head's parse reads the same bytes before `at` as the one-thread parse
+/// and makes the same choices, but for those it makes on looking at the token at `at`: the end
+/// of the input for the head's parse, a statement keyword (`let`, `optimizer`, `group` or
+/// `schedule`, as a whole word) for the one-thread parse. A statement keyword continues no
+/// expression: it is no operator, bracket, comma, `=`, `->`, `then` or `else`, and no name.
+/// So every such choice is the same, but two: inside a group's braces or a call's parentheses
+/// the keyword could start a field or argument (`schedule = ...`), where the end of the input
+/// fails the head's parse (the bracket is never closed); and at the top level, where it starts
+/// the next statement. Hence if the head parses, the one-thread parse builds the same
+/// statements and comments, is between two statements at `at`, and goes on from there exactly
+/// as the tail's parse does (between statements the parser keeps nothing that a statement
+/// reads before setting it), so the two halves together are its answer. If a half does not
+/// parse, the one-thread parse answers instead (a waste only on input that has no answer or a
+/// split that was not between statements: `precheck` counts brackets, not the grammar's
+/// rules, so a field named `else` can fool it).
+fn fast_in_two(source: &str, at: usize, nesting: usize) -> Option<ast::File> {
+    if !is_statement_start(source.as_bytes(), at) {
+        return None;
+    }
+    let head = source.get(..at)?;
+    let need = crate::limits::parse_stack(nesting);
+    std::thread::scope(|scope| {
+        // The tail's thread gets twice the stack it needs, as `with_stack` would allocate, so
+        // that `with_stack` in it runs the parse right there.
+        let tail = std::thread::Builder::new()
+            .name("optimc-parse".into())
+            .stack_size(need.saturating_mul(2))
+            .spawn_scoped(scope, || {
+                crate::limits::with_stack(need, || fast::file_from(source, at, nesting))
+            })
+            .ok()?;
+        let head = fast::file(head, nesting);
+        let tail = tail
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let (mut file, tail) = (head?, tail?);
+        file.statements.extend(tail.statements);
+        file.comments.extend(tail.comments);
+        Some(file)
+    })
+}
 
 /// The two parsers apart, for the tests that compare them (`tests/parse_equivalence.rs`). Not
 /// part of the API: [`parse`] and [`parse_expr`] are.
@@ -54,21 +122,38 @@ const SPLIT_MIN_LEN: usize = 256 * 1024;
 pub mod paths {
     use super::*;
 
-    /// The fast parser alone: `None` where [`parse`] would fall back to pest (or refuse the
-    /// input before parsing).
+    /// The fast parser alone, as [`parse`] runs it (on two threads for a large source):
+    /// `None` where [`parse`] would fall back to pest (or refuse the input before parsing).
     pub fn fast_file(source: &str) -> Option<ast::File> {
+        let shape = precheck(source).ok()?;
+        crate::limits::with_stack(crate::limits::parse_stack(shape.nesting), || {
+            super::fast_file(source, &shape)
+        })
+    }
+
+    /// The fast parser on one thread, whatever the size of the source.
+    pub fn fast_file_one_thread(source: &str) -> Option<ast::File> {
         let depth = precheck(source).ok()?.nesting;
         crate::limits::with_stack(crate::limits::parse_stack(depth), || {
             fast::file(source, depth)
         })
     }
 
-    /// The size from which [`parse`] is to parse a source on two threads.
+    /// The size from which [`parse`] parses a source on two threads.
     pub const SPLIT_MIN_LEN: usize = super::SPLIT_MIN_LEN;
 
-    /// Where [`parse`] is to split `source` to parse it on two threads, if it is.
+    /// Where [`parse`] splits `source` to parse it on two threads, if it does.
     pub fn split_point(source: &str) -> Option<usize> {
         precheck(source).ok()?.split
+    }
+
+    /// The two-thread parse alone, split at `at` (any position, whatever the source's size):
+    /// `None` where [`parse`] would parse on one thread instead.
+    pub fn fast_file_split_at(source: &str, at: usize) -> Option<ast::File> {
+        let depth = precheck(source).ok()?.nesting;
+        crate::limits::with_stack(crate::limits::parse_stack(depth), || {
+            fast_in_two(source, at, depth)
+        })
     }
 
     /// The pest parser alone.
