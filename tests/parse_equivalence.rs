@@ -210,6 +210,17 @@ fn the_benchmark_files_are_parsed_on_two_threads_as_on_one() {
     assert_eq!(paths::split_point(&small), None);
 }
 
+#[test]
+fn both_threads_have_the_stack_for_the_deepest_nesting() {
+    // Nesting at the limit in each half: the tail's thread must have the stack the calling
+    // thread is given, here the test harness's 2 MiB thread, which `parse` grows as needed.
+    let deep = format!("let d = {}1{}\n", "(".repeat(128), ")".repeat(128));
+    let pad = workloads::large_source(450);
+    let source = format!("{deep}{pad}{pad}{deep}");
+    let at = large_agrees(&source, false);
+    assert!(at > deep.len() && at < source.len() - deep.len());
+}
+
 /// Comments, strings and statements over several lines, in which lines start with statement
 /// keywords that do not start statements; `\ngroup` in strings and comments is not a newline.
 const TRICKY: &str = r##"# a comment with "a quote, (a bracket and \ngroup g {
