@@ -963,8 +963,9 @@ pub fn compile_within(
         lookup,
         diags,
         budget,
-        // About one node per four bytes of source; the tree is compacted at the end.
-        tree: Tree::with_capacity(body.span.len() / 4 + 4),
+        // About one node per four bytes of source (the tree is compacted at the end), within
+        // what a lambda may have.
+        tree: Tree::with_capacity((body.span.len() / 4 + 4).min(MAX_LAMBDA_OPS)),
         operands: Vec::new(),
     };
     let (root, ty) = compiler.node(body)?;
@@ -1668,35 +1669,33 @@ mod tests {
         assert_eq!(f.to_string(), format!("e -> e * 0.5 + {}", 2f64.powf(0.5)));
         assert_eq!(f.ops(), 2);
         // Inlining a `let` lambda at a constant folds the result too.
-        let warm = Lambda::from_text("x -> min(1, (x + 1) / 5)").unwrap();
-        let lookup = |name: &str| match name {
-            "warm" => Lookup::Lambda(warm.clone()),
-            _ => Lookup::Undefined,
-        };
-        let body = crate::parse::parse_expr("e * warm(3)").unwrap();
-        let param = ast::Ident {
-            name: "e".into(),
-            span: Span::default(),
-        };
-        let f = compile(&param, &body, &lookup, &mut Vec::new()).unwrap();
+        let f = compile_calling("warm", "x -> min(1, (x + 1) / 5)", "e * warm(3)");
         assert_eq!(f.to_string(), "e -> e * 0.8");
         // What folding left behind is not kept: `e`, `0.8` and `*`.
         assert_eq!(f.body.nodes.len(), 3);
     }
 
-    #[test]
-    fn an_inlined_argument_is_shared_but_reads_as_copies() {
-        let sq = Lambda::from_text("x -> x * x + x").unwrap();
-        let lookup = |name: &str| match name {
-            "sq" => Lookup::Lambda(sq.clone()),
-            _ => Lookup::Undefined,
+    /// `e -> body`, compiled where `name` is the `let` lambda `lambda`.
+    fn compile_calling(name: &str, lambda: &str, body: &str) -> Lambda {
+        let lambda = Lambda::from_text(lambda).unwrap();
+        let lookup = |n: &str| {
+            if n == name {
+                Lookup::Lambda(lambda.clone())
+            } else {
+                Lookup::Undefined
+            }
         };
-        let body = crate::parse::parse_expr("sq(sin(e) + 1)").unwrap();
+        let body = crate::parse::parse_expr(body).unwrap();
         let param = ast::Ident {
             name: "e".into(),
             span: Span::default(),
         };
-        let f = compile(&param, &body, &lookup, &mut Vec::new()).unwrap();
+        compile(&param, &body, &lookup, &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn an_inlined_argument_is_shared_but_reads_as_copies() {
+        let f = compile_calling("sq", "x -> x * x + x", "sq(sin(e) + 1)");
         let text = "e -> (sin(e) + 1) * (sin(e) + 1) + (sin(e) + 1)";
         assert_eq!(f.to_string(), text);
         // The argument's four nodes once (used three times), `*` and `+`.
