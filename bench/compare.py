@@ -92,24 +92,49 @@ def run_optimc(*args):
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
-# Schedule steps take a few nanoseconds, and how many depends on where the process's memory
-# lands (address-space randomisation: two runs of one binary differ by up to 1.6×; with
-# `setarch -R` they agree to 1%). So optimc's side runs in several processes: the figure is the
-# median of their medians, and the best of their bests.
-PROCESSES = 5
+# This machine runs for tens of milliseconds at a time in a fast or a 1.5× slower mode (the
+# host's doing: see BENCHMARKS.md). So the two sides take turns, ROUNDS times: each round runs
+# optimc's side (for schedules, in a fresh process) and then PyTorch's, and each figure is the
+# median of the rounds' medians (and the best of their bests). Both sides then meet the same
+# spells of either mode, instead of one side's whole measurement falling in one of them.
+ROUNDS = 5
 
 
-def schedule_runs(reps, processes):
-    runs = [run_optimc("schedule", reps) for _ in range(processes)]
-    out = []
+def schedule_side_by_side(torch, reps):
+    """optimc's rows and PyTorch's {name: (median, best)} ns per step, in alternating rounds."""
+    runs, theirs = [], []
+    for _ in range(ROUNDS):
+        runs.append(run_optimc("schedule", reps))
+        if torch:
+            torch.set_num_threads(1)
+            theirs.append({r["name"]: torch_schedule(torch, r["name"], reps) for r in runs[-1]})
+    ours = []
     for rows in zip(*runs):
-        out.append({
+        ours.append({
             "kind": "schedule",
             "name": rows[0]["name"],
             "ns_per_step": statistics.median(r["ns_per_step"] for r in rows),
             "best_ns_per_step": min(r["best_ns_per_step"] for r in rows),
         })
-    return out
+    torch_ns = {name: (statistics.median(t[name][0] for t in theirs),
+                       min(t[name][1] for t in theirs)) for name in (theirs[0] if theirs else {})}
+    return ours, torch_ns
+
+
+def optimizer_side_by_side(torch, name, n, threads, steps, reps, rounds):
+    """optimc's result row and PyTorch's (ms, path), in alternating rounds (see ROUNDS)."""
+    ours, theirs = [], []
+    for _ in range(rounds):
+        ours.append(run_optimc("optimizer", name, n, threads, steps, reps)[0])
+        if torch:
+            torch.set_num_threads(threads)
+            theirs.append(torch_optimizer(torch, name, n, steps, reps))
+    row = dict(ours[0])
+    row["ms_per_step"] = statistics.median(r["ms_per_step"] for r in ours)
+    row["gb_per_s"] = statistics.median(r["gb_per_s"] for r in ours)
+    if not theirs:
+        return row, None
+    return row, (statistics.median(ms for ms, _ in theirs), theirs[0][1])
 
 
 def median_of(reps, f):
@@ -187,8 +212,8 @@ def fmt_ratio(r, target):
 
 def schedule_table(res, torch_ns, reps):
     print(f"\n### Schedule step (ns per step over runs of {SCHEDULE_STEPS} steps from a fresh "
-          f"schedule; median of {reps} runs, best run in brackets; optimc: median of the medians "
-          f"of {PROCESSES} processes)\n")
+          f"schedule; median of {reps} runs, best run in brackets; each side: median of the "
+          f"medians of {ROUNDS} alternating rounds, optimc's each in a fresh process)\n")
     print("| schedule | PyTorch `scheduler.step()` | optimc `Schedule::step` | ratio of medians | "
           "ratio of bests | target | met (medians) |")
     print("|---|---:|---:|---:|---:|---:|:---:|")
@@ -250,12 +275,7 @@ def main():
           f"{os.getloadavg()[0]:.1f}")
 
     if "schedule" in only:
-        res = schedule_runs(reps_sched, PROCESSES)
-        torch_ns = {}
-        if torch:
-            torch.set_num_threads(1)
-            for r in res:
-                torch_ns[r["name"]] = torch_schedule(torch, r["name"], reps_sched)
+        res, torch_ns = schedule_side_by_side(torch, reps_sched)
         schedule_table(res, torch_ns, reps_sched)
 
     if "lambda" in only:
@@ -267,7 +287,10 @@ def main():
         names = OPT_TARGETS if args.quick else OPT_TARGETS + [
             "adagrad", "adadelta", "adamax", "nadam", "radam", "adam_amsgrad"]
         reps = 5 if args.quick else 7
-        print(f"\n### Optimizer step (ms per step, median of {reps} repetitions; "
+        # Alternating rounds (see ROUNDS) at 10^7, where a step takes milliseconds.
+        rounds = 3 if args.quick else 5
+        print(f"\n### Optimizer step (ms per step, median of {reps} repetitions, at 10^7 the "
+              f"median of {rounds} alternating rounds of them; "
               "bandwidth fraction = bytes moved per step / time ÷ the best STREAM "
               "copy, triad, update or update3 repetition at the same size and thread count)\n")
         print("| optimizer | params | threads | PyTorch path | PyTorch ms | optimc ms | ratio | "
@@ -281,11 +304,11 @@ def main():
                 bw = max(s["best_gb_per_s"] for s in stream)
                 stream_rows.append((n, t, stream))
                 for name in names:
-                    ours = run_optimc("optimizer", name, n, t, steps, reps)[0]
+                    ours, theirs = optimizer_side_by_side(
+                        torch, name, n, t, steps, reps, rounds if n >= 10_000_000 else 1)
                     frac = ours["gb_per_s"] / bw
-                    if torch:
-                        torch.set_num_threads(t)
-                        tms, path = torch_optimizer(torch, name, n, steps, reps)
+                    if theirs:
+                        tms, path = theirs
                         ratio = tms / ours["ms_per_step"]
                         tcol = f"{path} | {tms:.3f} | {ours['ms_per_step']:.3f} | {ratio:.2f}×"
                     else:
