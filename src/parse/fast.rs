@@ -150,6 +150,8 @@ fn is_ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// Whether `word` is one of [`super::KEYWORDS`] (a `match`, which the parser's word loop
+/// needs to be quick; a test checks that the two lists agree).
 fn is_keyword(word: &[u8]) -> bool {
     matches!(
         word,
@@ -998,6 +1000,19 @@ impl<'s> Parser<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_keyword_knows_exactly_the_grammar_keywords() {
+        for k in super::super::KEYWORDS {
+            assert!(is_keyword(k.as_bytes()), "{k}");
+            // Neither a prefix nor an extension of a keyword is one.
+            assert!(!is_keyword(&k.as_bytes()[1..]), "{k}");
+            assert!(!is_keyword(format!("{k}s").as_bytes()), "{k}");
+        }
+        for word in ["epoch", "lambda", "e", "max", "True", "Let"] {
+            assert!(!is_keyword(word.as_bytes()), "{word}");
+        }
+    }
 
     /// A valid source that nests `calls` calls deep (what `precheck` counts) and then `chain`
     /// lambdas in `else` branches (what it does not count): `1 + calls + 2 * chain` levels.

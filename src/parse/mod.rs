@@ -1241,21 +1241,7 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
             ));
         }
     }
-    let keywords = [
-        "let",
-        "optimizer",
-        "group",
-        "schedule",
-        "if",
-        "then",
-        "else",
-        "and",
-        "or",
-        "not",
-        "true",
-        "false",
-    ];
-    if expected.iter().any(|e| e == "a name") && keywords.contains(&found.text.as_str()) {
+    if expected.iter().any(|e| e == "a name") && KEYWORDS.contains(&found.text.as_str()) {
         return Some((
             format!(
                 "`{}` is a keyword and cannot be used as a name; choose another name",
@@ -1309,8 +1295,24 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
     None
 }
 
+/// The grammar's reserved words, the statement keywords first.
+const KEYWORDS: [&str; 12] = [
+    "let",
+    "optimizer",
+    "group",
+    "schedule",
+    "if",
+    "then",
+    "else",
+    "and",
+    "or",
+    "not",
+    "true",
+    "false",
+];
+
 /// The words that start a statement.
-const STATEMENT_KEYWORDS: [&str; 4] = ["let", "optimizer", "group", "schedule"];
+const STATEMENT_KEYWORDS: &[&str] = KEYWORDS.split_at(4).0;
 
 fn matching_close(open: char) -> char {
     match open {
