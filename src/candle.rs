@@ -62,7 +62,7 @@
 //!   gradient and parameter into them, steps the optimizer, and writes each updated parameter back
 //!   with an in-place candle op (`Tensor::inplace_op1`), so no tensor is created. optimc's own
 //!   code allocates nothing per step; candle's in-place op allocates a few bytes per `Var` for its
-//!   aliasing check (pinned by `tests/candle.rs`). Building the `GradStore` (`backward`)
+//!   aliasing check (pinned by `tests/it/candle.rs`). Building the `GradStore` (`backward`)
 //!   allocates far more, in candle.
 //! - **Checkpoints.** [`trainer`](CandleTrainer::trainer) / [`trainer_mut`](CandleTrainer::trainer_mut)
 //!   give the [`Trainer`], whose `save` / `load` keep the optimizer's and schedule's state; save
@@ -381,7 +381,7 @@ impl InplaceOp1 for WriteBack<'_> {
 
 /// An empty `Vec` with the allocation of `v` (which must be empty), for another lifetime: the
 /// standard library collects an empty `vec::IntoIter` into a `Vec` of an element type of the same
-/// size in place, so no allocation happens (pinned by `tests/candle.rs`).
+/// size in place, so no allocation happens (pinned by `tests/it/candle.rs`).
 // `filter_map` changes the element's lifetime, which `filter` cannot.
 #[allow(clippy::unnecessary_filter_map)]
 fn reuse<'b>(v: Vec<ParamMut<'_>>) -> Vec<ParamMut<'b>> {

@@ -40,7 +40,7 @@
 //!   rules, so they are skipped after every token; the comments found that way are, in a file
 //!   that parses, exactly those that the pest path's `comments` finds.
 //!
-//! The equivalence is tested, not just argued: `tests/parse_equivalence.rs` compares the two
+//! The equivalence is tested, not just argued: `tests/it/parse_equivalence.rs` compares the two
 //! parsers on every `.optim` file of the repository and on generated and mutated sources.
 //!
 //! # Hostile input

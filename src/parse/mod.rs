@@ -11,7 +11,7 @@
 //! not accept it gives up, and the pest grammar with the builder below, the definition of the
 //! language and the only source of syntax diagnostics, parses the input as it always has. So
 //! diagnostics are unchanged by construction. `fast.rs` says why the two agree, and
-//! `tests/parse_equivalence.rs` tests it.
+//! `tests/it/parse_equivalence.rs` tests it.
 //!
 //! A large source (256 KiB or more: a generated file, as hand-written ones are a few KiB) is
 //! read by the fast parser on two threads, each taking about half the statements: the parse is
@@ -116,7 +116,7 @@ fn fast_in_two(source: &str, at: usize, nesting: usize) -> Option<ast::File> {
     })
 }
 
-/// The two parsers apart, for the tests that compare them (`tests/parse_equivalence.rs`). Not
+/// The two parsers apart, for the tests that compare them (`tests/it/parse_equivalence.rs`). Not
 /// part of the API: [`parse`] and [`parse_expr`] are.
 #[doc(hidden)]
 pub mod paths {

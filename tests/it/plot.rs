@@ -2,9 +2,7 @@
 //! one per cycled group on the momentum panel), milestones are dashed vertical lines, the PNG
 //! has the size asked for, and bad requests fail with exit code 2.
 
-mod common;
-
-use common::{optimc_in, root, scratch};
+use crate::common::{optimc_in, root, scratch};
 use optimc::plot::{self, PlotError, PlotOptions};
 use optimc::Config;
 use std::process::Output;

@@ -9,11 +9,10 @@
 //! parses on one thread). Checked at every line of the files above, and on large files with
 //! tricky text and edits around the split.
 
-mod common;
-#[path = "../benches/common/mod.rs"]
+#[path = "../../benches/common/mod.rs"]
 mod workloads;
 
-use common::{optim_files, proptest_config as config};
+use crate::common::{optim_files, proptest_config as config};
 use optimc::ast::{Expr, ExprKind, File, Statement};
 use optimc::parse::paths;
 use proptest::prelude::*;

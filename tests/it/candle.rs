@@ -4,17 +4,15 @@
 //! its own.
 
 #[allow(dead_code)]
-#[path = "../examples/train_candle.rs"]
+#[path = "../../examples/train_candle.rs"]
 mod train_candle;
 
+use crate::counting_alloc::allocations;
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, InplaceOp1, Tensor, Var};
 use optimc::candle::{CandleError, CandleTrainer};
 use optimc::optim::{GroupError, ParamMut, StepError};
 use optimc::{Config, Trainer};
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
 
 const ADAM: &str = r#"
 optimizer = adam(lr = 0.01, weight_decay = 1e-2, amsgrad = true)

@@ -32,31 +32,35 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
 
 #[test]
 fn warning_fixtures_render_helpful_warnings() {
-    insta::glob!("fixtures/warnings/*.optim", |path| {
-        let bytes = std::fs::read(path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy();
-        let (config, diagnostics) = optimc::check_bytes(&name, &bytes);
-        assert!(config.is_some(), "{name} was refused:\n{diagnostics}");
-        assert!(!diagnostics.has_errors(), "{name}: errors");
-        let warnings: Vec<_> = diagnostics.warnings().collect();
-        assert!(!warnings.is_empty(), "{name}: no warning");
-        for w in &warnings {
-            assert!(
+    insta::glob!(
+        env!("CARGO_MANIFEST_DIR"),
+        "tests/fixtures/warnings/*.optim",
+        |path| {
+            let bytes = std::fs::read(path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy();
+            let (config, diagnostics) = optimc::check_bytes(&name, &bytes);
+            assert!(config.is_some(), "{name} was refused:\n{diagnostics}");
+            assert!(!diagnostics.has_errors(), "{name}: errors");
+            let warnings: Vec<_> = diagnostics.warnings().collect();
+            assert!(!warnings.is_empty(), "{name}: no warning");
+            for w in &warnings {
+                assert!(
                 name.starts_with(w.code.name()),
                 "{name}: one mistake per fixture, named after its code, but it also warns `{}`: {}",
                 w.code,
                 w.message
             );
-            assert!(w.help.is_some(), "{name}: `{}` has no help line", w.message);
-            assert!(!w.label.is_empty(), "{name}: `{}` has no label", w.message);
-            assert!(
-                w.span.end <= diagnostics.source.len() && !w.span.is_empty(),
-                "{name}: bad span {:?}",
-                w.span
-            );
+                assert!(w.help.is_some(), "{name}: `{}` has no help line", w.message);
+                assert!(!w.label.is_empty(), "{name}: `{}` has no label", w.message);
+                assert!(
+                    w.span.end <= diagnostics.source.len() && !w.span.is_empty(),
+                    "{name}: bad span {:?}",
+                    w.span
+                );
+            }
+            insta::assert_snapshot!(diagnostics.render(false, 100));
         }
-        insta::assert_snapshot!(diagnostics.render(false, 100));
-    });
+    );
 }
 
 /// The invalid fixtures whose JSON is snapshotted: one per error code (with the warning

@@ -6,22 +6,26 @@ use std::process::Command;
 
 #[test]
 fn invalid_fixtures_render_helpful_diagnostics() {
-    insta::glob!("fixtures/invalid/*.optim", |path| {
-        let bytes = std::fs::read(path).unwrap();
-        let name = path.file_name().unwrap().to_string_lossy();
-        let (config, diagnostics) = optimc::check_bytes(&name, &bytes);
-        assert!(config.is_none(), "{name} was accepted");
-        let errors: Vec<_> = diagnostics.errors().collect();
-        assert!(!errors.is_empty(), "{name}: no error reported");
-        for e in &errors {
-            assert!(e.help.is_some(), "{name}: `{}` has no help line", e.message);
-            assert!(
-                e.span.end <= diagnostics.source.len(),
-                "{name}: span past the end"
-            );
+    insta::glob!(
+        env!("CARGO_MANIFEST_DIR"),
+        "tests/fixtures/invalid/*.optim",
+        |path| {
+            let bytes = std::fs::read(path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy();
+            let (config, diagnostics) = optimc::check_bytes(&name, &bytes);
+            assert!(config.is_none(), "{name} was accepted");
+            let errors: Vec<_> = diagnostics.errors().collect();
+            assert!(!errors.is_empty(), "{name}: no error reported");
+            for e in &errors {
+                assert!(e.help.is_some(), "{name}: `{}` has no help line", e.message);
+                assert!(
+                    e.span.end <= diagnostics.source.len(),
+                    "{name}: span past the end"
+                );
+            }
+            insta::assert_snapshot!(diagnostics.render(false, 80));
         }
-        insta::assert_snapshot!(diagnostics.render(false, 80));
-    });
+    );
 }
 
 #[test]

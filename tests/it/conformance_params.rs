@@ -3,13 +3,13 @@
 //! Parameters must match after every step to a relative 1e-5 (absolute 1e-7); lr and momentum as
 //! in `conformance_lr.rs`. A few cases also go through `optimc replay`.
 
+use crate::common;
+use crate::common::{close_lr, conformance_cases as cases, numbers};
 use optimc::optim::ParamMut;
 use optimc::{Config, Trainer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-mod common;
-use common::{close_lr, conformance_cases as cases, numbers};
 
 fn conformance_dir() -> PathBuf {
     common::root().join("tests/conformance/torch")

@@ -1,11 +1,9 @@
 //! `Trainer::step` and `Trainer::end_epoch` allocate nothing once the first step has created the
 //! buffers PyTorch creates lazily.
 
+use crate::counting_alloc::allocations;
 use optimc::optim::ParamMut;
 use optimc::{Config, Trainer};
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
 
 #[test]
 fn stepping_allocates_nothing() {

@@ -1,11 +1,10 @@
 //! `optimc export`: JSON and TOML read back to the same configuration and the same lrs; hand-written
 //! files with bad values are refused with diagnostics.
 
+use crate::common::example_and_conformance_files;
 use optimc::{Config, Schedule};
 use std::path::Path;
 use std::process::Command;
-mod common;
-use common::example_and_conformance_files;
 
 /// A validation loss that falls, stalls and rises, so that `plateau` acts.
 fn metric(epoch: usize) -> f64 {

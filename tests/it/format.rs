@@ -1,7 +1,6 @@
 //! `optimc fmt`: idempotent, meaning-preserving, and careful with files on disk.
 
-mod common;
-use common::{optim_files, optimc_in, scratch};
+use crate::common::{optim_files, optimc_in, scratch};
 
 /// The error codes of a check, for files that do not check.
 fn outcome(name: &str, text: &str) -> (Option<optimc::Config>, Vec<String>) {

@@ -3,11 +3,10 @@
 //! idempotent), export (round-trips) and a short trace, without a panic. The same body is the
 //! `cargo fuzz` target (fuzz/fuzz_targets/check.rs), which this compiles on stable.
 
-mod common;
-#[path = "../fuzz/exercise.rs"]
+#[path = "../../fuzz/exercise.rs"]
 mod exercise;
 
-use common::proptest_config as config;
+use crate::common::proptest_config as config;
 use proptest::prelude::*;
 use std::path::Path;
 

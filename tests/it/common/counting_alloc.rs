@@ -1,6 +1,6 @@
 //! A global allocator that counts the allocations the current thread makes while asked to, for
 //! the tests that pin "no allocation per step". Include it with
-//! `#[path = "common/counting_alloc.rs"] mod counting_alloc;` (it installs itself).
+//! `tests/it/main.rs` declares it (it installs itself).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

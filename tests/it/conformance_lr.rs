@@ -2,10 +2,9 @@
 //! rendering sits beside it: the schedule's lr (and momentum, where cycled) must match at every
 //! epoch to a relative error of 1e-10 (absolute 1e-15 near zero).
 
+use crate::common::{close_lr, conformance_cases, numbers};
 use optimc::{Config, Schedule};
 use serde_json::Value;
-mod common;
-use common::{close_lr, conformance_cases, numbers};
 
 #[test]
 fn every_case_matches_pytorch_lrs() {

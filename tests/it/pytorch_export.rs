@@ -2,13 +2,12 @@
 //! example and conformance case, lambdas that compute what optimc computes, and (where PyTorch is
 //! installed) the same lr trace as `optimc trace`.
 
+use crate::common::{example_and_conformance_files, root, scratch};
 use optimc::config::ScheduleConfig;
 use optimc::export::pytorch::{lambda_to_python, to_pytorch};
 use optimc::expr::Lambda;
 use optimc::Config;
 use std::process::Command;
-mod common;
-use common::{example_and_conformance_files, root, scratch};
 
 /// Whether `python3` runs here; prints why a test is skipped when not.
 fn python(probe: &str, what: &str) -> bool {

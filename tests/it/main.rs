@@ -1,0 +1,30 @@
+//! The integration tests, as one binary (one link instead of one per file: this matters on
+//! two cores). Each module is one area; `common` is what several of them share.
+//! `tests/threads_no_alloc.rs` stays a binary of its own: its allocator counts every thread.
+
+mod common;
+// Installs itself as the global allocator; it counts only on a thread that asks it to.
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
+#[cfg(feature = "candle")]
+mod candle;
+mod check;
+mod checkpoint;
+mod completions;
+mod conformance_lr;
+mod conformance_params;
+mod editor_grammar;
+mod examples;
+mod export;
+mod format;
+mod hostile;
+mod invalid;
+mod parse_equivalence;
+mod plot;
+mod proptest_pipeline;
+mod pytorch_export;
+mod robustness;
+mod train_linear;
+mod train_no_alloc;
+mod warnings;
