@@ -11,15 +11,20 @@ mod cli;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
+        // `--help` and `--version` arrive as errors that print on stdout: in colour on a
+        // terminal, else as plain text whose write errors count (see `cli::output`).
+        Err(e) if !e.use_stderr() && !std::io::stdout().is_terminal() => {
+            return ExitCode::from(cli::print_help(&e.to_string()))
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     ExitCode::from(cli::run(args))

@@ -1,6 +1,6 @@
 //! `optimc check FILE... [--format human|json] [--deny-warnings] [--horizon N]`
 
-use super::{cannot_run, read_file, report, CANNOT_RUN, INVALID, OK};
+use super::{cannot_run, output, read_file, report, CANNOT_RUN, INVALID, OK};
 use optimc::analysis::{self, MAX_HORIZON};
 use optimc::{Diagnostic, Diagnostics};
 use std::path::PathBuf;
@@ -57,8 +57,9 @@ pub fn run(args: Args) -> u8 {
         optimc::drop_in_background(config, bytes.len());
     }
     if args.format == DiagnosticFormat::Json {
-        let text = serde_json::to_string_pretty(&json_items).unwrap_or_default();
-        println!("{text}");
+        let mut text = serde_json::to_string_pretty(&json_items).unwrap_or_default();
+        text.push('\n');
+        code = output::print(text, code);
     }
     debug_assert!(code <= CANNOT_RUN);
     code

@@ -1,7 +1,7 @@
 //! `optimc completions SHELL`: a completion script for bash, zsh or fish, from clap's own
 //! description of the command line (so it never falls behind a new subcommand or flag).
 
-use super::OK;
+use super::{output, OK};
 use clap::CommandFactory;
 
 #[derive(clap::Args, Debug)]
@@ -25,6 +25,8 @@ pub fn run(args: Args) -> u8 {
         Shell::Fish => clap_complete::Shell::Fish,
     };
     let mut command = super::Cli::command();
-    clap_complete::generate(shell, &mut command, "optimc", &mut std::io::stdout());
-    OK
+    // Into memory first: clap_complete panics when its writer fails.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "optimc", &mut script);
+    output::print(script, OK)
 }

@@ -1,6 +1,6 @@
 //! `optimc export FILE --to json|toml|pytorch`
 
-use super::{load, OK};
+use super::{load, output, OK};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -32,6 +32,5 @@ pub fn run(args: Args) -> u8 {
         Target::Toml => optimc::export::to_toml(&config),
         Target::Pytorch => optimc::export::pytorch::to_pytorch(&config),
     };
-    print!("{text}");
-    OK
+    output::print(text, OK)
 }

@@ -1,6 +1,6 @@
 //! `optimc fmt FILE... [--check]`: rewrite files in the canonical layout (see `optimc::format`).
 
-use super::{cannot_run, read_file, report, INVALID, OK};
+use super::{cannot_run, output, read_file, report, INVALID, OK};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -49,30 +49,27 @@ fn one(path: &Path, check: bool) -> u8 {
         Err(mut diagnostics) => {
             diagnostics.file_name = name;
             report(&diagnostics);
-            eprintln!(
-                "optimc: {} was left unchanged: it does not parse",
+            output::eprint(&format!(
+                "optimc: {} was left unchanged: it does not parse\n",
                 diagnostics.file_name
-            );
+            ));
             return INVALID;
         }
     };
     if stdin {
         if check {
             if formatted != source {
-                println!("<stdin>");
-                return INVALID;
+                return output::print("<stdin>\n", INVALID);
             }
             return OK;
         }
-        print!("{formatted}");
-        return OK;
+        return output::print(formatted, OK);
     }
     if formatted == source {
         return OK;
     }
     if check {
-        println!("{name}");
-        return INVALID;
+        return output::print(format!("{name}\n"), INVALID);
     }
     match optimc::atomic::write(path, formatted.as_bytes()) {
         Ok(()) => OK,

@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod export;
 mod fmt;
+mod output;
 mod plot;
 mod replay;
 mod trace;
@@ -56,6 +57,11 @@ pub enum Format {
     Json,
 }
 
+/// Prints clap's help or version text (the "errors" that are not errors) on stdout.
+pub fn print_help(text: &str) -> u8 {
+    output::print(text, OK)
+}
+
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => check::run(args),
@@ -70,7 +76,7 @@ pub fn run(cli: Cli) -> u8 {
 
 /// Prints a message about something that stopped optimc from running, and returns its exit code.
 pub fn cannot_run(message: impl std::fmt::Display) -> u8 {
-    eprintln!("optimc: {message}");
+    output::eprint(&format!("optimc: {message}\n"));
     CANNOT_RUN
 }
 
@@ -118,7 +124,7 @@ pub fn report(diagnostics: &Diagnostics) {
     if diagnostics.items.is_empty() {
         return;
     }
-    eprint!("{}", diagnostics.render(stderr_color(), 100));
+    output::eprint(&diagnostics.render(stderr_color(), 100));
 }
 
 /// Loads, parses and checks one file: the config, or the exit code after reporting why not.

@@ -2,11 +2,10 @@
 //! gradients (the `epochs`, `metrics`, `init` and `grads` fields of a conformance file) and
 //! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
 
-use super::{cannot_run, load, read_file, INVALID, OK};
+use super::{cannot_run, load, output, read_file, INVALID, OK};
 use optimc::optim::ParamMut;
 use optimc::Trainer;
 use serde_json::{Map, Value};
-use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -183,7 +182,7 @@ pub fn run(args: Args) -> u8 {
     let mut trainer = match Trainer::new(&config, &registered) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            output::eprint(&format!("{:?}\n", miette::Report::new(e)));
             return INVALID;
         }
     };
@@ -212,7 +211,7 @@ pub fn run(args: Args) -> u8 {
             .map(|(p, g)| ParamMut::new(p, g))
             .collect();
         if let Err(err) = trainer.step(&mut handles) {
-            eprintln!("{:?}", miette::Report::new(err));
+            output::eprint(&format!("{:?}\n", miette::Report::new(err)));
             return super::CANNOT_RUN;
         }
         let snapshot: Map<String, Value> = rec
@@ -245,8 +244,5 @@ pub fn run(args: Args) -> u8 {
     });
     let mut s = serde_json::to_string(&out).unwrap_or_default();
     s.push('\n');
-    if let Err(e) = std::io::stdout().lock().write_all(s.as_bytes()) {
-        return cannot_run(format!("cannot write the output: {e}"));
-    }
-    OK
+    output::print(s, OK)
 }

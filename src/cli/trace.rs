@@ -1,13 +1,14 @@
 //! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`: the numbers come from
 //! `optimc::trace`; the table ends with one sparkline per group (`optimc::plot::sparkline`).
 
+use super::output::{self, Stdout};
 use super::{cannot_run, load, read_file, Format, OK};
 use optimc::config::format_number;
 use optimc::plot::Scale;
 use optimc::trace::{parse_metrics, MetricsError, Trace, TraceError};
 use optimc::Config;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -34,21 +35,13 @@ pub fn run(args: Args) -> u8 {
         Ok(trace) => trace,
         Err(e) => return cannot_trace(&args.file, &e),
     };
-    let text = match args.format {
-        Format::Table => table(&trace),
-        Format::Csv => csv(&trace),
-        Format::Json => json(&trace),
+    let mut out = Stdout::lock();
+    let written = match args.format {
+        Format::Table => table(&trace, &mut out),
+        Format::Csv => csv(&trace, &mut out),
+        Format::Json => json(&trace, &mut out),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        // A closed pipe (e.g. `| head`) is not an error worth reporting.
-        return OK;
-    }
-    OK
+    output::finish(written.and_then(|()| out.flush()), OK)
 }
 
 /// Loads and checks `file`, and reads `--metrics` if given: what `trace` and `plot` start from.
@@ -101,7 +94,7 @@ fn columns(trace: &Trace) -> Vec<(String, &[f64])> {
     cols
 }
 
-fn table(trace: &Trace) -> String {
+fn table(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
     // Each cell is formatted twice (for the widths, then for the text) rather than held: a
@@ -117,21 +110,19 @@ fn table(trace: &Trace) -> String {
         })
         .collect();
     let epoch_width = "epoch".len().max(epochs.to_string().len());
-    let mut out = String::new();
-    let _ = write!(out, "{:>epoch_width$}", "epoch");
+    write!(out, "{:>epoch_width$}", "epoch")?;
     for ((h, _), w) in cols.iter().zip(&widths) {
-        let _ = write!(out, "  {h:>w$}");
+        write!(out, "  {h:>w$}")?;
     }
-    out.push('\n');
+    writeln!(out)?;
     for e in 0..epochs {
-        let _ = write!(out, "{e:>epoch_width$}");
+        write!(out, "{e:>epoch_width$}")?;
         for ((_, v), w) in cols.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", compact(v[e]));
+            write!(out, "  {:>w$}", compact(v[e]))?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
-    out.push_str(&sparklines(trace));
-    out
+    out.write_all(sparklines(trace).as_bytes())
 }
 
 /// The most characters a sparkline takes: longer traces are resampled to this width.
@@ -186,25 +177,25 @@ fn compact(v: f64) -> String {
     format_number(rounded)
 }
 
-fn csv(trace: &Trace) -> String {
+fn csv(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
-    let mut out = String::from("epoch");
+    write!(out, "epoch")?;
     for (h, _) in &cols {
-        let _ = write!(out, ",{}", h.replace(' ', "_"));
+        write!(out, ",{}", h.replace(' ', "_"))?;
     }
-    out.push('\n');
+    writeln!(out)?;
     for e in 0..epochs {
-        let _ = write!(out, "{e}");
+        write!(out, "{e}")?;
         for (_, v) in &cols {
-            let _ = write!(out, ",{:?}", v[e]);
+            write!(out, ",{:?}", v[e])?;
         }
-        out.push('\n');
+        writeln!(out)?;
     }
-    out
+    Ok(())
 }
 
-fn json(trace: &Trace) -> String {
+fn json(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     // Serialized from the trace itself: a `serde_json::Value` would take 32 bytes per number.
     #[derive(serde::Serialize)]
     struct Json<'a> {
@@ -217,7 +208,6 @@ fn json(trace: &Trace) -> String {
         lr: &trace.lr,
         momentum: &trace.momentum,
     };
-    let mut s = serde_json::to_string(&value).unwrap_or_default();
-    s.push('\n');
-    s
+    serde_json::to_writer(&mut *out, &value)?;
+    writeln!(out)
 }

@@ -20,6 +20,7 @@ mod export;
 mod format;
 mod hostile;
 mod invalid;
+mod output;
 mod parse_equivalence;
 mod plot;
 mod proptest_pipeline;
