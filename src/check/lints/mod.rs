@@ -1,0 +1,6 @@
+//! Lints: warnings about files that work but probably do not do what was meant. Each lint is
+//! its own file.
+
+mod milestones;
+mod shadowed_groups;
+mod unused_lets;

@@ -1,0 +1,340 @@
+//! Checking: [`ast::File`] → [`Config`], reporting every problem found in one run.
+//!
+//! The checker resolves `let` names (defined once, before use), binds call arguments in PyTorch's
+//! positional order or by name, checks each value's type and range, and fills in PyTorch's defaults.
+//! It never stops at the first error: a value that fails is reported and replaced by a harmless
+//! stand-in so that the rest of the file is still checked.
+//!
+//! One file per concern: `scope` (the `let` names, and names that are not defined), `values`
+//! (evaluating expressions to check-time values), `args` (binding a call's arguments to
+//! parameters, and the typed readers of one argument), `schedules` (one small builder per
+//! schedule kind), `optimizer` (the optimizer call and the groups) and `lints/` (warnings about
+//! files that work but probably do not do what was meant, one file per lint).
+
+mod args;
+mod lints;
+mod optimizer;
+mod schedules;
+mod scope;
+mod values;
+
+pub use schedules::schedule_names;
+pub use scope::did_you_mean;
+
+use crate::ast::{self, Span, Statement};
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, OptionName, ScheduleConfig};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expr::{self, Lambda};
+use optimizer::OptionValue;
+use std::cell::Cell;
+use std::collections::HashMap;
+
+/// Expressions nested deeper than this are refused (they would only come from generated input).
+pub const MAX_EXPR_DEPTH: usize = 200;
+
+/// The outcome of checking a file: the configuration if there were no errors, and every
+/// diagnostic (errors and warnings), sorted by position.
+#[derive(Debug)]
+pub struct Checked {
+    pub config: Option<Config>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks a parsed file. Safe on a thread of any stack size: see [`crate::limits`].
+pub fn check(file: &ast::File) -> Checked {
+    crate::limits::with_stack(crate::limits::PASS_STACK, || check_file(file))
+}
+
+fn check_file(file: &ast::File) -> Checked {
+    let mut checker = Checker::new(file);
+    let config = checker.run(file);
+    // An error can stop evaluation before a name is reached; only a clean file says "unused".
+    if checker.error_count() == 0 {
+        checker.lint_unused_lets();
+    }
+    let mut diagnostics = checker.diags;
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+    let config = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        config
+    };
+    Checked {
+        config,
+        diagnostics,
+    }
+}
+
+/// A value computed at check time.
+#[derive(Clone, Debug)]
+enum Value {
+    Number(f64),
+    Bool(bool),
+    Str(String),
+    /// A bare name that is not defined: an enum word where the context takes one.
+    Word(String),
+    List(Vec<Item>),
+    Tuple(Vec<Item>),
+    Schedule(ScheduleConfig),
+    Lambda(Lambda),
+}
+
+impl Value {
+    fn describe(&self) -> String {
+        match self {
+            Value::Number(v) => format!("the number {}", crate::config::format_number(*v)),
+            Value::Bool(b) => format!("`{b}`"),
+            Value::Str(_) => "a string".into(),
+            Value::Word(w) => format!("the undefined name `{w}`"),
+            Value::List(_) => "a list".into(),
+            Value::Tuple(_) => "a tuple".into(),
+            Value::Schedule(_) => "a schedule".into(),
+            Value::Lambda(_) => "a lambda".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Item {
+    value: Value,
+    span: Span,
+}
+
+/// What the file says about one `let` name.
+struct LetEntry {
+    span: Span,
+    /// `None` until its statement has been checked, or if its value had errors.
+    value: Option<Value>,
+    defined: bool,
+    /// Whether anything refers to it (for the `unused_let` lint).
+    used: Cell<bool>,
+}
+
+struct Checker {
+    diags: Vec<Diagnostic>,
+    lets: HashMap<String, LetEntry>,
+    group_count: usize,
+    /// Optimizer kind once known (the statement may come after groups and schedules).
+    optimizer: Option<OptimizerKind>,
+    /// Calls that cycle momentum, checked against the optimizer at the end.
+    momentum_cyclers: Vec<Span>,
+    /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
+    /// (The patterns themselves are the group's `params`: by index into the groups, the span of
+    /// the group's name and of each pattern.)
+    group_patterns: Vec<(usize, Span, Vec<Span>)>,
+    /// How many groups have been checked so far.
+    groups_checked: usize,
+    /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
+    inline_budget: expr::InlineBudget,
+    /// The errors among `diags[..counted.1]` is `counted.0` (see [`Checker::error_count`]).
+    counted: Cell<(usize, usize)>,
+    /// Whether the expression being evaluated is inside one that [`Checker::guard_depth`]
+    /// accepted: every sub-expression of an accepted expression is accepted too.
+    guarded: bool,
+}
+
+impl Checker {
+    fn new(file: &ast::File) -> Self {
+        let mut lets: HashMap<String, LetEntry> = HashMap::new();
+        let mut diags = Vec::new();
+        let mut group_count = 0;
+        for st in &file.statements {
+            match st {
+                Statement::Let { name, .. } => {
+                    if let Some(first) = lets.get(&name.name) {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::DuplicateDefinition,
+                                name.span,
+                                format!("`{}` is defined twice", name.name),
+                            )
+                            .with_label("defined again here")
+                            .with_related(first.span, "first defined here")
+                            .with_help(format!(
+                                "a `let` name is defined once; rename one of them or remove one definition of `{}`",
+                                name.name
+                            )),
+                        );
+                    } else {
+                        lets.insert(
+                            name.name.clone(),
+                            LetEntry {
+                                span: name.span,
+                                value: None,
+                                defined: false,
+                                used: Cell::new(false),
+                            },
+                        );
+                    }
+                }
+                Statement::Group { .. } => group_count += 1,
+                _ => {}
+            }
+        }
+        Checker {
+            diags,
+            lets,
+            group_count: group_count.max(1),
+            optimizer: None,
+            momentum_cyclers: Vec::new(),
+            group_patterns: Vec::with_capacity(group_count),
+            groups_checked: 0,
+            inline_budget: expr::InlineBudget::default(),
+            counted: Cell::new((0, 0)),
+            guarded: false,
+        }
+    }
+
+    fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn run(&mut self, file: &ast::File) -> Option<Config> {
+        self.check_singletons(file);
+
+        let mut defaults: Option<Hyperparams> = None;
+        // Sized once: a large file's groups would otherwise be copied each time they outgrow
+        // their vector (`new` counted them).
+        let mut groups: Vec<GroupConfig> = Vec::with_capacity(self.group_count);
+        let mut group_names: HashMap<&str, Span> = HashMap::with_capacity(self.group_count);
+        let mut schedule: Option<ScheduleConfig> = None;
+        let mut seen_optimizer = false;
+        let mut seen_schedule = false;
+        // Group options are applied on top of the optimizer's values, which may be defined later
+        // in the file; keep each group's overrides and apply them at the end.
+        let mut overrides: Vec<Vec<(OptionName, OptionValue, Span)>> =
+            Vec::with_capacity(self.group_count);
+
+        for st in &file.statements {
+            match st {
+                Statement::Let { name, value, .. } => {
+                    let v = self.arg_value(value);
+                    if let Some(entry) = self.lets.get_mut(&name.name) {
+                        if entry.span == name.span {
+                            entry.defined = true;
+                            entry.value = v;
+                        }
+                    }
+                }
+                Statement::Optimizer { call, .. } => {
+                    if seen_optimizer {
+                        continue;
+                    }
+                    seen_optimizer = true;
+                    defaults = self.optimizer_call(call);
+                }
+                Statement::Group { name, fields, .. } => {
+                    if let Some(first) = group_names.get(name.name.as_str()) {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateDefinition,
+                                name.span,
+                                format!("group `{}` is defined twice", name.name),
+                            )
+                            .with_label("second definition")
+                            .with_related(*first, "first defined here")
+                            .with_help("give each group its own name"),
+                        );
+                    } else {
+                        group_names.insert(&name.name, name.span);
+                    }
+                    let (group, opts) = self.group(name, fields);
+                    groups.push(group);
+                    overrides.push(opts);
+                }
+                Statement::Schedule { value, .. } => {
+                    if seen_schedule {
+                        continue;
+                    }
+                    seen_schedule = true;
+                    schedule = self.schedule_value(value);
+                }
+            }
+        }
+        self.check_momentum_cyclers();
+
+        let kind = self.optimizer?;
+        let defaults = defaults?;
+        self.finish_groups(&mut groups, overrides, defaults);
+        Some(Config {
+            optimizer: kind,
+            defaults,
+            groups,
+            schedule,
+        })
+    }
+
+    /// Reports a second `optimizer = ...` or `schedule = ...`, or no optimizer at all, and notes
+    /// the optimizer's kind: it decides which options groups may set, so it is found first.
+    fn check_singletons(&mut self, file: &ast::File) {
+        let mut optimizer_stmt: Option<(&ast::Call, Span)> = None;
+        let mut schedule_stmt: Option<Span> = None;
+        for st in &file.statements {
+            match st {
+                Statement::Optimizer { call, keyword, .. } => {
+                    if let Some((_, first)) = optimizer_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`optimizer = ...` appears twice",
+                            )
+                            .with_label("second optimizer")
+                            .with_related(first, "first optimizer")
+                            .with_help("a file has exactly one optimizer; remove one of them"),
+                        );
+                    } else {
+                        optimizer_stmt = Some((call, *keyword));
+                        self.optimizer = OptimizerKind::from_name(&call.name.name);
+                    }
+                }
+                Statement::Schedule { keyword, .. } => {
+                    if let Some(first) = schedule_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`schedule = ...` appears twice",
+                            )
+                            .with_label("second schedule")
+                            .with_related(first, "first schedule")
+                            .with_help("combine them with `chain(a, b)` (both apply every epoch) or `sequence(a, b, milestones = [m])` (one after the other)"),
+                        );
+                    } else {
+                        schedule_stmt = Some(*keyword);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if optimizer_stmt.is_none() {
+            let at = file
+                .statements
+                .first()
+                .map(|s| Span::new(s.span().start, s.span().start))
+                .unwrap_or_default();
+            self.error(
+                Diagnostic::error(Code::MissingOptimizer, at, "this file has no optimizer")
+                    .with_label("expected `optimizer = ...` in this file")
+                    .with_help("add a line such as `optimizer = sgd(lr = 0.1, momentum = 0.9)`"),
+            );
+        }
+    }
+
+    /// How many errors `diags` holds. Diagnostics are only ever appended until the checker
+    /// is done, so only those added since the last call are counted (this is called for every
+    /// call in the file; counting them all each time would be quadratic).
+    fn error_count(&self) -> usize {
+        let (mut errors, seen) = self.counted.get();
+        debug_assert!(seen <= self.diags.len(), "diagnostics were removed");
+        errors += self.diags[seen..].iter().filter(|d| d.is_error()).count();
+        self.counted.set((errors, self.diags.len()));
+        errors
+    }
+}
+
+/// `v` to 6 significant digits, as a person would write it (`0.01`, not `0.010000000000000002`).
+pub(crate) fn rounded(v: f64) -> String {
+    let short: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    crate::config::format_number(short)
+}

@@ -1,0 +1,152 @@
+//! Names: the file's `let` names (defined once, before use), the names every file knows (`pi`,
+//! `tau`), and what to say about a name that is not defined.
+
+use super::{Checker, Value};
+use crate::ast::{self, Span};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::expr::{self, Lambda, Lookup};
+
+/// The closest candidate to `name`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let score = if c.eq_ignore_ascii_case(name) || c.replace('_', "") == lower.replace('_', "")
+        {
+            2.0
+        } else if c.len() >= 3 && (lower.starts_with(c) || c.starts_with(lower.as_str())) {
+            1.5
+        } else {
+            let distance = strsim::levenshtein(&lower, c);
+            let limit = (name.len().max(c.len()) / 3).max(1);
+            if distance > limit {
+                continue;
+            }
+            strsim::jaro_winkler(&lower, c)
+        };
+        if best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+impl Checker {
+    pub(super) fn lookup_for_lambda(&self, name: &str) -> Lookup {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
+            entry.used.set(true);
+        }
+        match entry {
+            Some(entry) if entry.defined => match &entry.value {
+                Some(Value::Number(v)) => Lookup::Number(*v),
+                Some(Value::Bool(b)) => Lookup::Bool(*b),
+                Some(Value::Lambda(l)) => Lookup::Lambda(l.clone()),
+                Some(Value::Str(_)) => Lookup::Other("a string"),
+                Some(Value::List(_)) => Lookup::Other("a list"),
+                Some(Value::Tuple(_)) => Lookup::Other("a tuple"),
+                Some(Value::Schedule(_)) => Lookup::Other("a schedule"),
+                // An errored `let` was reported already; stand in a number to avoid repeats.
+                Some(Value::Word(_)) | None => Lookup::Number(1.0),
+            },
+            Some(entry) => Lookup::Later(entry.span),
+            None => Lookup::Undefined,
+        }
+    }
+
+    pub(super) fn compile_lambda(
+        &mut self,
+        param: &ast::Ident,
+        body: &ast::Expr,
+    ) -> Option<Lambda> {
+        let mut diags = Vec::new();
+        let mut budget = std::mem::take(&mut self.inline_budget);
+        let lookup = |n: &str| self.lookup_for_lambda(n);
+        let lambda = expr::compile_within(param, body, &lookup, &mut diags, &mut budget);
+        self.inline_budget = budget;
+        self.diags.extend(diags);
+        lambda
+    }
+
+    pub(super) fn name(&mut self, name: &str, span: Span) -> Option<Value> {
+        let entry = self.lets.get(name);
+        if let Some(entry) = entry {
+            entry.used.set(true);
+        }
+        match entry {
+            Some(entry) if entry.defined => return entry.value.clone(),
+            Some(entry) => {
+                let def = entry.span;
+                self.error(
+                    Diagnostic::error(
+                        Code::UsedBeforeDefinition,
+                        span,
+                        format!("`{name}` is used before it is defined"),
+                    )
+                    .with_label("used here")
+                    .with_related(def, "defined here")
+                    .with_help(format!("move `let {name} = ...` above its first use")),
+                );
+                return None;
+            }
+            None => {}
+        }
+        match name {
+            "pi" => Some(Value::Number(std::f64::consts::PI)),
+            "tau" => Some(Value::Number(std::f64::consts::TAU)),
+            _ => Some(Value::Word(name.to_string())),
+        }
+    }
+
+    /// Reports an undefined name used where a value is needed.
+    pub(super) fn undefined(&mut self, word: &str, span: Span) {
+        let help = match word {
+            "True" | "False" => format!("booleans are lower case: `{}`", word.to_ascii_lowercase()),
+            "None" => "leave the argument out to get PyTorch's default (None)".to_string(),
+            "math" => "math functions are called directly: `cos(x)`, not `math.cos(x)`".to_string(),
+            // Past the diagnostics that will be shown, skip the search (it is linear in the
+            // number of `let`s, so quadratic over a file of undefined names).
+            _ if self.diags.len() >= crate::limits::MAX_DIAGNOSTICS => {
+                format!("define it first with `let {word} = ...`")
+            }
+            _ => {
+                let names: Vec<&str> = self.lets.keys().map(String::as_str).collect();
+                match did_you_mean(
+                    word,
+                    names.iter().copied().chain(["pi", "tau", "true", "false"]),
+                ) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("define it first with `let {word} = ...`"),
+                }
+            }
+        };
+        self.error(
+            Diagnostic::error(
+                Code::UndefinedName,
+                span,
+                format!("`{word}` is not defined"),
+            )
+            .with_label("unknown name")
+            .with_help(help),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("gama", ["gamma", "step_size"]), Some("gamma"));
+        assert_eq!(did_you_mean("T_max", ["t_max", "eta_min"]), Some("t_max"));
+        assert_eq!(did_you_mean("SGD", ["sgd", "adam"]), Some("sgd"));
+        assert_eq!(did_you_mean("xyz", ["gamma"]), None);
+    }
+}
