@@ -8,7 +8,7 @@
 //! - a blank line between statements of different kinds (`let`, `optimizer`, `group`,
 //!   `schedule`), and wherever the source had one or more blank lines (kept as one);
 //! - a group's fields on one line (`group head { params = "head.*", lr = 1e-3 }`) when that fits
-//!   in [`MAX_WIDTH`] columns, else one per line with a trailing comma; the same for the
+//!   in [`MAX_WIDTH`] columns and no comment sits between the items of a list inside it, else one per line with a trailing comma; the same for the
 //!   arguments of a call and the items of a list or tuple;
 //! - numbers, strings and parentheses kept exactly as written;
 //! - comments kept: a comment after code on the same line stays there (two spaces before the
@@ -252,11 +252,13 @@ impl Formatter<'_> {
             .is_some_and(|&p| p < span.end)
     }
 
-    /// Whether a comment in `comments` follows `end` on the same source line; returns it.
-    fn trailing(&self, end: usize, comments: &[usize]) -> Option<usize> {
+    /// Whether the first comment in `comments` follows `end` on the same source line, before
+    /// `next` (where the next item or statement starts); returns it. A comment after a later
+    /// item on a shared line belongs to that item, not to this one.
+    fn trailing(&self, end: usize, next: usize, comments: &[usize]) -> Option<usize> {
         let first = *comments.first()?;
         let start = self.comments[first].span.start;
-        (start >= end && !self.src[end..start].contains('\n')).then_some(first)
+        (start >= end && start < next && !self.src[end..start].contains('\n')).then_some(first)
     }
 
     fn file(&mut self, statements: &[Statement]) -> String {
@@ -282,7 +284,10 @@ impl Formatter<'_> {
                 ci += 1;
             } else {
                 let end = stmt_span(&statements[si]).end;
-                if let Some(t) = self.trailing(end, &top[ci..]) {
+                let next = statements
+                    .get(si + 1)
+                    .map_or(usize::MAX, |s| stmt_span(s).start);
+                if let Some(t) = self.trailing(end, next, &top[ci..]) {
                     trailing_of[si] = Some(t);
                     ci += 1;
                 }
@@ -389,7 +394,9 @@ impl Formatter<'_> {
                     format!("{{ {} }}", self.flat_items(&items))
                 };
                 let comments = self.comments_of(*span);
-                if comments.is_empty() && head.len() + flat.len() <= MAX_WIDTH {
+                // Comments between the items of a list or call inside a field need the broken
+                // layout too, as in `expr`: the one-line form has no place for them.
+                if !self.has_list_comments(*span) && head.len() + flat.len() <= MAX_WIDTH {
                     return head + &flat;
                 }
                 head + &self.broken(&items, "{", "}", &comments, 0)
@@ -409,7 +416,7 @@ impl Formatter<'_> {
         let inner = INDENT.repeat(level + 1);
         let mut out = format!("{open}\n");
         let mut rest = comments;
-        for item in items {
+        for (k, item) in items.iter().enumerate() {
             while let Some((&c, tail)) = rest.split_first() {
                 if self.comments[c].span.start >= item.span.start {
                     break;
@@ -425,7 +432,8 @@ impl Formatter<'_> {
             out.push_str(&head);
             out.push_str(&value);
             out.push(',');
-            if let Some(t) = self.trailing(item.span.end, rest) {
+            let next = items.get(k + 1).map_or(usize::MAX, |n| n.span.start);
+            if let Some(t) = self.trailing(item.span.end, next, rest) {
                 out.push_str(&format!("  {}", self.comment_text(t)));
                 rest = &rest[1..];
             }

@@ -18,6 +18,7 @@ mod editor_grammar;
 mod examples;
 mod export;
 mod format;
+mod format_comments;
 mod hostile;
 mod invalid;
 mod output;

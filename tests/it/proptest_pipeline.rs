@@ -95,7 +95,7 @@ fn optimizer() -> impl Strategy<Value = String> {
 }
 
 /// A whole file: `let`s, an optimizer, groups and a schedule, in a shuffled order.
-fn file() -> impl Strategy<Value = String> {
+pub(crate) fn file() -> impl Strategy<Value = String> {
     (
         optimizer(),
         prop::collection::vec(("[a-z]{1,3}", number()), 0..4),
@@ -125,7 +125,7 @@ fn file() -> impl Strategy<Value = String> {
 }
 
 /// The examples and the invalid fixtures, as bytes.
-fn corpus() -> Vec<Vec<u8>> {
+pub(crate) fn corpus() -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     for dir in ["examples", "tests/fixtures/invalid"] {
@@ -143,14 +143,14 @@ fn corpus() -> Vec<Vec<u8>> {
 
 /// One edit of a byte string.
 #[derive(Clone, Debug)]
-enum Mutation {
+pub(crate) enum Mutation {
     Delete(usize, usize),
     Insert(usize, &'static [u8]),
     Duplicate(usize, usize),
     Flip(usize, u8),
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     const SNIPPETS: &[&[u8]] = &[
         b"(",
         b")",
@@ -191,7 +191,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+pub(crate) fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     for m in mutations {
         let len = bytes.len();
         let at = |i: usize| if len == 0 { 0 } else { i % (len + 1) };
