@@ -158,17 +158,17 @@ impl Trainer {
     }
 
     /// Writes the state to `path` atomically: to a temporary file in the same directory, synced
-    /// to disk, then renamed over `path`. If anything fails, `path` is left as it was.
+    /// to disk, then renamed over `path`. If anything fails, `path` is left as it was. Every
+    /// number is written so that it reads back bit for bit, NaN and the infinities included
+    /// ([`crate::number`]); the text is read back before it is written, so `save` never writes
+    /// a file that [`load`](Self::load) would refuse.
     ///
     /// # Errors
-    /// [`CheckpointError::Io`].
+    /// [`CheckpointError::Io`]; [`CheckpointError::State`] if the state would not read back
+    /// (nothing is written then).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
-        let mut json =
-            serde_json::to_vec_pretty(&self.checkpoint()).map_err(|e| CheckpointError::State {
-                message: e.to_string(),
-            })?;
-        json.push(b'\n');
+        let json = encode(&self.checkpoint())?;
         crate::atomic::write(path, &json).map_err(|source| CheckpointError::Io {
             action: "write",
             path: path.to_path_buf(),
@@ -218,6 +218,26 @@ impl Trainer {
             })?;
         self.restore(&c)
     }
+}
+
+/// The JSON text of `c`, checked to read back as [`Trainer::load`] reads it and to give the
+/// same bits again: a file `load` would refuse must never replace a good one.
+fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
+    let unreadable = |e: serde_json::Error| CheckpointError::State {
+        message: format!("the state would not read back, so it was not written: {e}"),
+    };
+    let mut json = serde_json::to_vec_pretty(c).map_err(unreadable)?;
+    json.push(b'\n');
+    let back: Checkpoint = serde_json::from_slice(&json).map_err(unreadable)?;
+    let mut again = serde_json::to_vec_pretty(&back).map_err(unreadable)?;
+    again.push(b'\n');
+    if again != json {
+        return Err(CheckpointError::State {
+            message: "the state would not read back to the same values, so it was not written"
+                .to_string(),
+        });
+    }
+    Ok(json)
 }
 
 fn params_difference(ours: &[(String, usize)], theirs: &[(String, usize)]) -> String {

@@ -267,23 +267,36 @@ pub enum OptionValueKind {
 }
 
 /// An optimizer's hyperparameters for one group. Every optimizer's options live here; each
-/// optimizer reads the ones it has. Values are f64, as PyTorch keeps them in Python floats.
+/// optimizer reads the ones it has. Values are f64, as PyTorch keeps them in Python floats; in
+/// JSON (state files) they are written as [`crate::number`] says, so a schedule's infinite or
+/// NaN lr reads back exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hyperparams {
+    #[serde(with = "crate::number::float")]
     pub lr: f64,
+    #[serde(with = "crate::number::float")]
     pub momentum: f64,
+    #[serde(with = "crate::number::float")]
     pub dampening: f64,
     pub nesterov: bool,
+    #[serde(with = "crate::number::float")]
     pub weight_decay: f64,
     pub maximize: bool,
+    #[serde(with = "crate::number::pair")]
     pub betas: (f64, f64),
+    #[serde(with = "crate::number::float")]
     pub eps: f64,
     pub amsgrad: bool,
+    #[serde(with = "crate::number::float")]
     pub alpha: f64,
     pub centered: bool,
+    #[serde(with = "crate::number::float")]
     pub lr_decay: f64,
+    #[serde(with = "crate::number::float")]
     pub initial_accumulator_value: f64,
+    #[serde(with = "crate::number::float")]
     pub rho: f64,
+    #[serde(with = "crate::number::float")]
     pub momentum_decay: f64,
     pub decoupled_weight_decay: bool,
 }

@@ -63,6 +63,7 @@ pub mod export;
 pub mod expr;
 pub mod format;
 pub mod limits;
+pub mod number;
 pub mod optim;
 pub mod parse;
 pub mod plot;

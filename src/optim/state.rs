@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 /// group's current hyperparameters (as a schedule left them) and each parameter's step count and
 /// buffers. PyTorch's `optimizer.state_dict()`, keyed by parameter name instead of position.
 ///
-/// `f32` values are written as JSON numbers that read back to the same bits; NaN and the
-/// infinities, which JSON numbers cannot hold, are written as the strings `"NaN"`, `"inf"` and
-/// `"-inf"`.
+/// Every `f32` and `f64` is written as [`crate::number`] says: a JSON number that reads back to
+/// the same bits, or, for NaN and the infinities, a string (`"NaN"`, `"inf"`, `"-inf"`, ...).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
     /// The optimizer that wrote the state.
@@ -39,10 +38,14 @@ pub struct ParamState {
     pub group: usize,
     /// PyTorch's float32 `step` (how many steps this parameter took; 0 for SGD, which keeps no
     /// count).
-    #[serde(with = "float")]
+    #[serde(with = "crate::number::float")]
     pub step: f32,
     /// NAdam's float32 `mu_product`; absent for other optimizers.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_float")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::number::option"
+    )]
     pub mu_product: Option<f32>,
     /// Buffers by PyTorch name (`exp_avg`, `momentum_buffer`, ...). A buffer PyTorch would hold
     /// as `None` or not create (SGD's momentum buffer before the first step with momentum,
@@ -51,85 +54,11 @@ pub struct ParamState {
     pub buffers: BTreeMap<String, Vec<f32>>,
 }
 
-/// An `f32` as a JSON number, or as a string when it is not finite.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Repr {
-    Num(f32),
-    Text(String),
-}
-
-impl Repr {
-    fn of(x: f32) -> Repr {
-        if x.is_finite() {
-            Repr::Num(x)
-        } else if x.is_nan() {
-            Repr::Text("NaN".into())
-        } else if x > 0.0 {
-            Repr::Text("inf".into())
-        } else {
-            Repr::Text("-inf".into())
-        }
-    }
-
-    fn value<E: serde::de::Error>(self) -> Result<f32, E> {
-        match self {
-            Repr::Num(x) => Ok(x),
-            Repr::Text(t) => match t.as_str() {
-                "NaN" | "nan" => Ok(f32::NAN),
-                "inf" | "Infinity" => Ok(f32::INFINITY),
-                "-inf" | "-Infinity" => Ok(f32::NEG_INFINITY),
-                other => Err(E::custom(format!(
-                    "expected a number, \"NaN\", \"inf\" or \"-inf\", found \"{other}\""
-                ))),
-            },
-        }
-    }
-}
-
-mod float {
-    use super::Repr;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
-        Repr::of(*x).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
-        Repr::deserialize(d)?.value()
-    }
-}
-
-mod opt_float {
-    use super::Repr;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(x: &Option<f32>, s: S) -> Result<S::Ok, S::Error> {
-        x.map(Repr::of).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
-        Option::<Repr>::deserialize(d)?.map(Repr::value).transpose()
-    }
-}
-
 mod float_map {
-    use super::Repr;
-    use serde::ser::{SerializeMap, SerializeSeq};
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use crate::number::{Num, Nums};
+    use serde::ser::SerializeMap;
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::collections::BTreeMap;
-
-    struct Floats<'a>(&'a [f32]);
-
-    impl Serialize for Floats<'_> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            let mut seq = s.serialize_seq(Some(self.0.len()))?;
-            for &x in self.0 {
-                seq.serialize_element(&Repr::of(x))?;
-            }
-            seq.end()
-        }
-    }
 
     pub fn serialize<S: Serializer>(
         m: &BTreeMap<String, Vec<f32>>,
@@ -137,7 +66,7 @@ mod float_map {
     ) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(m.len()))?;
         for (k, v) in m {
-            map.serialize_entry(k, &Floats(v))?;
+            map.serialize_entry(k, &Nums(v))?;
         }
         map.end()
     }
@@ -145,9 +74,9 @@ mod float_map {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
     ) -> Result<BTreeMap<String, Vec<f32>>, D::Error> {
-        BTreeMap::<String, Vec<Repr>>::deserialize(d)?
+        Ok(BTreeMap::<String, Vec<Num<f32>>>::deserialize(d)?
             .into_iter()
-            .map(|(k, v)| Ok((k, v.into_iter().map(Repr::value).collect::<Result<_, _>>()?)))
-            .collect()
+            .map(|(k, v)| (k, v.into_iter().map(|n| n.0).collect()))
+            .collect())
     }
 }

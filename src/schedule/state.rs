@@ -2,8 +2,10 @@
 //! its restoration.
 //!
 //! Floats are serialized as strings holding Rust's shortest round-trip decimal (`"0.1"`,
-//! `"1e-5"`, `"inf"`, `"NaN"`), so a snapshot written with any serde format, JSON included,
-//! restores bit for bit, including the infinities a fresh `plateau` uses as its best value.
+//! `"1e-5"`), or, when not finite, the name [`crate::number`] gives them (`"inf"`, `"-inf"`,
+//! `"NaN"`, `"-NaN"`, ...), so a snapshot written with any serde format, JSON included, restores
+//! bit for bit, including the infinities a fresh `plateau` uses as its best value and the NaN
+//! lrs a lambda can produce.
 //!
 //! [`Schedule`]: super::Schedule
 
@@ -31,15 +33,24 @@ impl fmt::Debug for Exact {
 
 impl Serialize for Exact {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&format_args!("{:?}", self.0))
+        match crate::number::non_finite_name(self.0) {
+            Some(name) => s.serialize_str(&name),
+            None => s.collect_str(&format_args!("{:?}", self.0)),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Exact {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
+        if let Some(x) = crate::number::parse_non_finite(&text) {
+            return Ok(Exact(x));
+        }
         text.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
             .map(Exact)
+            .ok_or("not a finite number")
             .map_err(|e| serde::de::Error::custom(format!("bad float {text:?}: {e}")))
     }
 }

@@ -305,3 +305,84 @@ fn edited_state_that_does_not_fit_is_refused() {
     assert!(matches!(err, CheckpointError::State { .. }), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every schedule kind, each driven to infinite and NaN lrs (and so NaN parameters and buffers)
+/// by an overflowing lambda before or after it: every epoch's state is saved, loads into a
+/// fresh trainer with the same bits, and the resumed run continues bit for bit.
+#[test]
+fn non_finite_state_saves_loads_and_resumes_exactly() {
+    let kinds = [
+        "lambda(e -> 10 ** (200 * e))",
+        "multiplicative(e -> if e % 2 == 0 then 0/0 else 1)",
+        "step(step_size = 2, gamma = 0.5)",
+        "multistep(milestones = [1, 3], gamma = 0.5)",
+        "exponential(gamma = 0.5)",
+        "constant(factor = 0.5, total_iters = 2)",
+        "linear(start_factor = 0.5, total_iters = 3)",
+        "polynomial(total_iters = 4, power = 2)",
+        "cosine(t_max = 3)",
+        "cosine_restarts(t_0 = 2)",
+        "cyclic(base_lr = 0.01, max_lr = 0.1, step_size_up = 2)",
+        "one_cycle(max_lr = 1, total_steps = 20)",
+        "plateau(patience = 0)",
+    ];
+    let overflowing = [
+        "multiplicative(e -> 1e300)",
+        "multiplicative(e -> -1e300)",
+        "lambda(e -> 0/0)",
+    ];
+    let dir = tmp_dir("non_finite");
+    let path = dir.join("state.json");
+    for kind in kinds {
+        let mut non_finite = false;
+        for over in overflowing {
+            for schedule in [
+                format!("chain({over}, {kind})"),
+                format!("chain({kind}, {over})"),
+                format!("sequence({over}, {kind}, milestones = [2])"),
+            ] {
+                let source = format!(
+                    "optimizer = adam(lr = 0.1, amsgrad = true)\ngroup a {{ params = \"a.*\" }}\ngroup b {{ params = \"b.*\", lr = 0.05 }}\nschedule = {schedule}\n"
+                );
+                let config = Config::from_source("overflow.optim", &source)
+                    .unwrap_or_else(|e| panic!("{schedule}: {e}"));
+                let mut run = Run::new(&config);
+                for e in 0..6 {
+                    run.epoch(e);
+                    run.trainer
+                        .save(&path)
+                        .unwrap_or_else(|err| panic!("{schedule}, epoch {e}: save: {err}"));
+                    let mut resumed = Run::new(&config);
+                    resumed.values = run.values.clone();
+                    resumed
+                        .trainer
+                        .load(&path)
+                        .unwrap_or_else(|err| panic!("{schedule}, epoch {e}: load: {err}"));
+                    // The encoding is exact, so equal text is equal bits (NaN != NaN as floats).
+                    let text = |t: &Trainer| serde_json::to_string(&t.checkpoint()).unwrap();
+                    assert_eq!(
+                        text(&resumed.trainer),
+                        text(&run.trainer),
+                        "{schedule}, epoch {e}"
+                    );
+                    let mut straight = Run::new(&config);
+                    straight.values = run.values.clone();
+                    straight.trainer = run.trainer.clone();
+                    assert_eq!(
+                        resumed.epoch(e + 1),
+                        straight.epoch(e + 1),
+                        "{schedule}: epoch {} differs after resuming",
+                        e + 1
+                    );
+                }
+                let last = serde_json::to_string(&run.trainer.checkpoint()).unwrap();
+                non_finite |= last.contains("inf\"") || last.contains("NaN");
+            }
+        }
+        assert!(
+            non_finite,
+            "{kind}: nothing became infinite or NaN, so this tests nothing"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
