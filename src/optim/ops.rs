@@ -64,7 +64,7 @@ pub(crate) fn maximum(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Defines a kernel loop `fn name<const FLAG: bool, ...>(args) { body }` that runs compiled for
+/// Defines a kernel loop `fn name<const FLAG: bool, ...>(args) [-> T] { body }` that runs compiled for
 /// AVX2 and FMA when the CPU has both, so that the loop becomes vector instructions and the
 /// fused multiply-adds it needs for bit-compatibility are single instructions instead of calls
 /// to the C library's `fmaf`. Elsewhere the same body runs compiled for the baseline target: the
@@ -75,16 +75,16 @@ pub(crate) fn maximum(a: f32, b: f32) -> f32 {
 /// function item called through `FnOnce`) would be a function of its own that LLVM may decline
 /// to inline, left without AVX2 and FMA.
 macro_rules! fma_kernel {
-    ($(#[$meta:meta])* fn $name:ident<$(const $c:ident: bool),*>($($a:ident: $t:ty),* $(,)?) $body:block) => {
+    ($(#[$meta:meta])* fn $name:ident<$(const $c:ident: bool),*>($($a:ident: $t:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
         #[inline(always)]
-        fn $name<$(const $c: bool),*>($($a: $t),*) {
+        fn $name<$(const $c: bool),*>($($a: $t),*) $(-> $ret)? {
             #[inline(always)]
-            fn portable<$(const $c: bool),*>($($a: $t),*) $body
+            fn portable<$(const $c: bool),*>($($a: $t),*) $(-> $ret)? $body
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2_fma<$(const $c: bool),*>($($a: $t),*) {
+            unsafe fn avx2_fma<$(const $c: bool),*>($($a: $t),*) $(-> $ret)? {
                 portable::<$($c),*>($($a),*)
             }
 

@@ -15,18 +15,26 @@ pub mod adadelta;
 pub mod adagrad;
 pub mod adam;
 pub mod adamax;
+pub mod asgd;
+pub mod lion;
 pub mod nadam;
 pub mod radam;
+#[cfg(test)]
+pub(crate) mod reference;
 pub mod rmsprop;
+pub mod rprop;
 pub mod sgd;
 
 pub use adadelta::{adadelta, AdadeltaState};
 pub use adagrad::{adagrad, AdagradState};
 pub use adam::{adam, AdamState};
 pub use adamax::{adamax, AdamaxState};
+pub use asgd::{asgd, asgd_initial_eta, AsgdOptions, AsgdState};
+pub use lion::{lion, LionOptions, LionState};
 pub use nadam::{nadam, NAdamState};
 pub use radam::{radam, RAdamState};
 pub use rmsprop::{rmsprop, RmsPropState};
+pub use rprop::{rprop, rprop_initial_step_size, RpropOptions, RpropState};
 pub use sgd::{sgd, SgdState};
 
 /// Panics unless every slice has length `n`.
