@@ -154,7 +154,12 @@ mod tests {
             let mut m = vec![0.0; p.len()];
             for e in 0..case.epochs {
                 o.lr = case.lr(gi, e);
-                lion(&o, &mut p, &case.grads[e][gi], LionState { exp_avg: &mut m });
+                lion(
+                    &o,
+                    &mut p,
+                    &case.grads[e][gi],
+                    LionState { exp_avg: &mut m },
+                );
                 let want = floats(case.after("params", e, gi));
                 cmp.values(&format!("epoch {e} {}", g.name), &p, &want);
             }

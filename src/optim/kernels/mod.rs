@@ -16,6 +16,7 @@ pub mod adagrad;
 pub mod adam;
 pub mod adamax;
 pub mod asgd;
+pub mod lamb;
 pub mod lion;
 pub mod nadam;
 pub mod radam;
@@ -30,6 +31,7 @@ pub use adagrad::{adagrad, AdagradState};
 pub use adam::{adam, AdamState};
 pub use adamax::{adamax, AdamaxState};
 pub use asgd::{asgd, asgd_initial_eta, AsgdOptions, AsgdState};
+pub use lamb::{lamb, lamb_clip_factor, LambOptions, LambState};
 pub use lion::{lion, LionOptions, LionState};
 pub use nadam::{nadam, NAdamState};
 pub use radam::{radam, RAdamState};
@@ -44,4 +46,14 @@ pub(crate) fn check_len(n: usize, lens: &[usize]) {
         lens.iter().all(|&l| l == n),
         "kernel slices differ in length: expected {n}, got {lens:?}"
     );
+}
+
+/// The 2-norm of a float32 tensor, as PyTorch's `tensor.norm()` gives it up to the order of
+/// summation (which ATen does not fix across builds): the sum of squares is taken in f64 and
+/// its root rounded to f32, so the result is within an ulp or so of PyTorch's.
+pub fn l2_norm(x: &[f32]) -> f32 {
+    x.iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt() as f32
 }

@@ -59,7 +59,10 @@ pub(crate) fn load(name: &str) -> Case {
         })
         .collect();
     let epochs = case["epochs"].as_u64().unwrap() as usize;
-    let init = groups.iter().map(|g| floats(&case["init"][&g.name])).collect();
+    let init = groups
+        .iter()
+        .map(|g| floats(&case["init"][&g.name]))
+        .collect();
     let grads = (0..epochs)
         .map(|e| {
             groups
@@ -101,7 +104,9 @@ impl Case {
 
     /// The constructor's lr (timm's `max_lr` snapshot).
     pub fn constructor_lr(&self, default: f64) -> f64 {
-        self.defaults.get("lr").map_or(default, |v| v.as_f64().unwrap())
+        self.defaults
+            .get("lr")
+            .map_or(default, |v| v.as_f64().unwrap())
     }
 
     /// The recorded values of series `key` (`params`, `ax`, ...) after epoch `epoch`, group `group`.
@@ -121,7 +126,9 @@ impl Group {
     }
 
     pub fn flag(&self, key: &str, default: bool) -> bool {
-        self.options.get(key).map_or(default, |v| v.as_bool().unwrap())
+        self.options
+            .get(key)
+            .map_or(default, |v| v.as_bool().unwrap())
     }
 
     /// A tuple option; `null` entries (Adafactor's `eps1 = None`) are `None`.
@@ -176,8 +183,9 @@ impl Compare {
                 self.worst_rel = self.worst_rel.max(rel);
             }
             if !(rel <= 1e-5 || abs <= 1e-7) && self.failures.len() < 20 {
-                self.failures
-                    .push(format!("{what}[{j}] = {got:e}, reference {want:e} (rel {rel:.2e})"));
+                self.failures.push(format!(
+                    "{what}[{j}] = {got:e}, reference {want:e} (rel {rel:.2e})"
+                ));
             }
         }
     }

@@ -1,0 +1,350 @@
+//! LAMB (timm's `timm.optim.Lamb`, `_single_tensor_lamb`; not in `torch.optim`).
+
+use super::lion::caution_scale;
+use super::{check_len, l2_norm};
+use crate::optim::ops::{add, addcmul, f, fma_kernel, lerp, specialize};
+
+/// LAMB's per-group options (timm's defaults: lr 1e-3, bias_correction true, betas
+/// (0.9, 0.999), eps 1e-6, weight_decay 0.01, grad_averaging true, trust_clip false,
+/// always_adapt false, caution false, decoupled_decay false, corrected_weight_decay false).
+/// timm's `max_grad_norm` (default 1.0) is not here: it is read from the constructor only and
+/// clips by the norm of all groups' gradients together ([`lamb_clip_factor`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LambOptions {
+    pub lr: f64,
+    pub bias_correction: bool,
+    pub betas: (f64, f64),
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// Scale the gradient by `1 - beta1` in the first moment (else by 1).
+    pub grad_averaging: bool,
+    /// LAMBC: cap the trust ratio at 1.
+    pub trust_clip: bool,
+    /// Apply the trust ratio also where `weight_decay == 0`.
+    pub always_adapt: bool,
+    pub caution: bool,
+    /// Decay the parameter (`p -= wd_scale * wd * p`) instead of adding `wd * p` to the update.
+    pub decoupled_decay: bool,
+    /// `corrected_weight_decay` (with `decoupled_decay`): `wd_scale = lr^2 / max_lr`, `max_lr`
+    /// being the constructor's lr. `None`: `wd_scale = lr`.
+    pub max_lr: Option<f64>,
+}
+
+impl Default for LambOptions {
+    fn default() -> Self {
+        LambOptions {
+            lr: 1e-3,
+            bias_correction: true,
+            betas: (0.9, 0.999),
+            eps: 1e-6,
+            weight_decay: 0.01,
+            grad_averaging: true,
+            trust_clip: false,
+            always_adapt: false,
+            caution: false,
+            decoupled_decay: false,
+            max_lr: None,
+        }
+    }
+}
+
+/// LAMB state of one parameter.
+pub struct LambState<'a> {
+    /// The group's step count, already incremented for this step: timm counts steps per
+    /// group (a float32 tensor), not per parameter.
+    pub step: f32,
+    pub exp_avg: &'a mut [f32],
+    pub exp_avg_sq: &'a mut [f32],
+}
+
+/// The divisor timm applies to every gradient before a step: `max(global_norm /
+/// max_grad_norm, 1)`, `global_norm` being the norm of the per-parameter gradient norms
+/// ([`l2_norm`]) of every group, in float32.
+pub fn lamb_clip_factor(grad_norms: impl IntoIterator<Item = f32>, max_grad_norm: f64) -> f32 {
+    let sum: f64 = grad_norms
+        .into_iter()
+        .map(|n| f64::from(n) * f64::from(n))
+        .sum();
+    let global = sum.sqrt() as f32;
+    let clip = global / f(max_grad_norm);
+    if clip.is_nan() {
+        clip
+    } else {
+        clip.max(1.0)
+    }
+}
+
+/// One LAMB step of one parameter. `clip` is [`lamb_clip_factor`] (`None` without
+/// `max_grad_norm`). The trust ratio and the caution mask are reductions over the whole
+/// tensor, so the kernel reads it up to three times (recomputing the update rather than
+/// storing it) and a caller must not split it into chunks.
+///
+/// ```text
+/// g = grad / clip
+/// m = grad_averaging ? lerp(m, g, 1 - beta1) : m * beta1 + g;  v = v * beta2 + (1 - beta2) g^2
+/// u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps)            bc = 1 - beta^step, or 1 without bias_correction
+/// caution: mask = (u * g > 0);  u = u * (mask / max(mean(mask), 1e-3))
+/// wd != 0: decoupled ? p = p - wd_scale * wd * p : u = u + wd * p
+/// wd != 0 or always_adapt: u = u * trust,  trust = |p| / |u| (1 if either is 0; capped at 1 with trust_clip)
+/// p = p + (-lr) * u
+/// ```
+pub fn lamb(
+    o: &LambOptions,
+    clip: Option<f32>,
+    param: &mut [f32],
+    grad: &[f32],
+    state: LambState<'_>,
+) {
+    let LambState {
+        step,
+        exp_avg,
+        exp_avg_sq,
+    } = state;
+    let n = param.len();
+    check_len(n, &[grad.len(), exp_avg.len(), exp_avg_sq.len()]);
+    let step = f64::from(step);
+    let (beta1, beta2) = o.betas;
+    let beta3 = if o.grad_averaging { 1.0 - beta1 } else { 1.0 };
+    let (bc1, bc2) = if o.bias_correction {
+        (1.0 - beta1.powf(step), 1.0 - beta2.powf(step))
+    } else {
+        (1.0, 1.0)
+    };
+    let wd_scale = match o.max_lr {
+        Some(max_lr) if o.decoupled_decay => o.lr.powi(2) / max_lr,
+        _ => o.lr,
+    };
+    let mut s = Scalars {
+        clip: clip.unwrap_or(1.0),
+        beta1: f(beta1),
+        beta3: f(beta3),
+        beta2: f(beta2),
+        one_minus_beta2: f(1.0 - beta2),
+        bc1: f(bc1),
+        bc2_sqrt: f(bc2.powf(0.5)),
+        eps: f(o.eps),
+        wd: f(o.weight_decay),
+        neg_decay: f(-wd_scale * o.weight_decay),
+        neg_lr: f(-o.lr),
+        kept: 1.0,
+        trust: 1.0,
+    };
+    let clipped = clip.is_some();
+    // timm takes the lerp form exactly when beta3 == 1 - beta1 (always with grad_averaging).
+    let averaging = beta3 == 1.0 - beta1;
+    let count = specialize!(moments(&s, grad, exp_avg, exp_avg_sq)
+        [clipped, averaging, o.caution][]);
+    if o.caution {
+        s.kept = 1.0 / caution_scale(count, n);
+    }
+    let wd = o.weight_decay != 0.0;
+    let decoupled = wd && o.decoupled_decay;
+    let coupled = wd && !o.decoupled_decay;
+    let adapt = wd || o.always_adapt;
+    if adapt {
+        let (w_sq, u_sq) = specialize!(norms(&s, param, grad, exp_avg, exp_avg_sq)
+            [clipped, o.caution, coupled, decoupled][]);
+        let w_norm = w_sq.sqrt() as f32;
+        let u_norm = u_sq.sqrt() as f32;
+        let ratio = w_norm / u_norm;
+        let ratio = if w_norm > 0.0 && u_norm > 0.0 {
+            ratio
+        } else {
+            1.0
+        };
+        s.trust = if o.trust_clip && ratio > 1.0 {
+            1.0
+        } else {
+            ratio
+        };
+    }
+    specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
+        [clipped, o.caution, coupled, adapt][]);
+}
+
+struct Scalars {
+    clip: f32,
+    beta1: f32,
+    beta3: f32,
+    beta2: f32,
+    one_minus_beta2: f32,
+    bc1: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+    wd: f32,
+    neg_decay: f32,
+    neg_lr: f32,
+    /// `1 / max(mean(mask), 1e-3)` with caution.
+    kept: f32,
+    /// The trust ratio, once known.
+    trust: f32,
+}
+
+#[inline(always)]
+fn clipped_grad<const CLIPPED: bool>(s: &Scalars, g: f32) -> f32 {
+    if CLIPPED {
+        g / s.clip
+    } else {
+        g
+    }
+}
+
+/// The update from the (already updated) moments, before weight decay and the trust ratio.
+#[inline(always)]
+fn update<const CAUTION: bool>(s: &Scalars, g: f32, m: f32, v: f32) -> f32 {
+    let denom = v.sqrt() / s.bc2_sqrt + s.eps;
+    let u = (m / s.bc1) / denom;
+    if CAUTION {
+        u * if u * g > 0.0 { s.kept } else { 0.0 }
+    } else {
+        u
+    }
+}
+
+fma_kernel! {
+fn moments<const CLIPPED: bool, const AVERAGING: bool, const CAUTION: bool>(
+    s: &Scalars,
+    grad: &[f32],
+    exp_avg: &mut [f32],
+    exp_avg_sq: &mut [f32],
+) -> usize {
+    let mut count = 0;
+    for ((&g, m), v) in grad.iter().zip(exp_avg.iter_mut()).zip(exp_avg_sq.iter_mut()) {
+        let g = clipped_grad::<CLIPPED>(s, g);
+        *m = if AVERAGING {
+            lerp(*m, g, s.beta3)
+        } else {
+            add(*m * s.beta1, g, s.beta3)
+        };
+        *v = addcmul(*v * s.beta2, g, g, s.one_minus_beta2);
+        if CAUTION {
+            // The mask's mean needs the unmasked update.
+            count += usize::from(update::<false>(s, g, *m, *v) * g > 0.0);
+        }
+    }
+    count
+}
+}
+
+fma_kernel! {
+fn norms<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const DECOUPLED: bool>(
+    s: &Scalars,
+    param: &mut [f32],
+    grad: &[f32],
+    exp_avg: &[f32],
+    exp_avg_sq: &[f32],
+) -> (f64, f64) {
+    let (mut w_sq, mut u_sq) = (0.0f64, 0.0f64);
+    for (((p, &g), &m), &v) in param.iter_mut().zip(grad).zip(exp_avg).zip(exp_avg_sq) {
+        let g = clipped_grad::<CLIPPED>(s, g);
+        let mut u = update::<CAUTION>(s, g, m, v);
+        if DECOUPLED {
+            *p = add(*p, *p, s.neg_decay);
+        }
+        if COUPLED {
+            u = add(u, *p, s.wd);
+        }
+        w_sq += f64::from(*p) * f64::from(*p);
+        u_sq += f64::from(u) * f64::from(u);
+    }
+    (w_sq, u_sq)
+}
+}
+
+fma_kernel! {
+fn apply<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const ADAPT: bool>(
+    s: &Scalars,
+    param: &mut [f32],
+    grad: &[f32],
+    exp_avg: &[f32],
+    exp_avg_sq: &[f32],
+) {
+    for (((p, &g), &m), &v) in param.iter_mut().zip(grad).zip(exp_avg).zip(exp_avg_sq) {
+        let g = clipped_grad::<CLIPPED>(s, g);
+        let mut u = update::<CAUTION>(s, g, m, v);
+        if COUPLED {
+            u = add(u, *p, s.wd);
+        }
+        if ADAPT {
+            u *= s.trust;
+        }
+        *p = add(*p, u, s.neg_lr);
+    }
+}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::kernels::reference::{floats, load, Compare};
+
+    fn check(name: &str) {
+        let case = load(name);
+        let mut cmp = Compare::default();
+        let d = LambOptions::default();
+        let max_lr = case.constructor_lr(d.lr);
+        let max_grad_norm = match case.defaults.get("max_grad_norm") {
+            None => Some(1.0),
+            Some(v) => v.as_f64(),
+        };
+        let groups: Vec<LambOptions> = case
+            .groups
+            .iter()
+            .map(|g| LambOptions {
+                bias_correction: g.flag("bias_correction", d.bias_correction),
+                betas: g.pair("betas", d.betas),
+                eps: g.num("eps", d.eps),
+                weight_decay: g.num("weight_decay", d.weight_decay),
+                grad_averaging: g.flag("grad_averaging", d.grad_averaging),
+                trust_clip: g.flag("trust_clip", d.trust_clip),
+                always_adapt: g.flag("always_adapt", d.always_adapt),
+                caution: g.flag("caution", d.caution),
+                decoupled_decay: g.flag("decoupled_decay", d.decoupled_decay),
+                max_lr: g.flag("corrected_weight_decay", false).then_some(max_lr),
+                ..d
+            })
+            .collect();
+        let mut params = case.init.clone();
+        let mut moments: Vec<(Vec<f32>, Vec<f32>)> = params
+            .iter()
+            .map(|p| (vec![0.0; p.len()], vec![0.0; p.len()]))
+            .collect();
+        for e in 0..case.epochs {
+            let grads = &case.grads[e];
+            let clip =
+                max_grad_norm.map(|max| lamb_clip_factor(grads.iter().map(|g| l2_norm(g)), max));
+            for (gi, o) in groups.iter().enumerate() {
+                let o = LambOptions {
+                    lr: case.lr(gi, e),
+                    ..*o
+                };
+                let (m, v) = &mut moments[gi];
+                let state = LambState {
+                    step: (e + 1) as f32,
+                    exp_avg: m,
+                    exp_avg_sq: v,
+                };
+                lamb(&o, clip, &mut params[gi], &grads[gi], state);
+                let want = floats(case.after("params", e, gi));
+                let at = format!("epoch {e} {}", case.groups[gi].name);
+                cmp.values(&at, &params[gi], &want);
+            }
+        }
+        cmp.finish(name);
+    }
+
+    #[test]
+    fn lamb_default() {
+        check("lamb_default");
+    }
+
+    #[test]
+    fn lamb_options_warmup() {
+        check("lamb_options_warmup");
+    }
+
+    #[test]
+    fn lamb_clip_caution() {
+        check("lamb_clip_caution");
+    }
+}
