@@ -12,6 +12,7 @@
 //! tensor; kernels increment them.
 
 pub mod adadelta;
+pub mod adafactor;
 pub mod adagrad;
 pub mod adam;
 pub mod adamax;
@@ -27,6 +28,9 @@ pub mod rprop;
 pub mod sgd;
 
 pub use adadelta::{adadelta, AdadeltaState};
+pub use adafactor::{
+    adafactor, adafactor_factoring, AdafactorMoments, AdafactorOptions, AdafactorState,
+};
 pub use adagrad::{adagrad, AdagradState};
 pub use adam::{adam, AdamState};
 pub use adamax::{adamax, AdamaxState};

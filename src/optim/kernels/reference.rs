@@ -160,12 +160,25 @@ impl Group {
 
 /// Compares values against the reference within the conformance tolerance (1e-5 relative, or
 /// 1e-7 absolute for values near zero), counting what differs.
-#[derive(Default)]
 pub(crate) struct Compare {
+    /// The relative tolerance (1e-5 unless a test says otherwise, and why).
+    pub rel: f64,
     pub compared: usize,
     pub inexact: usize,
     pub worst_rel: f64,
     pub failures: Vec<String>,
+}
+
+impl Default for Compare {
+    fn default() -> Self {
+        Compare {
+            rel: 1e-5,
+            compared: 0,
+            inexact: 0,
+            worst_rel: 0.0,
+            failures: Vec::new(),
+        }
+    }
 }
 
 impl Compare {
@@ -177,12 +190,18 @@ impl Compare {
                 continue;
             }
             self.inexact += 1;
+            if std::env::var_os("OPTIM_DEBUG").is_some() {
+                eprintln!(
+                    "{what}[{j}]: {got:e} vs {want:e} ({} ulp)",
+                    got.to_bits() as i64 - want.to_bits() as i64
+                );
+            }
             let abs = (f64::from(got) - f64::from(want)).abs();
             let rel = abs / f64::from(want).abs().max(f64::MIN_POSITIVE);
             if rel.is_finite() && !(abs <= 1e-7) {
                 self.worst_rel = self.worst_rel.max(rel);
             }
-            if !(rel <= 1e-5 || abs <= 1e-7) && self.failures.len() < 20 {
+            if !(rel <= self.rel || abs <= 1e-7) && self.failures.len() < 20 {
                 self.failures.push(format!(
                     "{what}[{j}] = {got:e}, reference {want:e} (rel {rel:.2e})"
                 ));
