@@ -19,6 +19,7 @@ pub mod adamax;
 pub mod asgd;
 pub mod lamb;
 pub mod lion;
+pub mod muon;
 pub mod nadam;
 pub mod radam;
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use adamax::{adamax, AdamaxState};
 pub use asgd::{asgd, asgd_initial_eta, AsgdOptions, AsgdState};
 pub use lamb::{lamb, lamb_clip_factor, LambOptions, LambState};
 pub use lion::{lion, LionOptions, LionState};
+pub use muon::{muon, MuonAdjustLr, MuonOptions, MuonScratch, MuonState, MUON_NS_COEFFICIENTS};
 pub use nadam::{nadam, NAdamState};
 pub use radam::{radam, RAdamState};
 pub use rmsprop::{rmsprop, RmsPropState};
