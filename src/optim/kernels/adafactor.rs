@@ -117,11 +117,7 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
             col_var,
             col_sums,
         } => {
-            let batch = if rows * cols == 0 {
-                0
-            } else {
-                n / (rows * cols)
-            };
+            let batch = n.checked_div(rows * cols).unwrap_or(0);
             assert_eq!(batch * rows * cols, n, "Adafactor: shape does not fit");
             check_len(batch * rows, &[row_var.len()]);
             check_len(batch * cols, &[col_var.len()]);

@@ -1,7 +1,7 @@
 //! LAMB (timm's `timm.optim.Lamb`, `_single_tensor_lamb`; not in `torch.optim`).
 
+use super::check_len;
 use super::lion::caution_scale;
-use super::{check_len, l2_norm};
 use crate::optim::ops::{add, addcmul, f, fma_kernel, lerp, specialize};
 
 /// LAMB's per-group options (timm's defaults: lr 1e-3, bias_correction true, betas
@@ -276,6 +276,7 @@ fn apply<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const AD
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::kernels::l2_norm;
     use crate::optim::kernels::reference::{floats, load, Compare};
 
     fn check(name: &str) {

@@ -7,7 +7,6 @@ use std::path::Path;
 
 /// One recorded case.
 pub(crate) struct Case {
-    pub name: String,
     /// The constructor's keyword arguments, as recorded.
     pub defaults: Map<String, Value>,
     pub groups: Vec<Group>,
@@ -72,7 +71,6 @@ pub(crate) fn load(name: &str) -> Case {
         })
         .collect();
     Case {
-        name: case["name"].as_str().unwrap().to_string(),
         defaults,
         groups,
         epochs,
@@ -152,10 +150,6 @@ impl Group {
     pub fn text(&self, key: &str) -> Option<&str> {
         self.options.get(key).and_then(Value::as_str)
     }
-
-    pub fn size(&self) -> usize {
-        self.shape.iter().product()
-    }
 }
 
 /// Compares values against the reference within the conformance tolerance (1e-5 relative, or
@@ -198,7 +192,7 @@ impl Compare {
             }
             let abs = (f64::from(got) - f64::from(want)).abs();
             let rel = abs / f64::from(want).abs().max(f64::MIN_POSITIVE);
-            if rel.is_finite() && !(abs <= 1e-7) {
+            if rel.is_finite() && abs > 1e-7 {
                 self.worst_rel = self.worst_rel.max(rel);
             }
             if !(rel <= self.rel || abs <= 1e-7) && self.failures.len() < 20 {
