@@ -28,7 +28,7 @@ use crate::check::rounded;
 use crate::config::{Config, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Func, Lambda};
-use crate::schedule::Schedule;
+use crate::schedule::{start_of, Schedule};
 use std::collections::HashMap;
 
 /// The shortest default horizon, in epochs.
@@ -55,46 +55,8 @@ pub fn default_horizon(config: &Config) -> u64 {
         .schedule
         .iter()
         .chain(config.groups.iter().filter_map(|g| g.schedule.as_ref()));
-    let extent = schedules.map(extent).max().unwrap_or(0);
+    let extent = schedules.map(ScheduleConfig::extent).max().unwrap_or(0);
     extent.saturating_add(1).clamp(MIN_HORIZON, MAX_HORIZON)
-}
-
-/// The epochs a schedule needs to show what it does: its totals, periods and milestones.
-fn extent(s: &ScheduleConfig) -> u64 {
-    match s {
-        ScheduleConfig::Lambda { .. }
-        | ScheduleConfig::Multiplicative { .. }
-        | ScheduleConfig::Exponential { .. } => 0,
-        ScheduleConfig::Step { step_size, .. } => *step_size,
-        ScheduleConfig::Multistep { milestones, .. } => {
-            milestones.iter().copied().max().unwrap_or(0)
-        }
-        ScheduleConfig::Constant { total_iters, .. }
-        | ScheduleConfig::Linear { total_iters, .. }
-        | ScheduleConfig::Polynomial { total_iters, .. } => *total_iters,
-        ScheduleConfig::Cosine { t_max, .. } => *t_max,
-        ScheduleConfig::CosineRestarts { t_0, .. } => *t_0,
-        ScheduleConfig::Cyclic {
-            step_size_up,
-            step_size_down,
-            ..
-        } => (step_size_up + step_size_down.unwrap_or(*step_size_up)).ceil() as u64,
-        ScheduleConfig::OneCycle { total_steps, .. } => *total_steps,
-        ScheduleConfig::Plateau {
-            patience, cooldown, ..
-        } => patience.saturating_add(*cooldown).saturating_add(2),
-        ScheduleConfig::Chain { children } => children.iter().map(extent).max().unwrap_or(0),
-        ScheduleConfig::Sequence {
-            children,
-            milestones,
-        } => children
-            .iter()
-            .enumerate()
-            .map(|(k, c)| start_of(milestones, k).saturating_add(extent(c)))
-            .chain(milestones.iter().copied())
-            .max()
-            .unwrap_or(0),
-    }
 }
 
 /// What one epoch of the analysis costs: every group's lr, every schedule node stepped, every
@@ -1085,7 +1047,7 @@ impl Analysis<'_, '_> {
                 }
                 continue;
             }
-            let Some((needs, what, fix)) = length(child) else {
+            let Some((needs, what, fix)) = child.length() else {
                 continue;
             };
             if runs >= needs {
@@ -1116,91 +1078,14 @@ impl Analysis<'_, '_> {
     }
 }
 
-/// How many epochs a schedule needs to finish its warmup, annealing or first cycle, what to
-/// call that (and whether it "ends" or "happens"), and the argument that sets it.
-fn length(s: &ScheduleConfig) -> Option<(u64, String, Option<&'static str>)> {
-    Some(match s {
-        ScheduleConfig::Linear {
-            start_factor,
-            end_factor,
-            total_iters,
-        } => {
-            let what = if start_factor < end_factor {
-                "its warmup"
-            } else {
-                "its decay"
-            };
-            (*total_iters, what.into(), Some("total_iters"))
-        }
-        ScheduleConfig::Constant { total_iters, .. } => {
-            (*total_iters, "its warmup".into(), Some("total_iters"))
-        }
-        ScheduleConfig::Polynomial { total_iters, .. } => {
-            (*total_iters, "its decay".into(), Some("total_iters"))
-        }
-        ScheduleConfig::Cosine { t_max, .. } => (*t_max, "its annealing".into(), Some("t_max")),
-        ScheduleConfig::CosineRestarts { t_0, .. } => (*t_0, "its first cycle".into(), Some("t_0")),
-        ScheduleConfig::OneCycle { total_steps, .. } => {
-            (*total_steps, "its cycle".into(), Some("total_steps"))
-        }
-        ScheduleConfig::Cyclic {
-            step_size_up,
-            step_size_down,
-            ..
-        } => (
-            (step_size_up + step_size_down.unwrap_or(*step_size_up)).ceil() as u64,
-            "its first cycle".into(),
-            None,
-        ),
-        ScheduleConfig::Multistep { milestones, .. } => {
-            let last = milestones.iter().copied().max()?;
-            (last + 1, format!("its decay at epoch {last} happens"), None)
-        }
-        ScheduleConfig::Step { step_size, .. } => {
-            (step_size + 1, "its first decay happens".into(), None)
-        }
-        _ => return None,
-    })
-}
-
-/// The epoch at which child `k` of a `sequence` takes over.
-fn start_of(milestones: &[u64], k: usize) -> u64 {
-    match k {
-        0 => 0,
-        k => milestones.get(k - 1).copied().unwrap_or(0),
-    }
-}
-
 /// Schedules whose lr is computed from the initial lr each epoch, not from the current one.
 fn sets_lr_from_scratch(s: &ScheduleConfig) -> bool {
-    matches!(
-        s,
-        ScheduleConfig::Lambda { .. }
-            | ScheduleConfig::CosineRestarts { .. }
-            | ScheduleConfig::Cyclic { .. }
-            | ScheduleConfig::OneCycle { .. }
-    )
+    s.kind().info().from_scratch
 }
 
 /// The language's name for a schedule.
 fn kind_name(s: &ScheduleConfig) -> &'static str {
-    match s {
-        ScheduleConfig::Lambda { .. } => "lambda",
-        ScheduleConfig::Multiplicative { .. } => "multiplicative",
-        ScheduleConfig::Step { .. } => "step",
-        ScheduleConfig::Multistep { .. } => "multistep",
-        ScheduleConfig::Exponential { .. } => "exponential",
-        ScheduleConfig::Constant { .. } => "constant",
-        ScheduleConfig::Linear { .. } => "linear",
-        ScheduleConfig::Polynomial { .. } => "polynomial",
-        ScheduleConfig::Cosine { .. } => "cosine",
-        ScheduleConfig::CosineRestarts { .. } => "cosine_restarts",
-        ScheduleConfig::Cyclic { .. } => "cyclic",
-        ScheduleConfig::OneCycle { .. } => "one_cycle",
-        ScheduleConfig::Plateau { .. } => "plateau",
-        ScheduleConfig::Chain { .. } => "chain",
-        ScheduleConfig::Sequence { .. } => "sequence",
-    }
+    s.kind().name()
 }
 
 fn value_word(v: f64) -> &'static str {

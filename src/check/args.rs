@@ -1,12 +1,12 @@
 //! Arguments: binding a call's arguments to a signature's parameters (PyTorch's positional order
 //! or by name), and the typed readers of one bound argument, each with its own diagnostics.
 
-use super::schedules::example_value;
 use super::{did_you_mean, Checker, Value};
 use crate::ast::{self, ExprKind, Span};
 use crate::config::PerGroup;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
+use crate::schedule::Param;
 
 /// Arguments bound to a signature's parameter names.
 pub(super) struct Bound<'a> {
@@ -33,14 +33,43 @@ impl<'a> Bound<'a> {
     }
 }
 
+/// A parameter [`Checker::bind`] binds to: a schedule kind's [`Param`] from its table, or an
+/// optimizer option's name.
+pub(super) trait ParamName {
+    fn name(&self) -> &'static str;
+    /// A plausible value, for "add `name = value`" help lines.
+    fn example(&self) -> &'static str {
+        "..."
+    }
+}
+
+impl ParamName for &'static str {
+    fn name(&self) -> &'static str {
+        self
+    }
+}
+
+impl ParamName for Param {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn example(&self) -> &'static str {
+        self.example
+    }
+}
+
+fn names<P: ParamName>(params: &[P]) -> Vec<&'static str> {
+    params.iter().map(P::name).collect()
+}
+
 impl Checker {
     /// Binds a call's arguments to `params` (PyTorch's order; the first `positional` may be given
     /// by position). Reports order problems, unknown names, duplicates and missing required ones.
-    pub(super) fn bind<'a>(
+    pub(super) fn bind<'a, P: ParamName>(
         &mut self,
         call: &'a ast::Call,
         what: &str,
-        params: &'static [&'static str],
+        params: &'static [P],
         positional: usize,
         required: usize,
         variadic: bool,
@@ -75,12 +104,12 @@ impl Checker {
                         continue;
                     }
                     if position >= positional.min(params.len()) {
-                        let list = params[..positional.min(params.len())].join(", ");
+                        let list = names(&params[..positional.min(params.len())]).join(", ");
                         let help = if params.len() > positional {
                             format!(
                                 "`{what}` takes at most {positional} positional argument{} ({list}); name the others, e.g. `{} = ...`",
                                 if positional == 1 { "" } else { "s" },
-                                params[positional.min(params.len() - 1)]
+                                params[positional.min(params.len() - 1)].name()
                             )
                         } else {
                             format!(
@@ -99,14 +128,14 @@ impl Checker {
                         );
                         continue;
                     }
-                    let p = params[position];
+                    let p = params[position].name();
                     position += 1;
                     bound.named.push((p, &arg.value, arg.value.span));
                 }
                 Some(name) => {
                     seen_named.get_or_insert(name.span);
-                    let Some(&p) = params.iter().find(|p| **p == name.name) else {
-                        self.unknown_argument(what, name, params);
+                    let Some(p) = params.iter().map(P::name).find(|p| *p == name.name) else {
+                        self.unknown_argument(what, name, &names(params));
                         continue;
                     };
                     if let Some(first) = bound.span_of(p) {
@@ -128,10 +157,10 @@ impl Checker {
                 }
             }
         }
-        let missing: Vec<&str> = params[..required]
+        let missing: Vec<(&str, &str)> = params[..required]
             .iter()
-            .copied()
-            .filter(|p| bound.get(p).is_none())
+            .filter(|p| bound.get(p.name()).is_none())
+            .map(|p| (p.name(), p.example()))
             .collect();
         if !missing.is_empty() && self.error_count() == errors_before {
             self.missing_arguments(call, what, &missing);
@@ -140,15 +169,15 @@ impl Checker {
     }
 
     /// Reports required arguments that a call leaves out, with an example value for each.
-    fn missing_arguments(&mut self, call: &ast::Call, what: &str, missing: &[&str]) {
+    fn missing_arguments(&mut self, call: &ast::Call, what: &str, missing: &[(&str, &str)]) {
         let list = missing
             .iter()
-            .map(|m| format!("`{m}`"))
+            .map(|(m, _)| format!("`{m}`"))
             .collect::<Vec<_>>()
             .join(" and ");
         let example = missing
             .iter()
-            .map(|m| format!("`{m} = {}`", example_value(m)))
+            .map(|(m, example)| format!("`{m} = {example}`"))
             .collect::<Vec<_>>()
             .join(", ");
         self.error(

@@ -18,7 +18,6 @@ mod schedules;
 mod scope;
 mod values;
 
-pub use schedules::schedule_names;
 pub use scope::did_you_mean;
 
 use crate::ast::{self, Span, Statement};

@@ -1,175 +1,16 @@
-//! Schedules: the signature of every schedule kind, and one small builder per kind that reads
-//! its arguments into a [`ScheduleConfig`].
+//! Schedules: one small builder per schedule kind, reading its arguments into a
+//! [`ScheduleConfig`]. What a kind takes (names, order, defaults, ranges) is its row of
+//! [`KINDS`](crate::schedule::KINDS); a builder says only how the arguments make the config.
 
 use super::args::Bound;
 use super::{Checker, Value};
 use crate::ast::{self, Span};
 use crate::config::{
-    AnnealStrategy, CyclicMode, PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
+    AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
 };
 use crate::diagnostic::{Code, Diagnostic};
-
-/// The schedules the language knows, with their parameters in PyTorch's positional order.
-pub(super) struct Signature {
-    name: &'static str,
-    torch: &'static str,
-    params: &'static [&'static str],
-    /// How many leading parameters are required.
-    required: usize,
-    /// Takes any number of positional schedules (`chain`, `sequence`).
-    variadic: bool,
-}
-
-const SCHEDULES: &[Signature] = &[
-    Signature {
-        name: "lambda",
-        torch: "LambdaLR",
-        params: &["lr_lambda"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "multiplicative",
-        torch: "MultiplicativeLR",
-        params: &["lr_lambda"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "step",
-        torch: "StepLR",
-        params: &["step_size", "gamma"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "multistep",
-        torch: "MultiStepLR",
-        params: &["milestones", "gamma"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "exponential",
-        torch: "ExponentialLR",
-        params: &["gamma"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "constant",
-        torch: "ConstantLR",
-        params: &["factor", "total_iters"],
-        required: 0,
-        variadic: false,
-    },
-    Signature {
-        name: "linear",
-        torch: "LinearLR",
-        params: &["start_factor", "end_factor", "total_iters"],
-        required: 0,
-        variadic: false,
-    },
-    Signature {
-        name: "polynomial",
-        torch: "PolynomialLR",
-        params: &["total_iters", "power"],
-        required: 0,
-        variadic: false,
-    },
-    Signature {
-        name: "cosine",
-        torch: "CosineAnnealingLR",
-        params: &["t_max", "eta_min"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "cosine_restarts",
-        torch: "CosineAnnealingWarmRestarts",
-        params: &["t_0", "t_mult", "eta_min"],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "cyclic",
-        torch: "CyclicLR",
-        params: &[
-            "base_lr",
-            "max_lr",
-            "step_size_up",
-            "step_size_down",
-            "mode",
-            "gamma",
-            "scale_fn",
-            "scale_mode",
-            "cycle_momentum",
-            "base_momentum",
-            "max_momentum",
-        ],
-        required: 2,
-        variadic: false,
-    },
-    Signature {
-        name: "one_cycle",
-        torch: "OneCycleLR",
-        params: &[
-            "max_lr",
-            "total_steps",
-            "epochs",
-            "steps_per_epoch",
-            "pct_start",
-            "anneal_strategy",
-            "cycle_momentum",
-            "base_momentum",
-            "max_momentum",
-            "div_factor",
-            "final_div_factor",
-            "three_phase",
-        ],
-        required: 1,
-        variadic: false,
-    },
-    Signature {
-        name: "plateau",
-        torch: "ReduceLROnPlateau",
-        params: &[
-            "mode",
-            "factor",
-            "patience",
-            "threshold",
-            "threshold_mode",
-            "cooldown",
-            "min_lr",
-            "eps",
-        ],
-        required: 0,
-        variadic: false,
-    },
-    Signature {
-        name: "chain",
-        torch: "ChainedScheduler",
-        params: &[],
-        required: 0,
-        variadic: true,
-    },
-    Signature {
-        name: "sequence",
-        torch: "SequentialLR",
-        params: &["milestones"],
-        required: 1,
-        variadic: true,
-    },
-];
-
-pub(super) fn schedule_signature(name: &str) -> Option<&'static Signature> {
-    SCHEDULES.iter().find(|s| s.name == name)
-}
-
-/// The schedule names, for suggestions.
-pub fn schedule_names() -> impl Iterator<Item = &'static str> {
-    SCHEDULES.iter().map(|s| s.name)
-}
+use crate::expr::Lambda;
+use crate::schedule::{KindInfo, Param, ParamDefault, ParamType, ScheduleKind};
 
 impl Checker {
     pub(super) fn schedule_value(&mut self, e: &ast::Expr) -> Option<ScheduleConfig> {
@@ -180,7 +21,7 @@ impl Checker {
                 let help = match &other {
                     Value::Lambda(_) => "wrap it: `lambda(epoch -> ...)` multiplies the initial lr by it".to_string(),
                     Value::Number(_) => "a constant lr is the optimizer's `lr`; leave `schedule` out, or use e.g. `step(step_size = 30)`".to_string(),
-                    _ => format!("schedules are: {}", schedule_names().collect::<Vec<_>>().join(", ")),
+                    _ => format!("schedules are: {}", ScheduleKind::names().collect::<Vec<_>>().join(", ")),
                 };
                 self.type_error(&other, e.span, "a schedule", Some(help));
                 None
@@ -190,19 +31,19 @@ impl Checker {
 
     pub(super) fn schedule_call(
         &mut self,
-        sig: &Signature,
+        k: &'static KindInfo,
         call: &ast::Call,
     ) -> Option<ScheduleConfig> {
         let errors_before = self.error_count();
         let b = self.bind(
             call,
-            sig.name,
-            sig.params,
-            sig.params.len(),
-            sig.required,
-            sig.variadic,
+            k.name,
+            k.params,
+            k.params.len(),
+            k.required,
+            k.variadic,
         );
-        let config = self.build_schedule(sig, &b);
+        let config = self.build_schedule(k, &b);
         if self.error_count() > errors_before {
             None
         } else {
@@ -229,60 +70,120 @@ impl Checker {
         }
     }
 
-    fn build_schedule(&mut self, sig: &Signature, b: &Bound) -> Option<ScheduleConfig> {
-        let _ = sig.torch;
-        match sig.name {
-            "lambda" => self.lambda_schedule(b),
-            "multiplicative" => self.multiplicative_schedule(b),
-            "step" => Some(self.step_schedule(b)),
-            "multistep" => Some(self.multistep_schedule(b)),
-            "exponential" => Some(self.exponential_schedule(b)),
-            "constant" => Some(self.constant_schedule(b)),
-            "linear" => Some(self.linear_schedule(b)),
-            "polynomial" => Some(self.polynomial_schedule(b)),
-            "cosine" => Some(self.cosine_schedule(b)),
-            "cosine_restarts" => Some(self.cosine_restarts_schedule(b)),
-            "cyclic" => self.cyclic_schedule(b),
-            "one_cycle" => Some(self.one_cycle_schedule(b)),
-            "plateau" => Some(self.plateau_schedule(b)),
-            "chain" | "sequence" => Some(self.combined_schedule(sig, b)),
-            _ => None,
+    /// One builder per kind; the match is exhaustive, so a kind added to the table without a
+    /// builder does not compile.
+    fn build_schedule(&mut self, k: &'static KindInfo, b: &Bound) -> Option<ScheduleConfig> {
+        match k.kind {
+            ScheduleKind::Lambda => Some(ScheduleConfig::Lambda {
+                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
+            }),
+            ScheduleKind::Multiplicative => Some(ScheduleConfig::Multiplicative {
+                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
+            }),
+            ScheduleKind::Step => Some(ScheduleConfig::Step {
+                step_size: self.whole_param(b, k, "step_size"),
+                gamma: self.number_param(b, k, "gamma"),
+            }),
+            ScheduleKind::Multistep => Some(self.multistep_schedule(b, k)),
+            ScheduleKind::Exponential => Some(ScheduleConfig::Exponential {
+                gamma: self.number_param(b, k, "gamma"),
+            }),
+            ScheduleKind::Constant => Some(ScheduleConfig::Constant {
+                factor: self.number_param(b, k, "factor"),
+                total_iters: self.whole_param(b, k, "total_iters"),
+            }),
+            ScheduleKind::Linear => Some(ScheduleConfig::Linear {
+                start_factor: self.number_param(b, k, "start_factor"),
+                end_factor: self.number_param(b, k, "end_factor"),
+                total_iters: self.whole_param(b, k, "total_iters"),
+            }),
+            ScheduleKind::Polynomial => Some(ScheduleConfig::Polynomial {
+                total_iters: self.whole_param(b, k, "total_iters"),
+                power: self.number_param(b, k, "power"),
+            }),
+            ScheduleKind::Cosine => Some(ScheduleConfig::Cosine {
+                t_max: self.whole_param(b, k, "t_max"),
+                eta_min: self.number_param(b, k, "eta_min"),
+            }),
+            ScheduleKind::CosineRestarts => Some(ScheduleConfig::CosineRestarts {
+                t_0: self.whole_param(b, k, "t_0"),
+                t_mult: self.whole_param(b, k, "t_mult"),
+                eta_min: self.number_param(b, k, "eta_min"),
+            }),
+            ScheduleKind::Cyclic => self.cyclic_schedule(b, k),
+            ScheduleKind::OneCycle => Some(self.one_cycle_schedule(b, k)),
+            ScheduleKind::Plateau => Some(self.plateau_schedule(b, k)),
+            ScheduleKind::Chain | ScheduleKind::Sequence => Some(self.combined_schedule(k, b)),
         }
     }
 
-    fn lambda_schedule(&mut self, b: &Bound) -> Option<ScheduleConfig> {
-        Some(ScheduleConfig::Lambda {
-            lr_lambda: self.lambda_arg(b, "lr_lambda")?,
-        })
+    // ----- the table's parameters: the argument or the default, checked against the range -----
+
+    fn number_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> f64 {
+        let p = k.param(name);
+        let v = self.number(b, name, p.default_number().unwrap_or(0.0));
+        self.param_range(b, p, v);
+        v
     }
 
-    fn multiplicative_schedule(&mut self, b: &Bound) -> Option<ScheduleConfig> {
-        Some(ScheduleConfig::Multiplicative {
-            lr_lambda: self.lambda_arg(b, "lr_lambda")?,
-        })
+    fn number_param_opt(&mut self, b: &Bound, k: &KindInfo, name: &str) -> Option<f64> {
+        let v = self.number_opt(b, name)?;
+        self.param_range(b, k.param(name), v);
+        Some(v)
     }
 
-    fn step_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let step_size = self.whole(b, "step_size", 1);
-        self.range(
-            b,
-            "step_size",
-            step_size as f64,
-            step_size >= 1,
-            "at least 1",
-        );
-        ScheduleConfig::Step {
-            step_size,
-            gamma: self.number(b, "gamma", 0.1),
+    fn whole_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> u64 {
+        let p = k.param(name);
+        let default = match p.default {
+            ParamDefault::Whole(v) => v,
+            _ => 0,
+        };
+        let v = self.whole(b, name, default);
+        self.param_range(b, p, v as f64);
+        v
+    }
+
+    fn per_group_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> PerGroup {
+        let default = k.param(name).default_number().unwrap_or(0.0);
+        self.per_group(b, name, default)
+    }
+
+    fn bool_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> bool {
+        let default = matches!(k.param(name).default, ParamDefault::Bool(true));
+        self.boolean(b, name, default)
+    }
+
+    /// The index of the word among the parameter's choices (its default when left out or wrong).
+    fn word_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> usize {
+        let p = k.param(name);
+        let (ParamType::Word(choices), ParamDefault::Word(default)) = (p.ty, p.default) else {
+            unreachable!("`{}` is not a word parameter", p.name)
+        };
+        self.word(b, name, choices).unwrap_or(default)
+    }
+
+    fn lambda_param_opt(&mut self, b: &Bound, name: &str) -> Option<Option<Lambda>> {
+        if b.get(name).is_none() {
+            return Some(None);
+        }
+        self.lambda_arg(b, name).map(Some)
+    }
+
+    /// Reports `value` if it is outside the parameter's range.
+    fn param_range(&mut self, b: &Bound, p: &Param, value: f64) {
+        if let Some(r) = p.range {
+            self.range(b, p.name, value, r.admits(value), r.expected());
         }
     }
 
-    fn multistep_schedule(&mut self, b: &Bound) -> ScheduleConfig {
+    // ----- the kinds whose config is more than their arguments -----
+
+    fn multistep_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let items = self
             .whole_list(b, "milestones")
             .map(|(m, _)| m)
             .unwrap_or_default();
-        let gamma = self.number(b, "gamma", 0.1);
+        let gamma = self.number_param(b, k, "gamma");
         self.lint_milestones("multistep", &items, gamma);
         ScheduleConfig::Multistep {
             milestones: items.into_iter().map(|(m, _)| m).collect(),
@@ -290,110 +191,21 @@ impl Checker {
         }
     }
 
-    fn exponential_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        ScheduleConfig::Exponential {
-            gamma: self.number(b, "gamma", 1.0),
-        }
-    }
-
-    fn constant_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let factor = self.number(b, "factor", 1.0 / 3.0);
-        self.range(
-            b,
-            "factor",
-            factor,
-            (0.0..=1.0).contains(&factor),
-            "between 0 and 1",
-        );
-        ScheduleConfig::Constant {
-            factor,
-            total_iters: self.whole(b, "total_iters", 5),
-        }
-    }
-
-    fn linear_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let start_factor = self.number(b, "start_factor", 1.0 / 3.0);
-        self.range(
-            b,
-            "start_factor",
-            start_factor,
-            start_factor > 0.0 && start_factor <= 1.0,
-            "greater than 0 and at most 1",
-        );
-        let end_factor = self.number(b, "end_factor", 1.0);
-        self.range(
-            b,
-            "end_factor",
-            end_factor,
-            (0.0..=1.0).contains(&end_factor),
-            "between 0 and 1",
-        );
-        ScheduleConfig::Linear {
-            start_factor,
-            end_factor,
-            total_iters: self.whole(b, "total_iters", 5),
-        }
-    }
-
-    fn polynomial_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        ScheduleConfig::Polynomial {
-            total_iters: self.whole(b, "total_iters", 5),
-            power: self.number(b, "power", 1.0),
-        }
-    }
-
-    fn cosine_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let t_max = self.whole(b, "t_max", 1);
-        self.range(b, "t_max", t_max as f64, t_max >= 1, "at least 1");
-        ScheduleConfig::Cosine {
-            t_max,
-            eta_min: self.number(b, "eta_min", 0.0),
-        }
-    }
-
-    fn cosine_restarts_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let t_0 = self.whole(b, "t_0", 1);
-        self.range(b, "t_0", t_0 as f64, t_0 >= 1, "at least 1");
-        let t_mult = self.whole(b, "t_mult", 1);
-        self.range(b, "t_mult", t_mult as f64, t_mult >= 1, "at least 1");
-        ScheduleConfig::CosineRestarts {
-            t_0,
-            t_mult,
-            eta_min: self.number(b, "eta_min", 0.0),
-        }
-    }
-
-    fn cyclic_schedule(&mut self, b: &Bound) -> Option<ScheduleConfig> {
-        let base_lr = self.per_group(b, "base_lr", 0.0);
-        let max_lr = self.per_group(b, "max_lr", 0.0);
-        let step_size_up = self.number(b, "step_size_up", 2000.0);
-        self.range(
-            b,
-            "step_size_up",
-            step_size_up,
-            step_size_up > 0.0,
-            "greater than 0",
-        );
-        let step_size_down = self.number_opt(b, "step_size_down");
-        if let Some(down) = step_size_down {
-            self.range(b, "step_size_down", down, down > 0.0, "greater than 0");
-        }
-        let mode = match self.word(b, "mode", &["triangular", "triangular2", "exp_range"]) {
-            Some(1) => CyclicMode::Triangular2,
-            Some(2) => CyclicMode::ExpRange,
-            _ => CyclicMode::Triangular,
-        };
-        let gamma = self.number(b, "gamma", 1.0);
-        let scale_fn = if b.get("scale_fn").is_some() {
-            Some(self.lambda_arg(b, "scale_fn")?)
-        } else {
-            None
-        };
-        let scale_mode = match self.word(b, "scale_mode", &["cycle", "iterations"]) {
-            Some(1) => ScaleMode::Iterations,
-            _ => ScaleMode::Cycle,
-        };
-        let cycle_momentum = self.cycle_momentum(b);
+    fn cyclic_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
+        let base_lr = self.per_group_param(b, k, "base_lr");
+        let max_lr = self.per_group_param(b, k, "max_lr");
+        let step_size_up = self.number_param(b, k, "step_size_up");
+        let step_size_down = self.number_param_opt(b, k, "step_size_down");
+        let mode = [
+            CyclicMode::Triangular,
+            CyclicMode::Triangular2,
+            CyclicMode::ExpRange,
+        ][self.word_param(b, k, "mode")];
+        let gamma = self.number_param(b, k, "gamma");
+        let scale_fn = self.lambda_param_opt(b, "scale_fn")?;
+        let scale_mode =
+            [ScaleMode::Cycle, ScaleMode::Iterations][self.word_param(b, k, "scale_mode")];
+        let cycle_momentum = self.cycle_momentum(b, k);
         Some(ScheduleConfig::Cyclic {
             base_lr,
             max_lr,
@@ -404,14 +216,14 @@ impl Checker {
             scale_fn,
             scale_mode,
             cycle_momentum,
-            base_momentum: self.per_group(b, "base_momentum", 0.8),
-            max_momentum: self.per_group(b, "max_momentum", 0.9),
+            base_momentum: self.per_group_param(b, k, "base_momentum"),
+            max_momentum: self.per_group_param(b, k, "max_momentum"),
         })
     }
 
     /// `cycle_momentum` (on by default), noting where it is on for [`Self::check_momentum_cyclers`].
-    fn cycle_momentum(&mut self, b: &Bound) -> bool {
-        let cycle_momentum = self.boolean(b, "cycle_momentum", true);
+    fn cycle_momentum(&mut self, b: &Bound, k: &KindInfo) -> bool {
+        let cycle_momentum = self.bool_param(b, k, "cycle_momentum");
         if cycle_momentum {
             self.momentum_cyclers.push(
                 b.get("cycle_momentum")
@@ -422,49 +234,40 @@ impl Checker {
         cycle_momentum
     }
 
-    fn one_cycle_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let max_lr = self.per_group(b, "max_lr", 0.0);
-        let total = self.one_cycle_total_steps(b);
-        let pct_start = self.number(b, "pct_start", 0.3);
-        self.range(
-            b,
-            "pct_start",
-            pct_start,
-            (0.0..=1.0).contains(&pct_start),
-            "between 0 and 1",
-        );
-        let anneal_strategy = match self.word(b, "anneal_strategy", &["cos", "linear"]) {
-            Some(1) => AnnealStrategy::Linear,
-            _ => AnnealStrategy::Cos,
-        };
-        let cycle_momentum = self.cycle_momentum(b);
+    fn one_cycle_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
+        let max_lr = self.per_group_param(b, k, "max_lr");
+        let total_steps = self.one_cycle_total_steps(b, k);
+        let pct_start = self.number_param(b, k, "pct_start");
+        let anneal_strategy =
+            [AnnealStrategy::Cos, AnnealStrategy::Linear][self.word_param(b, k, "anneal_strategy")];
+        let cycle_momentum = self.cycle_momentum(b, k);
         ScheduleConfig::OneCycle {
             max_lr,
-            total_steps: total,
+            total_steps,
             pct_start,
             anneal_strategy,
             cycle_momentum,
-            base_momentum: self.per_group(b, "base_momentum", 0.85),
-            max_momentum: self.per_group(b, "max_momentum", 0.95),
-            div_factor: self.number(b, "div_factor", 25.0),
-            final_div_factor: self.number(b, "final_div_factor", 1e4),
-            three_phase: self.boolean(b, "three_phase", false),
+            base_momentum: self.per_group_param(b, k, "base_momentum"),
+            max_momentum: self.per_group_param(b, k, "max_momentum"),
+            div_factor: self.number_param(b, k, "div_factor"),
+            final_div_factor: self.number_param(b, k, "final_div_factor"),
+            three_phase: self.bool_param(b, k, "three_phase"),
         }
     }
 
     /// `one_cycle`'s length: `total_steps`, or `epochs` × `steps_per_epoch`.
-    fn one_cycle_total_steps(&mut self, b: &Bound) -> u64 {
+    fn one_cycle_total_steps(&mut self, b: &Bound, k: &KindInfo) -> u64 {
         let total_steps = self.whole_opt(b, "total_steps");
         let epochs = self.whole_opt(b, "epochs");
         let steps_per_epoch = self.whole_opt(b, "steps_per_epoch");
         match (total_steps, epochs, steps_per_epoch) {
             (Some(t), _, _) => {
-                self.range(b, "total_steps", t as f64, t >= 1, "at least 1");
+                self.param_range(b, k.param("total_steps"), t as f64);
                 t
             }
             (None, Some(e), Some(s)) => {
-                self.range(b, "epochs", e as f64, e >= 1, "at least 1");
-                self.range(b, "steps_per_epoch", s as f64, s >= 1, "at least 1");
+                self.param_range(b, k.param("epochs"), e as f64);
+                self.param_range(b, k.param("steps_per_epoch"), s as f64);
                 e.saturating_mul(s)
             }
             _ => {
@@ -486,30 +289,24 @@ impl Checker {
         }
     }
 
-    fn plateau_schedule(&mut self, b: &Bound) -> ScheduleConfig {
-        let mode = match self.word(b, "mode", &["min", "max"]) {
-            Some(1) => PlateauMode::Max,
-            _ => PlateauMode::Min,
-        };
-        let factor = self.number(b, "factor", 0.1);
-        self.range(b, "factor", factor, factor < 1.0, "less than 1");
+    fn plateau_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
+        let mode = [PlateauMode::Min, PlateauMode::Max][self.word_param(b, k, "mode")];
+        let factor = self.number_param(b, k, "factor");
         ScheduleConfig::Plateau {
             mode,
             factor,
-            patience: self.whole(b, "patience", 10),
-            threshold: self.number(b, "threshold", 1e-4),
-            threshold_mode: match self.word(b, "threshold_mode", &["rel", "abs"]) {
-                Some(1) => ThresholdMode::Abs,
-                _ => ThresholdMode::Rel,
-            },
-            cooldown: self.whole(b, "cooldown", 0),
-            min_lr: self.per_group(b, "min_lr", 0.0),
-            eps: self.number(b, "eps", 1e-8),
+            patience: self.whole_param(b, k, "patience"),
+            threshold: self.number_param(b, k, "threshold"),
+            threshold_mode: [ThresholdMode::Rel, ThresholdMode::Abs]
+                [self.word_param(b, k, "threshold_mode")],
+            cooldown: self.whole_param(b, k, "cooldown"),
+            min_lr: self.per_group_param(b, k, "min_lr"),
+            eps: self.number_param(b, k, "eps"),
         }
     }
 
     /// `chain` and `sequence`: their positional arguments are schedules.
-    fn combined_schedule(&mut self, sig: &Signature, b: &Bound) -> ScheduleConfig {
+    fn combined_schedule(&mut self, k: &KindInfo, b: &Bound) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
         for child in &b.rest {
             if let Some(s) = self.schedule_value(child) {
@@ -521,13 +318,13 @@ impl Checker {
                 Diagnostic::error(
                     Code::MissingArgument,
                     b.call.span,
-                    format!("`{}` needs at least one schedule", sig.name),
+                    format!("`{}` needs at least one schedule", k.name),
                 )
                 .with_label("no schedules")
                 .with_help(format!(
                     "write e.g. `{}(linear(total_iters = 5), cosine(t_max = 95){})`",
-                    sig.name,
-                    if sig.name == "sequence" {
+                    k.name,
+                    if k.name == "sequence" {
                         ", milestones = [5]"
                     } else {
                         ""
@@ -535,7 +332,7 @@ impl Checker {
                 )),
             );
         }
-        if sig.name == "chain" {
+        if k.name == "chain" {
             return ScheduleConfig::Chain { children };
         }
         let (items, span) = self.whole_list(b, "milestones").unwrap_or_default();
@@ -573,27 +370,4 @@ impl Checker {
             milestones,
         }
     }
-}
-
-/// A plausible value for a required argument, for "add `name = value`" help lines.
-pub(super) fn example_value(param: &str) -> &'static str {
-    match param {
-        "lr_lambda" => "epoch -> 0.95 ** epoch",
-        "step_size" => "30",
-        "milestones" => "[30, 60]",
-        "gamma" => "0.1",
-        "t_max" => "100",
-        "t_0" => "10",
-        "base_lr" => "0.001",
-        "max_lr" => "0.1",
-        _ => "...",
-    }
-}
-
-/// The optimc spelling of a PyTorch scheduler class name, for users who write the class.
-pub(super) fn torch_schedule(name: &str) -> Option<&'static str> {
-    SCHEDULES
-        .iter()
-        .find(|s| s.torch.eq_ignore_ascii_case(name))
-        .map(|s| s.name)
 }

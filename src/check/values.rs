@@ -1,12 +1,12 @@
 //! Evaluating expressions to check-time values: literals, names, arithmetic, calls of schedules,
 //! math functions and `let` lambdas, and the errors for a value of the wrong type.
 
-use super::schedules::{schedule_names, schedule_signature, torch_schedule};
 use super::{did_you_mean, Checker, Item, Value, MAX_EXPR_DEPTH};
 use crate::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
 use crate::config::OptimizerKind;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Func};
+use crate::schedule::ScheduleKind;
 
 impl Checker {
     /// Refuses expressions nested too deeply to walk recursively.
@@ -187,8 +187,8 @@ impl Checker {
 
     pub(super) fn call(&mut self, call: &ast::Call) -> Option<Value> {
         let name = call.name.name.as_str();
-        if let Some(sig) = schedule_signature(name) {
-            return self.schedule_call(sig, call).map(Value::Schedule);
+        if let Some(kind) = ScheduleKind::from_name(name) {
+            return self.schedule_call(kind.info(), call).map(Value::Schedule);
         }
         if let Some(func) = Func::from_name(name) {
             if let Some(d) = expr::arity_error(func, call) {
@@ -264,13 +264,16 @@ impl Checker {
             );
             return None;
         }
-        let help = match did_you_mean(name, schedule_names().chain(Func::NAMES.iter().copied())) {
+        let help = match did_you_mean(
+            name,
+            ScheduleKind::names().chain(Func::NAMES.iter().copied()),
+        ) {
             Some(s) => format!("did you mean `{s}`?"),
-            None => match torch_schedule(name) {
-                Some(s) => format!("PyTorch's `{name}` is written `{s}(...)` here"),
+            None => match ScheduleKind::from_torch_name(name) {
+                Some(s) => format!("PyTorch's `{name}` is written `{}(...)` here", s.name()),
                 None => format!(
                     "schedules are: {}",
-                    schedule_names().collect::<Vec<_>>().join(", ")
+                    ScheduleKind::names().collect::<Vec<_>>().join(", ")
                 ),
             },
         };

@@ -14,6 +14,7 @@ pub mod pytorch;
 use crate::ast::Span;
 use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::schedule::ParamValue;
 use serde::Deserialize;
 
 /// The configuration as pretty-printed JSON (numbers round-trip exactly).
@@ -376,132 +377,25 @@ fn problems(config: &Config) -> Vec<Problem> {
 
 fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Vec<Problem>) {
     let mut sink = Sink { out, path };
-    let mut per_group: Vec<(&'static str, &PerGroup)> = Vec::new();
+    let info = s.kind().info();
+    let params = s.params();
+    // PyTorch's ranges (the table's, as the checker applies them), then every other number's
+    // finiteness, then the per-group lists.
     let mut finite: Vec<(&'static str, f64)> = Vec::new();
-    match s {
-        ScheduleConfig::Lambda { .. } | ScheduleConfig::Multiplicative { .. } => {}
-        ScheduleConfig::Step { step_size, gamma } => {
-            sink.range(
-                "step_size",
-                *step_size as f64,
-                *step_size >= 1,
-                "at least 1",
-            );
-            finite.push(("gamma", *gamma));
-        }
-        ScheduleConfig::Multistep { gamma, .. } | ScheduleConfig::Exponential { gamma } => {
-            finite.push(("gamma", *gamma));
-        }
-        ScheduleConfig::Constant { factor, .. } => {
-            sink.range(
-                "factor",
-                *factor,
-                (0.0..=1.0).contains(factor),
-                "between 0 and 1",
-            );
-        }
-        ScheduleConfig::Linear {
-            start_factor,
-            end_factor,
-            ..
-        } => {
-            sink.range(
-                "start_factor",
-                *start_factor,
-                *start_factor > 0.0 && *start_factor <= 1.0,
-                "greater than 0 and at most 1",
-            );
-            sink.range(
-                "end_factor",
-                *end_factor,
-                (0.0..=1.0).contains(end_factor),
-                "between 0 and 1",
-            );
-        }
-        ScheduleConfig::Polynomial { power, .. } => finite.push(("power", *power)),
-        ScheduleConfig::Cosine { t_max, eta_min } => {
-            sink.range("t_max", *t_max as f64, *t_max >= 1, "at least 1");
-            finite.push(("eta_min", *eta_min));
-        }
-        ScheduleConfig::CosineRestarts {
-            t_0,
-            t_mult,
-            eta_min,
-        } => {
-            sink.range("t_0", *t_0 as f64, *t_0 >= 1, "at least 1");
-            sink.range("t_mult", *t_mult as f64, *t_mult >= 1, "at least 1");
-            finite.push(("eta_min", *eta_min));
-        }
-        ScheduleConfig::Cyclic {
-            base_lr,
-            max_lr,
-            step_size_up,
-            step_size_down,
-            gamma,
-            base_momentum,
-            max_momentum,
-            ..
-        } => {
-            sink.range(
-                "step_size_up",
-                *step_size_up,
-                *step_size_up > 0.0,
-                "greater than 0",
-            );
-            if let Some(down) = step_size_down {
-                sink.range("step_size_down", *down, *down > 0.0, "greater than 0");
+    let mut per_group: Vec<(&'static str, &PerGroup)> = Vec::new();
+    for &(key, value) in &params {
+        let range = info.param(key).range;
+        match (value, range) {
+            (ParamValue::Number(v), Some(r)) => sink.range(key, v, r.admits(v), r.expected()),
+            (ParamValue::Whole(v), Some(r)) => {
+                sink.range(key, v as f64, r.admits(v as f64), r.expected())
             }
-            finite.push(("gamma", *gamma));
-            per_group.extend([
-                ("base_lr", base_lr),
-                ("max_lr", max_lr),
-                ("base_momentum", base_momentum),
-                ("max_momentum", max_momentum),
-            ]);
+            (ParamValue::Number(v), None) => finite.push((key, v)),
+            (ParamValue::PerGroup(v), _) => per_group.push((key, v)),
+            _ => {}
         }
-        ScheduleConfig::OneCycle {
-            max_lr,
-            total_steps,
-            pct_start,
-            base_momentum,
-            max_momentum,
-            div_factor,
-            final_div_factor,
-            ..
-        } => {
-            sink.range(
-                "total_steps",
-                *total_steps as f64,
-                *total_steps >= 1,
-                "at least 1",
-            );
-            sink.range(
-                "pct_start",
-                *pct_start,
-                (0.0..=1.0).contains(pct_start),
-                "between 0 and 1",
-            );
-            finite.extend([
-                ("div_factor", *div_factor),
-                ("final_div_factor", *final_div_factor),
-            ]);
-            per_group.extend([
-                ("max_lr", max_lr),
-                ("base_momentum", base_momentum),
-                ("max_momentum", max_momentum),
-            ]);
-        }
-        ScheduleConfig::Plateau {
-            factor,
-            threshold,
-            min_lr,
-            eps,
-            ..
-        } => {
-            sink.range("factor", *factor, *factor < 1.0, "less than 1");
-            finite.extend([("threshold", *threshold), ("eps", *eps)]);
-            per_group.push(("min_lr", min_lr));
-        }
+    }
+    match s {
         ScheduleConfig::Chain { children } => {
             if children.is_empty() {
                 sink.push(
@@ -537,6 +431,8 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
                 );
             }
         }
+        // The other kinds' problems are their parameters' (above).
+        _ => {}
     }
     for (key, value) in finite {
         sink.range(key, value, true, "a finite number");

@@ -423,7 +423,7 @@ impl Writer {
              # this file's groups follow different kinds of schedule:\n",
         );
         for (i, s) in effective.iter().enumerate() {
-            let what = s.map_or("a constant lr", schedule_name);
+            let what = s.map_or("a constant lr", |s| s.kind().torch_name());
             let _ = writeln!(out, "    #   {}: {what}", config.groups[i].name);
         }
         out.push_str(
@@ -446,80 +446,60 @@ impl Writer {
             );
             return "None".into();
         }
-        let (class, args): (&str, Vec<String>) = match s {
+        let class = s.kind().torch_name();
+        let args: Vec<String> = match s {
             ScheduleConfig::Lambda { lr_lambda } => {
                 let f = self.function(lr_lambda, "lr_lambda");
-                ("LambdaLR", vec![format!("lr_lambda={f}")])
+                vec![format!("lr_lambda={f}")]
             }
             ScheduleConfig::Multiplicative { lr_lambda } => {
                 let f = self.function(lr_lambda, "lr_lambda");
-                ("MultiplicativeLR", vec![format!("lr_lambda={f}")])
+                vec![format!("lr_lambda={f}")]
             }
-            ScheduleConfig::Step { step_size, gamma } => (
-                "StepLR",
-                vec![
-                    format!("step_size={step_size}"),
-                    format!("gamma={}", py_float(*gamma)),
-                ],
-            ),
-            ScheduleConfig::Multistep { milestones, gamma } => (
-                "MultiStepLR",
-                vec![
-                    format!("milestones={}", py_ints(milestones)),
-                    format!("gamma={}", py_float(*gamma)),
-                ],
-            ),
+            ScheduleConfig::Step { step_size, gamma } => vec![
+                format!("step_size={step_size}"),
+                format!("gamma={}", py_float(*gamma)),
+            ],
+            ScheduleConfig::Multistep { milestones, gamma } => vec![
+                format!("milestones={}", py_ints(milestones)),
+                format!("gamma={}", py_float(*gamma)),
+            ],
             ScheduleConfig::Exponential { gamma } => {
-                ("ExponentialLR", vec![format!("gamma={}", py_float(*gamma))])
+                vec![format!("gamma={}", py_float(*gamma))]
             }
             ScheduleConfig::Constant {
                 factor,
                 total_iters,
-            } => (
-                "ConstantLR",
-                vec![
-                    format!("factor={}", py_float(*factor)),
-                    format!("total_iters={total_iters}"),
-                ],
-            ),
+            } => vec![
+                format!("factor={}", py_float(*factor)),
+                format!("total_iters={total_iters}"),
+            ],
             ScheduleConfig::Linear {
                 start_factor,
                 end_factor,
                 total_iters,
-            } => (
-                "LinearLR",
-                vec![
-                    format!("start_factor={}", py_float(*start_factor)),
-                    format!("end_factor={}", py_float(*end_factor)),
-                    format!("total_iters={total_iters}"),
-                ],
-            ),
-            ScheduleConfig::Polynomial { total_iters, power } => (
-                "PolynomialLR",
-                vec![
-                    format!("total_iters={total_iters}"),
-                    format!("power={}", py_float(*power)),
-                ],
-            ),
-            ScheduleConfig::Cosine { t_max, eta_min } => (
-                "CosineAnnealingLR",
-                vec![
-                    format!("T_max={t_max}"),
-                    format!("eta_min={}", py_float(*eta_min)),
-                ],
-            ),
+            } => vec![
+                format!("start_factor={}", py_float(*start_factor)),
+                format!("end_factor={}", py_float(*end_factor)),
+                format!("total_iters={total_iters}"),
+            ],
+            ScheduleConfig::Polynomial { total_iters, power } => vec![
+                format!("total_iters={total_iters}"),
+                format!("power={}", py_float(*power)),
+            ],
+            ScheduleConfig::Cosine { t_max, eta_min } => vec![
+                format!("T_max={t_max}"),
+                format!("eta_min={}", py_float(*eta_min)),
+            ],
             ScheduleConfig::CosineRestarts {
                 t_0,
                 t_mult,
                 eta_min,
-            } => (
-                "CosineAnnealingWarmRestarts",
-                vec![
-                    format!("T_0={t_0}"),
-                    format!("T_mult={t_mult}"),
-                    format!("eta_min={}", py_float(*eta_min)),
-                ],
-            ),
+            } => vec![
+                format!("T_0={t_0}"),
+                format!("T_mult={t_mult}"),
+                format!("eta_min={}", py_float(*eta_min)),
+            ],
             ScheduleConfig::Cyclic {
                 base_lr,
                 max_lr,
@@ -560,7 +540,7 @@ impl Writer {
                 args.push(format!("cycle_momentum={}", py_bool(*cycle_momentum)));
                 args.push(format!("base_momentum={}", py_per_group(base_momentum)));
                 args.push(format!("max_momentum={}", py_per_group(max_momentum)));
-                ("CyclicLR", args)
+                args
             }
             ScheduleConfig::OneCycle {
                 max_lr,
@@ -578,21 +558,18 @@ impl Writer {
                     AnnealStrategy::Cos => "cos",
                     AnnealStrategy::Linear => "linear",
                 };
-                (
-                    "OneCycleLR",
-                    vec![
-                        format!("max_lr={}", py_per_group(max_lr)),
-                        format!("total_steps={total_steps}"),
-                        format!("pct_start={}", py_float(*pct_start)),
-                        format!("anneal_strategy=\"{strategy}\""),
-                        format!("cycle_momentum={}", py_bool(*cycle_momentum)),
-                        format!("base_momentum={}", py_per_group(base_momentum)),
-                        format!("max_momentum={}", py_per_group(max_momentum)),
-                        format!("div_factor={}", py_float(*div_factor)),
-                        format!("final_div_factor={}", py_float(*final_div_factor)),
-                        format!("three_phase={}", py_bool(*three_phase)),
-                    ],
-                )
+                vec![
+                    format!("max_lr={}", py_per_group(max_lr)),
+                    format!("total_steps={total_steps}"),
+                    format!("pct_start={}", py_float(*pct_start)),
+                    format!("anneal_strategy=\"{strategy}\""),
+                    format!("cycle_momentum={}", py_bool(*cycle_momentum)),
+                    format!("base_momentum={}", py_per_group(base_momentum)),
+                    format!("max_momentum={}", py_per_group(max_momentum)),
+                    format!("div_factor={}", py_float(*div_factor)),
+                    format!("final_div_factor={}", py_float(*final_div_factor)),
+                    format!("three_phase={}", py_bool(*three_phase)),
+                ]
             }
             ScheduleConfig::Plateau {
                 mode,
@@ -612,32 +589,26 @@ impl Writer {
                     ThresholdMode::Rel => "rel",
                     ThresholdMode::Abs => "abs",
                 };
-                (
-                    "ReduceLROnPlateau",
-                    vec![
-                        format!("mode=\"{mode}\""),
-                        format!("factor={}", py_float(*factor)),
-                        format!("patience={patience}"),
-                        format!("threshold={}", py_float(*threshold)),
-                        format!("threshold_mode=\"{threshold_mode}\""),
-                        format!("cooldown={cooldown}"),
-                        format!("min_lr={}", py_per_group(min_lr)),
-                        format!("eps={}", py_float(*eps)),
-                    ],
-                )
+                vec![
+                    format!("mode=\"{mode}\""),
+                    format!("factor={}", py_float(*factor)),
+                    format!("patience={patience}"),
+                    format!("threshold={}", py_float(*threshold)),
+                    format!("threshold_mode=\"{threshold_mode}\""),
+                    format!("cooldown={cooldown}"),
+                    format!("min_lr={}", py_per_group(min_lr)),
+                    format!("eps={}", py_float(*eps)),
+                ]
             }
             ScheduleConfig::Chain { children } => {
                 let names: Vec<String> = children
                     .iter()
                     .map(|c| self.schedule(c, out, true))
                     .collect();
-                (
-                    "ChainedScheduler",
-                    vec![
-                        format!("[{}]", names.join(", ")),
-                        "optimizer=optimizer".into(),
-                    ],
-                )
+                vec![
+                    format!("[{}]", names.join(", ")),
+                    "optimizer=optimizer".into(),
+                ]
             }
             ScheduleConfig::Sequence {
                 children,
@@ -647,14 +618,11 @@ impl Writer {
                     .iter()
                     .map(|c| self.schedule(c, out, true))
                     .collect();
-                (
-                    "SequentialLR",
-                    vec![
-                        "optimizer".into(),
-                        format!("schedulers=[{}]", names.join(", ")),
-                        format!("milestones={}", py_ints(milestones)),
-                    ],
-                )
+                vec![
+                    "optimizer".into(),
+                    format!("schedulers=[{}]", names.join(", ")),
+                    format!("milestones={}", py_ints(milestones)),
+                ]
             }
         };
         let name = if nested {
@@ -691,25 +659,4 @@ impl Writer {
 fn py_ints(xs: &[u64]) -> String {
     let items: Vec<String> = xs.iter().map(u64::to_string).collect();
     format!("[{}]", items.join(", "))
-}
-
-/// The PyTorch class a schedule becomes, for comments.
-fn schedule_name(s: &ScheduleConfig) -> &'static str {
-    match s {
-        ScheduleConfig::Lambda { .. } => "LambdaLR",
-        ScheduleConfig::Multiplicative { .. } => "MultiplicativeLR",
-        ScheduleConfig::Step { .. } => "StepLR",
-        ScheduleConfig::Multistep { .. } => "MultiStepLR",
-        ScheduleConfig::Exponential { .. } => "ExponentialLR",
-        ScheduleConfig::Constant { .. } => "ConstantLR",
-        ScheduleConfig::Linear { .. } => "LinearLR",
-        ScheduleConfig::Polynomial { .. } => "PolynomialLR",
-        ScheduleConfig::Cosine { .. } => "CosineAnnealingLR",
-        ScheduleConfig::CosineRestarts { .. } => "CosineAnnealingWarmRestarts",
-        ScheduleConfig::Cyclic { .. } => "CyclicLR",
-        ScheduleConfig::OneCycle { .. } => "OneCycleLR",
-        ScheduleConfig::Plateau { .. } => "ReduceLROnPlateau",
-        ScheduleConfig::Chain { .. } => "ChainedScheduler",
-        ScheduleConfig::Sequence { .. } => "SequentialLR",
-    }
 }

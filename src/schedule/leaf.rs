@@ -8,6 +8,7 @@
 //! floor, which is [`i64::rem_euclid`] and [`i64::div_euclid`] for a positive divisor.
 
 use super::groups::ParamGroups;
+use super::kind::ScheduleKind;
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, ScaleMode, ScheduleConfig};
 use crate::expr::Lambda;
 use std::f64::consts::PI;
@@ -16,6 +17,8 @@ use std::f64::consts::PI;
 #[derive(Clone, Debug)]
 pub(crate) struct Leaf {
     pub kind: LeafKind,
+    /// Which of the table's kinds this is (its names and properties).
+    schedule: ScheduleKind,
     /// `self.last_epoch`.
     pub last_epoch: i64,
     /// `self._step_count`.
@@ -557,6 +560,7 @@ impl Leaf {
             .collect();
         let mut leaf = Leaf {
             kind,
+            schedule: cfg.kind(),
             last_epoch: -1,
             step_count: 0,
             is_initial: false,
@@ -573,20 +577,7 @@ impl Leaf {
 
     /// The scheduler's name in `torch.optim.lr_scheduler`.
     pub fn torch_name(&self) -> &'static str {
-        match &self.kind {
-            LeafKind::Lambda { .. } => "LambdaLR",
-            LeafKind::Multiplicative { .. } => "MultiplicativeLR",
-            LeafKind::Step { .. } => "StepLR",
-            LeafKind::MultiStep { .. } => "MultiStepLR",
-            LeafKind::Exponential { .. } => "ExponentialLR",
-            LeafKind::Constant { .. } => "ConstantLR",
-            LeafKind::Linear { .. } => "LinearLR",
-            LeafKind::Polynomial { .. } => "PolynomialLR",
-            LeafKind::Cosine { .. } => "CosineAnnealingLR",
-            LeafKind::CosineRestarts { .. } => "CosineAnnealingWarmRestarts",
-            LeafKind::Cyclic(_) => "CyclicLR",
-            LeafKind::OneCycle(_) => "OneCycleLR",
-        }
+        self.schedule.torch_name()
     }
 
     /// `_initial_step()`: `_step_count = 0`, then `step()` with `_is_initial` set.
@@ -740,16 +731,7 @@ impl Leaf {
     }
 
     fn has_closed_form(&self) -> bool {
-        matches!(
-            self.kind,
-            LeafKind::Step { .. }
-                | LeafKind::MultiStep { .. }
-                | LeafKind::Exponential { .. }
-                | LeafKind::Constant { .. }
-                | LeafKind::Linear { .. }
-                | LeafKind::Polynomial { .. }
-                | LeafKind::Cosine { .. }
-        )
+        self.schedule.info().closed_form
     }
 
     /// Computes every group's value and stores it in `group["lr"]`: `_get_closed_form_lr()`

@@ -58,6 +58,7 @@
 //! [`Config`]: crate::config::Config
 
 mod groups;
+mod kind;
 mod leaf;
 mod node;
 mod plateau;
@@ -68,6 +69,8 @@ mod conformance;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use kind::start_of;
+pub use kind::{KindInfo, Param, ParamDefault, ParamType, ParamValue, Range, ScheduleKind, KINDS};
 pub use state::{ScheduleState, StateMismatch};
 
 use crate::config::Config;

@@ -98,7 +98,7 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
     for kind in optimc::config::OptimizerKind::ALL {
         assert!(call("optimizer", kind.name()), "optimizer {}", kind.name());
     }
-    for name in optimc::check::schedule_names() {
+    for name in optimc::schedule::ScheduleKind::names() {
         assert!(call("schedule", name), "schedule {name}");
     }
     for name in optimc::expr::Func::NAMES {
