@@ -184,7 +184,7 @@ impl Checker {
             .map(|(m, _)| m)
             .unwrap_or_default();
         let gamma = self.number_param(b, k, "gamma");
-        self.lint_milestones("multistep", &items, gamma);
+        self.lint_milestones(ScheduleKind::Multistep, &items, gamma);
         ScheduleConfig::Multistep {
             milestones: items.into_iter().map(|(m, _)| m).collect(),
             gamma,
@@ -324,7 +324,7 @@ impl Checker {
                 .with_help(format!(
                     "write e.g. `{}(linear(total_iters = 5), cosine(t_max = 95){})`",
                     k.name,
-                    if k.name == "sequence" {
+                    if k.kind == ScheduleKind::Sequence {
                         ", milestones = [5]"
                     } else {
                         ""
@@ -332,11 +332,11 @@ impl Checker {
                 )),
             );
         }
-        if k.name == "chain" {
+        if k.kind == ScheduleKind::Chain {
             return ScheduleConfig::Chain { children };
         }
         let (items, span) = self.whole_list(b, "milestones").unwrap_or_default();
-        self.lint_milestones("sequence", &items, 1.0);
+        self.lint_milestones(ScheduleKind::Sequence, &items, 1.0);
         let milestones: Vec<u64> = items.into_iter().map(|(m, _)| m).collect();
         if b.get("milestones").is_some()
             && !b.rest.is_empty()

@@ -396,15 +396,13 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
         }
     }
     match s {
-        ScheduleConfig::Chain { children } => {
-            if children.is_empty() {
-                sink.push(
-                    Code::MissingArgument,
-                    "children",
-                    "`chain` needs at least one schedule".into(),
-                    "list the schedules to compose in `children`".into(),
-                );
-            }
+        ScheduleConfig::Chain { children } if children.is_empty() => {
+            sink.push(
+                Code::MissingArgument,
+                "children",
+                "`chain` needs at least one schedule".into(),
+                "list the schedules to compose in `children`".into(),
+            );
         }
         ScheduleConfig::Sequence {
             children,

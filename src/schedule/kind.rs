@@ -225,7 +225,7 @@ impl KindInfo {
             ..self
         }
     }
-    const fn from_scratch(self) -> KindInfo {
+    const fn sets_lr_from_scratch(self) -> KindInfo {
         KindInfo {
             from_scratch: true,
             ..self
@@ -260,7 +260,7 @@ pub const KINDS: &[KindInfo] = &[
         &[Param::lambda("lr_lambda").example("epoch -> 0.95 ** epoch")],
         1,
     )
-    .from_scratch(),
+    .sets_lr_from_scratch(),
     kind(
         K::Multiplicative,
         "multiplicative",
@@ -357,7 +357,7 @@ pub const KINDS: &[KindInfo] = &[
         ],
         1,
     )
-    .from_scratch(),
+    .sets_lr_from_scratch(),
     kind(
         K::Cyclic,
         "cyclic",
@@ -379,7 +379,7 @@ pub const KINDS: &[KindInfo] = &[
         ],
         2,
     )
-    .from_scratch(),
+    .sets_lr_from_scratch(),
     kind(
         K::OneCycle,
         "one_cycle",
@@ -406,7 +406,7 @@ pub const KINDS: &[KindInfo] = &[
         ],
         1,
     )
-    .from_scratch(),
+    .sets_lr_from_scratch(),
     kind(
         K::Plateau,
         "plateau",

@@ -4,13 +4,14 @@
 use crate::ast::Span;
 use crate::check::{rounded, Checker};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::schedule::ScheduleKind;
 use std::collections::HashMap;
 
 impl Checker {
     /// Milestones out of order, or listed twice, in `multistep` or `sequence`.
     pub(in crate::check) fn lint_milestones(
         &mut self,
-        schedule: &str,
+        kind: ScheduleKind,
         items: &[(u64, Span)],
         gamma: f64,
     ) {
@@ -23,7 +24,7 @@ impl Checker {
             } else {
                 String::new()
             };
-            let help = if schedule == "multistep" {
+            let help = if kind == ScheduleKind::Multistep {
                 format!("write them in increasing order{sorted}: MultiStepLR counts every milestone whatever the order, so the lr does not change, but readers expect epochs in order")
             } else {
                 format!("write them in increasing order{sorted}: SequentialLR bisects the list to find the running schedule, so out of order it switches schedules at the wrong epochs")
@@ -32,7 +33,7 @@ impl Checker {
                 Diagnostic::warning(
                     Code::UnsortedMilestones,
                     items[i].1,
-                    format!("the milestones of `{schedule}` are not in increasing order"),
+                    format!("the milestones of `{}` are not in increasing order", kind.name()),
                 )
                 .with_label(format!("{} comes after {}", items[i].0, items[i - 1].0))
                 .with_related(items[i - 1].1, "the larger milestone before it")
@@ -51,7 +52,7 @@ impl Checker {
                 2 => "twice".to_string(),
                 n => format!("{n} times"),
             };
-            let (message, help) = if schedule == "multistep" {
+            let (message, help) = if kind == ScheduleKind::Multistep {
                 (
                     format!("milestone {m} is listed {count}, so the lr is multiplied by gamma {count} at epoch {m}"),
                     format!(
