@@ -33,7 +33,10 @@ impl Checker {
                 Diagnostic::warning(
                     Code::UnsortedMilestones,
                     items[i].1,
-                    format!("the milestones of `{}` are not in increasing order", kind.name()),
+                    format!(
+                        "the milestones of `{}` are not in increasing order",
+                        kind.name()
+                    ),
                 )
                 .with_label(format!("{} comes after {}", items[i].0, items[i - 1].0))
                 .with_related(items[i - 1].1, "the larger milestone before it")
