@@ -41,6 +41,7 @@ fn every_file_is_formatted_stably_and_keeps_its_meaning() {
     let mut checked = 0;
     for dir in [
         "examples",
+        "examples/recipes",
         "tests/conformance/torch",
         "tests/fixtures/invalid",
         "tests/fixtures/warnings",

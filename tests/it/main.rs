@@ -26,6 +26,7 @@ mod parse_equivalence;
 mod plot;
 mod proptest_pipeline;
 mod pytorch_export;
+mod recipes;
 mod robustness;
 mod train_linear;
 mod train_no_alloc;

@@ -1,0 +1,119 @@
+//! Today's training recipes (issue 13): every `tests/conformance/recipes/<name>.json` recorded
+//! from the original library whose `.optim` rendering sits in `examples/recipes/<name>.optim`
+//! must give the library's lr for every group at every recorded step, to a relative error of
+//! 1e-10 (absolute 1e-15 near zero). The recipes without a rendering yet are listed, not failed.
+
+use crate::common::{close_lr, numbers, root};
+use optimc::Schedule;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// `(name, case.json, Some(recipe.optim))` for every recorded recipe, sorted by name.
+fn recipes() -> Vec<(String, PathBuf, Option<PathBuf>)> {
+    let dir = root().join("tests/conformance/recipes");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/conformance/recipes exists")
+        .filter_map(|e| {
+            let json = e.ok()?.path();
+            (json.extension()? == "json").then_some(json)
+        })
+        .map(|json| {
+            let name = json.file_stem().unwrap().to_string_lossy().to_string();
+            let optim = root().join("examples/recipes").join(format!("{name}.optim"));
+            (name, json, optim.exists().then_some(optim))
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// The first step at which `optim` departs from the recorded lrs of `json`, if any.
+fn first_difference(name: &str, json: &PathBuf, optim: &PathBuf) -> Option<String> {
+    let case: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let source = std::fs::read_to_string(optim).unwrap();
+    let (config, diagnostics) = optimc::check_source(&optim.display().to_string(), &source);
+    // A recipe written as intended draws no warning either.
+    let config = match config {
+        Some(c) if diagnostics.items.is_empty() => c,
+        _ => return Some(format!("{name}: does not check cleanly: {diagnostics:?}")),
+    };
+    let steps = case["steps"].as_u64().unwrap() as usize;
+    let expected: Vec<Vec<f64>> = case["expected"]["lr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(numbers)
+        .collect();
+    if expected.len() != config.groups.len() {
+        return Some(format!(
+            "{name}: {} groups, the recipe has {}",
+            config.groups.len(),
+            expected.len()
+        ));
+    }
+    let mut schedule = Schedule::new(&config);
+    for k in 0..steps {
+        for (g, lrs) in expected.iter().enumerate() {
+            let actual = schedule.lrs()[g];
+            if !close_lr(actual, lrs[k]) {
+                return Some(format!(
+                    "{name}: group {g} step {k}: lr {actual:e}, recorded {:e}",
+                    lrs[k]
+                ));
+            }
+        }
+        schedule.step();
+    }
+    None
+}
+
+#[test]
+fn every_rendered_recipe_matches_its_library() {
+    let cases = recipes();
+    assert!(
+        cases.len() >= 46,
+        "expected every recorded recipe, found {}",
+        cases.len()
+    );
+    let rendered: Vec<_> = cases
+        .iter()
+        .filter_map(|(name, json, optim)| Some((name, json, optim.as_ref()?)))
+        .collect();
+    assert!(!rendered.is_empty(), "no recipe has an .optim rendering");
+    let failures: Vec<String> = rendered
+        .iter()
+        .filter_map(|(name, json, optim)| first_difference(name, json, optim))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} recipes differ from their library:\n{}",
+        failures.len(),
+        rendered.len(),
+        failures.join("\n")
+    );
+    let missing: Vec<&str> = cases
+        .iter()
+        .filter(|(_, _, optim)| optim.is_none())
+        .map(|(name, _, _)| name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        println!(
+            "{} of {} recipes have no examples/recipes/*.optim yet: {}",
+            missing.len(),
+            cases.len(),
+            missing.join(", ")
+        );
+    }
+}
+
+/// Every `.optim` in `examples/recipes/` renders a recorded recipe (a misspelt name would
+/// otherwise never be compared).
+#[test]
+fn every_recipe_file_has_a_recording() {
+    for path in crate::common::optim_files(&["examples/recipes"]) {
+        let json = root()
+            .join("tests/conformance/recipes")
+            .join(path.with_extension("json").file_name().unwrap());
+        assert!(json.exists(), "{} records no recipe", path.display());
+    }
+}
