@@ -19,7 +19,9 @@ fn recipes() -> Vec<(String, PathBuf, Option<PathBuf>)> {
         })
         .map(|json| {
             let name = json.file_stem().unwrap().to_string_lossy().to_string();
-            let optim = root().join("examples/recipes").join(format!("{name}.optim"));
+            let optim = root()
+                .join("examples/recipes")
+                .join(format!("{name}.optim"));
             (name, json, optim.exists().then_some(optim))
         })
         .collect();
