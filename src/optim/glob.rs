@@ -2,6 +2,8 @@
 //! character, everything else itself. There is no escape: a pattern cannot match a literal `*`
 //! or `?` except through the wildcards.
 
+use std::collections::HashMap;
+
 /// Whether `name` matches the glob `pattern` as a whole.
 ///
 /// Runs in O(len(pattern) × len(name)) at worst (greedy star with one backtrack point).
@@ -16,6 +18,11 @@
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let s: Vec<char> = name.chars().collect();
+    matches_chars(&p, &s)
+}
+
+/// [`glob_match`] over the patterns' and names' characters.
+fn matches_chars(p: &[char], s: &[char]) -> bool {
     let (mut pi, mut si) = (0, 0);
     // The last `*` seen and the name position it is currently made to stop at.
     let mut star: Option<(usize, usize)> = None;
@@ -43,9 +50,174 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// Finds, for a parameter name, the FIRST group (in declaration order) one of whose patterns
+/// matches it, as if every group's patterns were tried in turn with [`glob_match`], but in
+/// time near-linear in the number of groups and names for the patterns people write: exact
+/// names (`classifier.bias`), literal prefixes (`base.layer1.*`, `*`) and literal suffixes
+/// (`*.bias`) are looked up in hash maps, by each of the name's prefix and suffix lengths that
+/// some pattern has. Only the other patterns (`layer?.*`, `a*b`) are tried one by one, and only
+/// those of groups before the best match found so far.
+///
+/// ```
+/// use optimc::optim::GroupMatcher;
+/// let groups = [vec!["*.bias".to_string()], vec!["base.*".to_string()], vec!["*".to_string()]];
+/// let matcher = GroupMatcher::new(groups.iter().map(|g| g.as_slice()));
+/// assert_eq!(matcher.first_match("base.bias"), Some(0));
+/// assert_eq!(matcher.first_match("base.weight"), Some(1));
+/// assert_eq!(matcher.first_match("head.weight"), Some(2));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct GroupMatcher {
+    /// Exact names: the first group with each.
+    exact: HashMap<String, usize>,
+    /// `prefix*`: the first group with each prefix.
+    prefixes: HashMap<String, usize>,
+    /// The distinct lengths (bytes) of `prefixes`' keys, ascending.
+    prefix_lens: Vec<usize>,
+    /// `*suffix`: the first group with each suffix.
+    suffixes: HashMap<String, usize>,
+    /// The distinct lengths (bytes) of `suffixes`' keys, ascending.
+    suffix_lens: Vec<usize>,
+    /// Every other pattern (as characters), with its group, in group order.
+    general: Vec<(usize, Vec<char>)>,
+}
+
+/// How a pattern can be looked up.
+enum Shape<'a> {
+    Exact(&'a str),
+    Prefix(&'a str),
+    Suffix(&'a str),
+    General,
+}
+
+fn shape(pattern: &str) -> Shape<'_> {
+    let wild = |s: &str| s.contains(['*', '?']);
+    if !wild(pattern) {
+        Shape::Exact(pattern)
+    } else if let Some(prefix) = pattern.strip_suffix('*').filter(|p| !wild(p)) {
+        Shape::Prefix(prefix)
+    } else if let Some(suffix) = pattern.strip_prefix('*').filter(|s| !wild(s)) {
+        Shape::Suffix(suffix)
+    } else {
+        Shape::General
+    }
+}
+
+impl GroupMatcher {
+    /// The matcher for groups given as their `params` patterns, in declaration order.
+    pub fn new<'a>(groups: impl IntoIterator<Item = &'a [String]>) -> GroupMatcher {
+        let mut m = GroupMatcher::default();
+        for (group, patterns) in groups.into_iter().enumerate() {
+            for pattern in patterns {
+                // `or_insert`: an earlier group keeps a pattern a later one repeats.
+                match shape(pattern) {
+                    Shape::Exact(name) => {
+                        m.exact.entry(name.to_string()).or_insert(group);
+                    }
+                    Shape::Prefix(prefix) => {
+                        m.prefixes.entry(prefix.to_string()).or_insert(group);
+                    }
+                    Shape::Suffix(suffix) => {
+                        m.suffixes.entry(suffix.to_string()).or_insert(group);
+                    }
+                    Shape::General => m.general.push((group, pattern.chars().collect())),
+                }
+            }
+        }
+        m.prefix_lens = distinct_lens(m.prefixes.keys());
+        m.suffix_lens = distinct_lens(m.suffixes.keys());
+        m
+    }
+
+    /// The index of the first group with a pattern matching `name`, if any.
+    pub fn first_match(&self, name: &str) -> Option<usize> {
+        let mut best = self.exact.get(name).copied();
+        let mut consider = |found: Option<&usize>| {
+            if let Some(&g) = found {
+                best = Some(best.map_or(g, |b| b.min(g)));
+            }
+        };
+        for &len in self.prefix_lens.iter().take_while(|&&l| l <= name.len()) {
+            if name.is_char_boundary(len) {
+                consider(self.prefixes.get(&name[..len]));
+            }
+        }
+        for &len in self.suffix_lens.iter().take_while(|&&l| l <= name.len()) {
+            let start = name.len() - len;
+            if name.is_char_boundary(start) {
+                consider(self.suffixes.get(&name[start..]));
+            }
+        }
+        let mut candidates = self
+            .general
+            .iter()
+            .take_while(|(g, _)| best.is_none_or(|b| *g < b))
+            .peekable();
+        if candidates.peek().is_none() {
+            return best;
+        }
+        let chars: Vec<char> = name.chars().collect();
+        candidates
+            .find(|(_, p)| matches_chars(p, &chars))
+            .map(|&(g, _)| g)
+            .or(best)
+    }
+}
+
+fn distinct_lens<'a>(keys: impl Iterator<Item = &'a String>) -> Vec<usize> {
+    let mut lens: Vec<usize> = keys.map(String::len).collect();
+    lens.sort_unstable();
+    lens.dedup();
+    lens
+}
+
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::{glob_match, GroupMatcher};
+
+    /// What [`GroupMatcher`] must agree with: every group's patterns tried in turn.
+    fn naive(groups: &[Vec<String>], name: &str) -> Option<usize> {
+        groups
+            .iter()
+            .position(|g| g.iter().any(|p| glob_match(p, name)))
+    }
+
+    #[test]
+    fn group_matcher_agrees_with_trying_every_pattern() {
+        // Small random patterns and names over an alphabet with a two-byte character, so
+        // every shape (exact, prefix, suffix, general, repeated, empty) and char boundaries
+        // come up.
+        let seed = std::cell::Cell::new(0x2545_f491_4f6c_dd1du64);
+        let next = |n: u64| {
+            let mut x = seed.get();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            seed.set(x);
+            (x % n) as usize
+        };
+        let pattern_chars = ['a', 'b', '.', 'é', '*', '*', '?'];
+        let name_chars = ['a', 'b', '.', 'é'];
+        for _ in 0..3000 {
+            let word = |chars: &[char], max: u64| -> String {
+                (0..next(max))
+                    .map(|_| chars[next(chars.len() as u64)])
+                    .collect()
+            };
+            let groups: Vec<Vec<String>> = (0..1 + next(5))
+                .map(|_| (0..next(3)).map(|_| word(&pattern_chars, 5)).collect())
+                .collect();
+            let matcher = GroupMatcher::new(groups.iter().map(Vec::as_slice));
+            for _ in 0..20 {
+                let name = word(&name_chars, 6);
+                assert_eq!(
+                    matcher.first_match(&name),
+                    naive(&groups, &name),
+                    "{name:?} in {groups:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn literals_and_wildcards() {

@@ -43,7 +43,7 @@ mod conformance_tests;
 #[cfg(test)]
 mod tests;
 
-pub use glob::glob_match;
+pub use glob::{glob_match, GroupMatcher};
 pub use state::{GroupState, OptimizerState, ParamState};
 pub use validate::{validate, OptionProblem};
 
@@ -298,7 +298,8 @@ impl Optimizer {
     /// they will be passed to [`step`](Self::step).
     ///
     /// Each parameter joins the FIRST group, in declaration order, one of whose `params` glob
-    /// patterns matches its full name (see [`glob_match`]).
+    /// patterns matches its full name (see [`glob_match`]); [`GroupMatcher`] finds it without
+    /// trying every group for every parameter.
     ///
     /// # Errors
     /// [`GroupError::Unmatched`] listing every parameter no group matches, with the groups'
@@ -321,11 +322,9 @@ impl Optimizer {
             .collect();
         let mut slots = Vec::with_capacity(params.len());
         let mut unmatched = Vec::new();
+        let matcher = GroupMatcher::new(config.groups.iter().map(|g| g.params.as_slice()));
         for &(name, len) in params {
-            let group = config
-                .groups
-                .iter()
-                .position(|g| g.params.iter().any(|p| glob_match(p, name)));
+            let group = matcher.first_match(name);
             match group {
                 Some(group) => slots.push(Slot::new(
                     kind,

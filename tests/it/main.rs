@@ -19,6 +19,7 @@ mod examples;
 mod export;
 mod format;
 mod format_comments;
+mod group_matching;
 mod hostile;
 mod invalid;
 mod output;
