@@ -23,13 +23,22 @@ pub fn run(args: Args) -> u8 {
 
 fn one(path: &Path, check: bool) -> u8 {
     let stdin = path.as_os_str() == "-";
+    // Formatting a symlink formats the file it points to and keeps the link (replacing the
+    // link by a formatted copy would leave the real file unformatted).
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if !stdin && m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) => target,
+            Err(e) => return cannot_run(format!("cannot read {}: {e}", path.display())),
+        },
+        _ => path.to_path_buf(),
+    };
     let bytes = if stdin {
         match super::read_bounded(std::io::stdin()) {
             Ok(buf) => buf,
             Err(e) => return cannot_run(format!("cannot read stdin: {e}")),
         }
     } else {
-        match read_file(path) {
+        match read_file(&target) {
             Ok(b) => b,
             Err(message) => return cannot_run(message),
         }
@@ -71,7 +80,7 @@ fn one(path: &Path, check: bool) -> u8 {
     if check {
         return output::print(format!("{name}\n"), INVALID);
     }
-    match optimc::atomic::write(path, formatted.as_bytes()) {
+    match optimc::atomic::write(&target, formatted.as_bytes()) {
         Ok(()) => OK,
         Err(e) => cannot_run(format!("cannot write {name}: {e}")),
     }

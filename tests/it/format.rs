@@ -249,3 +249,65 @@ fn the_deepest_accepted_nesting_formats() {
         .unwrap();
     worker.join().unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn cli_formats_the_target_of_a_symlink_and_keeps_the_link() {
+    let dir = scratch("symlink");
+    std::fs::create_dir(dir.join("real")).unwrap();
+    std::fs::write(dir.join("real/run.optim"), "optimizer=sgd(lr=0.1)\n").unwrap();
+    std::os::unix::fs::symlink("real/run.optim", dir.join("link.optim")).unwrap();
+    let out = optimc_in(&dir, &["fmt", "link.optim"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = std::fs::symlink_metadata(dir.join("link.optim")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("real/run.optim")).unwrap(),
+        "optimizer = sgd(lr = 0.1)\n"
+    );
+    // No temporary file beside the link or the target.
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .chain(std::fs::read_dir(dir.join("real")).unwrap())
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["link.optim", "real", "run.optim"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn cli_refuses_to_rewrite_a_read_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("readonly");
+    let path = dir.join("locked.optim");
+    std::fs::write(&path, "optimizer=sgd(lr=0.1)\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // Checked by the mode bits: the tests may run as root, whom 0444 does not stop.
+    let out = optimc_in(&dir, &["fmt", "locked.optim"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write locked.optim") && stderr.contains("read-only (mode 0444)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "optimizer=sgd(lr=0.1)\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+    // Reading it is fine.
+    let out = optimc_in(&dir, &["fmt", "--check", "locked.optim"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "locked.optim\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
