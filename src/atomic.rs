@@ -199,10 +199,10 @@ fn create_temp(
 fn keep_owner_and_permissions(file: &File, existing: &std::fs::Metadata) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt as _;
     let own = file.metadata()?;
-    if (own.uid(), own.gid()) != (existing.uid(), existing.gid()) {
-        if std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid())).is_err() {
-            let _ = std::os::unix::fs::fchown(file, None, Some(existing.gid()));
-        }
+    if (own.uid(), own.gid()) != (existing.uid(), existing.gid())
+        && std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid())).is_err()
+    {
+        let _ = std::os::unix::fs::fchown(file, None, Some(existing.gid()));
     }
     file.set_permissions(existing.permissions())
 }
