@@ -42,7 +42,7 @@ fn gaps(text: &str) -> Vec<usize> {
             b' ' | b'\n' | b')' | b']' | b'}' | b',' => out.push(i),
             _ => {}
         }
-        if matches!(bytes[i], b'(' | b'[' | b'{' | b',') {
+        if bytes.get(i).is_some_and(|b| b"([{,".contains(b)) {
             out.push(i + 1);
         }
         i += 1;
