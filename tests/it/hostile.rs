@@ -392,6 +392,32 @@ fn a_source_over_the_size_limit_is_refused() {
         diagnostics.items[0].code,
         optimc::diagnostic::Code::TooLarge
     );
+    // The binary: a diagnostic about the file (exit 1) up to what it reads, then a refusal to
+    // read (exit 2); the README's limits table says the same.
+    let dir = Scratch::new("huge");
+    let huge = dir.file("huge.optim", &text);
+    let out = optimc(&["check"], &huge);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("optimc::too_large"));
+    let unread = dir.0.join("unread.optim");
+    std::fs::File::create(&unread)
+        .unwrap()
+        .set_len(257 << 20) // sparse: costs no disk
+        .unwrap();
+    let out = optimc(&["check"], &unread);
+    assert_eq!(out.status.code(), Some(2));
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| file size |"))
+        .expect("the README's limits table has a file size row");
+    assert!(
+        row.contains("`optimc::too_large`, exit 1")
+            && row.contains("256 MiB")
+            && row.ends_with("exit 2 |"),
+        "the README's file size row disagrees with the binary: {row}"
+    );
 }
 
 #[test]
