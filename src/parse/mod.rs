@@ -267,6 +267,26 @@ fn scan(source: &str, split_from: usize) -> Result<Prechecked, Vec<Diagnostic>> 
             .with_label("NUL byte")
             .with_help("a .optim file is plain text; remove the NUL byte (was a binary file passed by mistake?)")]);
     }
+    // A lone CR (the line end of classic Mac OS) is shown as a line break by many editors, but
+    // the grammar, like Python, ends lines and comments only at LF: what follows the CR would
+    // silently join the line before it (say, a statement after a comment, which would vanish).
+    // Both parsers pass through here, so they agree on refusing it.
+    if let Some((at, _)) = source
+        .match_indices('\r')
+        .find(|(i, _)| source.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return Err(vec![Diagnostic::error(
+            Code::Encoding,
+            Span::new(at, at + 1),
+            "this file has a carriage return (CR) that is not part of a CRLF line end",
+        )
+        .with_label("lone CR")
+        .with_help(
+            "end lines with LF or CRLF: an editor may show this CR as a line break, but optimc \
+             would read what follows it as part of the same line (of a comment, say); \
+             `mac2unix` converts a whole file",
+        )]);
+    }
     let mut depth = 0usize;
     let mut deepest = 0usize;
     let (mut split, mut split_from) = (None, split_from);
@@ -1071,6 +1091,9 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
             None,
         ));
     }
+    if let Some(help) = misdirected(source, at, found, expected) {
+        return Some((help, None));
+    }
     for (python, ours) in [("&&", "and"), ("||", "or")] {
         if rest.starts_with(python) {
             return Some((
@@ -1295,6 +1318,102 @@ fn hint(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<(
     None
 }
 
+/// The name (letters, digits, `_`) at the end of `text`.
+fn word_ending(text: &str) -> &str {
+    let start = text
+        .trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        .len();
+    &text[start..]
+}
+
+/// Help for mistakes whose generic help would point the wrong way: a habit from Python or C
+/// that the grammar happens to stop at somewhere else than the mistake.
+fn misdirected(source: &str, at: usize, found: &Found, expected: &[String]) -> Option<String> {
+    let rest = &source[at.min(source.len())..];
+    let before = source[..at.min(source.len())].trim_end();
+    let expects = |phrase: &str| expected.iter().any(|e| e == phrase);
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if found.text == "elif" {
+        return Some(
+            "write `else if`: `if e < 5 then 1 else if e < 10 then 0.5 else 0.1`".to_string(),
+        );
+    }
+    if rest.starts_with("//") && !expected.iter().any(|e| e.starts_with("a value")) {
+        return Some("comments start with `#`: `# a note`".to_string());
+    }
+    if found.text == "=" && expects("`then`") {
+        return Some(
+            "`=` gives a value; to compare, write `==`: `if e == 0 then 1 else 0.5`".to_string(),
+        );
+    }
+    // `group layer-2 {`, `let warm-up = 5`: a name with a `-` in it.
+    if rest.starts_with('-')
+        && rest[1..].starts_with(is_word)
+        && source[..at].ends_with(is_word)
+        && (expects("`{`") || expects("`=`"))
+    {
+        let tail_len = rest
+            .find(|c: char| !(is_word(c) || c == '-'))
+            .unwrap_or(rest.len());
+        let name = format!("{}{}", word_ending(&source[..at]), &rest[..tail_len]);
+        return Some(format!(
+            "names cannot contain `-`: write `{}`",
+            name.replace('-', "_")
+        ));
+    }
+    // `torch.optim.SGD(...)`, `torch.optim.lr_scheduler.StepLR(...)`.
+    if rest.starts_with('.') && source[..at].ends_with(is_word) {
+        let start = source[..at]
+            .trim_end_matches(|c: char| is_word(c) || c == '.')
+            .len();
+        let end = at
+            + rest
+                .find(|c: char| !(is_word(c) || c == '.'))
+                .unwrap_or(rest.len());
+        let path = &source[start..end];
+        let last = path.rsplit('.').next().unwrap_or_default();
+        if path.starts_with("torch.") && last.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let ours = match last {
+                "OneCycleLR" => "one_cycle".to_string(),
+                "CosineAnnealingLR" => "cosine".to_string(),
+                "CosineAnnealingWarmRestarts" => "cosine_restarts".to_string(),
+                "ReduceLROnPlateau" => "plateau".to_string(),
+                "SequentialLR" => "sequence".to_string(),
+                "ChainedScheduler" => "chain".to_string(),
+                _ => last.strip_suffix("LR").unwrap_or(last).to_ascii_lowercase(),
+            };
+            return Some(format!(
+                "optimizers and schedules are named without a module: write `{ours}(...)`, not `{path}(...)`"
+            ));
+        }
+    }
+    // Quotes where a name goes: `mode = 'min'`, `{ 'params': "head.*" }`.
+    if let Some(quote) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
+        let body = &rest[1..];
+        let close = body
+            .find([quote, '\n'])
+            .filter(|&n| body[n..].starts_with(quote))?;
+        let inner = &body[..close];
+        let is_name = inner.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && inner.chars().all(is_word);
+        if !is_name {
+            return None;
+        }
+        if body[close + 1..].trim_start().starts_with(':') {
+            return Some(format!(
+                "a field is `name = value` with the name unquoted (a group is not a Python dict): `{inner} = ...`"
+            ));
+        }
+        let key = word_ending(before.strip_suffix('=')?.trim_end());
+        if quote == '\'' && !key.is_empty() && key != "params" {
+            return Some(format!(
+                "`{key}` takes a name, not a string: write `{key} = {inner}`, without quotes"
+            ));
+        }
+    }
+    None
+}
+
 /// The grammar's reserved words, the statement keywords first.
 const KEYWORDS: [&str; 12] = [
     "let",
@@ -1498,6 +1617,23 @@ mod tests {
         let at = precheck(&large).unwrap().split.unwrap();
         assert!(at >= large.len() / 2 && at < large.len() / 2 + line.len());
         assert!(large[at..].starts_with(line));
+    }
+
+    #[test]
+    fn a_lone_carriage_return_is_refused_by_both_parsers() {
+        let text = "optimizer = sgd(lr = 0.1) # note\rschedule = step(step_size = 3)\n";
+        for e in [
+            parse(text).unwrap_err(),
+            paths::pest_file(text).unwrap_err(),
+        ] {
+            assert_eq!(e[0].code, Code::Encoding);
+            assert_eq!(e[0].span, Span::new(32, 33));
+        }
+        assert!(paths::fast_file(text).is_none());
+        assert_eq!(parse_expr("1 +\r2").unwrap_err()[0].code, Code::Encoding);
+        // CRLF line ends are fine, also at the end of a comment and of the file.
+        let crlf = "optimizer = sgd(lr = 0.1) # note\r\nschedule = step(step_size = 3)\r\n";
+        assert_eq!(parse(crlf).unwrap().statements.len(), 2);
     }
 
     #[test]
