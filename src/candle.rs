@@ -50,6 +50,9 @@
 //!   must match a group, else [`CandleError::Groups`] lists all the unmatched ones; the same
 //!   `Var` may not be registered under two names ([`CandleError::SharedVar`]: PyTorch refuses a
 //!   parameter in two groups too).
+//! - **Shapes.** Each `Var` is registered with its shape (`dims()`), as PyTorch sees a
+//!   parameter's: optimizers that look at dimensions (a matrix's rows and columns) see the
+//!   `Var`'s.
 //! - **Gradients.** A `Var` with no gradient in the `GradStore` (it did not take part in the
 //!   loss) is skipped, as PyTorch skips a parameter whose `grad` is `None`: its values and its
 //!   optimizer state, step count included, stay as they are.
@@ -180,12 +183,12 @@ impl CandleTrainer {
                 });
             }
         }
-        let params: Vec<(&str, usize)> = names
+        let params: Vec<(&str, &[usize])> = names
             .iter()
             .zip(&vars)
-            .map(|(n, v)| (n.as_str(), v.elem_count()))
+            .map(|(n, v)| (n.as_str(), v.dims()))
             .collect();
-        let trainer = Trainer::new(config, &params)?;
+        let trainer = Trainer::with_shapes(config, &params)?;
         Ok(CandleTrainer {
             trainer,
             data: vars.iter().map(|v| vec![0.0; v.elem_count()]).collect(),

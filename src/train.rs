@@ -30,13 +30,33 @@ impl Trainer {
     /// # Errors
     /// [`GroupError`] if a parameter matches no group, or a name is registered twice.
     pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Trainer, GroupError> {
-        let optimizer = Optimizer::new(config, params)?;
+        Trainer::build(config, Optimizer::new(config, params)?)
+    }
+
+    /// As [`new`](Self::new), with each parameter's shape (`[out, in]`, `[n]`, ...; values are
+    /// passed flat, row-major) instead of its length: see [`Optimizer::with_shapes`].
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_shapes(
+        config: &Config,
+        params: &[(&str, &[usize])],
+    ) -> Result<Trainer, GroupError> {
+        Trainer::build(config, Optimizer::with_shapes(config, params)?)
+    }
+
+    fn build(config: &Config, optimizer: Optimizer) -> Result<Trainer, GroupError> {
+        let params = optimizer
+            .param_names()
+            .enumerate()
+            .map(|(i, n)| (n.to_string(), optimizer.param_len(i)))
+            .collect();
         let schedule = Schedule::new(config);
         let mut trainer = Trainer {
             optimizer,
             schedule,
             fingerprint: crate::checkpoint::fingerprint(config),
-            params: params.iter().map(|&(n, l)| (n.to_string(), l)).collect(),
+            params,
         };
         trainer.sync();
         Ok(trainer)

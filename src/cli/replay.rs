@@ -13,7 +13,8 @@ pub struct Args {
     /// The .optim file.
     file: PathBuf,
     /// The recorded run: a JSON object with `epochs`, `metrics` (null or one number per epoch),
-    /// `init` ({name: [values]}) and `grads` (one {name: [values]} per epoch).
+    /// `init` ({name: [values]}), `grads` (one {name: [values]} per epoch) and optionally
+    /// `shapes` ({name: [dims]}; a conformance file's `groups[].shape` serves too).
     #[arg(long)]
     trace: PathBuf,
 }
@@ -26,6 +27,8 @@ struct Recording {
     epochs: usize,
     metrics: Option<Vec<f64>>,
     names: Vec<String>,
+    /// Per parameter: its shape (`[len]` unless the trace gives one).
+    shapes: Vec<Vec<usize>>,
     init: Vec<Vec<f32>>,
     /// Per epoch, per parameter (in `names` order).
     grads: Vec<Vec<Vec<f32>>>,
@@ -146,13 +149,83 @@ fn parse_recording(text: &str) -> Result<Recording, String> {
         }
         per_epoch.push(row);
     }
+    let shapes = shapes(obj, &names, &init)?;
     Ok(Recording {
         epochs,
         metrics,
         names,
+        shapes,
         init,
         grads: per_epoch,
     })
+}
+
+/// The parameters' shapes: from `shapes` ({name: [dims]}), else from a conformance file's
+/// `groups` (each `{name, shape}` whose name is a parameter's), else `[len]`.
+fn shapes(
+    obj: &Map<String, Value>,
+    names: &[String],
+    init: &[Vec<f32>],
+) -> Result<Vec<Vec<usize>>, String> {
+    let given: Vec<(String, &Value)> = match obj.get("shapes") {
+        None | Some(Value::Null) => obj
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| Some((g.get("name")?.as_str()?.to_string(), g.get("shape")?)))
+            .filter(|(n, _)| names.contains(n))
+            .collect(),
+        Some(Value::Object(m)) => {
+            if let Some(extra) = m.keys().find(|k| !names.contains(*k)) {
+                return Err(format!(
+                    "`shapes` has a shape for `{extra}`, which is not in `init`"
+                ));
+            }
+            m.iter().map(|(n, v)| (n.clone(), v)).collect()
+        }
+        Some(other) => {
+            return Err(format!(
+                "`shapes` must be an object {{parameter name: [dimensions]}}, found {}",
+                kind(other)
+            ))
+        }
+    };
+    let mut shapes: Vec<Vec<usize>> = init.iter().map(|v| vec![v.len()]).collect();
+    for (name, value) in given {
+        let what = format!("the shape of `{name}`");
+        let dims = value
+            .as_array()
+            .ok_or_else(|| {
+                format!(
+                    "{what} must be an array of dimensions, found {}",
+                    kind(value)
+                )
+            })?
+            .iter()
+            .map(|d| {
+                d.as_u64()
+                    .and_then(|d| usize::try_from(d).ok())
+                    .ok_or_else(|| format!("{what} must hold whole numbers, found {d}"))
+            })
+            .collect::<Result<Vec<usize>, String>>()?;
+        let i = names
+            .iter()
+            .position(|n| *n == name)
+            .expect("filtered to parameters");
+        let count = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .filter(|&c| c == init[i].len());
+        if count.is_none() {
+            return Err(format!(
+                "{what} is {dims:?}, which does not hold the {} values of `init.{name}`",
+                init[i].len()
+            ));
+        }
+        shapes[i] = dims;
+    }
+    Ok(shapes)
 }
 
 pub fn run(args: Args) -> u8 {
@@ -173,13 +246,13 @@ pub fn run(args: Args) -> u8 {
         Ok(r) => r,
         Err(message) => return cannot_run(format!("{}: {message}", args.trace.display())),
     };
-    let registered: Vec<(&str, usize)> = rec
+    let registered: Vec<(&str, &[usize])> = rec
         .names
         .iter()
         .map(String::as_str)
-        .zip(rec.init.iter().map(Vec::len))
+        .zip(rec.shapes.iter().map(Vec::as_slice))
         .collect();
-    let mut trainer = match Trainer::new(&config, &registered) {
+    let mut trainer = match Trainer::with_shapes(&config, &registered) {
         Ok(t) => t,
         Err(e) => {
             output::eprint(&format!("{:?}\n", miette::Report::new(e)));

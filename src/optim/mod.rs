@@ -197,6 +197,16 @@ pub enum StateError {
         expected: usize,
         found: usize,
     },
+    #[error("parameter `{name}` has shape {found:?} in the state, but {expected:?} here")]
+    #[diagnostic(
+        code(optimc::state_size),
+        help("the parameter's shape changed since the state was saved")
+    )]
+    ParamShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     #[error("parameter `{name}` was in group {found} when the state was saved, but is in group {expected} here")]
     #[diagnostic(
         code(optimc::state_groups),
@@ -263,6 +273,8 @@ struct Group {
 #[derive(Clone, Debug)]
 struct Slot {
     name: String,
+    /// The parameter's shape (`[len]` for one registered by length only).
+    shape: Vec<usize>,
     len: usize,
     group: usize,
     step: f32,
@@ -305,6 +317,36 @@ impl Optimizer {
     /// [`GroupError::Unmatched`] listing every parameter no group matches, with the groups'
     /// patterns; [`GroupError::Duplicate`] if a name is registered twice.
     pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Optimizer, GroupError> {
+        let lens: Vec<[usize; 1]> = params.iter().map(|&(_, len)| [len]).collect();
+        let shaped: Vec<(&str, &[usize])> = params
+            .iter()
+            .zip(&lens)
+            .map(|(&(name, _), len)| (name, &len[..]))
+            .collect();
+        Optimizer::with_shapes(config, &shaped)
+    }
+
+    /// Builds the optimizer for parameters `params` given with their shapes (full name, shape
+    /// as in PyTorch: `[out, in]` for a linear layer's weight, `[n]` for a bias), in the order
+    /// they will be passed to [`step`](Self::step). Values are passed flat, row-major.
+    /// Optimizers that look at a parameter's dimensions (Adafactor factors matrices, Muon
+    /// takes only matrices) need the shape; the others see the same flat values either way.
+    ///
+    /// Groups are assigned as by [`new`](Self::new).
+    ///
+    /// ```
+    /// # let config = optimc::Config::from_source("a.optim", "optimizer = sgd(lr = 0.1)").unwrap();
+    /// let opt = optimc::optim::Optimizer::with_shapes(&config, &[("w", &[4, 3]), ("b", &[4])]).unwrap();
+    /// assert_eq!(opt.param_shape(0), &[4, 3]);
+    /// assert_eq!(opt.param_len(0), 12);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_shapes(
+        config: &Config,
+        params: &[(&str, &[usize])],
+    ) -> Result<Optimizer, GroupError> {
         let mut seen = HashMap::with_capacity(params.len());
         for &(name, _) in params {
             if seen.insert(name, ()).is_some() {
@@ -323,7 +365,7 @@ impl Optimizer {
         let mut slots = Vec::with_capacity(params.len());
         let mut unmatched = Vec::new();
         let matcher = GroupMatcher::new(config.groups.iter().map(|g| g.params.as_slice()));
-        for &(name, len) in params {
+        for &(name, shape) in params {
             let group = matcher.first_match(name);
             match group {
                 Some(group) => slots.push(Slot::new(
@@ -331,7 +373,7 @@ impl Optimizer {
                     &groups[group].hp,
                     &config.defaults,
                     name,
-                    len,
+                    shape,
                     group,
                 )),
                 None => unmatched.push(name.to_string()),
@@ -423,6 +465,23 @@ impl Optimizer {
     /// The registered parameter names, in registration order.
     pub fn param_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.slots.iter().map(|s| s.name.as_str())
+    }
+
+    /// The shape parameter `index` (in registration order) was registered with (`[len]` if
+    /// it was registered by length).
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn param_shape(&self, index: usize) -> &[usize] {
+        &self.slots[index].shape
+    }
+
+    /// The number of values of parameter `index` (in registration order).
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn param_len(&self, index: usize) -> usize {
+        self.slots[index].len
     }
 
     /// The group index of parameter `param`, or `None` if no such parameter was registered.
@@ -541,6 +600,7 @@ impl Optimizer {
                 .map(|s| ParamState {
                     name: s.name.clone(),
                     len: s.len,
+                    shape: (s.shape.len() != 1).then(|| s.shape.clone()),
                     group: s.group,
                     step: s.step,
                     mu_product: (self.kind == OptimizerKind::NAdam).then_some(s.mu_product),
@@ -607,6 +667,13 @@ impl Optimizer {
                     found: p.len,
                 });
             }
+            if let Some(shape) = p.shape.as_ref().filter(|&s| *s != slot.shape) {
+                return Err(StateError::ParamShape {
+                    name: slot.name.clone(),
+                    expected: slot.shape.clone(),
+                    found: shape.clone(),
+                });
+            }
             if p.group != slot.group {
                 return Err(StateError::ParamGroup {
                     name: slot.name.clone(),
@@ -668,9 +735,10 @@ impl Slot {
         hp: &Hyperparams,
         defaults: &Hyperparams,
         name: &str,
-        len: usize,
+        shape: &[usize],
         group: usize,
     ) -> Slot {
+        let len = shape.iter().product();
         use OptimizerKind::*;
         let zeros = || Some(vec![0.0f32; len]);
         let bufs = match kind {
@@ -690,6 +758,7 @@ impl Slot {
         };
         Slot {
             name: name.to_string(),
+            shape: shape.to_vec(),
             len,
             group,
             step: 0.0,

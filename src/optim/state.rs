@@ -34,6 +34,11 @@ pub struct ParamState {
     pub name: String,
     /// Its number of elements.
     pub len: usize,
+    /// Its shape, when it was registered with one of other than one dimension (absent for a
+    /// vector, and in states written before shapes existed; then any shape of `len` values
+    /// fits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<usize>>,
     /// The index of its group.
     pub group: usize,
     /// PyTorch's float32 `step` (how many steps this parameter took; 0 for SGD, which keeps no

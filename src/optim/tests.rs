@@ -538,3 +538,39 @@ fn optimizers_with_threads_can_move_between_threads() {
     assert_eq!(handle.join().unwrap(), 1);
     assert_eq!(copy.threads(), 3);
 }
+
+#[test]
+fn shapes_are_registered_and_kept_in_the_state() {
+    let c = config(OptimizerKind::Adam, &[("all", &["*"])]);
+    let opt = Optimizer::with_shapes(&c, &[("w", &[2, 3]), ("b", &[2]), ("s", &[])]).unwrap();
+    assert_eq!(opt.param_shape(0), &[2, 3]);
+    assert_eq!(opt.param_len(0), 6);
+    assert_eq!(opt.param_shape(1), &[2]);
+    // A 0-dimensional parameter (a scalar) holds one value.
+    assert_eq!(opt.param_len(2), 1);
+    let state = opt.state();
+    assert_eq!(state.params[0].shape, Some(vec![2, 3]));
+    // Vectors are written as before shapes existed.
+    assert_eq!(state.params[1].shape, None);
+    assert_eq!(state.params[2].shape, Some(vec![]));
+
+    let mut transposed =
+        Optimizer::with_shapes(&c, &[("w", &[3, 2]), ("b", &[2]), ("s", &[])]).unwrap();
+    assert_eq!(
+        transposed.restore(&state).unwrap_err(),
+        StateError::ParamShape {
+            name: "w".into(),
+            expected: vec![3, 2],
+            found: vec![2, 3],
+        }
+    );
+    // A state written before shapes existed fits any shape of the same length.
+    let mut unshaped = state.clone();
+    for p in &mut unshaped.params {
+        p.shape = None;
+    }
+    transposed.restore(&unshaped).unwrap();
+
+    let by_length = Optimizer::new(&c, &[("w", 6)]).unwrap();
+    assert_eq!(by_length.param_shape(0), &[6]);
+}

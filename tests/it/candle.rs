@@ -489,3 +489,14 @@ fn a_trainer_can_move_to_another_thread() {
     .unwrap();
     assert_eq!(trainer.trainer().optimizer().state().params[0].step, 1.0);
 }
+
+#[test]
+fn vars_are_registered_with_their_shapes() {
+    let config = config(ADAM);
+    let w = Var::zeros((4, 3), DType::F32, &Device::Cpu).unwrap();
+    let b = Var::zeros(4, DType::F32, &Device::Cpu).unwrap();
+    let trainer = CandleTrainer::new(&config, [("fc.weight", w), ("fc.bias", b)]).unwrap();
+    let optimizer = trainer.trainer().optimizer();
+    assert_eq!(optimizer.param_shape(0), &[4, 3]);
+    assert_eq!(optimizer.param_shape(1), &[4]);
+}

@@ -294,6 +294,24 @@ fn replay_refuses_bad_traces_without_panicking() {
             "`epochs` must be a whole number",
         ),
         (
+            "shape_does_not_fit",
+            r#"{"epochs": 1, "init": {"base": [1, 2, 3]}, "grads": [{"base": [1, 1, 1]}], "shapes": {"base": [2, 2]}}"#,
+            2,
+            "the shape of `base` is [2, 2], which does not hold the 3 values of `init.base`",
+        ),
+        (
+            "shape_not_a_list",
+            r#"{"epochs": 1, "init": {"base": [1]}, "grads": [{"base": [1]}], "shapes": {"base": 1}}"#,
+            2,
+            "the shape of `base` must be an array of dimensions",
+        ),
+        (
+            "shape_of_unknown_parameter",
+            r#"{"epochs": 1, "init": {"base": [1]}, "grads": [{"base": [1]}], "shapes": {"x": [1]}}"#,
+            2,
+            "`shapes` has a shape for `x`, which is not in `init`",
+        ),
+        (
             "unmatched_name",
             r#"{"epochs": 1, "init": {"bogus": [1]}, "grads": [{"bogus": [1]}]}"#,
             1,
@@ -311,6 +329,22 @@ fn replay_refuses_bad_traces_without_panicking() {
             "{name}: expected {want_message:?} in\n{stderr}"
         );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    // A shape that fits is accepted, from `shapes` or from a conformance file's groups.
+    for (name, text) in [
+        (
+            "shaped",
+            r#"{"epochs": 1, "init": {"base": [1, 2, 3, 4, 5, 6]}, "grads": [{"base": [1, 1, 1, 1, 1, 1]}], "shapes": {"base": [2, 3]}}"#,
+        ),
+        (
+            "group_shaped",
+            r#"{"epochs": 1, "groups": [{"name": "base", "shape": [3, 2]}], "init": {"base": [1, 2, 3, 4, 5, 6]}, "grads": [{"base": [1, 1, 1, 1, 1, 1]}]}"#,
+        ),
+    ] {
+        let path = tmp.join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        let (code, _, stderr) = replay(&optim, &path);
+        assert_eq!(code, 0, "{name}: {stderr}");
     }
     let plateau = conformance_dir().join("plateau_cooldown.optim");
     let path = tmp.join("no_metrics.json");
