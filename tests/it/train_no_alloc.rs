@@ -35,3 +35,93 @@ fn stepping_allocates_nothing() {
         assert_eq!(count, 0, "{source}");
     }
 }
+
+/// The kernels of issue 15 (not yet reachable from the language) allocate nothing per step,
+/// the shaped ones included: Adafactor's column sums and Muon's Newton-Schulz work space live in
+/// their state, allocated once.
+#[test]
+fn new_kernels_allocate_nothing() {
+    use optimc::optim::kernels::*;
+    let (rows, cols) = (6, 5);
+    let n = rows * cols;
+    let grad: Vec<f32> = (0..n).map(|i| (i as f32 - 7.5) * 0.01).collect();
+    let mut p = vec![0.5f32; n];
+    // One state per kernel: each runs on the same parameter in turn.
+    let [mut ax, mut prev, mut lion_m, mut lamb_m, mut lamb_v, mut muon_m] =
+        std::array::from_fn(|_| vec![0.0f32; n]);
+    let (mut row_var, mut col_var, mut col_sums) =
+        (vec![0.0f32; rows], vec![0.0f32; cols], vec![0.0f64; cols]);
+    let mut scratch = MuonScratch::new(rows, cols);
+    let (mut step, mut eta, mut mu) = (0.0f32, asgd_initial_eta(0.01), 1.0f32);
+    let (mut rprop_step, mut adafactor_step) = (0.0f32, 0.0f32);
+    let mut sizes = vec![rprop_initial_step_size(0.01); n];
+    let lion_options = LionOptions {
+        caution: true,
+        max_lr: Some(1e-3),
+        ..LionOptions::default()
+    };
+    let lamb_options = LambOptions {
+        caution: true,
+        always_adapt: true,
+        ..LambOptions::default()
+    };
+    let count = allocations(|| {
+        for e in 1..=5 {
+            asgd(
+                &AsgdOptions::default(),
+                &mut p,
+                &grad,
+                AsgdState {
+                    step: &mut step,
+                    eta: &mut eta,
+                    mu: &mut mu,
+                    ax: &mut ax,
+                },
+            );
+            rprop(
+                &RpropOptions::default(),
+                &mut p,
+                &grad,
+                RpropState {
+                    step: &mut rprop_step,
+                    prev: &mut prev,
+                    step_size: &mut sizes,
+                },
+            );
+            lion(
+                &lion_options,
+                &mut p,
+                &grad,
+                LionState {
+                    exp_avg: &mut lion_m,
+                },
+            );
+            let clip = lamb_clip_factor([l2_norm(&grad)], 1.0);
+            let state = LambState {
+                step: e as f32,
+                exp_avg: &mut lamb_m,
+                exp_avg_sq: &mut lamb_v,
+            };
+            lamb(&lamb_options, Some(clip), &mut p, &grad, state);
+            let moments = AdafactorMoments::Factored {
+                rows,
+                cols,
+                row_var: &mut row_var,
+                col_var: &mut col_var,
+                col_sums: &mut col_sums,
+            };
+            let state = AdafactorState {
+                step: &mut adafactor_step,
+                moments,
+            };
+            adafactor(&AdafactorOptions::default(), &mut p, &grad, state);
+            let state = MuonState {
+                momentum_buffer: &mut muon_m,
+                scratch: &mut scratch,
+            };
+            muon(&MuonOptions::default(), &mut p, &grad, state);
+        }
+    });
+    assert_eq!(count, 0);
+    assert!(p.iter().all(|x| x.is_finite()));
+}
