@@ -2,6 +2,7 @@
 //! and every `let` substituted. The checker produces it; schedules and optimizers are built from it.
 
 use crate::expr::Lambda;
+pub use crate::schedule::named::{InverseSqrt, Noam, Wsd, WsdShape};
 use serde::{Deserialize, Serialize};
 
 /// A fully resolved `.optim` file.
@@ -472,6 +473,12 @@ pub enum ScheduleConfig {
         children: Vec<ScheduleConfig>,
         milestones: Vec<u64>,
     },
+    /// transformers' `get_inverse_sqrt_schedule` (a `LambdaLR`).
+    InverseSqrt(InverseSqrt),
+    /// The Annotated Transformer's Noam `rate` under a `LambdaLR`.
+    Noam(Noam),
+    /// transformers' `get_wsd_schedule` (a `LambdaLR`).
+    Wsd(Wsd),
 }
 
 impl ScheduleConfig {

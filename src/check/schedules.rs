@@ -6,7 +6,8 @@ use super::args::Bound;
 use super::{Checker, Value};
 use crate::ast::{self, Span};
 use crate::config::{
-    AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
+    AnnealStrategy, CyclicMode, InverseSqrt, Noam, PerGroup, PlateauMode, ScaleMode,
+    ScheduleConfig, ThresholdMode, Wsd, WsdShape,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
@@ -105,6 +106,16 @@ impl Checker {
                 t_max: self.whole_param(b, k, "t_max"),
                 eta_min: self.number_param(b, k, "eta_min"),
             }),
+            ScheduleKind::InverseSqrt => Some(ScheduleConfig::InverseSqrt(InverseSqrt {
+                warmup: self.whole_param(b, k, "warmup"),
+                timescale: self.whole_opt_param(b, k, "timescale"),
+            })),
+            ScheduleKind::Noam => Some(ScheduleConfig::Noam(Noam {
+                d_model: self.whole_param(b, k, "d_model"),
+                warmup: self.whole_param(b, k, "warmup"),
+                factor: self.number_param(b, k, "factor"),
+            })),
+            ScheduleKind::Wsd => self.wsd_schedule(b, k),
             ScheduleKind::CosineRestarts => Some(ScheduleConfig::CosineRestarts {
                 t_0: self.whole_param(b, k, "t_0"),
                 t_mult: self.whole_param(b, k, "t_mult"),
@@ -141,6 +152,12 @@ impl Checker {
         let v = self.whole(b, name, default);
         self.param_range(b, p, v as f64);
         v
+    }
+
+    fn whole_opt_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> Option<u64> {
+        let v = self.whole_opt(b, name)?;
+        self.param_range(b, k.param(name), v as f64);
+        Some(v)
     }
 
     fn per_group_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> PerGroup {
@@ -287,6 +304,59 @@ impl Checker {
                 1
             }
         }
+    }
+
+    /// transformers' `get_wsd_schedule`: the stable phase is `stable`, or what `total` leaves
+    /// after warmup and decay (`stable` wins when both are given, as there).
+    fn wsd_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
+        let warmup = self.whole_param(b, k, "warmup");
+        let decay = self.whole_param(b, k, "decay");
+        let total = self.whole_opt_param(b, k, "total");
+        let stable = match (self.whole_opt_param(b, k, "stable"), total) {
+            (Some(stable), _) => stable,
+            (None, Some(total)) => match total.checked_sub(warmup.saturating_add(decay)) {
+                Some(stable) => stable,
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            b.span_of("total").unwrap_or(b.call.span),
+                            format!(
+                                "`total` ({total}) is shorter than `warmup` + `decay` ({})",
+                                warmup.saturating_add(decay)
+                            ),
+                        )
+                        .with_label("leaves a negative stable phase")
+                        .with_help("make `total` at least `warmup + decay`, or give `stable`"),
+                    );
+                    return None;
+                }
+            },
+            (None, None) => {
+                if b.get("total").is_none() && b.get("stable").is_none() {
+                    self.error(
+                        Diagnostic::error(
+                            Code::MissingArgument,
+                            b.call.span,
+                            "`wsd` needs `total` or `stable`",
+                        )
+                        .with_label("cannot tell how long the stable phase is")
+                        .with_help("add e.g. `total = 10000` (the stable phase is what warmup and decay leave)"),
+                    );
+                }
+                return None;
+            }
+        };
+        let shapes = [WsdShape::Linear, WsdShape::Cosine, WsdShape::OneMinusSqrt];
+        Some(ScheduleConfig::Wsd(Wsd {
+            warmup,
+            stable,
+            decay,
+            warmup_shape: shapes[self.word_param(b, k, "warmup_shape")],
+            decay_shape: shapes[self.word_param(b, k, "decay_shape")],
+            min_lr_ratio: self.number_param(b, k, "min_lr_ratio"),
+            num_cycles: self.number_param(b, k, "num_cycles"),
+        }))
     }
 
     fn plateau_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {

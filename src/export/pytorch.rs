@@ -446,8 +446,14 @@ impl Writer {
             );
             return "None".into();
         }
-        let class = s.kind().torch_name();
+        let mut class = s.kind().torch_name();
         let args: Vec<String> = match s {
+            // What its library builds: a LambdaLR of the same factor.
+            ScheduleConfig::InverseSqrt(_) | ScheduleConfig::Noam(_) | ScheduleConfig::Wsd(_) => {
+                class = "LambdaLR";
+                let rule = s.named_rule().expect("a named schedule");
+                vec![format!("lr_lambda={}", rule.python())]
+            }
             ScheduleConfig::Lambda { lr_lambda } => {
                 let f = self.function(lr_lambda, "lr_lambda");
                 vec![format!("lr_lambda={f}")]

@@ -13,6 +13,7 @@
 
 use crate::config::{PerGroup, ScheduleConfig};
 use crate::expr::Lambda;
+use crate::schedule::named::WsdShape;
 
 /// A schedule kind: one per [`ScheduleConfig`] variant, in the order of [`KINDS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -32,6 +33,9 @@ pub enum ScheduleKind {
     Plateau,
     Chain,
     Sequence,
+    InverseSqrt,
+    Noam,
+    Wsd,
 }
 
 /// Everything the table says about one kind.
@@ -432,6 +436,59 @@ pub const KINDS: &[KindInfo] = &[
         1,
     )
     .variadic(),
+    // The named schedules of today's libraries (src/schedule/named.rs): each is what its
+    // library builds, a `LambdaLR` of a closed-form factor, so PyTorch's name for it is the
+    // library function that builds it.
+    kind(
+        K::InverseSqrt,
+        "inverse_sqrt",
+        "transformers.get_inverse_sqrt_schedule",
+        &[
+            Param::whole("warmup", 0).example("4000"),
+            Param::whole("timescale", 1)
+                .optional()
+                .range(Range::AtLeastOne),
+        ],
+        1,
+    )
+    .sets_lr_from_scratch(),
+    kind(
+        K::Noam,
+        "noam",
+        "annotated_transformer.rate",
+        &[
+            Param::whole("d_model", 1)
+                .range(Range::AtLeastOne)
+                .example("512"),
+            Param::whole("warmup", 1)
+                .range(Range::AtLeastOne)
+                .example("4000"),
+            Param::number("factor", 1.0),
+        ],
+        2,
+    )
+    .sets_lr_from_scratch(),
+    kind(
+        K::Wsd,
+        "wsd",
+        "transformers.get_wsd_schedule",
+        &[
+            Param::whole("warmup", 0).example("1000"),
+            Param::whole("decay", 0).example("2000"),
+            Param::whole("total", 0).optional(),
+            Param::whole("stable", 0).optional(),
+            Param::word("warmup_shape", &WsdShape::NAMES),
+            Param::new(
+                "decay_shape",
+                ParamType::Word(&WsdShape::NAMES),
+                ParamDefault::Word(1),
+            ),
+            Param::number("min_lr_ratio", 0.0).range(Range::UnitInterval),
+            Param::number("num_cycles", 0.5),
+        ],
+        2,
+    )
+    .sets_lr_from_scratch(),
 ];
 
 // `ScheduleKind::info` indexes the table by the kind: the rows must be in the enum's order.
@@ -449,7 +506,7 @@ const _: () = {
 
 impl ScheduleKind {
     /// Every kind, in the table's order.
-    pub const ALL: [ScheduleKind; 15] = [
+    pub const ALL: [ScheduleKind; 18] = [
         K::Lambda,
         K::Multiplicative,
         K::Step,
@@ -465,6 +522,9 @@ impl ScheduleKind {
         K::Plateau,
         K::Chain,
         K::Sequence,
+        K::InverseSqrt,
+        K::Noam,
+        K::Wsd,
     ];
 
     /// The kind's row of [`KINDS`].
@@ -533,6 +593,9 @@ impl ScheduleConfig {
             ScheduleConfig::Plateau { .. } => K::Plateau,
             ScheduleConfig::Chain { .. } => K::Chain,
             ScheduleConfig::Sequence { .. } => K::Sequence,
+            ScheduleConfig::InverseSqrt(_) => K::InverseSqrt,
+            ScheduleConfig::Noam(_) => K::Noam,
+            ScheduleConfig::Wsd(_) => K::Wsd,
         }
     }
 
@@ -669,6 +732,25 @@ impl ScheduleConfig {
             ScheduleConfig::Sequence { milestones, .. } => {
                 vec![("milestones", V::WholeList(milestones))]
             }
+            ScheduleConfig::InverseSqrt(i) => {
+                let mut out = vec![("warmup", V::Whole(i.warmup))];
+                out.extend(i.timescale.map(|t| ("timescale", V::Whole(t))));
+                out
+            }
+            ScheduleConfig::Noam(n) => vec![
+                ("d_model", V::Whole(n.d_model)),
+                ("warmup", V::Whole(n.warmup)),
+                ("factor", V::Number(n.factor)),
+            ],
+            ScheduleConfig::Wsd(w) => vec![
+                ("warmup", V::Whole(w.warmup)),
+                ("decay", V::Whole(w.decay)),
+                ("stable", V::Whole(w.stable)),
+                ("warmup_shape", V::Word(w.warmup_shape as usize)),
+                ("decay_shape", V::Word(w.decay_shape as usize)),
+                ("min_lr_ratio", V::Number(w.min_lr_ratio)),
+                ("num_cycles", V::Number(w.num_cycles)),
+            ],
         }
     }
 
@@ -710,6 +792,9 @@ impl ScheduleConfig {
                 .chain(milestones.iter().copied())
                 .max()
                 .unwrap_or(0),
+            ScheduleConfig::InverseSqrt(_) | ScheduleConfig::Noam(_) | ScheduleConfig::Wsd(_) => {
+                self.named_rule().map_or(0, |r| r.extent())
+            }
         }
     }
 
@@ -759,6 +844,9 @@ impl ScheduleConfig {
             ScheduleConfig::Step { step_size, .. } => {
                 (step_size + 1, "its first decay happens".into(), None)
             }
+            ScheduleConfig::Wsd(w) => (w.warmup, "its warmup".into(), Some("warmup")),
+            ScheduleConfig::InverseSqrt(i) => (i.warmup, "its warmup".into(), Some("warmup")),
+            ScheduleConfig::Noam(n) => (n.warmup, "its warmup".into(), Some("warmup")),
             ScheduleConfig::Lambda { .. }
             | ScheduleConfig::Multiplicative { .. }
             | ScheduleConfig::Exponential { .. }
@@ -798,6 +886,9 @@ fn word_of(kind: ScheduleKind, param: &str, index: usize) -> &'static str {
         (K::Plateau, "mode") => [PlateauMode::Min, PlateauMode::Max].map(serde_word)[index],
         (K::Plateau, "threshold_mode") => {
             [ThresholdMode::Rel, ThresholdMode::Abs].map(serde_word)[index]
+        }
+        (K::Wsd, "warmup_shape" | "decay_shape") => {
+            [WsdShape::Linear, WsdShape::Cosine, WsdShape::OneMinusSqrt].map(serde_word)[index]
         }
         _ => panic!("{kind:?} has no word parameter {param}"),
     }
@@ -858,6 +949,10 @@ mod tests {
             "plateau(mode = max, threshold_mode = abs)",
             "chain(step(step_size = 2), exponential(gamma = 0.9))",
             "sequence(step(step_size = 2), exponential(gamma = 0.9), milestones = [3])",
+            "inverse_sqrt(warmup = 10, timescale = 20)",
+            "noam(d_model = 512, warmup = 30, factor = 2)",
+            "wsd(warmup = 10, decay = 30, total = 100, warmup_shape = cosine, \
+             decay_shape = one_minus_sqrt, min_lr_ratio = 0.1, num_cycles = 1)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

@@ -9,6 +9,7 @@
 
 use super::groups::ParamGroups;
 use super::kind::ScheduleKind;
+use super::named::NamedRule;
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, ScaleMode, ScheduleConfig};
 use crate::expr::Lambda;
 use std::f64::consts::PI;
@@ -90,6 +91,8 @@ pub(crate) enum LeafKind {
     },
     Cyclic(Box<Cyclic>),
     OneCycle(Box<OneCycle>),
+    /// A named schedule of today's libraries: a `LambdaLR` of a built-in factor.
+    Named(Box<NamedRule>),
 }
 
 #[derive(Clone, Debug)]
@@ -549,6 +552,9 @@ impl Leaf {
                     cycle_momentum: *cycle_momentum,
                 }))
             }
+            ScheduleConfig::InverseSqrt(_) | ScheduleConfig::Noam(_) | ScheduleConfig::Wsd(_) => {
+                LeafKind::Named(Box::new(cfg.named_rule()?))
+            }
             ScheduleConfig::Plateau { .. }
             | ScheduleConfig::Chain { .. }
             | ScheduleConfig::Sequence { .. } => return None,
@@ -884,6 +890,12 @@ impl Leaf {
             | LeafKind::MultiStep { .. }
             | LeafKind::Exponential { .. }
             | LeafKind::Constant { .. } => {} // done by `simple_lrs`
+            LeafKind::Named(rule) => {
+                let factor = rule.factor(e);
+                for (&g, &base_lr) in groups.iter().zip(base_lrs) {
+                    pg.lr[g] = base_lr * factor;
+                }
+            }
             LeafKind::OneCycle(o) => {
                 // Past `total_steps` PyTorch raises; the lrs stay as they are.
                 if e > o.total_steps {

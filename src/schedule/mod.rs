@@ -60,6 +60,7 @@
 mod groups;
 mod kind;
 mod leaf;
+pub mod named;
 mod node;
 mod plateau;
 mod state;

@@ -1,0 +1,318 @@
+//! The named schedules of today's training libraries (issue 13) that PyTorch itself does not
+//! ship: `inverse_sqrt` (transformers' `get_inverse_sqrt_schedule`), `noam` (the Annotated
+//! Transformer's `rate`) and `wsd` (transformers' `get_wsd_schedule`).
+//!
+//! Each is what those libraries build: a `LambdaLR` whose factor is a closed-form function of
+//! the step, multiplying every group's initial lr. [`NamedRule::factor`] computes that factor
+//! with the library's own expression, in its evaluation order (Python `int / int` is a
+//! correctly rounded division, which `f64` division of the exact integers reproduces;
+//! `math.sqrt` is [`f64::sqrt`]; `x ** y` on floats is [`f64::powf`]), so that the lrs agree to
+//! the last bit. [`NamedRule::python`] is the same function as Python source, for
+//! `export --to pytorch`.
+
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// transformers' `get_inverse_sqrt_schedule(num_warmup_steps = warmup, timescale)`: linear
+/// warmup from 0, then `1 / sqrt((step + timescale - warmup) / timescale)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InverseSqrt {
+    pub warmup: u64,
+    /// `None`: transformers' default, `warmup`, or 10 000 when `warmup` is 0.
+    pub timescale: Option<u64>,
+}
+
+/// The Annotated Transformer's `rate(step, model_size = d_model, factor, warmup)` under a
+/// `LambdaLR`: `factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)`, step 0
+/// counted as step 1. The factor multiplies each group's lr (the original uses lr 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Noam {
+    pub d_model: u64,
+    pub warmup: u64,
+    pub factor: f64,
+}
+
+/// A warmup or decay curve of [`Wsd`], as transformers names them (`one_minus_sqrt` is its
+/// `"1-sqrt"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WsdShape {
+    Linear,
+    Cosine,
+    OneMinusSqrt,
+}
+
+impl WsdShape {
+    pub const NAMES: [&'static str; 3] = ["linear", "cosine", "one_minus_sqrt"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// transformers' `get_wsd_schedule`: warmup from `min_lr_ratio` to 1 over `warmup` steps,
+/// 1 for `stable` steps, decay to `min_lr_ratio` over `decay` steps, `min_lr_ratio` after.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Wsd {
+    pub warmup: u64,
+    pub stable: u64,
+    pub decay: u64,
+    pub warmup_shape: WsdShape,
+    pub decay_shape: WsdShape,
+    pub min_lr_ratio: f64,
+    pub num_cycles: f64,
+}
+
+/// One of the named schedules, as the runtime evaluates it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NamedRule {
+    InverseSqrt(InverseSqrt),
+    Noam(Noam),
+    Wsd(Wsd),
+}
+
+/// Python's `float(a) / float(max(1, b))` for the integer step counts of transformers.
+fn ratio(a: i64, b: u64) -> f64 {
+    a as f64 / b.max(1) as f64
+}
+
+impl NamedRule {
+    /// The language's name of the schedule.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NamedRule::InverseSqrt(_) => "inverse_sqrt",
+            NamedRule::Noam(_) => "noam",
+            NamedRule::Wsd(_) => "wsd",
+        }
+    }
+
+    /// The factor of the initial lr at `step` (`LambdaLR`'s `lr_lambda(last_epoch)`).
+    pub fn factor(&self, step: i64) -> f64 {
+        match *self {
+            NamedRule::InverseSqrt(InverseSqrt { warmup, timescale }) => {
+                if step < warmup as i64 {
+                    return ratio(step, warmup);
+                }
+                let timescale = resolved_timescale(warmup, timescale) as i64;
+                let shift = timescale - warmup as i64;
+                1.0 / ((step + shift) as f64 / timescale as f64).sqrt()
+            }
+            NamedRule::Noam(Noam {
+                d_model,
+                warmup,
+                factor,
+            }) => {
+                let step = step.max(1) as f64;
+                factor
+                    * ((d_model as f64).powf(-0.5)
+                        * step.powf(-0.5).min(step * (warmup as f64).powf(-1.5)))
+            }
+            NamedRule::Wsd(w) => w.factor(step),
+        }
+    }
+
+    /// A Python function of the step computing [`NamedRule::factor`] with the same arithmetic,
+    /// for a `LambdaLR` (needs `import math`).
+    pub fn python(&self) -> String {
+        match *self {
+            NamedRule::InverseSqrt(InverseSqrt { warmup, timescale }) => {
+                let timescale = resolved_timescale(warmup, timescale);
+                format!(
+                    "lambda step: float(step) / float(max(1, {warmup})) if step < {warmup} \
+                     else 1.0 / math.sqrt((step + {shift}) / {timescale})",
+                    shift = timescale as i64 - warmup as i64,
+                )
+            }
+            NamedRule::Noam(Noam {
+                d_model,
+                warmup,
+                factor,
+            }) => format!(
+                "lambda step: {factor:?} * ({d_model} ** (-0.5) * min(max(step, 1) ** (-0.5), \
+                 max(step, 1) * {warmup} ** (-1.5)))"
+            ),
+            NamedRule::Wsd(w) => w.python(),
+        }
+    }
+
+    /// The steps it takes to show everything it does.
+    pub fn extent(&self) -> u64 {
+        match *self {
+            NamedRule::InverseSqrt(i) => i.warmup.saturating_mul(4).max(100),
+            NamedRule::Noam(n) => n.warmup.saturating_mul(4),
+            NamedRule::Wsd(w) => w.warmup.saturating_add(w.stable).saturating_add(w.decay),
+        }
+    }
+}
+
+impl crate::config::ScheduleConfig {
+    /// The named schedule this is, if it is one.
+    pub fn named_rule(&self) -> Option<NamedRule> {
+        use crate::config::ScheduleConfig as S;
+        match self {
+            S::InverseSqrt(i) => Some(NamedRule::InverseSqrt(*i)),
+            S::Noam(n) => Some(NamedRule::Noam(*n)),
+            S::Wsd(w) => Some(NamedRule::Wsd(*w)),
+            _ => None,
+        }
+    }
+}
+
+/// transformers' `timescale = num_warmup_steps or 10_000` when none is given.
+fn resolved_timescale(warmup: u64, timescale: Option<u64>) -> u64 {
+    timescale.unwrap_or(if warmup == 0 { 10_000 } else { warmup })
+}
+
+impl Wsd {
+    /// [`Wsd::factor`] as a Python lambda of the step, transformers' expressions verbatim.
+    fn python(&self) -> String {
+        let (w, s, d, m) = (self.warmup, self.stable, self.decay, self.min_lr_ratio);
+        let up = format!("float(step) / float(max(1, {w}))");
+        let up = match self.warmup_shape {
+            WsdShape::Linear => up,
+            WsdShape::Cosine => format!("0.5 * (1.0 - math.cos(math.pi * ({up})))"),
+            WsdShape::OneMinusSqrt => format!("1.0 - math.sqrt(1.0 - ({up}))"),
+        };
+        let down = format!("float(step - {w} - {s}) / float(max(1, {d}))");
+        let down = match self.decay_shape {
+            WsdShape::Linear => format!("1.0 - ({down})"),
+            WsdShape::Cosine => format!(
+                "0.5 * (1.0 + math.cos(math.pi * {:?} * 2.0 * ({down})))",
+                self.num_cycles
+            ),
+            WsdShape::OneMinusSqrt => format!("1.0 - math.sqrt({down})"),
+        };
+        format!(
+            "lambda step: max(0.0, ({up}) * (1.0 - {m:?}) + {m:?}) if step < {w} \
+             else 1.0 if step < {w} + {s} \
+             else max(0.0, ({down}) * (1.0 - {m:?}) + {m:?}) if step < {w} + {s} + {d} \
+             else {m:?}"
+        )
+    }
+
+    /// `_get_wsd_scheduler_lambda(current_step, ...)`.
+    fn factor(&self, step: i64) -> f64 {
+        let (warmup, stable, decay) = (self.warmup as i64, self.stable as i64, self.decay as i64);
+        let min = self.min_lr_ratio;
+        if step < warmup {
+            let progress = ratio(step, self.warmup);
+            let factor = match self.warmup_shape {
+                WsdShape::Linear => progress,
+                WsdShape::Cosine => 0.5 * (1.0 - (PI * progress).cos()),
+                WsdShape::OneMinusSqrt => 1.0 - (1.0 - progress).sqrt(),
+            };
+            return (factor * (1.0 - min) + min).max(0.0);
+        }
+        if step < warmup + stable {
+            return 1.0;
+        }
+        if step < warmup + stable + decay {
+            let progress = ratio(step - warmup - stable, self.decay);
+            let factor = match self.decay_shape {
+                WsdShape::Linear => 1.0 - progress,
+                WsdShape::Cosine => 0.5 * (1.0 + (PI * self.num_cycles * 2.0 * progress).cos()),
+                WsdShape::OneMinusSqrt => 1.0 - progress.sqrt(),
+            };
+            return (factor * (1.0 - min) + min).max(0.0);
+        }
+        min
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The recorded lrs of group `g` in `tests/conformance/recipes/<name>.json`, with the
+    /// group's initial lr.
+    fn recorded(name: &str, g: usize) -> (f64, Vec<f64>) {
+        let path = format!(
+            "{}/tests/conformance/recipes/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let lrs: Vec<f64> = case["expected"]["lr"][g]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        let base = case["groups"][g]["options"]["lr"]
+            .as_f64()
+            .or_else(|| case["optimizer"]["defaults"]["lr"].as_f64())
+            .unwrap();
+        (base, lrs)
+    }
+
+    /// `base * factor(step)` equals every recorded lr of every group, bit for bit.
+    fn assert_matches(name: &str, rule: NamedRule, groups: usize) {
+        for g in 0..groups {
+            let (base, lrs) = recorded(name, g);
+            for (k, &lr) in lrs.iter().enumerate() {
+                assert_eq!(
+                    base * rule.factor(k as i64),
+                    lr,
+                    "{name} group {g} step {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_sqrt_matches_transformers() {
+        let rule = |warmup, timescale| NamedRule::InverseSqrt(InverseSqrt { warmup, timescale });
+        assert_matches("hf_inverse_sqrt", rule(20, None), 2);
+        assert_matches("hf_inverse_sqrt_timescale", rule(10, Some(50)), 2);
+        assert_matches("hf_inverse_sqrt_no_warmup", rule(0, None), 2);
+    }
+
+    #[test]
+    fn noam_matches_the_annotated_transformer() {
+        let rule = |d_model, warmup, factor| {
+            NamedRule::Noam(Noam {
+                d_model,
+                warmup,
+                factor,
+            })
+        };
+        assert_matches("noam_annotated_transformer", rule(512, 30, 1.0), 1);
+        assert_matches("noam_base_lr_half", rule(64, 20, 2.0), 2);
+    }
+
+    #[test]
+    fn wsd_matches_transformers() {
+        use WsdShape::*;
+        let rule = |warmup, stable, decay, shapes: (WsdShape, WsdShape), min, cycles| {
+            NamedRule::Wsd(Wsd {
+                warmup,
+                stable,
+                decay,
+                warmup_shape: shapes.0,
+                decay_shape: shapes.1,
+                min_lr_ratio: min,
+                num_cycles: cycles,
+            })
+        };
+        assert_matches(
+            "hf_wsd_linear",
+            rule(10, 60, 30, (Linear, Linear), 0.1, 0.5),
+            2,
+        );
+        assert_matches(
+            "hf_wsd_cosine",
+            rule(10, 50, 30, (Cosine, Cosine), 0.0, 0.5),
+            2,
+        );
+        assert_matches(
+            "hf_wsd_1sqrt",
+            rule(20, 140, 40, (OneMinusSqrt, OneMinusSqrt), 0.05, 0.5),
+            2,
+        );
+        assert_matches(
+            "hf_wsd_cosine_num_cycles",
+            rule(5, 35, 40, (Linear, Cosine), 0.2, 1.0),
+            2,
+        );
+    }
+}
