@@ -311,3 +311,49 @@ fn cli_refuses_to_rewrite_a_read_only_file() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "locked.optim\n");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Every `.optim` file under `examples/`, at any depth, relative to the root.
+fn shipped_examples() -> Vec<String> {
+    let mut files = Vec::new();
+    let mut dirs = vec![crate::common::root().join("examples")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "optim") {
+                let relative = path.strip_prefix(crate::common::root()).unwrap();
+                files.push(relative.to_str().unwrap().to_string());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn the_shipped_examples_and_the_readme_intro_are_formatted() {
+    // What users copy should look like what `optimc fmt` makes of it.
+    let files = shipped_examples();
+    assert!(files.len() >= 10, "{files:?}");
+    let mut args = vec!["fmt", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    let out = optimc_in(crate::common::root(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "not formatted (run `optimc fmt` on them):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The README's first example is examples/finetune.optim, as formatted.
+    let readme = std::fs::read_to_string(crate::common::root().join("README.md")).unwrap();
+    let start = readme
+        .find("```\n# finetune.optim")
+        .expect("the README's intro snippet")
+        + "```\n".len();
+    let snippet = &readme[start..start + readme[start..].find("```").unwrap()];
+    let example =
+        std::fs::read_to_string(crate::common::root().join("examples/finetune.optim")).unwrap();
+    assert_eq!(snippet, example, "the README's intro snippet");
+}
