@@ -72,19 +72,20 @@
 //!   the `Var`s themselves with candle (`VarMap::save`).
 
 use crate::config::Config;
-use crate::optim::{GroupError, ParamMut, StepError};
+use crate::error::Error;
+use crate::optim::ParamMut;
 use crate::train::Trainer;
 use candle_core::{
     backprop::GradStore, CpuStorage, DType, InplaceOp1, Layout, Storage, Tensor, Var,
 };
 
-/// A Trainer could not be built over the given `Var`s, or a step could not read a gradient.
+/// What the candle layer refuses: a `Var` it cannot step, or a gradient it cannot read. It
+/// comes as the [`ErrorKind::Candle`](crate::error::ErrorKind::Candle) kind of an [`Error`];
+/// names that match no group are [`ErrorKind::Groups`](crate::error::ErrorKind::Groups), and
+/// gradients of the wrong size [`ErrorKind::Step`](crate::error::ErrorKind::Step), as for a
+/// plain [`Trainer`].
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CandleError {
-    /// A name matches no group, or is registered twice (see [`GroupError`]).
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Groups(#[from] GroupError),
     /// Some `Var`s are not f32 tensors on the CPU, stored contiguously. Lists all of them.
     #[error("{}", unsupported_message(.vars))]
     #[diagnostic(
@@ -109,10 +110,6 @@ pub enum CandleError {
         help("pass the GradStore that `loss.backward()` returned for this model; a gradient inserted by hand must have the parameter's dtype and device")
     )]
     Gradient { name: String, found: String },
-    /// A gradient does not fit its parameter (see [`StepError`]); nothing was changed.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Step(#[from] StepError),
     /// candle failed while reading a gradient or writing a parameter back.
     #[error("candle failed on `{name}`")]
     #[diagnostic(code(optimc::candle))]
@@ -159,12 +156,13 @@ impl CandleTrainer {
     ///
     /// # Errors
     /// [`CandleError::Unsupported`] listing every `Var` that is not a contiguous f32 tensor on
-    /// the CPU; [`CandleError::SharedVar`] if a `Var` comes twice; [`CandleError::Groups`] if
-    /// names match no group (all of them listed) or a name comes twice.
+    /// the CPU; [`CandleError::SharedVar`] if a `Var` comes twice; the
+    /// [`Groups`](crate::error::ErrorKind::Groups) kind if names match no group (all of them
+    /// listed) or a name comes twice.
     pub fn new<N: Into<String>>(
         config: &Config,
         vars: impl IntoIterator<Item = (N, Var)>,
-    ) -> Result<CandleTrainer, CandleError> {
+    ) -> Result<CandleTrainer, Error> {
         let (names, vars): (Vec<String>, Vec<Var>) =
             vars.into_iter().map(|(n, v)| (n.into(), v)).unzip();
         let unsupported: Vec<(String, String)> = names
@@ -173,14 +171,15 @@ impl CandleTrainer {
             .filter_map(|(name, var)| Some((name.clone(), unsupported(var)?)))
             .collect();
         if !unsupported.is_empty() {
-            return Err(CandleError::Unsupported { vars: unsupported });
+            return Err(CandleError::Unsupported { vars: unsupported }.into());
         }
         for (i, var) in vars.iter().enumerate() {
             if let Some(j) = vars[..i].iter().position(|v| v.id() == var.id()) {
                 return Err(CandleError::SharedVar {
                     first: names[j].clone(),
                     second: names[i].clone(),
-                });
+                }
+                .into());
             }
         }
         let params: Vec<(&str, &[usize])> = names
@@ -206,7 +205,7 @@ impl CandleTrainer {
     pub fn from_varmap(
         config: &Config,
         varmap: &candle_nn::VarMap,
-    ) -> Result<CandleTrainer, CandleError> {
+    ) -> Result<CandleTrainer, Error> {
         let mut vars: Vec<(String, Var)> = {
             let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
             data.iter().map(|(n, v)| (n.clone(), v.clone())).collect()
@@ -220,11 +219,12 @@ impl CandleTrainer {
     /// state untouched.
     ///
     /// # Errors
-    /// [`CandleError::Gradient`] if a gradient is not f32 on the CPU, [`CandleError::Step`] if
-    /// one has the wrong number of values; no `Var` and no optimizer state is changed then.
-    /// [`CandleError::Candle`] if candle fails to write a parameter back (the `Var`s before it
-    /// in registration order are already updated then).
-    pub fn step(&mut self, grads: &GradStore) -> Result<(), CandleError> {
+    /// [`CandleError::Gradient`] if a gradient is not f32 on the CPU, the
+    /// [`Step`](crate::error::ErrorKind::Step) kind if one has the wrong number of values; no
+    /// `Var` and no optimizer state is changed then. [`CandleError::Candle`] if candle fails to
+    /// write a parameter back (the `Var`s before it in registration order are already updated
+    /// then).
+    pub fn step(&mut self, grads: &GradStore) -> Result<(), Error> {
         for (i, var) in self.vars.iter().enumerate() {
             let name = &self.trainer.params()[i].0;
             self.has_grad[i] = match grads.get(var) {

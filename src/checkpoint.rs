@@ -9,6 +9,7 @@
 //! or mismatched file with a [`CheckpointError`] and then leaves the trainer untouched.
 
 use crate::config::Config;
+use crate::error::Error;
 use crate::optim::OptimizerState;
 use crate::schedule::ScheduleState;
 use crate::train::Trainer;
@@ -113,9 +114,14 @@ impl Trainer {
     /// On error `self` is unchanged.
     ///
     /// # Errors
+    /// An [`Error`] of kind [`Checkpoint`](crate::error::ErrorKind::Checkpoint):
     /// [`CheckpointError::Version`], [`Config`](CheckpointError::Config),
     /// [`Params`](CheckpointError::Params) or [`State`](CheckpointError::State).
-    pub fn restore(&mut self, c: &Checkpoint) -> Result<(), CheckpointError> {
+    pub fn restore(&mut self, c: &Checkpoint) -> Result<(), Error> {
+        Ok(self.restore_checkpoint(c)?)
+    }
+
+    fn restore_checkpoint(&mut self, c: &Checkpoint) -> Result<(), CheckpointError> {
         if c.format != FORMAT_NAME || c.version != FORMAT_VERSION {
             return Err(CheckpointError::Version {
                 found: c.version,
@@ -164,26 +170,32 @@ impl Trainer {
     /// a file that [`load`](Self::load) would refuse.
     ///
     /// # Errors
+    /// An [`Error`] of kind [`Checkpoint`](crate::error::ErrorKind::Checkpoint):
     /// [`CheckpointError::Io`]; [`CheckpointError::State`] if the state would not read back
     /// (nothing is written then).
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         let json = encode(&self.checkpoint())?;
         crate::atomic::write(path, &json).map_err(|source| CheckpointError::Io {
             action: "write",
             path: path.to_path_buf(),
             source,
-        })
+        })?;
+        Ok(())
     }
 
     /// Reads a state file written by [`save`](Self::save) and restores it. On error `self` is
     /// unchanged.
     ///
     /// # Errors
+    /// An [`Error`] of kind [`Checkpoint`](crate::error::ErrorKind::Checkpoint):
     /// [`CheckpointError::Io`] if the file cannot be read, [`Corrupt`](CheckpointError::Corrupt)
     /// if it is not a complete state file, else as [`restore`](Self::restore).
-    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
-        let path = path.as_ref();
+    pub fn load(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
+        Ok(self.load_checkpoint(path.as_ref())?)
+    }
+
+    fn load_checkpoint(&mut self, path: &Path) -> Result<(), CheckpointError> {
         let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
             action: "read",
             path: path.to_path_buf(),
@@ -216,7 +228,7 @@ impl Trainer {
                 path: path.to_path_buf(),
                 message: e.to_string(),
             })?;
-        self.restore(&c)
+        self.restore_checkpoint(&c)
     }
 }
 

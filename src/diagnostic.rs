@@ -352,6 +352,10 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The message (`Display`) is already the whole rendering, snippets and help included, so
+/// nothing else is reported: a `miette` handler shows it as it is.
+impl miette::Diagnostic for Diagnostics {}
+
 /// A diagnostic paired with its source, for miette's renderer.
 struct Rendered<'a> {
     diagnostic: &'a Diagnostic,

@@ -7,6 +7,10 @@
 //! (`optimc fmt`) and [`export`] writes a `Config` as JSON, TOML or a PyTorch snippet and reads
 //! JSON and TOML back (`optimc export`).
 //!
+//! Every fallible call returns one [`Error`] type (see [`error`]): `?` carries it into
+//! `Box<dyn std::error::Error>`, `anyhow` or `miette::Result`, and it prints as the rendered
+//! diagnostic.
+//!
 //! ```
 //! use optimc::{Config, Schedule};
 //!
@@ -23,7 +27,7 @@
 //!     schedule.step();
 //! }
 //! assert_eq!(schedule.lrs(), &[0.01 * 0.1, 0.1 * 0.1]);
-//! # Ok::<(), optimc::Diagnostics>(())
+//! # Ok::<(), optimc::Error>(())
 //! ```
 //!
 //! Training from the library: a [`Trainer`] steps the optimizer with the lrs its schedule sets
@@ -59,6 +63,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod config;
 pub mod diagnostic;
+pub mod error;
 pub mod export;
 pub mod expr;
 pub mod format;
@@ -76,6 +81,7 @@ pub mod candle;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use error::Error;
 pub use schedule::Schedule;
 pub use train::Trainer;
 
@@ -188,24 +194,35 @@ pub fn check_bytes_with(
 }
 
 impl Config {
-    /// Parses and checks a `.optim` source. Errors come back as [`Diagnostics`] that render with
-    /// the file name, the source line and a help line; warnings are dropped (see [`check_source`]),
-    /// and the [`analysis`], which only warns, does not run.
-    pub fn from_source(file_name: &str, source: &str) -> Result<Config, Diagnostics> {
+    /// Parses and checks a `.optim` source. A refused file is an [`Error`] of kind
+    /// [`Config`](error::ErrorKind::Config): its [`Diagnostics`] render with the file name, the
+    /// source line and a help line. Warnings are dropped (see [`check_source`]), and the
+    /// [`analysis`], which only warns, does not run.
+    pub fn from_source(file_name: &str, source: &str) -> Result<Config, Error> {
         match check_and_analyze(file_name, source, None) {
             (Some(config), _) => Ok(config),
-            (None, diagnostics) => Err(diagnostics),
+            (None, diagnostics) => Err(diagnostics.into()),
         }
     }
 
-    /// Reads and checks a `.optim` file.
-    pub fn from_path(
-        path: impl AsRef<std::path::Path>,
-    ) -> Result<Config, Box<dyn std::error::Error + Send + Sync>> {
+    /// Reads and checks a `.optim` file, as [`from_source`](Self::from_source) with the path as
+    /// the file name. A file that is not UTF-8 is refused with a diagnostic pointing at the
+    /// first invalid byte, as [`check_bytes`] does.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Read`](error::ErrorKind::Read) if the file cannot be read, else as
+    /// [`from_source`](Self::from_source).
+    pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Config, Error> {
         let path = path.as_ref();
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        Ok(Config::from_source(&path.display().to_string(), &source)?)
+        let bytes = std::fs::read(path).map_err(|source| error::ErrorKind::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file_name = path.display().to_string();
+        match std::str::from_utf8(&bytes) {
+            Ok(source) => Config::from_source(&file_name, source),
+            Err(_) => Err(check_bytes(&file_name, &bytes).1.into()),
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! the optimizer. Nothing here allocates per step.
 
 use crate::config::Config;
-use crate::optim::{GroupError, Optimizer, ParamMut, StepError};
+use crate::error::Error;
+use crate::optim::{Optimizer, ParamMut};
 use crate::schedule::Schedule;
 
 /// An optimizer driven by its schedule. See the [module documentation](self).
@@ -28,8 +29,9 @@ impl Trainer {
     /// initial lr (and cycled momentum) into the optimizer.
     ///
     /// # Errors
-    /// [`GroupError`] if a parameter matches no group, or a name is registered twice.
-    pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Trainer, GroupError> {
+    /// [`ErrorKind::Groups`](crate::error::ErrorKind::Groups) if a parameter matches no group,
+    /// or a name is registered twice.
+    pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Trainer, Error> {
         Trainer::build(config, Optimizer::new(config, params)?)
     }
 
@@ -38,14 +40,11 @@ impl Trainer {
     ///
     /// # Errors
     /// As [`new`](Self::new).
-    pub fn with_shapes(
-        config: &Config,
-        params: &[(&str, &[usize])],
-    ) -> Result<Trainer, GroupError> {
+    pub fn with_shapes(config: &Config, params: &[(&str, &[usize])]) -> Result<Trainer, Error> {
         Trainer::build(config, Optimizer::with_shapes(config, params)?)
     }
 
-    fn build(config: &Config, optimizer: Optimizer) -> Result<Trainer, GroupError> {
+    fn build(config: &Config, optimizer: Optimizer) -> Result<Trainer, Error> {
         let params = optimizer
             .param_names()
             .enumerate()
@@ -75,9 +74,10 @@ impl Trainer {
     /// One optimizer step with the current epoch's lrs (call it once per batch).
     ///
     /// # Errors
-    /// [`StepError`] if `params` do not fit the registered ones; nothing is changed then.
-    pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), StepError> {
-        self.optimizer.step(params)
+    /// [`ErrorKind::Step`](crate::error::ErrorKind::Step) if `params` do not fit the registered
+    /// ones; nothing is changed then.
+    pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
+        Ok(self.optimizer.step(params)?)
     }
 
     /// Ends the epoch: one schedule step (`scheduler.step()`), then the new lrs (and cycled

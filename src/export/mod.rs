@@ -14,6 +14,7 @@ pub mod pytorch;
 use crate::ast::Span;
 use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::error::Error;
 use crate::schedule::ParamValue;
 use serde::Deserialize;
 
@@ -36,8 +37,9 @@ pub fn to_toml(config: &Config) -> String {
 
 impl Config {
     /// Reads a configuration written as TOML (what `optimc export --to toml` prints), and checks
-    /// it as the checker checks a `.optim` file. Diagnostics are about the file `<toml>`; set
-    /// [`Diagnostics::file_name`] to name it.
+    /// it as the checker checks a `.optim` file. A refused text is an [`Error`] of kind
+    /// [`Config`](crate::error::ErrorKind::Config), whose diagnostics are about the file
+    /// `<toml>`.
     ///
     /// ```
     /// let config = optimc::Config::from_source("a.optim", "optimizer = sgd(lr = 0.1)\nschedule = step(5)").unwrap();
@@ -45,8 +47,9 @@ impl Config {
     /// assert_eq!(optimc::Config::from_toml(&text).unwrap(), config);
     /// assert!(optimc::Config::from_toml(&text.replace("step_size = 5", "step_size = 0")).is_err());
     /// ```
-    pub fn from_toml(text: &str) -> Result<Config, Diagnostics> {
+    pub fn from_toml(text: &str) -> Result<Config, Error> {
         crate::limits::with_stack(crate::limits::PASS_STACK, || Config::from_toml_text(text))
+            .map_err(Error::from)
     }
 
     fn from_toml_text(text: &str) -> Result<Config, Diagnostics> {
@@ -62,8 +65,9 @@ impl Config {
 
     /// Reads a configuration written as JSON (what `optimc export --to json` prints), and checks
     /// it as [`Config::from_toml`] does.
-    pub fn from_json(text: &str) -> Result<Config, Diagnostics> {
+    pub fn from_json(text: &str) -> Result<Config, Error> {
         crate::limits::with_stack(crate::limits::PASS_STACK, || Config::from_json_text(text))
+            .map_err(Error::from)
     }
 
     fn from_json_text(text: &str) -> Result<Config, Diagnostics> {

@@ -3,6 +3,7 @@
 
 use optimc::checkpoint::CheckpointError;
 use optimc::config::OptimizerKind;
+use optimc::error::ErrorKind;
 use optimc::optim::ParamMut;
 use optimc::{Config, Trainer};
 use std::path::{Path, PathBuf};
@@ -180,6 +181,14 @@ fn saved(source: &str, dir: &Path) -> (Run, PathBuf) {
 
 /// Loads `path` into a fresh trainer of BASE that ran one epoch; checks the error has a help
 /// line and the trainer did not change.
+/// The checkpoint kind of `err` (every error of `save`/`load` is one).
+fn checkpoint_error(err: optimc::Error) -> CheckpointError {
+    match err.into_kind() {
+        ErrorKind::Checkpoint(e) => e,
+        other => panic!("not a checkpoint error: {other:?}"),
+    }
+}
+
 fn refused(path: &Path, config_source: &str) -> CheckpointError {
     let config = Config::from_source("base.optim", config_source).unwrap();
     let mut run = Run::new(&config);
@@ -188,6 +197,7 @@ fn refused(path: &Path, config_source: &str) -> CheckpointError {
     let err = run
         .trainer
         .load(path)
+        .map_err(checkpoint_error)
         .expect_err("the file must be refused");
     assert_eq!(
         run.trainer.checkpoint(),
@@ -253,7 +263,10 @@ fn other_versions_configs_and_parameters_are_refused() {
     let config = Config::from_source("base.optim", BASE).unwrap();
     let mut t = Trainer::new(&config, &[("a.weight", 3), ("b.weight", 5)]).unwrap();
     let before = t.checkpoint();
-    let err = t.load(&path).expect_err("other sizes");
+    let err = t
+        .load(&path)
+        .map_err(checkpoint_error)
+        .expect_err("other sizes");
     assert!(matches!(err, CheckpointError::Params { .. }), "{err}");
     assert!(err.to_string().contains("b.weight"), "{err}");
     assert_eq!(t.checkpoint(), before);
@@ -278,6 +291,7 @@ fn saving_is_atomic_and_leaves_no_temporary_files() {
     let err = run
         .trainer
         .save(dir.join("no/such/dir/state.json"))
+        .map_err(checkpoint_error)
         .expect_err("missing directory");
     assert!(matches!(err, CheckpointError::Io { .. }), "{err}");
     // A directory in the way: the good file beside it is untouched.

@@ -7,6 +7,7 @@ mod common;
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
 
+mod api;
 #[cfg(feature = "candle")]
 mod candle;
 mod check;

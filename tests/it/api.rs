@@ -1,0 +1,154 @@
+//! The library as a trainer uses it: one error type, `?` into `Box<dyn Error>` and
+//! `miette::Result`, and errors that print as diagnostics.
+
+use optimc::error::ErrorKind;
+use optimc::optim::ParamMut;
+use optimc::{Config, Error, Trainer};
+use std::path::PathBuf;
+
+const SOURCE: &str = "optimizer = adam(lr = 0.1)\n\
+                      group weights { params = \"*.weight\" }\n\
+                      group biases  { params = \"*.bias\" }\n\
+                      schedule = step(step_size = 2, gamma = 0.5)\n";
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("optimc-api-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What anyhow asks of an error (`anyhow::Error: From<E>`), and what `miette::Report` asks.
+fn converts_like_anyhow<E: std::error::Error + Send + Sync + 'static>() {}
+fn converts_into_miette<E: miette::Diagnostic + Send + Sync + 'static>() {}
+
+#[test]
+fn the_error_type_goes_everywhere() {
+    converts_like_anyhow::<Error>();
+    converts_into_miette::<Error>();
+    // One pointer: a `Result<(), Error>` costs a step nothing.
+    assert_eq!(
+        std::mem::size_of::<Result<(), Error>>(),
+        std::mem::size_of::<usize>()
+    );
+}
+
+/// Every public fallible call of a training loop, with `?` into `Box<dyn Error>`.
+fn training_main(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let path = dir.join("run.optim");
+    std::fs::write(&path, SOURCE)?;
+    let config = Config::from_path(&path)?;
+    assert_eq!(config, Config::from_source("run.optim", SOURCE)?);
+    assert_eq!(
+        config,
+        Config::from_json(&optimc::export::to_json(&config))?
+    );
+    assert_eq!(
+        config,
+        Config::from_toml(&optimc::export::to_toml(&config))?
+    );
+    let mut trainer = Trainer::new(&config, &[("fc.weight", 2), ("fc.bias", 1)])?;
+    let (mut w, mut b) = ([1.0f32, 2.0], [0.5f32]);
+    trainer.step(&mut [
+        ParamMut::new(&mut w, &[0.1, 0.2]),
+        ParamMut::new(&mut b, &[0.3]),
+    ])?;
+    trainer.end_epoch();
+    let state = dir.join("state.json");
+    trainer.save(&state)?;
+    trainer.load(&state)?;
+    let checkpoint = trainer.checkpoint();
+    trainer.restore(&checkpoint)?;
+    let mut optimizer = trainer.optimizer().clone();
+    optimizer.restore(&trainer.optimizer().state())?;
+    let mut schedule = trainer.schedule().clone();
+    schedule.restore(&trainer.schedule().state())?;
+    Ok(())
+}
+
+#[test]
+fn question_mark_works_into_box_dyn_error() {
+    let dir = tmp_dir("box");
+    training_main(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same calls with `?` into `miette::Result`, which renders them as `optimc check` does.
+fn miette_main(source: &str) -> miette::Result<Trainer> {
+    let config = Config::from_source("run.optim", source)?;
+    let trainer = Trainer::new(&config, &[("fc.weight", 2), ("fc.gamma", 1)])?;
+    Ok(trainer)
+}
+
+#[test]
+fn question_mark_works_into_miette_result() {
+    let report = miette_main("optimizer = adam(lr = -1)").unwrap_err();
+    assert!(report.to_string().contains("run.optim:1:"), "{report}");
+    let report = miette_main(SOURCE).unwrap_err();
+    let code = report.code().map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("optimc::unmatched_parameters"));
+    assert!(report.help().is_some());
+}
+
+/// What `fn main() -> Result<(), Box<dyn Error>>` prints for an `Err` is its `Debug`: the
+/// rendered diagnostic, not a struct dump.
+#[test]
+fn debug_and_display_print_the_rendered_diagnostic() {
+    let err: Box<dyn std::error::Error> =
+        Config::from_source("bad.optim", "optimizer = sgd(lr = -1)")
+            .unwrap_err()
+            .into();
+    let debug = format!("{err:?}");
+    assert_eq!(debug, err.to_string());
+    assert!(debug.contains("optimc::out_of_range"), "{debug}");
+    assert!(debug.contains("bad.optim:1:"), "{debug}");
+    assert!(debug.contains("help:"), "{debug}");
+    assert!(!debug.contains("Diagnostics {"), "{debug}");
+
+    let config = Config::from_source("a.optim", SOURCE).unwrap();
+    let err = Trainer::new(&config, &[("fc.gamma", 1)]).unwrap_err();
+    assert_eq!(err.to_string(), "parameter `fc.gamma` matches no group");
+    let debug = format!("{err:?}");
+    assert!(
+        debug.starts_with("optimc::unmatched_parameters\n"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("× parameter `fc.gamma` matches no group"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("help: every parameter must match"),
+        "{debug}"
+    );
+    assert!(matches!(err.kind(), ErrorKind::Groups(_)));
+}
+
+#[test]
+fn from_path_and_from_source_agree() {
+    let dir = tmp_dir("agree");
+    let path = dir.join("bad.optim");
+    let source = "optimizer = sgd(lr = 0.1)\nschedule = step(step_size = 0)\n";
+    std::fs::write(&path, source).unwrap();
+    let name = path.display().to_string();
+    let from_path = Config::from_path(&path).unwrap_err();
+    let from_source = Config::from_source(&name, source).unwrap_err();
+    assert_eq!(from_path.to_string(), from_source.to_string());
+    assert_eq!(
+        from_path.diagnostics().unwrap().items,
+        from_source.diagnostics().unwrap().items
+    );
+
+    // Not UTF-8: a diagnostic at the first bad byte, as `optimc check` gives.
+    std::fs::write(&path, b"optimizer = sgd(lr = 0.1)\xff\n").unwrap();
+    let err = Config::from_path(&path).unwrap_err();
+    let items = &err.diagnostics().expect("a diagnostic").items;
+    assert_eq!(items[0].code.name(), "encoding");
+    assert_eq!(items[0].span.start, 25);
+
+    let missing = dir.join("missing.optim");
+    let err = Config::from_path(&missing).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Read { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("cannot read "), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
