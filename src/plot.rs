@@ -21,9 +21,10 @@
 //! ```
 //!
 //! The lr axis is logarithmic, so an lr of 0 (a `cosine` down to `eta_min = 0`, say) has no
-//! place on it: such values, and any that are not finite, are drawn at a floor a decade below
-//! the smallest positive lr, and the axis title says so. When some lr is negative (a lambda
-//! gone wrong, most likely) the axis is linear instead, and its title says that.
+//! place on it: such values are drawn at a floor a decade below the smallest positive lr, and
+//! the axis title says so. When some finite lr is negative (a lambda gone wrong, most likely)
+//! the axis is linear instead, and its title says that. An lr that is not finite is drawn at the
+//! top edge (inf) or the bottom edge (-inf, NaN), over a shaded band, and the title says so.
 
 use crate::config::ScheduleConfig;
 use crate::trace::{Trace, TraceError};
@@ -67,6 +68,8 @@ const PALETTE: [RGBColor; 10] = [
 const LOG_FLOOR: f64 = 1e-300;
 
 const MILESTONE_COLOR: RGBColor = RGBColor(120, 120, 120);
+/// The shading of epochs where some lr is not finite.
+const NON_FINITE_COLOR: RGBAColor = RGBAColor(220, 60, 60, 0.18);
 const CURVE_WIDTH: u32 = 2;
 
 /// What to plot and how big: the horizon, the metrics a `plateau` needs, a title and the size.
@@ -321,31 +324,46 @@ pub enum Scale {
     Linear,
 }
 
+/// A mark of [`NON_FINITE_MARKS`]: `(mark, name, whether a value gets it)`.
+pub type NonFiniteMark = (char, &'static str, fn(f64) -> bool);
+
+/// How [`sparkline`] draws a value that is not finite, in place of a bar.
+pub const NON_FINITE_MARKS: [NonFiniteMark; 3] = [
+    ('↑', "inf", |v| v == f64::INFINITY),
+    ('↓', "-inf", |v| v == f64::NEG_INFINITY),
+    ('×', "NaN", f64::is_nan),
+];
+
 /// A unicode sparkline (`▁▂▃▄▅▆▇█`) of `values`, at most `width` characters wide, from the
-/// series' own minimum (`▁`) to its maximum (`█`); a constant series is a flat `▄` line.
+/// series' own (finite) minimum (`▁`) to its maximum (`█`); a constant series is a flat `▄`
+/// line.
 ///
-/// The scale is logarithmic unless a value is negative (then linear); on the log scale values
-/// of 0 (or not finite) are drawn as the lowest bar. A series longer than `width` is cut into
-/// `width` runs of epochs, each drawn at its mean (geometric on the log scale).
+/// The scale is logarithmic unless a finite value is negative (then linear); on the log scale
+/// values of 0 are drawn as the lowest bar. A value that is not finite is drawn with its own
+/// mark ([`NON_FINITE_MARKS`]: `↑` inf, `↓` -inf, `×` NaN), never as a bar. A series longer
+/// than `width` is cut into `width` runs of epochs, each drawn at its mean (geometric on the
+/// log scale), or with the mark of its first value that is not finite.
 ///
 /// ```
 /// use optimc::plot::{sparkline, Scale};
 /// assert_eq!(sparkline(&[1.0, 0.1, 0.001], 60), ("█▆▁".to_string(), Scale::Log));
 /// assert_eq!(sparkline(&[1.0, 1.0, 0.001, 0.001], 2).0, "█▁");
 /// assert_eq!(sparkline(&[1.0, -1.0, 0.5], 60), ("█▁▆".to_string(), Scale::Linear));
+/// assert_eq!(sparkline(&[f64::INFINITY, 1.0, 0.1, f64::NAN], 60).0, "↑█▁×");
 /// ```
 pub fn sparkline(values: &[f64], width: usize) -> (String, Scale) {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let scale = if values.iter().any(|v| *v < 0.0) {
+    let scale = if values.iter().any(|v| v.is_finite() && *v < 0.0) {
         Scale::Linear
     } else {
         Scale::Log
     };
     let columns = values.len().min(width.max(1));
+    let run = |c: usize| &values[c * values.len() / columns..(c + 1) * values.len() / columns];
     // Each column's level on the chosen scale; `None` for what the scale cannot place.
     let levels: Vec<Option<f64>> = (0..columns)
         .map(|c| {
-            let run = &values[c * values.len() / columns..(c + 1) * values.len() / columns];
+            let run = run(c);
             let placed: Vec<f64> = run
                 .iter()
                 .filter(|v| v.is_finite() && (scale == Scale::Linear || **v > 0.0))
@@ -360,7 +378,16 @@ pub fn sparkline(values: &[f64], width: usize) -> (String, Scale) {
     let flat = hi - lo <= f64::EPSILON * hi.abs().max(lo.abs()).max(1.0);
     let bars = levels
         .iter()
-        .map(|l| match l {
+        .enumerate()
+        .map(|(c, l)| match l {
+            // A run with a value that is not finite shows the first such value's mark.
+            None if run(c).iter().any(|v| !v.is_finite()) => {
+                let v = run(c).iter().find(|v| !v.is_finite()).copied();
+                NON_FINITE_MARKS
+                    .iter()
+                    .find(|(_, _, is)| v.is_some_and(is))
+                    .map_or(BARS[0], |(mark, _, _)| *mark)
+            }
             None => BARS[0],
             Some(_) if flat => BARS[3],
             Some(l) => BARS[((l - lo) / (hi - lo) * 7.0).round().clamp(0.0, 7.0) as usize],
@@ -390,8 +417,10 @@ struct Prepared {
     lr: Vec<Vec<(f64, f64)>>,
     lr_range: (f64, f64),
     lr_scale: Scale,
-    /// On a log scale, the value drawn in place of lrs of 0 or not finite, if there are any.
+    /// On a log scale, the value drawn in place of lrs of 0, if there are any.
     floor: Option<f64>,
+    /// The runs of epochs `(from, to)` where some group's lr is not finite: shaded.
+    non_finite: Vec<(f64, f64)>,
     /// Per group whose schedule cycles it: its momentum curve.
     momentum: Vec<(usize, Vec<(f64, f64)>)>,
     momentum_range: (f64, f64),
@@ -413,16 +442,17 @@ impl Prepared {
         // A curve keeps at most two points per pixel column (see `reduce`).
         let columns = width as usize;
 
-        // A log axis, unless some lr is negative; on it, lrs of 0 (or not finite) are drawn at
-        // a floor a decade below the smallest positive one. On a linear axis, lrs that are not
-        // finite are drawn at 0.
-        let all_lrs = || trace.lr.iter().flatten().copied();
+        // A log axis, unless some finite lr is negative; on it, lrs of 0 are drawn at a floor a
+        // decade below the smallest positive one. An lr that is not finite has no place on
+        // either axis: inf is drawn at the top edge, -inf and NaN at the bottom, and their
+        // epochs are shaded (`non_finite`), so that neither looks like an lr.
+        let all_lrs = || trace.lr.iter().flatten().copied().filter(|v| v.is_finite());
         let scale = if all_lrs().any(|v| v < 0.0) {
             Scale::Linear
         } else {
             Scale::Log
         };
-        let placeable = |v: f64| v.is_finite() && (scale == Scale::Linear || v >= LOG_FLOOR);
+        let placeable = |v: f64| scale == Scale::Linear || v >= LOG_FLOOR;
         let floor = match scale {
             Scale::Log if !all_lrs().all(placeable) => {
                 let smallest = all_lrs()
@@ -437,18 +467,13 @@ impl Prepared {
             _ => None,
         };
         let stand_in = floor.unwrap_or(0.0);
-        let lr: Vec<Vec<(f64, f64)>> = trace
-            .lr
-            .iter()
-            .map(|values| {
-                let placed: Vec<f64> = values
-                    .iter()
-                    .map(|&v| if placeable(v) { v } else { stand_in })
-                    .collect();
-                stairs(&reduce(&placed, columns), options.epochs as f64)
-            })
-            .collect();
-        let (lo, hi) = range(lr.iter().flatten().map(|p| p.1));
+        let place = |v: f64| if placeable(v) { v } else { stand_in };
+        let (lo, hi) = range(all_lrs().map(place));
+        let (lo, hi) = if scale == Scale::Log && lo <= 0.0 {
+            (1e-3, 1e-1)
+        } else {
+            (lo, hi)
+        };
         let lr_range = match scale {
             Scale::Log => {
                 // 5% of the span on either side, computed on logarithms: a decay over many
@@ -469,6 +494,22 @@ impl Prepared {
                 (lo - pad, hi + pad)
             }
         };
+        let lr: Vec<Vec<(f64, f64)>> = trace
+            .lr
+            .iter()
+            .map(|values| {
+                let placed: Vec<f64> = values
+                    .iter()
+                    .map(|&v| match v {
+                        f64::INFINITY => lr_range.1,
+                        v if v.is_finite() => place(v),
+                        _ => lr_range.0,
+                    })
+                    .collect();
+                stairs(&reduce(&placed, columns), options.epochs as f64)
+            })
+            .collect();
+        let non_finite = non_finite_spans(&trace.lr, columns);
 
         let momentum: Vec<(usize, Vec<(f64, f64)>)> = trace
             .momentum
@@ -496,6 +537,7 @@ impl Prepared {
             lr_range,
             lr_scale: scale,
             floor,
+            non_finite,
             momentum,
             momentum_range,
             end: options.epochs as f64,
@@ -546,11 +588,14 @@ impl Prepared {
             .y_label_area_size(label_size * 5.5)
             .build_cartesian_2d(0.0..self.end, LrAxis::new(self.lr_scale, lo, hi))
             .map_err(draw_error)?;
-        let y_desc = match (self.lr_scale, self.floor) {
+        let mut y_desc = match (self.lr_scale, self.floor) {
             (Scale::Log, Some(floor)) => format!("lr (log scale; 0 drawn at {})", short(floor)),
             (Scale::Log, None) => "lr (log scale)".to_string(),
             (Scale::Linear, _) => "lr (linear scale: some lrs are negative)".to_string(),
         };
+        if !self.non_finite.is_empty() {
+            y_desc.push_str("; shaded: inf (top) or NaN, -inf (bottom)");
+        }
         let x_desc = if self.milestones.too_many {
             format!("epoch (more than {MAX_MILESTONES} milestones: not drawn)")
         } else if self.milestones.epochs.is_empty() {
@@ -571,6 +616,11 @@ impl Prepared {
             .x_label_formatter(&|x| short(*x))
             .y_label_formatter(&|y| short(*y))
             .draw()
+            .map_err(draw_error)?;
+        chart
+            .draw_series(self.non_finite.iter().map(|&(from, to)| {
+                Rectangle::new([(from, lo), (to, hi)], NON_FINITE_COLOR.filled())
+            }))
             .map_err(draw_error)?;
         for &m in &self.milestones.epochs {
             chart
@@ -745,6 +795,28 @@ fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     }
     let decades = (last - first) as usize + 1;
     within(&[1.0], decades.div_ceil(max.max(1)))
+}
+
+/// The epochs where some lr is not finite, as merged runs `(from, to)` (epoch `e` covers
+/// `e..e + 1`); past `columns` epochs, whole runs of `epochs / columns` epochs, so that there
+/// are never more rectangles than pixel columns.
+fn non_finite_spans(lr: &[Vec<f64>], columns: usize) -> Vec<(f64, f64)> {
+    let epochs = lr.first().map_or(0, Vec::len);
+    let cells = epochs.min(columns.max(1));
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    for c in 0..cells {
+        let (from, to) = (c * epochs / cells, (c + 1) * epochs / cells);
+        if lr
+            .iter()
+            .any(|v| v[from..to].iter().any(|x| !x.is_finite()))
+        {
+            match spans.last_mut() {
+                Some(last) if last.1 == from as f64 => last.1 = to as f64,
+                _ => spans.push((from as f64, to as f64)),
+            }
+        }
+    }
+    spans
 }
 
 /// The smallest and largest finite value (0..1 when there is none).

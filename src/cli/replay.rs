@@ -3,6 +3,7 @@
 //! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
 
 use super::{cannot_run, load, output, read_file, INVALID, OK};
+use optimc::number::{Num, Nums};
 use optimc::optim::ParamMut;
 use optimc::Trainer;
 use serde_json::{Map, Value};
@@ -42,8 +43,13 @@ fn numbers(v: &Value, what: &str) -> Result<Vec<f64>, String> {
         .iter()
         .enumerate()
         .map(|(i, x)| {
-            x.as_f64()
-                .ok_or_else(|| format!("{what}[{i}] must be a number, found {}", kind(x)))
+            let named = || x.as_str().and_then(optimc::number::parse_non_finite);
+            x.as_f64().or_else(named).ok_or_else(|| {
+                format!(
+                    "{what}[{i}] must be a number (or \"inf\", \"-inf\", \"NaN\"), found {}",
+                    kind(x)
+                )
+            })
         })
         .collect()
 }
@@ -54,7 +60,8 @@ fn floats(v: &Value, what: &str) -> Result<Vec<f32>, String> {
         .enumerate()
         .map(|(i, x)| {
             let f = x as f32;
-            if f.is_finite() {
+            // An infinity or NaN written as such is kept; a finite number must fit.
+            if f.is_finite() || !x.is_finite() {
                 Ok(f)
             } else {
                 Err(format!("{what}[{i}] = {x} does not fit a 32-bit float"))
@@ -228,6 +235,51 @@ fn shapes(
     Ok(shapes)
 }
 
+/// What `replay` prints, numbers as `optimc::number` writes them.
+#[derive(serde::Serialize)]
+struct Output<'a> {
+    groups: Vec<&'a str>,
+    lr: Vec<Nums<'a, f64>>,
+    momentum: Option<Vec<Option<Nums<'a, f64>>>>,
+    params: Vec<Snapshot<'a>>,
+}
+
+/// Every parameter's values after one epoch, as `{name: [values]}`.
+struct Snapshot<'a> {
+    names: &'a [String],
+    values: &'a [Vec<f32>],
+}
+
+impl serde::Serialize for Snapshot<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.names.len()))?;
+        for (name, values) in self.names.iter().zip(self.values) {
+            map.serialize_entry(name, &F32s(values))?;
+        }
+        map.end()
+    }
+}
+
+/// f32 values written as the f64 numbers they equal (as replay always printed them: they read
+/// back exactly as f32), or, when not finite, by name.
+struct F32s<'a>(&'a [f32]);
+
+impl serde::Serialize for F32s<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for &x in self.0 {
+            if x.is_finite() {
+                seq.serialize_element(&f64::from(x))?;
+            } else {
+                seq.serialize_element(&Num(x))?;
+            }
+        }
+        seq.end()
+    }
+}
+
 pub fn run(args: Args) -> u8 {
     let config = match load(&args.file) {
         Ok(c) => c,
@@ -287,13 +339,7 @@ pub fn run(args: Args) -> u8 {
             output::eprint(&format!("{:?}\n", miette::Report::new(err)));
             return super::CANNOT_RUN;
         }
-        let snapshot: Map<String, Value> = rec
-            .names
-            .iter()
-            .zip(&rec.init)
-            .map(|(n, p)| (n.clone(), Value::from(p.clone())))
-            .collect();
-        params.push(Value::Object(snapshot));
+        params.push(rec.init.clone());
         match &rec.metrics {
             Some(m) => trainer.end_epoch_with(m[e]),
             None => trainer.end_epoch(),
@@ -309,12 +355,20 @@ pub fn run(args: Args) -> u8 {
     let group_names: Vec<&str> = (0..groups)
         .map(|g| trainer.optimizer().group_name(g))
         .collect();
-    let out = serde_json::json!({
-        "groups": group_names,
-        "lr": lr,
-        "momentum": momentum,
-        "params": params,
-    });
+    let out = Output {
+        groups: group_names,
+        lr: lr.iter().map(|v| Nums(v)).collect(),
+        momentum: momentum
+            .as_ref()
+            .map(|m| m.iter().map(|v| v.as_deref().map(Nums)).collect::<Vec<_>>()),
+        params: params
+            .iter()
+            .map(|values| Snapshot {
+                names: &rec.names,
+                values,
+            })
+            .collect(),
+    };
     let mut s = serde_json::to_string(&out).unwrap_or_default();
     s.push('\n');
     output::print(s, OK)

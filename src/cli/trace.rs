@@ -4,6 +4,7 @@
 use super::output::{self, Stdout};
 use super::{cannot_run, load, read_file, Format, OK};
 use optimc::config::format_number;
+use optimc::number::Nums;
 use optimc::plot::Scale;
 use optimc::trace::{parse_metrics, MetricsError, Trace, TraceError};
 use optimc::Config;
@@ -151,15 +152,24 @@ fn sparklines(trace: &Trace) -> String {
     for (group, lr) in trace.groups.iter().zip(&trace.lr) {
         let (min, max) = lr
             .iter()
+            .filter(|v| v.is_finite())
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
                 (lo.min(v), hi.max(v))
             });
         let (line, scale) = optimc::plot::sparkline(lr, SPARKLINE_WIDTH);
-        let mut range = if min == max {
-            compact(min)
-        } else {
-            format!("{} .. {}", compact(min), compact(max))
-        };
+        let mut parts = Vec::new();
+        if min == max {
+            parts.push(compact(min));
+        } else if min < max {
+            parts.push(format!("{} .. {}", compact(min), compact(max)));
+        }
+        // The values that are drawn with their own mark, not a bar.
+        for (mark, name, is) in optimc::plot::NON_FINITE_MARKS {
+            if lr.iter().any(|&v| is(v)) {
+                parts.push(format!("{mark} {name}"));
+            }
+        }
+        let mut range = parts.join(", ");
         if scale == Scale::Linear {
             range.push_str(" (linear scale: some lrs are negative)");
         }
@@ -188,7 +198,10 @@ fn csv(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     for e in 0..epochs {
         write!(out, "{e}")?;
         for (_, v) in &cols {
-            write!(out, ",{:?}", v[e])?;
+            match optimc::number::non_finite_name(v[e]) {
+                Some(name) => write!(out, ",{name}")?,
+                None => write!(out, ",{:?}", v[e])?,
+            }
         }
         writeln!(out)?;
     }
@@ -197,16 +210,20 @@ fn csv(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
 
 fn json(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     // Serialized from the trace itself: a `serde_json::Value` would take 32 bytes per number.
+    // Numbers as `optimc::number` writes them: an infinite or NaN lr is a string, not `null`.
     #[derive(serde::Serialize)]
     struct Json<'a> {
         groups: &'a [String],
-        lr: &'a [Vec<f64>],
-        momentum: &'a Option<Vec<Option<Vec<f64>>>>,
+        lr: Vec<Nums<'a, f64>>,
+        momentum: Option<Vec<Option<Nums<'a, f64>>>>,
     }
     let value = Json {
         groups: &trace.groups,
-        lr: &trace.lr,
-        momentum: &trace.momentum,
+        lr: trace.lr.iter().map(|v| Nums(v)).collect(),
+        momentum: trace
+            .momentum
+            .as_ref()
+            .map(|m| m.iter().map(|v| v.as_deref().map(Nums)).collect()),
     };
     serde_json::to_writer(&mut *out, &value)?;
     writeln!(out)

@@ -23,6 +23,7 @@ mod format_comments;
 mod group_matching;
 mod hostile;
 mod invalid;
+mod non_finite;
 mod output;
 mod parse_equivalence;
 mod plot;
