@@ -16,6 +16,7 @@
 //! ```
 
 use crate::config::ScheduleConfig;
+use crate::number::Num;
 use crate::{Config, Schedule};
 
 /// The most epochs a trace records; more is almost certainly a typo and would only fill the
@@ -76,6 +77,11 @@ pub enum MetricsError {
     /// A line (1-based) that is not a number.
     #[error("line {line}: `{text}` is not a number")]
     NotANumber { line: usize, text: String },
+    /// A line (1-based) whose number is too large for an f64.
+    #[error(
+        "line {line}: `{text}` is too large for a number (write `inf` for an infinite metric)"
+    )]
+    OutOfRange { line: usize, text: String },
 }
 
 impl Trace {
@@ -253,29 +259,44 @@ fn record_unchecked(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Tr
 }
 
 /// Reads metrics written as a JSON array of numbers, or as one number per line (blank lines
-/// skipped).
+/// skipped). Both take the same values: a finite number (one too large for an f64, `1e999`,
+/// is refused), or inf, -inf or NaN written as [`crate::number`] names them (in JSON as
+/// strings, `"NaN"`; in text bare, `NaN`; any case, `inf` or `infinity`).
 ///
 /// ```
 /// assert_eq!(optimc::trace::parse_metrics("[1, 0.5]"), Ok(vec![1.0, 0.5]));
 /// assert_eq!(optimc::trace::parse_metrics("1\n\n0.5\n"), Ok(vec![1.0, 0.5]));
 /// assert!(optimc::trace::parse_metrics("1\nnope").is_err());
+/// assert_eq!(optimc::trace::parse_metrics("[\"inf\"]"), optimc::trace::parse_metrics("inf"));
+/// assert!(optimc::trace::parse_metrics("1e999").is_err());
 /// ```
 pub fn parse_metrics(text: &str) -> Result<Vec<f64>, MetricsError> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
-        return serde_json::from_str::<Vec<f64>>(trimmed)
+        return serde_json::from_str::<Vec<Num<f64>>>(trimmed)
+            .map(|v| v.into_iter().map(|n| n.0).collect())
             .map_err(|e| MetricsError::Json(e.to_string()));
     }
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            l.trim()
-                .parse::<f64>()
-                .map_err(|_| MetricsError::NotANumber {
-                    line: i + 1,
-                    text: l.trim().to_string(),
-                })
+            let (line, text) = (i + 1, l.trim());
+            if let Some(v) = crate::number::parse_non_finite(text) {
+                return Ok(v);
+            }
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                // `1e999`: refused as in JSON, rather than read as inf.
+                Ok(_) => Err(MetricsError::OutOfRange {
+                    line,
+                    text: text.to_string(),
+                }),
+                Err(_) => Err(MetricsError::NotANumber {
+                    line,
+                    text: text.to_string(),
+                }),
+            }
         })
         .collect()
 }
@@ -334,6 +355,39 @@ mod tests {
         );
         let empty = Trace::record(&constant, 0, None).unwrap();
         assert_eq!((empty.epochs(), empty.momentum), (0, None));
+    }
+
+    #[test]
+    fn text_and_json_metrics_take_the_same_values() {
+        let same = |text: &str, json: &str| {
+            let (a, b) = (parse_metrics(text), parse_metrics(json));
+            match (&a, &b) {
+                (Ok(a), Ok(b)) => {
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(a), bits(b), "{text:?} vs {json:?}");
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("{text:?} gives {a:?}, {json:?} gives {b:?}"),
+            }
+        };
+        same("1\n-0.5\n", "[1, -0.5]");
+        same(
+            "inf\n-inf\nNaN\n-NaN\n",
+            r#"["inf", "-inf", "NaN", "-NaN"]"#,
+        );
+        same("nan\nInfinity\n", r#"["nan", "Infinity"]"#);
+        same("1e999\n", "[1e999]");
+        same("-1e999\n", "[-1e999]");
+        same("1e-999\n", "[1e-999]");
+        same("nope\n", r#"["nope"]"#);
+        assert!(parse_metrics("1e999").is_err());
+        assert_eq!(
+            parse_metrics("1\n1e999"),
+            Err(MetricsError::OutOfRange {
+                line: 2,
+                text: "1e999".to_string()
+            })
+        );
     }
 
     #[test]
