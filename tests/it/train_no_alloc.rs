@@ -50,7 +50,7 @@ fn new_kernels_allocate_nothing() {
     let [mut ax, mut prev, mut lion_m, mut lamb_m, mut lamb_v, mut muon_m] =
         std::array::from_fn(|_| vec![0.0f32; n]);
     let (mut row_var, mut col_var, mut col_sums) =
-        (vec![0.0f32; rows], vec![0.0f32; cols], vec![0.0f64; cols]);
+        (vec![0.0f32; rows], vec![0.0f32; cols], vec![0.0f32; cols]);
     let mut scratch = MuonScratch::new(rows, cols);
     let (mut step, mut eta, mut mu) = (0.0f32, asgd_initial_eta(0.01), 1.0f32);
     let (mut rprop_step, mut adafactor_step) = (0.0f32, 0.0f32);

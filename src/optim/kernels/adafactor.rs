@@ -1,6 +1,6 @@
 //! Adafactor (`torch.optim.Adafactor`, `_single_tensor_adafactor`).
 
-use super::{check_len, l2_norm};
+use super::check_len;
 use crate::optim::ops::{add, f, fma_kernel, lerp, specialize};
 
 /// Adafactor's options (PyTorch's defaults: lr 1e-2, beta2_decay -0.8, eps (None, 1e-3),
@@ -53,7 +53,7 @@ pub enum AdafactorMoments<'a> {
         cols: usize,
         row_var: &'a mut [f32],
         col_var: &'a mut [f32],
-        col_sums: &'a mut [f64],
+        col_sums: &'a mut [f32],
     },
 }
 
@@ -90,7 +90,11 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
     let weight = t.powf(o.beta2_decay);
     let rho = o.lr.min(1.0 / t.powf(0.5));
     let numel_sqrt = (n as f64).powf(0.5);
-    let alpha = o.eps.1.max(f64::from(l2_norm(param)) / numel_sqrt) * rho;
+    let alpha = o
+        .eps
+        .1
+        .max(f64::from(sum_squares(param).sqrt()) / numel_sqrt)
+        * rho;
     let mut s = Scalars {
         weight: f(weight),
         eps1: f(eps1),
@@ -99,6 +103,8 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
         scale: 0.0,
     };
     let wd = o.weight_decay != 0.0;
+    // The update's norm is summed in f64: ATen's order for it could not be pinned down from
+    // the recorded cases, and the more accurate sum keeps every case within 2e-6.
     let scale = |update_sq: f64| {
         let unorm = update_sq.sqrt() as f32;
         f(-alpha / 1.0f64.max(f64::from(unorm) / (numel_sqrt * o.d)))
@@ -168,17 +174,43 @@ fn rsqrt_clamped(s: &Scalars, v: f32) -> f32 {
     1.0 / v.sqrt()
 }
 
-/// `torch.linalg.vector_norm(...).square_().div_(count)` from a sum of squares.
+/// The float32 sum of squares ATen's `norm` kernel computes over a contiguous run of values
+/// (the whole tensor for `p.norm()`, a row for `vector_norm(dim=-1)`): 16 lanes accumulated
+/// with fused multiply-adds, the lanes added in order, then the rest one by one. PyTorch's
+/// reductions round in float32, and Adafactor's results depend on their last bits (a relative
+/// step of up to 1 moves a parameter by about its own size), so the order is reproduced rather
+/// than summed more accurately.
+fn sum_squares(x: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let full = x.len() - x.len() % LANES;
+    let mut lanes = [0.0f32; LANES];
+    for chunk in x[..full].chunks_exact(LANES) {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l = v.mul_add(v, *l);
+        }
+    }
+    let mut sum = lanes[0];
+    for &l in &lanes[1..] {
+        sum += l;
+    }
+    for &v in &x[full..] {
+        sum = v.mul_add(v, sum);
+    }
+    sum
+}
+
+/// `torch.linalg.vector_norm(...).square_().div_(count)` from a float32 sum of squares.
 #[inline(always)]
-fn mean_square(sum_sq: f64, count: usize) -> f32 {
-    let norm = sum_sq.sqrt() as f32;
+fn mean_square(sum_sq: f32, count: usize) -> f32 {
+    let norm = sum_sq.sqrt();
     norm * norm / count as f32
 }
 
-/// `row_var.mean(dim=-2).clamp_(min=eps1)` of one matrix.
+/// `row_var.mean(dim=-2).clamp_(min=eps1)` of one matrix: a float32 sum in order, divided by
+/// the count.
 fn row_mean(s: &Scalars, row_var: &[f32]) -> f32 {
-    let sum: f64 = row_var.iter().map(|&x| f64::from(x)).sum();
-    let mean = sum as f32 / row_var.len() as f32;
+    let sum = row_var.iter().fold(0.0f32, |a, &x| a + x);
+    let mean = sum / row_var.len() as f32;
     if mean.is_nan() {
         mean
     } else {
@@ -186,7 +218,9 @@ fn row_mean(s: &Scalars, row_var: &[f32]) -> f32 {
     }
 }
 
-/// Updates one matrix's row and column factors from its gradient (signs do not matter).
+/// Updates one matrix's row and column factors from its gradient (signs do not matter). A
+/// column's sum of squares runs down the rows in float32 with fused multiply-adds, as ATen
+/// reduces over a non-contiguous dimension.
 fn factored_moments(
     s: &Scalars,
     g: &[f32],
@@ -194,17 +228,14 @@ fn factored_moments(
     cols: usize,
     row_var: &mut [f32],
     col_var: &mut [f32],
-    col_sums: &mut [f64],
+    col_sums: &mut [f32],
 ) {
     col_sums.fill(0.0);
     for (r, rv) in g.chunks_exact(cols).zip(row_var.iter_mut()) {
-        let mut sum = 0.0f64;
+        *rv = lerp(*rv, mean_square(sum_squares(r), cols), s.weight);
         for (&x, cs) in r.iter().zip(col_sums.iter_mut()) {
-            let sq = f64::from(x) * f64::from(x);
-            sum += sq;
-            *cs += sq;
+            *cs = x.mul_add(x, *cs);
         }
-        *rv = lerp(*rv, mean_square(sum, cols), s.weight);
     }
     for (cv, &sum) in col_var.iter_mut().zip(col_sums.iter()) {
         *cv = lerp(*cv, mean_square(sum, rows), s.weight);
@@ -288,15 +319,8 @@ mod tests {
     use crate::optim::kernels::reference::{floats, load, Compare};
 
     fn check(name: &str) {
-        check_within(name, 1e-5);
-    }
-
-    fn check_within(name: &str, rel: f64) {
         let case = load(name);
-        let mut cmp = Compare {
-            rel,
-            ..Compare::default()
-        };
+        let mut cmp = Compare::default();
         let d = AdafactorOptions::default();
         for (gi, g) in case.groups.iter().enumerate() {
             let eps = g.tuple("eps").map_or(d.eps, |t| (t[0], t[1].unwrap()));
@@ -314,7 +338,7 @@ mod tests {
             let (batch, rows, cols) = factoring.unwrap_or((0, 0, 0));
             let mut variance = vec![0.0; if factoring.is_some() { 0 } else { p.len() }];
             let (mut row_var, mut col_var) = (vec![0.0; batch * rows], vec![0.0; batch * cols]);
-            let mut col_sums = vec![0.0; cols];
+            let mut col_sums = vec![0.0f32; cols];
             for e in 0..case.epochs {
                 o.lr = case.lr(gi, e);
                 let moments = match factoring {
@@ -359,13 +383,9 @@ mod tests {
         check("adafactor_1d_wd_cosine");
     }
 
-    /// With lr 0.5 every step moves the parameters by about their own size, and a few
-    /// values pass close to zero: the last-ulp differences of the norms (summed in f64 here,
-    /// in float32 in an order ATen does not fix) grow to 2.4e-5 relative on those values by the
-    /// end (a value near zero after a cancellation), so this case is checked at 1e-4.
     #[test]
     fn adafactor_beta2_d_eps() {
-        check_within("adafactor_beta2_d_eps", 1e-4);
+        check("adafactor_beta2_d_eps");
     }
 
     #[test]
