@@ -919,6 +919,10 @@ pub enum Lookup {
     Other(&'static str),
     /// Defined by a later `let`.
     Later(Span),
+    /// The `let` (defined at the span) whose value is being compiled: it cannot use itself.
+    Itself(Span),
+    /// A `let` whose value had errors, already reported: its uses report nothing more.
+    Poisoned,
     Undefined,
 }
 
@@ -1192,18 +1196,14 @@ impl Compiler<'_> {
                 None
             }
             Lookup::Later(def) => {
-                self.diags.push(
-                    Diagnostic::error(
-                        Code::UsedBeforeDefinition,
-                        span,
-                        format!("`{name}` is used before it is defined"),
-                    )
-                    .with_label("used here")
-                    .with_related(def, "defined here")
-                    .with_help(format!("move `let {name} = ...` above its first use")),
-                );
+                self.diags.push(used_before_definition(name, span, def));
                 None
             }
+            Lookup::Itself(def) => {
+                self.diags.push(refers_to_itself(name, span, def, false));
+                None
+            }
+            Lookup::Poisoned => None,
             Lookup::Undefined => {
                 let mut candidates: Vec<&str> = vec![self.param, "pi", "tau"];
                 candidates.extend(Func::NAMES);
@@ -1282,6 +1282,24 @@ impl Compiler<'_> {
                 }
                 let arg = self.expect(&call.args[0].value, Ty::Number)?;
                 self.inline(&lambda, arg, call.span)
+            }
+            lookup @ (Lookup::Later(_) | Lookup::Itself(_) | Lookup::Poisoned) => {
+                // The arguments' own mistakes are still worth reporting.
+                for a in &call.args {
+                    let _ = self.node(&a.value);
+                }
+                match lookup {
+                    Lookup::Later(def) => {
+                        self.diags
+                            .push(used_before_definition(name, call.name.span, def))
+                    }
+                    Lookup::Itself(def) => {
+                        self.diags
+                            .push(refers_to_itself(name, call.name.span, def, true))
+                    }
+                    _ => {}
+                }
+                None
             }
             _ => {
                 let mut d = Diagnostic::error(
@@ -1404,6 +1422,40 @@ impl Shape {
         }
         shape
     }
+}
+
+/// `name` used (at `span`) above the `let` that defines it (at `def`).
+pub(crate) fn used_before_definition(name: &str, span: Span, def: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::UsedBeforeDefinition,
+        span,
+        format!("`{name}` is used before it is defined"),
+    )
+    .with_label("used here")
+    .with_related(def, "defined here")
+    .with_help(format!("move `let {name} = ...` above its first use"))
+}
+
+/// `name` used (at `span`) inside the value of its own `let` (at `def`); `called` if it is
+/// called, as a recursive function would be.
+pub(crate) fn refers_to_itself(name: &str, span: Span, def: Span, called: bool) -> Diagnostic {
+    let help = if called {
+        "a `let` lambda cannot call itself (there is no recursion); write the function in closed form, e.g. `e -> 0.95 ** e` instead of `e -> 0.95 * f(e - 1)`".to_string()
+    } else {
+        format!("a `let` is defined by its value, which cannot use it; compute `{name}` from numbers and earlier `let`s")
+    };
+    Diagnostic::error(
+        Code::UsedBeforeDefinition,
+        span,
+        format!("`let {name}` cannot refer to itself"),
+    )
+    .with_label(if called {
+        "calls itself"
+    } else {
+        "refers to itself"
+    })
+    .with_related(def, "defined here")
+    .with_help(help)
 }
 
 pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {

@@ -130,6 +130,8 @@ struct Checker {
     /// Whether the expression being evaluated is inside one that [`Checker::guard_depth`]
     /// accepted: every sub-expression of an accepted expression is accepted too.
     guarded: bool,
+    /// The name span of the `let` whose value is being checked, which that value cannot use.
+    current_let: Option<Span>,
 }
 
 impl Checker {
@@ -181,6 +183,7 @@ impl Checker {
             inline_budget: expr::InlineBudget::default(),
             counted: Cell::new((0, 0)),
             guarded: false,
+            current_let: None,
         }
     }
 
@@ -207,7 +210,9 @@ impl Checker {
         for st in &file.statements {
             match st {
                 Statement::Let { name, value, .. } => {
+                    self.current_let = Some(name.span);
                     let v = self.arg_value(value);
+                    self.current_let = None;
                     if let Some(entry) = self.lets.get_mut(&name.name) {
                         if entry.span == name.span {
                             entry.defined = true;

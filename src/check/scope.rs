@@ -44,6 +44,7 @@ impl Checker {
             entry.used.set(true);
         }
         match entry {
+            Some(entry) if self.current_let == Some(entry.span) => Lookup::Itself(entry.span),
             Some(entry) if entry.defined => match &entry.value {
                 Some(Value::Number(v)) => Lookup::Number(*v),
                 Some(Value::Bool(b)) => Lookup::Bool(*b),
@@ -52,8 +53,9 @@ impl Checker {
                 Some(Value::List(_)) => Lookup::Other("a list"),
                 Some(Value::Tuple(_)) => Lookup::Other("a tuple"),
                 Some(Value::Schedule(_)) => Lookup::Other("a schedule"),
-                // An errored `let` was reported already; stand in a number to avoid repeats.
-                Some(Value::Word(_)) | None => Lookup::Number(1.0),
+                // An errored `let` was reported already: its uses say nothing more.
+                None => Lookup::Poisoned,
+                Some(Value::Word(_)) => Lookup::Number(1.0),
             },
             Some(entry) => Lookup::Later(entry.span),
             None => Lookup::Undefined,
@@ -80,19 +82,16 @@ impl Checker {
             entry.used.set(true);
         }
         match entry {
+            Some(entry) if self.current_let == Some(entry.span) => {
+                let def = entry.span;
+                self.error(expr::refers_to_itself(name, span, def, false));
+                return None;
+            }
+            // `None` for a `let` whose errors were reported: nothing more to say.
             Some(entry) if entry.defined => return entry.value.clone(),
             Some(entry) => {
                 let def = entry.span;
-                self.error(
-                    Diagnostic::error(
-                        Code::UsedBeforeDefinition,
-                        span,
-                        format!("`{name}` is used before it is defined"),
-                    )
-                    .with_label("used here")
-                    .with_related(def, "defined here")
-                    .with_help(format!("move `let {name} = ...` above its first use")),
-                );
+                self.error(expr::used_before_definition(name, span, def));
                 return None;
             }
             None => {}
@@ -148,5 +147,40 @@ mod tests {
         assert_eq!(did_you_mean("T_max", ["t_max", "eta_min"]), Some("t_max"));
         assert_eq!(did_you_mean("SGD", ["sgd", "adam"]), Some("sgd"));
         assert_eq!(did_you_mean("xyz", ["gamma"]), None);
+    }
+
+    fn errors(source: &str) -> Vec<String> {
+        let file = crate::parse::parse(source).unwrap();
+        super::super::check(&file)
+            .diagnostics
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_let_cannot_use_itself_or_a_later_let() {
+        assert_eq!(
+            errors("let x = x + 1\noptimizer = sgd(lr = 0.1 * x)"),
+            ["`let x` cannot refer to itself"]
+        );
+        assert_eq!(
+            errors("let f = e -> 0.9 * f(e)\noptimizer = sgd(lr = f(2))"),
+            ["`let f` cannot refer to itself"]
+        );
+        assert_eq!(
+            errors("optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> g(e))\nlet g = e -> e"),
+            ["`g` is used before it is defined"]
+        );
+    }
+
+    #[test]
+    fn uses_of_a_let_that_failed_report_nothing_more() {
+        let source = "let a = e -> e * nope\nlet b = e -> a(e) + a(e + 1)\nlet c = b(2) + a(1)\n\
+                      optimizer = sgd(lr = 0.1 * c)\nschedule = lambda(e -> b(e) * a(undefined))";
+        assert_eq!(
+            errors(source),
+            ["`nope` is not defined", "`undefined` is not defined"]
+        );
     }
 }

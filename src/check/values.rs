@@ -216,6 +216,17 @@ impl Checker {
         }
         if let Some(entry) = self.lets.get(name) {
             entry.used.set(true);
+            let def = entry.span;
+            if self.current_let == Some(def) {
+                self.error(expr::refers_to_itself(name, call.name.span, def, true));
+                return None;
+            }
+            if !entry.defined {
+                self.error(expr::used_before_definition(name, call.name.span, def));
+                return None;
+            }
+            // `None`: its errors were reported where it is defined.
+            entry.value.as_ref()?;
         }
         let lambda = match self.lets.get(name).and_then(|e| e.value.as_ref()) {
             Some(Value::Lambda(lambda)) => Some(lambda.clone()),
