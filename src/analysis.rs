@@ -761,9 +761,7 @@ impl Analysis<'_, '_> {
                 Culprit {
                     span,
                     label,
-                    help: format!(
-                        "PyTorch would train with this lr and turn the weights into NaN; make the lambda finite at every epoch, e.g. `{param} -> if {param} == {x} then 1 else {whole}`"
-                    ),
+                    help: self.non_finite_help(lambda, multiplicative, param, x, &whole),
                 }
             }
             Problem::Negative => Culprit {
@@ -779,6 +777,32 @@ impl Analysis<'_, '_> {
                 help: self.zero_help(epoch),
             },
         })
+    }
+
+    /// How to make `lambda`, first NaN or infinite at `x`, finite: guarding that epoch, where
+    /// it is the only one over the horizon (a guard that leaves later epochs broken is no fix),
+    /// or else where it breaks.
+    fn non_finite_help(
+        &self,
+        lambda: &Lambda,
+        multiplicative: bool,
+        param: &str,
+        x: u64,
+        whole: &str,
+    ) -> String {
+        let why = "PyTorch would train with this lr and turn the weights into NaN";
+        let first = u64::from(multiplicative);
+        let mut bad = (first..self.horizon).filter(|&e| !lambda.eval(e as f64).is_finite());
+        let count = 1 + bad.by_ref().filter(|&e| e != x).count();
+        if count == 1 {
+            return format!(
+                "{why}; make the lambda finite at every epoch, e.g. `{param} -> if {param} == {x} then 1 else {whole}`"
+            );
+        }
+        format!(
+            "{why}; make the lambda finite at every epoch: it is infinite or NaN at {count} of epochs {first} to {}, so guarding one epoch is not enough. Keep the arguments of `log` and `sqrt` positive and divisors away from 0 over the whole run",
+            self.horizon - 1
+        )
     }
 
     fn generic_culprit(
@@ -883,7 +907,8 @@ impl Analysis<'_, '_> {
             let usable = |a: f64| a.is_finite() && a > 1e-12;
             if usable(prev) && usable(v) {
                 let ratio = (v / prev).abs().max((prev / v).abs());
-                if ratio > JUMP_FACTOR * (1.0 + 1e-9) {
+                if ratio > JUMP_FACTOR * (1.0 + 1e-9) && !on_a_ramp(lambda, first, len, x, prev, v)
+                {
                     let direction = if v.abs() < prev.abs() {
                         "drops"
                     } else {
@@ -1076,6 +1101,20 @@ impl Analysis<'_, '_> {
             self.out.push(d);
         }
     }
+}
+
+/// Whether the change from `prev` (at `x - 1`) to `v` (at `x`) is a step of a steady ramp
+/// rather than a jump: the epoch before or after (within `first..len`) changes the lambda in
+/// the same direction by at least half as much. A linear warmup from a small start rises
+/// tenfold and more in its first epoch, but by the same amount in the next; a cliff does not.
+fn on_a_ramp(lambda: &Lambda, first: u64, len: u64, x: u64, prev: f64, v: f64) -> bool {
+    let step = v - prev;
+    let steady = |a: f64, b: f64| {
+        let d = b - a;
+        d.is_finite() && d != 0.0 && (d > 0.0) == (step > 0.0) && 2.0 * d.abs() >= step.abs()
+    };
+    (x + 1 < len && steady(v, lambda.eval((x + 1) as f64)))
+        || (x >= first + 2 && steady(lambda.eval((x - 2) as f64), prev))
 }
 
 /// Schedules whose lr is computed from the initial lr each epoch, not from the current one.
@@ -1368,6 +1407,49 @@ mod tests {
             let found = analyse(&source);
             assert!(found.is_empty(), "{schedule}: {found:?}");
         }
+    }
+
+    #[test]
+    fn a_linear_warmup_from_a_small_start_is_not_a_jump() {
+        // Its first epoch rises 11-fold (1e-3 to 0.011 of the lr), but by as much as the next.
+        for schedule in [
+            "lambda(t -> if t < 100 then (1e-5 + t * ((0.01 - 1e-5) / 100)) / 0.01 else 1)",
+            "lambda(e -> max(1e-4, 1 - e / 50))",
+        ] {
+            let source = format!("optimizer = sgd(lr = 0.01)\nschedule = {schedule}");
+            let found = analyse(&source);
+            assert!(found.is_empty(), "{schedule}: {found:?}");
+        }
+        // A cliff, or a steep geometric step, still is.
+        for schedule in [
+            "lambda(e -> if e < 5 then 0.01 else 1)",
+            "lambda(e -> if e < 5 then 0.01 else 1 + e / 10)",
+            "lambda(e -> min(1, 100 ** (e - 3)))",
+            "lambda(e -> 0.95 ** (e * 100))",
+        ] {
+            let source = format!("optimizer = sgd(lr = 0.01)\nschedule = {schedule}");
+            let found = analyse(&source);
+            assert!(
+                found.iter().any(|d| d.code == Code::LambdaJump),
+                "{schedule}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_non_finite_fix_holds_over_the_horizon_or_is_not_offered() {
+        let help = |schedule: &str| {
+            let source = format!("optimizer = sgd(lr = 0.01)\nschedule = {schedule}");
+            let found = analyse(&source);
+            let d = found.iter().find(|d| d.code == Code::NonFiniteLr).unwrap();
+            d.help.clone().unwrap()
+        };
+        // Broken at epoch 0 alone: guarding it is the fix.
+        assert!(help("lambda(e -> 1 / sqrt(e))").contains("`e -> if e == 0 then 1 else"));
+        // Broken from epoch 10 on: guarding epoch 10 would leave epoch 11 broken.
+        let h = help("lambda(e -> log(10 - e))");
+        assert!(!h.contains("if e =="), "{h}");
+        assert!(h.contains("at 90 of epochs 0 to 99"), "{h}");
     }
 
     #[test]
