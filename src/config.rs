@@ -2,7 +2,9 @@
 //! and every `let` substituted. The checker produces it; schedules and optimizers are built from it.
 
 use crate::expr::Lambda;
-pub use crate::schedule::named::{InverseSqrt, Noam, Wsd, WsdShape};
+pub use crate::schedule::named::{
+    InverseSqrt, Noam, WarmupConstant, WarmupCosine, WarmupLinear, Wsd, WsdShape,
+};
 use serde::{Deserialize, Serialize};
 
 /// A fully resolved `.optim` file.
@@ -479,6 +481,12 @@ pub enum ScheduleConfig {
     Noam(Noam),
     /// transformers' `get_wsd_schedule` (a `LambdaLR`).
     Wsd(Wsd),
+    /// transformers' `get_cosine_(with_min_lr_)schedule_with_warmup` (a `LambdaLR`).
+    WarmupCosine(WarmupCosine),
+    /// transformers' `get_linear_schedule_with_warmup` (a `LambdaLR`).
+    WarmupLinear(WarmupLinear),
+    /// transformers' `get_constant_schedule_with_warmup` (a `LambdaLR`).
+    WarmupConstant(WarmupConstant),
 }
 
 impl ScheduleConfig {

@@ -7,7 +7,7 @@ use super::{Checker, Value};
 use crate::ast::{self, Span};
 use crate::config::{
     AnnealStrategy, CyclicMode, InverseSqrt, Noam, PerGroup, PlateauMode, ScaleMode,
-    ScheduleConfig, ThresholdMode, Wsd, WsdShape,
+    ScheduleConfig, ThresholdMode, WarmupConstant, WarmupCosine, WarmupLinear, Wsd, WsdShape,
 };
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
@@ -116,6 +116,19 @@ impl Checker {
                 factor: self.number_param(b, k, "factor"),
             })),
             ScheduleKind::Wsd => self.wsd_schedule(b, k),
+            ScheduleKind::WarmupCosine => Some(ScheduleConfig::WarmupCosine(WarmupCosine {
+                warmup: self.whole_param(b, k, "warmup"),
+                total: self.whole_param(b, k, "total"),
+                num_cycles: self.number_param(b, k, "num_cycles"),
+                min_lr_ratio: self.number_param(b, k, "min_lr_ratio"),
+            })),
+            ScheduleKind::WarmupLinear => Some(ScheduleConfig::WarmupLinear(WarmupLinear {
+                warmup: self.whole_param(b, k, "warmup"),
+                total: self.whole_param(b, k, "total"),
+            })),
+            ScheduleKind::WarmupConstant => Some(ScheduleConfig::WarmupConstant(WarmupConstant {
+                warmup: self.whole_param(b, k, "warmup"),
+            })),
             ScheduleKind::CosineRestarts => Some(ScheduleConfig::CosineRestarts {
                 t_0: self.whole_param(b, k, "t_0"),
                 t_mult: self.whole_param(b, k, "t_mult"),

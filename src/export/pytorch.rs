@@ -449,7 +449,12 @@ impl Writer {
         let mut class = s.kind().torch_name();
         let args: Vec<String> = match s {
             // What its library builds: a LambdaLR of the same factor.
-            ScheduleConfig::InverseSqrt(_) | ScheduleConfig::Noam(_) | ScheduleConfig::Wsd(_) => {
+            ScheduleConfig::InverseSqrt(_)
+            | ScheduleConfig::Noam(_)
+            | ScheduleConfig::Wsd(_)
+            | ScheduleConfig::WarmupCosine(_)
+            | ScheduleConfig::WarmupLinear(_)
+            | ScheduleConfig::WarmupConstant(_) => {
                 class = "LambdaLR";
                 let rule = s.named_rule().expect("a named schedule");
                 vec![format!("lr_lambda={}", rule.python())]

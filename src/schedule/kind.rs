@@ -36,6 +36,9 @@ pub enum ScheduleKind {
     InverseSqrt,
     Noam,
     Wsd,
+    WarmupCosine,
+    WarmupLinear,
+    WarmupConstant,
 }
 
 /// Everything the table says about one kind.
@@ -489,6 +492,42 @@ pub const KINDS: &[KindInfo] = &[
         2,
     )
     .sets_lr_from_scratch(),
+    kind(
+        K::WarmupCosine,
+        "warmup_cosine",
+        "transformers.get_cosine_with_min_lr_schedule_with_warmup",
+        &[
+            Param::whole("warmup", 0).example("1000"),
+            Param::whole("total", 1)
+                .range(Range::AtLeastOne)
+                .example("10000"),
+            Param::number("num_cycles", 0.5),
+            Param::number("min_lr_ratio", 0.0).range(Range::UnitInterval),
+        ],
+        2,
+    )
+    .sets_lr_from_scratch(),
+    kind(
+        K::WarmupLinear,
+        "warmup_linear",
+        "transformers.get_linear_schedule_with_warmup",
+        &[
+            Param::whole("warmup", 0).example("1000"),
+            Param::whole("total", 1)
+                .range(Range::AtLeastOne)
+                .example("10000"),
+        ],
+        2,
+    )
+    .sets_lr_from_scratch(),
+    kind(
+        K::WarmupConstant,
+        "warmup_constant",
+        "transformers.get_constant_schedule_with_warmup",
+        &[Param::whole("warmup", 0).example("1000")],
+        1,
+    )
+    .sets_lr_from_scratch(),
 ];
 
 // `ScheduleKind::info` indexes the table by the kind: the rows must be in the enum's order.
@@ -506,7 +545,7 @@ const _: () = {
 
 impl ScheduleKind {
     /// Every kind, in the table's order.
-    pub const ALL: [ScheduleKind; 18] = [
+    pub const ALL: [ScheduleKind; 21] = [
         K::Lambda,
         K::Multiplicative,
         K::Step,
@@ -525,6 +564,9 @@ impl ScheduleKind {
         K::InverseSqrt,
         K::Noam,
         K::Wsd,
+        K::WarmupCosine,
+        K::WarmupLinear,
+        K::WarmupConstant,
     ];
 
     /// The kind's row of [`KINDS`].
@@ -596,6 +638,9 @@ impl ScheduleConfig {
             ScheduleConfig::InverseSqrt(_) => K::InverseSqrt,
             ScheduleConfig::Noam(_) => K::Noam,
             ScheduleConfig::Wsd(_) => K::Wsd,
+            ScheduleConfig::WarmupCosine(_) => K::WarmupCosine,
+            ScheduleConfig::WarmupLinear(_) => K::WarmupLinear,
+            ScheduleConfig::WarmupConstant(_) => K::WarmupConstant,
         }
     }
 
@@ -751,6 +796,16 @@ impl ScheduleConfig {
                 ("min_lr_ratio", V::Number(w.min_lr_ratio)),
                 ("num_cycles", V::Number(w.num_cycles)),
             ],
+            ScheduleConfig::WarmupCosine(c) => vec![
+                ("warmup", V::Whole(c.warmup)),
+                ("total", V::Whole(c.total)),
+                ("num_cycles", V::Number(c.num_cycles)),
+                ("min_lr_ratio", V::Number(c.min_lr_ratio)),
+            ],
+            ScheduleConfig::WarmupLinear(l) => {
+                vec![("warmup", V::Whole(l.warmup)), ("total", V::Whole(l.total))]
+            }
+            ScheduleConfig::WarmupConstant(c) => vec![("warmup", V::Whole(c.warmup))],
         }
     }
 
@@ -792,9 +847,12 @@ impl ScheduleConfig {
                 .chain(milestones.iter().copied())
                 .max()
                 .unwrap_or(0),
-            ScheduleConfig::InverseSqrt(_) | ScheduleConfig::Noam(_) | ScheduleConfig::Wsd(_) => {
-                self.named_rule().map_or(0, |r| r.extent())
-            }
+            ScheduleConfig::InverseSqrt(_)
+            | ScheduleConfig::Noam(_)
+            | ScheduleConfig::Wsd(_)
+            | ScheduleConfig::WarmupCosine(_)
+            | ScheduleConfig::WarmupLinear(_)
+            | ScheduleConfig::WarmupConstant(_) => self.named_rule().map_or(0, |r| r.extent()),
         }
     }
 
@@ -847,6 +905,9 @@ impl ScheduleConfig {
             ScheduleConfig::Wsd(w) => (w.warmup, "its warmup".into(), Some("warmup")),
             ScheduleConfig::InverseSqrt(i) => (i.warmup, "its warmup".into(), Some("warmup")),
             ScheduleConfig::Noam(n) => (n.warmup, "its warmup".into(), Some("warmup")),
+            ScheduleConfig::WarmupCosine(c) => (c.total, "its annealing".into(), Some("total")),
+            ScheduleConfig::WarmupLinear(l) => (l.total, "its decay".into(), Some("total")),
+            ScheduleConfig::WarmupConstant(c) => (c.warmup, "its warmup".into(), Some("warmup")),
             ScheduleConfig::Lambda { .. }
             | ScheduleConfig::Multiplicative { .. }
             | ScheduleConfig::Exponential { .. }
@@ -953,6 +1014,9 @@ mod tests {
             "noam(d_model = 512, warmup = 30, factor = 2)",
             "wsd(warmup = 10, decay = 30, total = 100, warmup_shape = cosine, \
              decay_shape = one_minus_sqrt, min_lr_ratio = 0.1, num_cycles = 1)",
+            "warmup_cosine(warmup = 10, total = 100, num_cycles = 1.5, min_lr_ratio = 0.1)",
+            "warmup_linear(warmup = 10, total = 100)",
+            "warmup_constant(warmup = 10)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

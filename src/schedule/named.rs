@@ -63,12 +63,40 @@ pub struct Wsd {
     pub num_cycles: f64,
 }
 
+/// transformers' `get_cosine_with_min_lr_schedule_with_warmup` (and, with `min_lr_ratio = 0`,
+/// `get_cosine_schedule_with_warmup`): linear warmup from 0, then a cosine of `num_cycles`
+/// waves from 1 to `min_lr_ratio` by step `total`, clamped at 0 (past `total` it goes on).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarmupCosine {
+    pub warmup: u64,
+    pub total: u64,
+    pub num_cycles: f64,
+    pub min_lr_ratio: f64,
+}
+
+/// transformers' `get_linear_schedule_with_warmup`: linear warmup from 0, linear decay to 0 at
+/// `total`, 0 after.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarmupLinear {
+    pub warmup: u64,
+    pub total: u64,
+}
+
+/// transformers' `get_constant_schedule_with_warmup`: linear warmup from 0, then 1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WarmupConstant {
+    pub warmup: u64,
+}
+
 /// One of the named schedules, as the runtime evaluates it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NamedRule {
     InverseSqrt(InverseSqrt),
     Noam(Noam),
     Wsd(Wsd),
+    WarmupCosine(WarmupCosine),
+    WarmupLinear(WarmupLinear),
+    WarmupConstant(WarmupConstant),
 }
 
 /// Python's `float(a) / float(max(1, b))` for the integer step counts of transformers.
@@ -83,6 +111,9 @@ impl NamedRule {
             NamedRule::InverseSqrt(_) => "inverse_sqrt",
             NamedRule::Noam(_) => "noam",
             NamedRule::Wsd(_) => "wsd",
+            NamedRule::WarmupCosine(_) => "warmup_cosine",
+            NamedRule::WarmupLinear(_) => "warmup_linear",
+            NamedRule::WarmupConstant(_) => "warmup_constant",
         }
     }
 
@@ -108,6 +139,26 @@ impl NamedRule {
                         * step.powf(-0.5).min(step * (warmup as f64).powf(-1.5)))
             }
             NamedRule::Wsd(w) => w.factor(step),
+            NamedRule::WarmupCosine(c) => {
+                if step < c.warmup as i64 {
+                    return ratio(step, c.warmup);
+                }
+                let progress = ratio(step - c.warmup as i64, c.total.saturating_sub(c.warmup));
+                let factor = 0.5 * (1.0 + (PI * c.num_cycles * 2.0 * progress).cos());
+                (factor * (1.0 - c.min_lr_ratio) + c.min_lr_ratio).max(0.0)
+            }
+            NamedRule::WarmupLinear(l) => {
+                if step < l.warmup as i64 {
+                    return ratio(step, l.warmup);
+                }
+                ratio(l.total as i64 - step, l.total.saturating_sub(l.warmup)).max(0.0)
+            }
+            NamedRule::WarmupConstant(c) => {
+                if step < c.warmup as i64 {
+                    return ratio(step, c.warmup);
+                }
+                1.0
+            }
         }
     }
 
@@ -132,6 +183,26 @@ impl NamedRule {
                  max(step, 1) * {warmup} ** (-1.5)))"
             ),
             NamedRule::Wsd(w) => w.python(),
+            NamedRule::WarmupCosine(c) => format!(
+                "lambda step: float(step) / float(max(1, {w})) if step < {w} else max(0, \
+                 0.5 * (1.0 + math.cos(math.pi * {n:?} * 2.0 * (float(step - {w}) / \
+                 float(max(1, {d}))))) * (1 - {m:?}) + {m:?})",
+                w = c.warmup,
+                d = c.total.saturating_sub(c.warmup),
+                n = c.num_cycles,
+                m = c.min_lr_ratio,
+            ),
+            NamedRule::WarmupLinear(l) => format!(
+                "lambda step: float(step) / float(max(1, {w})) if step < {w} \
+                 else max(0.0, float({t} - step) / float(max(1, {d})))",
+                w = l.warmup,
+                t = l.total,
+                d = l.total.saturating_sub(l.warmup),
+            ),
+            NamedRule::WarmupConstant(c) => format!(
+                "lambda step: float(step) / float(max(1.0, {w})) if step < {w} else 1.0",
+                w = c.warmup
+            ),
         }
     }
 
@@ -141,6 +212,9 @@ impl NamedRule {
             NamedRule::InverseSqrt(i) => i.warmup.saturating_mul(4).max(100),
             NamedRule::Noam(n) => n.warmup.saturating_mul(4),
             NamedRule::Wsd(w) => w.warmup.saturating_add(w.stable).saturating_add(w.decay),
+            NamedRule::WarmupCosine(c) => c.total,
+            NamedRule::WarmupLinear(l) => l.total,
+            NamedRule::WarmupConstant(c) => c.warmup,
         }
     }
 }
@@ -153,6 +227,9 @@ impl crate::config::ScheduleConfig {
             S::InverseSqrt(i) => Some(NamedRule::InverseSqrt(*i)),
             S::Noam(n) => Some(NamedRule::Noam(*n)),
             S::Wsd(w) => Some(NamedRule::Wsd(*w)),
+            S::WarmupCosine(c) => Some(NamedRule::WarmupCosine(*c)),
+            S::WarmupLinear(l) => Some(NamedRule::WarmupLinear(*l)),
+            S::WarmupConstant(c) => Some(NamedRule::WarmupConstant(*c)),
             _ => None,
         }
     }
@@ -278,6 +355,29 @@ mod tests {
         };
         assert_matches("noam_annotated_transformer", rule(512, 30, 1.0), 1);
         assert_matches("noam_base_lr_half", rule(64, 20, 2.0), 2);
+    }
+
+    #[test]
+    fn warmup_kinds_match_transformers() {
+        let cosine = |warmup, total, num_cycles, min_lr_ratio| {
+            NamedRule::WarmupCosine(WarmupCosine {
+                warmup,
+                total,
+                num_cycles,
+                min_lr_ratio,
+            })
+        };
+        assert_matches("hf_cosine_warmup", cosine(10, 100, 0.5, 0.0), 2);
+        assert_matches("hf_cosine_warmup_1p5_cycles", cosine(20, 200, 1.5, 0.0), 2);
+        assert_matches("hf_cosine_min_lr", cosine(10, 100, 0.5, 1e-5 / 1e-3), 2);
+        assert_matches("hf_cosine_min_lr_rate", cosine(30, 300, 0.5, 0.1), 2);
+        let linear = NamedRule::WarmupLinear(WarmupLinear {
+            warmup: 10,
+            total: 100,
+        });
+        assert_matches("hf_linear_warmup", linear, 2);
+        let constant = NamedRule::WarmupConstant(WarmupConstant { warmup: 15 });
+        assert_matches("hf_constant_warmup", constant, 2);
     }
 
     #[test]
