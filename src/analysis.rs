@@ -24,22 +24,18 @@
 //! one schedule step per epoch plus one evaluation per lambda per epoch.
 
 use crate::ast::{self, ExprKind, Span, Statement, UnaryOp};
-use crate::check::rounded;
 use crate::config::{Config, ScheduleConfig};
+use crate::diagnostic::text::{approx, rounded};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Func, Lambda};
+use crate::limits::{MAX_HORIZON, WORK_BUDGET};
 use crate::schedule::{start_of, Schedule};
 use std::collections::HashMap;
 
 /// The shortest default horizon, in epochs.
 pub const MIN_HORIZON: u64 = 100;
-/// The longest horizon analysed; longer requests are clamped to it (`optimc check` refuses them).
-pub const MAX_HORIZON: u64 = 1_000_000;
 /// A lambda whose value changes by more than this factor between two epochs is reported.
 pub const JUMP_FACTOR: f64 = 10.0;
-/// The work the analysis may do, in schedule-node steps and lambda operations: on a very large
-/// file the horizon shrinks so that `horizon × work per epoch` stays under it.
-pub const WORK_BUDGET: u64 = 20_000_000;
 
 /// How the analysis runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1135,12 +1131,6 @@ fn value_word(v: f64) -> &'static str {
     } else {
         "-inf"
     }
-}
-
-/// `v` to 3 significant digits.
-fn approx(v: f64) -> String {
-    let short: f64 = format!("{v:.2e}").parse().unwrap_or(v);
-    crate::config::format_number(short)
 }
 
 fn plural(n: u64) -> &'static str {

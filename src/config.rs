@@ -513,13 +513,3 @@ impl ScheduleConfig {
         }
     }
 }
-
-/// Writes a number as a person would: whole numbers without a fraction, others in their
-/// shortest round-tripping form (`0.1`, `1e-8`).
-pub fn format_number(v: f64) -> String {
-    if v.is_finite() && v == v.trunc() && v.abs() < 1e16 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:?}")
-    }
-}

@@ -7,22 +7,12 @@
 //! `sqrt(-1)`), optimc follows IEEE 754 and yields an infinity or NaN, which `optimc check` reports.
 
 use crate::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
+use crate::diagnostic::text::{did_you_mean, write_number};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::limits::{MAX_INLINED_OPS, MAX_LAMBDA_OPS, MAX_STACK};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
-
-/// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
-pub const MAX_STACK: usize = 64;
-
-/// The most operations one compiled lambda may have (after `let` lambdas are inlined), which
-/// bounds the cost of one evaluation; bigger lambdas are refused when checked.
-pub const MAX_LAMBDA_OPS: usize = 10_000;
-
-/// The most operations that inlining `let` lambdas may produce in all the lambdas of one file
-/// together ([`InlineBudget`]): a chain of `let`s each calling the previous one twice would
-/// otherwise double in size at every step.
-pub const MAX_INLINED_OPS: usize = 1 << 20;
 
 /// What is left of [`MAX_INLINED_OPS`] while the lambdas of one file are compiled.
 #[derive(Debug)]
@@ -539,14 +529,6 @@ impl<'a> NodeRef<'a> {
             f.write_str(")")?;
         }
         Ok(())
-    }
-}
-
-fn write_number(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
-    if v.is_finite() && v == v.trunc() && v.abs() < 1e15 {
-        write!(f, "{}", v as i64)
-    } else {
-        write!(f, "{v:?}")
     }
 }
 
@@ -1213,7 +1195,7 @@ impl Compiler<'_> {
                     format!("`{name}` is not defined"),
                 )
                 .with_label("unknown name");
-                d = match crate::check::did_you_mean(name, candidates.iter().copied()) {
+                d = match did_you_mean(name, candidates.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!(
                         "inside this lambda the epoch is called `{}`; other names must be defined with `let` first",
@@ -1308,7 +1290,7 @@ impl Compiler<'_> {
                     format!("there is no function `{name}`"),
                 )
                 .with_label("unknown function");
-                d = match crate::check::did_you_mean(name, Func::NAMES.iter().copied()) {
+                d = match did_you_mean(name, Func::NAMES.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!(
                         "lambdas may call {} and `let` lambdas",
@@ -1328,7 +1310,7 @@ impl Compiler<'_> {
     /// size ([`MAX_LAMBDA_OPS`], [`MAX_INLINED_OPS`]) and depth ([`MAX_TREE_DEPTH`]), which are
     /// checked before it is built.
     ///
-    /// [`MAX_TREE_DEPTH`]: crate::parse::MAX_TREE_DEPTH
+    /// [`MAX_TREE_DEPTH`]: crate::limits::MAX_TREE_DEPTH
     fn inline(&mut self, lambda: &Lambda, arg: u32, span: Span) -> Option<(u32, Ty)> {
         let body = Shape::of(lambda.body());
         let arg_shape = Shape::of(self.tree.at(arg));
@@ -1342,10 +1324,10 @@ impl Compiler<'_> {
             Some(format!(
                 "the lambdas of this file inline more than {MAX_INLINED_OPS} operations in all"
             ))
-        } else if depth > crate::parse::MAX_TREE_DEPTH {
+        } else if depth > crate::limits::MAX_TREE_DEPTH {
             Some(format!(
                 "inlining this call nests the lambda more than {} levels deep",
-                crate::parse::MAX_TREE_DEPTH
+                crate::limits::MAX_TREE_DEPTH
             ))
         } else {
             None

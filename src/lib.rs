@@ -55,9 +55,27 @@
 //! assert!((w[0] - 3.0).abs() < 1e-2 && b[0].abs() < 1e-2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # What embedders use
+//!
+//! * Reading a file: [`Config::from_source`], [`Config::from_path`], or [`check_source`] /
+//!   [`check_bytes`] (and their `_with` forms) for the warnings too; [`Diagnostics`] renders
+//!   them. Lower down, [`parse::parse`] and [`check::check`] are the two passes on their own.
+//! * The result: [`Config`] and the types of [`config`]; [`export`] writes and reads it as JSON,
+//!   TOML or a PyTorch snippet; [`format`](mod@format) lays out a source.
+//! * Running it: [`Schedule`] (per-epoch lrs, with [`ScheduleState`](schedule::ScheduleState)
+//!   to save and restore), the optimizers of [`optim`], and [`Trainer`] (both, with
+//!   [`checkpoint`]s); [`trace`] and [`plot`] tabulate and draw a run without training.
+//! * Facts about the language: [`schedule::ScheduleKind`] and [`schedule::KINDS`] (every
+//!   schedule kind with its parameters), [`config::OptimizerKind`], [`diagnostic::Code`], and
+//!   the limits on hostile input in [`limits`].
+//!
+//! Items hidden from these docs (`atomic`, `drop_in_background`, `parse::paths`,
+//! `diagnostic::text`) serve the `optimc` command and the tests, and may change at any time.
 
 pub mod analysis;
 pub mod ast;
+#[doc(hidden)]
 pub mod atomic;
 pub mod check;
 pub mod checkpoint;
@@ -148,7 +166,9 @@ const BACKGROUND_DROP_BYTES: usize = 64 * 1024;
 
 /// Frees `value` (built from `source_len` bytes of source) on another thread when it is big:
 /// freeing a large file's hundreds of thousands of tree nodes takes as long as checking them,
-/// and nobody waits for it. Small values, or a failure to start the thread, drop here.
+/// and nobody waits for it. Small values, or a failure to start the thread, drop here. For the
+/// `optimc` command; not part of the API.
+#[doc(hidden)]
 pub fn drop_in_background<T: Send + 'static>(value: T, source_len: usize) {
     if source_len < BACKGROUND_DROP_BYTES {
         return;

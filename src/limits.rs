@@ -18,9 +18,11 @@
 //! | JSON nesting ([`Config::from_json`]) | serde_json's 128 levels | `optimc::type_mismatch` |
 //! | TOML nesting ([`Config::from_toml`]) | the toml crate's limit | `optimc::type_mismatch` |
 //!
-//! The command line reads at most 256 MiB from any file or stdin, and `optimc trace` refuses
-//! (exit 2) more than 10^7 epochs, 10^7 values (epochs × columns) or 10^9 schedule operations
-//! (steps plus lambda operations).
+//! The command line reads at most [`MAX_READ`] bytes (256 MiB) from any file or stdin, and
+//! `optimc trace` refuses (exit 2) more than [`MAX_EPOCHS`] epochs, [`MAX_VALUES`] values
+//! (epochs × columns) or [`MAX_WORK`] schedule operations (steps plus lambda operations).
+//!
+//! Every limit is defined here, and only here; the modules that enforce them import them.
 //!
 //! # Stack use
 //!
@@ -47,8 +49,81 @@
 use crate::ast::Span;
 use crate::diagnostic::{Code, Diagnostic};
 
-pub use crate::expr::{MAX_INLINED_OPS, MAX_LAMBDA_OPS, MAX_STACK};
-pub use crate::parse::{MAX_NESTING, MAX_SOURCE_LEN, MAX_TREE_DEPTH};
+// ----- the source -----
+
+/// The largest source accepted, in bytes. Parsing takes about 60 to 150 bytes of memory per
+/// byte of source (pest's token queue), so this bounds memory to a few gigabytes.
+pub const MAX_SOURCE_LEN: usize = 16 * 1024 * 1024;
+
+/// How deeply brackets (and `if ... else`) may nest.
+pub const MAX_NESTING: usize = 128;
+
+/// How deep an expression tree may be (a long chain like `1 + 1 + ...` is deep too). The
+/// checker walks the same trees, and refuses deeper ones that did not come from the parser.
+pub const MAX_TREE_DEPTH: usize = 200;
+
+/// The largest count (of epochs or steps) an argument may give: counts go through `f64`, and
+/// past 2^53 they are no longer exact.
+pub const MAX_COUNT: f64 = 9.007_199_254_740_992e15;
+
+// ----- lambdas -----
+
+/// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
+pub const MAX_STACK: usize = 64;
+
+/// The most operations one compiled lambda may have (after `let` lambdas are inlined), which
+/// bounds the cost of one evaluation; bigger lambdas are refused when checked.
+pub const MAX_LAMBDA_OPS: usize = 10_000;
+
+/// The most operations that inlining `let` lambdas may produce in all the lambdas of one file
+/// together ([`InlineBudget`](crate::expr::InlineBudget)): a chain of `let`s each calling the
+/// previous one twice would otherwise double in size at every step.
+pub const MAX_INLINED_OPS: usize = 1 << 20;
+
+// ----- work done on a file -----
+
+/// How many pattern-character pairs the `shadowed_group` lint may compare in one file.
+pub const SHADOW_BUDGET: usize = 10_000_000;
+
+/// The longest horizon the analysis runs; longer requests are clamped to it (`optimc check`
+/// refuses them).
+pub const MAX_HORIZON: u64 = 1_000_000;
+
+/// The work the analysis may do, in schedule-node steps and lambda operations: on a very large
+/// file the horizon shrinks so that `horizon × work per epoch` stays under it.
+pub const WORK_BUDGET: u64 = 20_000_000;
+
+/// The most epochs a trace records (or a replay runs); more is almost certainly a typo and
+/// would only fill the memory (and, printed, the disk).
+pub const MAX_EPOCHS: u64 = 10_000_000;
+
+/// The most values a trace holds (epochs × columns): a few hundred megabytes of text.
+pub const MAX_VALUES: u64 = 10_000_000;
+
+/// The most work a trace does, in schedule steps and lambda operations: a few seconds.
+pub const MAX_WORK: u64 = 1_000_000_000;
+
+// ----- output and the machine -----
+
+/// The most bytes the command line reads from one file (or stdin): past it, a device such as
+/// /dev/zero or a huge file is refused rather than read into memory.
+pub const MAX_READ: u64 = 256 << 20;
+
+/// A diagnostic on a line longer than this (in bytes) is shown without its source line.
+pub const MAX_SNIPPET_COLUMN: usize = 1_000;
+
+/// The smallest plot, in pixels, on either side.
+pub const MIN_SIDE: u32 = 200;
+
+/// The largest plot, in pixels, on either side.
+pub const MAX_SIDE: u32 = 8000;
+
+/// At most this many milestones are drawn; past that (a `step(step_size = 1)` over a long run)
+/// the lines would hide the curves, so none is drawn and the axis title says so.
+pub const MAX_MILESTONES: usize = 64;
+
+/// The most threads an optimizer uses; more are clamped to this.
+pub const MAX_THREADS: usize = 64;
 
 /// The most diagnostics [`check_source`](crate::check_source) reports for one file; past it, a
 /// last diagnostic says how many more there were. Thousands of errors come only from generated

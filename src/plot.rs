@@ -27,6 +27,8 @@
 //! top edge (inf) or the bottom edge (-inf, NaN), over a shaded band, and the title says so.
 
 use crate::config::ScheduleConfig;
+use crate::diagnostic::text::short;
+use crate::limits::{MAX_MILESTONES, MAX_SIDE, MIN_SIDE};
 use crate::trace::{Trace, TraceError};
 use crate::Config;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
@@ -40,15 +42,6 @@ use std::sync::Once;
 /// without system fonts (DejaVu Sans; see `assets/fonts/LICENSE-DejaVu.txt`).
 static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
 const FONT_FAMILY: &str = "sans-serif";
-
-/// The smallest plot, in pixels, on either side.
-pub const MIN_SIDE: u32 = 200;
-/// The largest plot, in pixels, on either side.
-pub const MAX_SIDE: u32 = 8000;
-
-/// At most this many milestones are drawn; past that (a `step(step_size = 1)` over a long run)
-/// the lines would hide the curves, so none is drawn and the axis title says so.
-pub const MAX_MILESTONES: usize = 64;
 
 /// One colour per group, in order (the Tableau 10 palette), then again from the start.
 const PALETTE: [RGBColor; 10] = [
@@ -886,28 +879,6 @@ fn stairs(points: &[(f64, f64)], end: f64) -> Vec<(f64, f64)> {
     line
 }
 
-/// A tick label: at most 4 significant digits, scientific notation for small and large values.
-fn short(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let magnitude = v.abs().log10().floor();
-    if !(-3.0..5.0).contains(&magnitude) {
-        let text = format!("{v:.2e}");
-        // 1.00e-4 → 1e-4, 2.50e-5 → 2.5e-5
-        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
-        return format!("{mantissa}e{exponent}");
-    }
-    let decimals = (3.0 - magnitude).max(0.0) as usize;
-    let text = format!("{v:.decimals$}");
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -990,14 +961,5 @@ mod tests {
             sparkline(&[-1.0, 0.5, 1.0], 60),
             ("▁▆█".to_string(), Scale::Linear)
         );
-    }
-
-    #[test]
-    fn short_labels() {
-        assert_eq!(short(0.001), "0.001");
-        assert_eq!(short(0.00012345), "1.23e-4");
-        assert_eq!(short(30.0), "30");
-        assert_eq!(short(0.95), "0.95");
-        assert_eq!(short(1e-7), "1e-7");
     }
 }

@@ -16,12 +16,9 @@
 //! ```
 
 use crate::config::ScheduleConfig;
+use crate::limits::{MAX_EPOCHS, MAX_VALUES, MAX_WORK};
 use crate::number::Num;
 use crate::{Config, Schedule};
-
-/// The most epochs a trace records; more is almost certainly a typo and would only fill the
-/// memory (and, printed, the disk).
-pub const MAX_EPOCHS: u64 = 10_000_000;
 
 /// What a trace records: every group's lr and, where a schedule cycles it, momentum.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,12 +130,6 @@ fn check_horizon(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Resul
     }
     Ok(())
 }
-
-/// The most values a trace holds (epochs × columns): a few hundred megabytes of text.
-pub const MAX_VALUES: u64 = 10_000_000;
-
-/// The most work a trace does, in schedule steps and lambda operations: a few seconds.
-pub const MAX_WORK: u64 = 1_000_000_000;
 
 /// Refuses traces whose output or work is out of proportion (many groups, costly lambdas).
 fn within_budget(config: &Config, epochs: u64) -> Result<(), TraceError> {

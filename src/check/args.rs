@@ -1,11 +1,13 @@
 //! Arguments: binding a call's arguments to a signature's parameters (PyTorch's positional order
 //! or by name), and the typed readers of one bound argument, each with its own diagnostics.
 
-use super::{did_you_mean, Checker, Value};
+use super::{Checker, Value};
 use crate::ast::{self, ExprKind, Span};
 use crate::config::PerGroup;
+use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
+use crate::limits::MAX_COUNT;
 use crate::schedule::Param;
 
 /// Arguments bound to a signature's parameter names.
@@ -274,8 +276,6 @@ impl Checker {
 
     pub(super) fn as_whole(&mut self, v: Value, span: Span, name: &str) -> Option<u64> {
         let n = self.as_number(v, span)?;
-        // Counts go through f64: past 2^53 they are no longer exact.
-        const MAX_COUNT: f64 = 9.007_199_254_740_992e15;
         if n.fract() == 0.0 && n > MAX_COUNT {
             self.error(
                 Diagnostic::error(
@@ -283,7 +283,7 @@ impl Checker {
                     span,
                     format!(
                         "`{name}` = {} is more than optimc counts (at most 2^53 = 9007199254740992)",
-                        crate::config::format_number(n)
+                        crate::diagnostic::text::format_number(n)
                     ),
                 )
                 .with_label("too large")
@@ -308,7 +308,7 @@ impl Checker {
                     span,
                     format!(
                         "`{name}` must be a whole, non-negative number, not {}",
-                        crate::config::format_number(n)
+                        crate::diagnostic::text::format_number(n)
                     ),
                 )
                 .with_label("not a whole number")
@@ -460,7 +460,9 @@ impl Checker {
             Value::Lambda(l) => Some(l),
             other => {
                 let example = match &other {
-                    Value::Number(n) => format!("`epoch -> {}`", crate::config::format_number(*n)),
+                    Value::Number(n) => {
+                        format!("`epoch -> {}`", crate::diagnostic::text::format_number(*n))
+                    }
                     _ => "`epoch -> 0.95 ** epoch`".to_string(),
                 };
                 if let Value::Word(w) = &other {
@@ -494,7 +496,7 @@ impl Checker {
                 span,
                 format!(
                     "`{name}` must be {expected}, not {}",
-                    crate::config::format_number(value)
+                    crate::diagnostic::text::format_number(value)
                 ),
             )
             .with_label(format!("must be {expected}"))

@@ -18,8 +18,6 @@ mod schedules;
 mod scope;
 mod values;
 
-pub use scope::did_you_mean;
-
 use crate::ast::{self, Span, Statement};
 use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, OptionName, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic};
@@ -27,9 +25,6 @@ use crate::expr::{self, Lambda};
 use optimizer::OptionValue;
 use std::cell::Cell;
 use std::collections::HashMap;
-
-/// Expressions nested deeper than this are refused (they would only come from generated input).
-pub const MAX_EXPR_DEPTH: usize = 200;
 
 /// The outcome of checking a file: the configuration if there were no errors, and every
 /// diagnostic (errors and warnings), sorted by position.
@@ -81,7 +76,9 @@ enum Value {
 impl Value {
     fn describe(&self) -> String {
         match self {
-            Value::Number(v) => format!("the number {}", crate::config::format_number(*v)),
+            Value::Number(v) => {
+                format!("the number {}", crate::diagnostic::text::format_number(*v))
+            }
             Value::Bool(b) => format!("`{b}`"),
             Value::Str(_) => "a string".into(),
             Value::Word(w) => format!("the undefined name `{w}`"),
@@ -123,7 +120,7 @@ struct Checker {
     group_patterns: Vec<(usize, Span, Vec<Span>)>,
     /// How many groups have been checked so far.
     groups_checked: usize,
-    /// What the file's lambdas may still inline (see [`expr::MAX_INLINED_OPS`]).
+    /// What the file's lambdas may still inline (see [`crate::limits::MAX_INLINED_OPS`]).
     inline_budget: expr::InlineBudget,
     /// The errors among `diags[..counted.1]` is `counted.0` (see [`Checker::error_count`]).
     counted: Cell<(usize, usize)>,
@@ -335,10 +332,4 @@ impl Checker {
         self.counted.set((errors, self.diags.len()));
         errors
     }
-}
-
-/// `v` to 6 significant digits, as a person would write it (`0.01`, not `0.010000000000000002`).
-pub(crate) fn rounded(v: f64) -> String {
-    let short: f64 = format!("{v:.5e}").parse().unwrap_or(v);
-    crate::config::format_number(short)
 }

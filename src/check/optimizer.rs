@@ -1,9 +1,10 @@
 //! The optimizer and the groups: the optimizer call with its options, each group's fields, and the
 //! groups' options once the optimizer's values are known.
 
-use super::{did_you_mean, Checker, Item, Value};
+use super::{Checker, Item, Value};
 use crate::ast::{self, Span};
 use crate::config::{GroupConfig, Hyperparams, OptimizerKind, OptionName, OptionValueKind};
+use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::HashMap;
 
@@ -385,7 +386,7 @@ fn apply_option(hp: &mut Hyperparams, option: OptionName, value: OptionValue) {
 
 impl std::fmt::Display for OptionValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::config::format_number as num;
+        use crate::diagnostic::text::format_number as num;
         match self {
             OptionValue::Number(v) => f.write_str(&num(*v)),
             OptionValue::Bool(b) => write!(f, "{b}"),

@@ -3,39 +3,9 @@
 
 use super::{Checker, Value};
 use crate::ast::{self, Span};
+use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Lambda, Lookup};
-
-/// The closest candidate to `name`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = name.to_ascii_lowercase();
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        if c == name {
-            continue;
-        }
-        let score = if c.eq_ignore_ascii_case(name) || c.replace('_', "") == lower.replace('_', "")
-        {
-            2.0
-        } else if c.len() >= 3 && (lower.starts_with(c) || c.starts_with(lower.as_str())) {
-            1.5
-        } else {
-            let distance = strsim::levenshtein(&lower, c);
-            let limit = (name.len().max(c.len()) / 3).max(1);
-            if distance > limit {
-                continue;
-            }
-            strsim::jaro_winkler(&lower, c)
-        };
-        if best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c)
-}
 
 impl Checker {
     pub(super) fn lookup_for_lambda(&self, name: &str) -> Lookup {
@@ -140,14 +110,6 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(did_you_mean("gama", ["gamma", "step_size"]), Some("gamma"));
-        assert_eq!(did_you_mean("T_max", ["t_max", "eta_min"]), Some("t_max"));
-        assert_eq!(did_you_mean("SGD", ["sgd", "adam"]), Some("sgd"));
-        assert_eq!(did_you_mean("xyz", ["gamma"]), None);
-    }
 
     fn errors(source: &str) -> Vec<String> {
         let file = crate::parse::parse(source).unwrap();

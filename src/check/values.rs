@@ -1,11 +1,13 @@
 //! Evaluating expressions to check-time values: literals, names, arithmetic, calls of schedules,
 //! math functions and `let` lambdas, and the errors for a value of the wrong type.
 
-use super::{did_you_mean, Checker, Item, Value, MAX_EXPR_DEPTH};
+use super::{Checker, Item, Value};
 use crate::ast::{self, BinaryOp, ExprKind, Span, UnaryOp};
 use crate::config::OptimizerKind;
+use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Func};
+use crate::limits::MAX_TREE_DEPTH;
 use crate::schedule::ScheduleKind;
 
 impl Checker {
@@ -14,12 +16,12 @@ impl Checker {
         let mut stack = Vec::with_capacity(32);
         stack.push((e, 1usize));
         while let Some((e, depth)) = stack.pop() {
-            if depth > MAX_EXPR_DEPTH {
+            if depth > MAX_TREE_DEPTH {
                 self.error(
                     Diagnostic::error(
                         Code::TooLarge,
                         e.span,
-                        format!("this expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
+                        format!("this expression is nested more than {MAX_TREE_DEPTH} levels deep"),
                     )
                     .with_label("nested too deeply")
                     .with_help("simplify it or split it with `let`"),
@@ -173,7 +175,7 @@ impl Checker {
                 let help = match &other {
                     Value::Number(n) => Some(format!(
                         "booleans are written `true` and `false`, not {}; write `{}`",
-                        crate::config::format_number(*n),
+                        crate::diagnostic::text::format_number(*n),
                         *n != 0.0
                     )),
                     Value::Str(s) => Some(format!("booleans are written without quotes: `{s}`")),

@@ -1,7 +1,8 @@
 //! `optimc check FILE... [--format human|json] [--deny-warnings] [--horizon N]`
 
 use super::{cannot_run, output, read_file, report, CANNOT_RUN, INVALID, OK};
-use optimc::analysis::{self, MAX_HORIZON};
+use optimc::analysis;
+use optimc::limits::MAX_HORIZON;
 use optimc::{Diagnostic, Diagnostics};
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@ mod replay;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use optimc::limits::MAX_READ;
 use optimc::Diagnostics;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -79,10 +80,6 @@ pub fn cannot_run(message: impl std::fmt::Display) -> u8 {
     output::eprint(&format!("optimc: {message}\n"));
     CANNOT_RUN
 }
-
-/// The most bytes optimc reads from one file (or stdin): past it, a device such as /dev/zero or
-/// a huge file is refused rather than read into memory.
-pub const MAX_READ: u64 = 256 << 20;
 
 /// Reads a file's bytes (at most [`MAX_READ`]), or says why it cannot.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, String> {

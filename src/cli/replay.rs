@@ -3,6 +3,7 @@
 //! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
 
 use super::{cannot_run, load, output, read_file, INVALID, OK};
+use optimc::limits::MAX_EPOCHS;
 use optimc::number::{Num, Nums};
 use optimc::optim::ParamMut;
 use optimc::Trainer;
@@ -19,9 +20,6 @@ pub struct Args {
     #[arg(long)]
     trace: PathBuf,
 }
-
-/// The most epochs a replay runs.
-const MAX_EPOCHS: u64 = 10_000_000;
 
 /// A recorded run, checked for shape.
 struct Recording {

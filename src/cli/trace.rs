@@ -3,7 +3,7 @@
 
 use super::output::{self, Stdout};
 use super::{cannot_run, load, read_file, Format, OK};
-use optimc::config::format_number;
+use optimc::diagnostic::text::format_number;
 use optimc::number::Nums;
 use optimc::plot::Scale;
 use optimc::trace::{parse_metrics, MetricsError, Trace, TraceError};

@@ -492,7 +492,7 @@ impl Sink<'_, '_> {
                 key,
                 format!(
                     "`{key}` must be {expected}, not {}",
-                    crate::config::format_number(value)
+                    crate::diagnostic::text::format_number(value)
                 ),
                 format!("PyTorch refuses this value too; choose `{key}` {expected}"),
             );

@@ -48,9 +48,10 @@ pub use state::{GroupState, OptimizerState, ParamState};
 pub use validate::{validate, OptionProblem};
 
 use crate::config::{Config, Hyperparams, OptimizerKind};
+use crate::limits::MAX_THREADS;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use threads::{Pool, MAX_THREADS};
+use threads::Pool;
 
 /// One parameter handed to [`Optimizer::step`]: its values, updated in place, and its gradient.
 /// A parameter without a gradient (`grad: None`, PyTorch's `p.grad is None`) is skipped and its

@@ -10,12 +10,10 @@
 //! between steps; [`Pool::run`] hands them a borrowed closure, so a step allocates nothing (the
 //! standard library's `Mutex` and `Condvar` do not allocate on Linux or elsewhere once built).
 
+use crate::limits::MAX_THREADS;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-
-/// The most threads an optimizer uses; more are clamped to this.
-pub const MAX_THREADS: usize = 64;
 
 /// A borrowed job with its lifetime erased; only [`Pool::run`] creates one, and it does not
 /// return before every worker is done with it.

@@ -24,20 +24,13 @@ mod fast;
 
 use crate::ast::{self, BinaryOp, Comment, Expr, ExprKind, Ident, Span, Statement, UnaryOp};
 use crate::diagnostic::{Code, Diagnostic};
+use crate::limits::{MAX_NESTING, MAX_SOURCE_LEN, MAX_TREE_DEPTH};
 use pest::iterators::Pair;
 use pest::Parser as _;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/optim.pest"]
 struct OptimParser;
-
-/// How deeply brackets (and `if ... else`) may nest.
-pub const MAX_NESTING: usize = 128;
-/// How deep an expression tree may be (a long chain like `1 + 1 + ...` is deep too).
-pub const MAX_TREE_DEPTH: usize = 200;
-/// The largest source accepted, in bytes. Parsing takes about 60 to 150 bytes of memory per
-/// byte of source (pest's token queue), so this bounds memory to a few gigabytes.
-pub const MAX_SOURCE_LEN: usize = 16 * 1024 * 1024;
 
 /// Parses a whole file. `Err` holds every syntax problem found.
 ///

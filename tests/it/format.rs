@@ -221,7 +221,7 @@ fn cli_never_rewrites_a_file_it_cannot_parse() {
 
 #[test]
 fn the_deepest_accepted_nesting_formats() {
-    let depth = optimc::parse::MAX_NESTING - 2;
+    let depth = optimc::limits::MAX_NESTING - 2;
     let parens = format!(
         "optimizer = sgd(lr = {}0.1{})\n",
         "(".repeat(depth),
@@ -229,7 +229,7 @@ fn the_deepest_accepted_nesting_formats() {
     );
     let chain = format!(
         "optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> {}e)\n",
-        "1 + ".repeat(optimc::parse::MAX_TREE_DEPTH - 10)
+        "1 + ".repeat(optimc::limits::MAX_TREE_DEPTH - 10)
     );
     let lists = format!(
         "let x = {}1{}\noptimizer = sgd(lr = 0.1)\n",

@@ -183,7 +183,7 @@ fn a_hundred_thousand_nested_brackets_are_refused() {
 /// time exponential in the depth here, hours at 30 levels).
 #[test]
 fn a_syntax_error_under_deep_brackets_is_found_at_once() {
-    let depth = optimc::parse::MAX_NESTING - 8;
+    let depth = optimc::limits::MAX_NESTING - 8;
     for (name, open, tail) in [
         ("parens", "(", "\""),
         ("tuples", "(1, ", "1 +"),
@@ -237,7 +237,7 @@ fn chains_of_a_hundred_thousand_operators_are_refused() {
 #[test]
 fn the_deepest_accepted_nesting_runs_through_every_reader() {
     // Nested as deep as the parser accepts: the parser and every later pass recurse this deep.
-    let d = optimc::parse::MAX_NESTING - 3;
+    let d = optimc::limits::MAX_NESTING - 3;
     let cases = [
         (
             "parens",
@@ -263,7 +263,7 @@ fn the_deepest_accepted_nesting_runs_through_every_reader() {
             "sums",
             lambda(&format!(
                 "e{}",
-                " + 1".repeat(optimc::parse::MAX_TREE_DEPTH - 5)
+                " + 1".repeat(optimc::limits::MAX_TREE_DEPTH - 5)
             )),
         ),
     ];
@@ -276,7 +276,7 @@ fn the_deepest_accepted_nesting_runs_through_every_reader() {
 
 #[test]
 fn the_library_needs_no_big_stack() {
-    let d = optimc::parse::MAX_NESTING - 3;
+    let d = optimc::limits::MAX_NESTING - 3;
     let sources = [
         lambda(&format!("{}e{}", "(".repeat(d), ")".repeat(d))),
         format!("{HEAD}let x = {}1{}\n", "[".repeat(d), "]".repeat(d)),
@@ -287,7 +287,7 @@ fn the_library_needs_no_big_stack() {
         ),
         lambda(&format!(
             "e{}",
-            " + 1".repeat(optimc::parse::MAX_TREE_DEPTH - 5)
+            " + 1".repeat(optimc::limits::MAX_TREE_DEPTH - 5)
         )),
         format!(
             "{HEAD}let x = {}1{}\n",
@@ -385,7 +385,7 @@ fn a_big_file_completes() {
 
 #[test]
 fn a_source_over_the_size_limit_is_refused() {
-    let text = " ".repeat(optimc::parse::MAX_SOURCE_LEN + 1);
+    let text = " ".repeat(optimc::limits::MAX_SOURCE_LEN + 1);
     let (config, diagnostics) = optimc::check_source("huge.optim", &text);
     assert!(config.is_none());
     assert_eq!(

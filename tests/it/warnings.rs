@@ -285,7 +285,8 @@ fn the_horizon_bounds_the_analysis() {
 
 #[test]
 fn the_default_horizon_covers_the_file() {
-    use optimc::analysis::{default_horizon, MAX_HORIZON, MIN_HORIZON};
+    use optimc::analysis::{default_horizon, MIN_HORIZON};
+    use optimc::limits::MAX_HORIZON;
     let horizon = |schedule: &str| {
         let source = format!("optimizer = sgd(lr = 0.1)\nschedule = {schedule}");
         default_horizon(&optimc::Config::from_source("h.optim", &source).unwrap())

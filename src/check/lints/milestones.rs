@@ -2,7 +2,8 @@
 //! of order, or listed twice.
 
 use crate::ast::Span;
-use crate::check::{rounded, Checker};
+use crate::check::Checker;
+use crate::diagnostic::text::rounded;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::schedule::ScheduleKind;
 use std::collections::HashMap;
@@ -60,7 +61,7 @@ impl Checker {
                     format!("milestone {m} is listed {count}, so the lr is multiplied by gamma {count} at epoch {m}"),
                     format!(
                         "PyTorch's MultiStepLR does the same: at epoch {m} the lr is multiplied by {} ** {times} = {}; if you meant one decay, remove the repeat, and if you meant the larger drop, say so with a smaller `gamma`",
-                        crate::config::format_number(gamma),
+                        crate::diagnostic::text::format_number(gamma),
                         rounded(gamma.powi(times as i32))
                     ),
                 )

@@ -4,9 +4,7 @@
 use crate::check::Checker;
 use crate::config::GroupConfig;
 use crate::diagnostic::{Code, Diagnostic};
-
-/// How many pattern-character pairs the `shadowed_group` lint may compare in one file.
-const SHADOW_BUDGET: usize = 10_000_000;
+use crate::limits::SHADOW_BUDGET;
 
 impl Checker {
     /// A parameter goes to the first group whose pattern matches it, so a group whose every

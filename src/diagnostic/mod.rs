@@ -4,7 +4,11 @@
 //! label, and a help line saying how to fix it. Stages collect every diagnostic they find
 //! rather than stopping at the first.
 
+#[doc(hidden)]
+pub mod text;
+
 use crate::ast::Span;
+use crate::limits::MAX_SNIPPET_COLUMN;
 use std::fmt;
 
 /// How serious a diagnostic is.
@@ -319,9 +323,6 @@ impl Diagnostics {
         }
     }
 }
-
-/// A diagnostic on a line longer than this (in bytes) is shown without its source line.
-const MAX_SNIPPET_COLUMN: usize = 1_000;
 
 /// The byte offset at which every line starts, to find a line without rescanning the text.
 struct LineStarts(Vec<usize>);
