@@ -8,7 +8,19 @@ pub use crate::schedule::named::{
 use serde::{Deserialize, Serialize};
 
 /// A fully resolved `.optim` file.
+///
+/// Deserializing one (`serde_json::from_str::<Config>`, ...) goes through the checker's rules,
+/// as [`Config::from_json`] does: a configuration that `Trainer::new` or `Schedule::new` could not
+/// run (a per-group list of the wrong length, a zero `step_size`, ...) is refused with the
+/// problems listed in the error, so no `Config` value is unchecked.
+///
+/// ```
+/// let text = r#"{"optimizer": "sgd", "defaults": {"lr": 0.1}, "groups": [], "schedule": null}"#;
+/// let err = serde_json::from_str::<optimc::Config>(text).unwrap_err();
+/// assert!(err.to_string().contains("at least one group"), "{err}");
+/// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedConfig")]
 pub struct Config {
     pub optimizer: OptimizerKind,
     /// The optimizer's options as given in `optimizer = ...(...)`, defaults filled in.
@@ -18,6 +30,28 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// The schedule of every group that does not set its own; `None` means a constant lr.
     pub schedule: Option<ScheduleConfig>,
+}
+
+/// A [`Config`] as deserialized, before the checker's rules.
+#[derive(Deserialize)]
+struct UncheckedConfig {
+    optimizer: OptimizerKind,
+    defaults: Hyperparams,
+    groups: Vec<GroupConfig>,
+    schedule: Option<ScheduleConfig>,
+}
+
+impl TryFrom<UncheckedConfig> for Config {
+    type Error = String;
+
+    fn try_from(u: UncheckedConfig) -> Result<Config, String> {
+        crate::export::checked(Config {
+            optimizer: u.optimizer,
+            defaults: u.defaults,
+            groups: u.groups,
+            schedule: u.schedule,
+        })
+    }
 }
 
 impl Config {

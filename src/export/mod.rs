@@ -299,6 +299,20 @@ struct Problem {
     help: String,
 }
 
+/// `config` if it passes the checker's rules, else every problem, one per line: what
+/// deserializing a [`Config`] directly (without [`Config::from_json`]) reports.
+pub(crate) fn checked(config: Config) -> Result<Config, String> {
+    let problems = problems(&config);
+    if problems.is_empty() {
+        return Ok(config);
+    }
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{}: {} ({})", p.path, p.message, p.help))
+        .collect();
+    Err(format!("invalid configuration: {}", lines.join("; ")))
+}
+
 /// The checker's rules, applied to a configuration that did not come from a `.optim` file.
 fn problems(config: &Config) -> Vec<Problem> {
     let mut out = Vec::new();

@@ -152,3 +152,21 @@ fn from_path_and_from_source_agree() {
     assert!(err.to_string().starts_with("cannot read "), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Deserializing a `Config` goes through the checker: a per-group list one short used to make
+/// `Trainer::new` panic out of bounds.
+#[test]
+fn a_deserialized_config_is_checked() {
+    let source = "optimizer = sgd(lr = 0.1)\n\
+                  group a { params = \"a.*\" }\n\
+                  group b { params = \"b.*\" }\n\
+                  schedule = plateau(min_lr = [0.001, 0.002])\n";
+    let config = Config::from_source("p.optim", source).unwrap();
+    let json = optimc::export::to_json(&config);
+    assert_eq!(serde_json::from_str::<Config>(&json).unwrap(), config);
+    assert!(json.contains("0.001,\n"), "{json}");
+    let short = json.replace("0.001,\n", "");
+    let err = serde_json::from_str::<Config>(&short).unwrap_err();
+    assert!(err.to_string().contains("min_lr"), "{err}");
+    assert!(Config::from_json(&short).is_err());
+}
