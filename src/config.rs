@@ -15,9 +15,14 @@ use serde::{Deserialize, Serialize};
 /// problems listed in the error, so no `Config` value is unchecked.
 ///
 /// ```
-/// let text = r#"{"optimizer": "sgd", "defaults": {"lr": 0.1}, "groups": [], "schedule": null}"#;
-/// let err = serde_json::from_str::<optimc::Config>(text).unwrap_err();
-/// assert!(err.to_string().contains("at least one group"), "{err}");
+/// let source = "optimizer = sgd(lr = 0.1)\nschedule = step(5)";
+/// let config = optimc::Config::from_source("a.optim", source)?;
+/// let json = optimc::export::to_json(&config);
+/// assert_eq!(serde_json::from_str::<optimc::Config>(&json)?, config);
+/// let zero = json.replace("\"step_size\": 5", "\"step_size\": 0");
+/// let err = serde_json::from_str::<optimc::Config>(&zero).unwrap_err();
+/// assert!(err.to_string().contains("step_size"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "UncheckedConfig")]
