@@ -12,7 +12,9 @@
 pub mod pytorch;
 
 use crate::ast::Span;
-use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig};
+use crate::config::{
+    Config, GroupConfig, HyperparamOverrides, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig,
+};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::error::Error;
 use crate::schedule::ParamValue;
@@ -98,7 +100,7 @@ impl Config {
 struct Written {
     optimizer: OptimizerKind,
     #[serde(default)]
-    defaults: WrittenOptions,
+    defaults: HyperparamOverrides,
     #[serde(default)]
     groups: Vec<WrittenGroup>,
     #[serde(default)]
@@ -111,48 +113,9 @@ struct WrittenGroup {
     name: String,
     params: Vec<String>,
     #[serde(default)]
-    options: WrittenOptions,
+    options: HyperparamOverrides,
     #[serde(default)]
     schedule: Option<ScheduleConfig>,
-}
-
-macro_rules! written_options {
-    ($($field:ident: $ty:ty,)*) => {
-        /// [`Hyperparams`] with every option optional.
-        #[derive(Default, Deserialize)]
-        #[serde(deny_unknown_fields, default)]
-        struct WrittenOptions {
-            $($field: Option<$ty>,)*
-        }
-
-        impl WrittenOptions {
-            /// `base` with the options given here replaced.
-            fn over(&self, base: Hyperparams) -> Hyperparams {
-                Hyperparams {
-                    $($field: self.$field.unwrap_or(base.$field),)*
-                }
-            }
-        }
-    };
-}
-
-written_options! {
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    nesterov: bool,
-    weight_decay: f64,
-    maximize: bool,
-    betas: (f64, f64),
-    eps: f64,
-    amsgrad: bool,
-    alpha: f64,
-    centered: bool,
-    lr_decay: f64,
-    initial_accumulator_value: f64,
-    rho: f64,
-    momentum_decay: f64,
-    decoupled_weight_decay: bool,
 }
 
 impl Written {
@@ -358,7 +321,7 @@ fn problems(config: &Config) -> Vec<Problem> {
         option_sets.push((format!("{path}.options"), &g.options));
     }
     for (path, hp) in option_sets {
-        for p in crate::optim::validate(config.optimizer, hp) {
+        for p in crate::config::validate(config.optimizer, hp) {
             push(Code::OutOfRange, &path, p.option.name(), p.message, &p.help);
         }
     }

@@ -19,8 +19,8 @@
 
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::config::{
-    AnnealStrategy, Config, CyclicMode, Hyperparams, OptionName, PerGroup, PlateauMode, ScaleMode,
-    ScheduleConfig, ThresholdMode,
+    AnnealStrategy, Config, CyclicMode, Hyperparams, OptionName, OptionValue, PerGroup,
+    PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
 };
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
 use std::fmt::Write as _;
@@ -154,24 +154,10 @@ fn py_per_group(p: &PerGroup) -> String {
 }
 
 fn py_option(name: OptionName, hp: &Hyperparams) -> String {
-    let number = |v: f64| py_float(v);
-    match name {
-        OptionName::Lr => number(hp.lr),
-        OptionName::Momentum => number(hp.momentum),
-        OptionName::Dampening => number(hp.dampening),
-        OptionName::Nesterov => py_bool(hp.nesterov).into(),
-        OptionName::WeightDecay => number(hp.weight_decay),
-        OptionName::Maximize => py_bool(hp.maximize).into(),
-        OptionName::Betas => format!("({}, {})", number(hp.betas.0), number(hp.betas.1)),
-        OptionName::Eps => number(hp.eps),
-        OptionName::Amsgrad => py_bool(hp.amsgrad).into(),
-        OptionName::Alpha => number(hp.alpha),
-        OptionName::Centered => py_bool(hp.centered).into(),
-        OptionName::LrDecay => number(hp.lr_decay),
-        OptionName::InitialAccumulatorValue => number(hp.initial_accumulator_value),
-        OptionName::Rho => number(hp.rho),
-        OptionName::MomentumDecay => number(hp.momentum_decay),
-        OptionName::DecoupledWeightDecay => py_bool(hp.decoupled_weight_decay).into(),
+    match hp.get(name) {
+        OptionValue::Number(v) => py_float(v),
+        OptionValue::Bool(b) => py_bool(b).into(),
+        OptionValue::Pair(a, b) => format!("({}, {})", py_float(a), py_float(b)),
     }
 }
 

@@ -3,7 +3,9 @@
 //! compares every parameter after every step.
 
 use super::{Optimizer, ParamMut};
-use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, OptionName};
+use crate::config::{
+    Config, GroupConfig, Hyperparams, OptimizerKind, OptionValue, OptionValueKind,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -62,37 +64,25 @@ fn num(v: &Value) -> f64 {
 }
 
 /// Applies PyTorch keyword arguments from a JSON object onto `hp`.
-fn apply_options(hp: &mut Hyperparams, options: &Value) {
+fn apply_options(kind: OptimizerKind, hp: &mut Hyperparams, options: &Value) {
     for (key, value) in options.as_object().expect("options must be an object") {
-        let name = OptionName::from_name(key).unwrap_or_else(|| panic!("unknown option {key}"));
-        let number = || num(value);
-        let flag = || {
-            value
-                .as_bool()
-                .unwrap_or_else(|| panic!("{key}: bool expected"))
-        };
-        match name {
-            OptionName::Lr => hp.lr = number(),
-            OptionName::Momentum => hp.momentum = number(),
-            OptionName::Dampening => hp.dampening = number(),
-            OptionName::Nesterov => hp.nesterov = flag(),
-            OptionName::WeightDecay => hp.weight_decay = number(),
-            OptionName::Maximize => hp.maximize = flag(),
-            OptionName::Betas => {
-                let b = value.as_array().expect("betas: 2-list expected");
-                assert_eq!(b.len(), 2, "betas: 2-list expected");
-                hp.betas = (num(&b[0]), num(&b[1]));
+        let option = kind
+            .option(key)
+            .unwrap_or_else(|| panic!("{} takes no option {key}", kind.torch_name()));
+        let value = match option.value_kind() {
+            OptionValueKind::Number => OptionValue::Number(num(value)),
+            OptionValueKind::Bool => OptionValue::Bool(
+                value
+                    .as_bool()
+                    .unwrap_or_else(|| panic!("{key}: bool expected")),
+            ),
+            OptionValueKind::Pair => {
+                let b = value.as_array().expect("2-list expected");
+                assert_eq!(b.len(), 2, "{key}: 2-list expected");
+                OptionValue::Pair(num(&b[0]), num(&b[1]))
             }
-            OptionName::Eps => hp.eps = number(),
-            OptionName::Amsgrad => hp.amsgrad = flag(),
-            OptionName::Alpha => hp.alpha = number(),
-            OptionName::Centered => hp.centered = flag(),
-            OptionName::LrDecay => hp.lr_decay = number(),
-            OptionName::InitialAccumulatorValue => hp.initial_accumulator_value = number(),
-            OptionName::Rho => hp.rho = number(),
-            OptionName::MomentumDecay => hp.momentum_decay = number(),
-            OptionName::DecoupledWeightDecay => hp.decoupled_weight_decay = flag(),
-        }
+        };
+        assert!(hp.set(option, value), "{key}");
     }
 }
 
@@ -129,13 +119,13 @@ fn run_case(path: &Path) -> Outcome {
         .find(|k| k.torch_name() == torch_name)
         .unwrap_or_else(|| panic!("{name}: unknown optimizer {torch_name}"));
     let mut defaults = Hyperparams::defaults(kind);
-    apply_options(&mut defaults, &case["optimizer"]["defaults"]);
+    apply_options(kind, &mut defaults, &case["optimizer"]["defaults"]);
     let groups_json = case["groups"].as_array().unwrap();
     let groups: Vec<GroupConfig> = groups_json
         .iter()
         .map(|g| {
             let mut options = defaults;
-            apply_options(&mut options, &g["options"]);
+            apply_options(kind, &mut options, &g["options"]);
             let gname = g["name"].as_str().unwrap().to_string();
             GroupConfig {
                 params: vec![gname.clone()],

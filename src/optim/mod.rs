@@ -4,7 +4,6 @@
 //!   steps them all; its lr and momentum can be driven between steps by a schedule.
 //! - [`kernels`] holds one fused, allocation-free kernel per optimizer, bit-compatible with
 //!   PyTorch's single-tensor CPU implementation in float32.
-//! - [`validate`] gives PyTorch's constructor argument checks as data.
 //! - [`OptimizerState`] is a serde snapshot for checkpoints.
 //!
 //! ```
@@ -36,7 +35,6 @@ pub mod kernels;
 mod ops;
 mod state;
 mod threads;
-mod validate;
 
 #[cfg(test)]
 mod conformance_tests;
@@ -44,8 +42,9 @@ mod conformance_tests;
 mod tests;
 
 pub use glob::{glob_match, GroupMatcher};
+// Moved to `config`; kept here until the checker imports it from there.
+pub use crate::config::{validate, OptionProblem};
 pub use state::{GroupState, OptimizerState, ParamState};
-pub use validate::{validate, OptionProblem};
 
 use crate::config::{Config, Hyperparams, OptimizerKind};
 use crate::limits::MAX_THREADS;

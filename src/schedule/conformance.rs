@@ -5,8 +5,8 @@
 
 use super::Schedule;
 use crate::config::{
-    AnnealStrategy, Config, CyclicMode, GroupConfig, Hyperparams, OptimizerKind, PerGroup,
-    PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
+    AnnealStrategy, Config, CyclicMode, GroupConfig, Hyperparams, OptimizerKind, OptionValue,
+    OptionValueKind, PerGroup, PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
 };
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -233,31 +233,20 @@ fn schedule(s: &Value) -> ScheduleConfig {
 }
 
 /// Applies torch keyword arguments to hyperparameters.
-fn apply_options(h: &mut Hyperparams, options: &Kwargs) {
+fn apply_options(kind: OptimizerKind, h: &mut Hyperparams, options: &Kwargs) {
     for (key, v) in options {
-        let b = || v.as_bool().expect("a bool");
-        match key.as_str() {
-            "lr" => h.lr = num(v),
-            "momentum" => h.momentum = num(v),
-            "dampening" => h.dampening = num(v),
-            "nesterov" => h.nesterov = b(),
-            "weight_decay" => h.weight_decay = num(v),
-            "maximize" => h.maximize = b(),
-            "betas" => {
-                let pair = v.as_array().expect("betas list");
-                h.betas = (num(&pair[0]), num(&pair[1]));
+        let option = kind
+            .option(key)
+            .unwrap_or_else(|| panic!("unknown optimizer option {key}"));
+        let value = match option.value_kind() {
+            OptionValueKind::Number => OptionValue::Number(num(v)),
+            OptionValueKind::Bool => OptionValue::Bool(v.as_bool().expect("a bool")),
+            OptionValueKind::Pair => {
+                let pair = v.as_array().expect("a 2-list");
+                OptionValue::Pair(num(&pair[0]), num(&pair[1]))
             }
-            "eps" => h.eps = num(v),
-            "amsgrad" => h.amsgrad = b(),
-            "alpha" => h.alpha = num(v),
-            "centered" => h.centered = b(),
-            "lr_decay" => h.lr_decay = num(v),
-            "initial_accumulator_value" => h.initial_accumulator_value = num(v),
-            "rho" => h.rho = num(v),
-            "momentum_decay" => h.momentum_decay = num(v),
-            "decoupled_weight_decay" => h.decoupled_weight_decay = b(),
-            other => panic!("unknown optimizer option {other}"),
-        }
+        };
+        assert!(h.set(option, value), "{key}");
     }
 }
 
@@ -269,7 +258,7 @@ fn config(case: &Value) -> Config {
         .unwrap_or_else(|| panic!("unknown optimizer {ty}"));
     let mut defaults = Hyperparams::defaults(optimizer);
     if let Some(d) = case["optimizer"]["defaults"].as_object() {
-        apply_options(&mut defaults, d);
+        apply_options(optimizer, &mut defaults, d);
     }
     let groups = case["groups"]
         .as_array()
@@ -278,7 +267,7 @@ fn config(case: &Value) -> Config {
         .map(|g| {
             let mut options = defaults;
             if let Some(o) = g["options"].as_object() {
-                apply_options(&mut options, o);
+                apply_options(optimizer, &mut options, o);
             }
             let name = g["name"].as_str().expect("group name").to_owned();
             GroupConfig {

@@ -1,0 +1,239 @@
+//! The optimizers: every optimizer is declared once, in the [`optimizers!`] table at the end of
+//! this file, with its names, the options it takes (in PyTorch's positional order, with
+//! PyTorch's defaults), the options it holds without taking them, and the argument checks its
+//! PyTorch constructor makes. The table generates [`OptimizerKind`] with its names, option
+//! lists and checks, and [`Hyperparams::defaults`].
+//!
+//! Options themselves (type, held value, range) are declared in [`super::options`].
+
+use super::options::field;
+use super::validate::OptionProblem;
+use super::{Hyperparams, OptionName};
+use serde::{Deserialize, Serialize};
+
+/// Declares every optimizer:
+///
+/// ```text
+/// Variant = "name", torch "TorchClass" {
+///     takes: [positional = default, ...; keyword_only = default, ...],
+///     holds: [option = value, ...],
+///     checks: [option, ...] then extra_checks,
+/// }
+/// ```
+///
+/// - `takes`: the options the constructor accepts, by field name, in its positional order; those
+///   after `;` are keyword-only (after PyTorch's `*`). The defaults are PyTorch's.
+/// - `holds`: options the optimizer keeps in its `defaults` without taking them (AdamW's
+///   `decoupled_weight_decay = true`). Every other option keeps its held value from
+///   [`super::options`].
+/// - `checks`: the options whose [`range`](OptionName::range) the constructor checks, in the
+///   order it checks them; `then f` adds a check over several arguments, run after them
+///   (`f(kind, &hyperparams, &mut problems)`).
+macro_rules! optimizers {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:literal, torch $torch:literal {
+            takes: [$($pos:ident = $pos_default:expr),* ; $($kw:ident = $kw_default:expr),*],
+            holds: [$($held:ident = $held_value:expr),*],
+            checks: [$($checked:ident),*] $(then $also:path)?,
+        }
+    )*) => {
+        /// The optimizers optimc implements, named as in PyTorch's `torch.optim`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum OptimizerKind {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl OptimizerKind {
+            /// Every optimizer, in declaration order.
+            pub const ALL: [OptimizerKind; [$(stringify!($variant)),*].len()] =
+                [$(OptimizerKind::$variant,)*];
+
+            /// The name used in `.optim` files.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(OptimizerKind::$variant => $name,)*
+                }
+            }
+
+            /// The class name in `torch.optim`.
+            pub fn torch_name(self) -> &'static str {
+                match self {
+                    $(OptimizerKind::$variant => $torch,)*
+                }
+            }
+
+            /// The options this optimizer takes, in PyTorch's positional order. Options from
+            /// `keyword_only_from` on can only be given by name (PyTorch's `*`).
+            pub fn options(self) -> (&'static [OptionName], usize) {
+                match self {
+                    $(OptimizerKind::$variant => (
+                        &[$(field::$pos,)* $(field::$kw,)*],
+                        const { <[&str]>::len(&[$(stringify!($pos)),*]) },
+                    ),)*
+                }
+            }
+
+            /// The names of [`options`](Self::options), in the same order.
+            pub fn option_names(self) -> &'static [&'static str] {
+                match self {
+                    $(OptimizerKind::$variant => const {
+                        &[$(field::$pos.name(),)* $(field::$kw.name(),)*]
+                    },)*
+                }
+            }
+
+            /// The options whose range PyTorch's constructor checks, in the order it checks them.
+            pub fn checked_options(self) -> &'static [OptionName] {
+                match self {
+                    $(OptimizerKind::$variant => &[$(field::$checked,)*],)*
+                }
+            }
+
+            /// The constructor's checks over several arguments (after the range checks).
+            pub(crate) fn check_arguments(self, hp: &Hyperparams, out: &mut Vec<OptionProblem>) {
+                let _ = (&hp, &out);
+                match self {
+                    $(OptimizerKind::$variant => { $($also(self, hp, out);)? })*
+                }
+            }
+        }
+
+        impl Hyperparams {
+            /// PyTorch's defaults for `kind` (its constructor's keyword defaults).
+            pub fn defaults(kind: OptimizerKind) -> Self {
+                let mut hp = Hyperparams::HELD;
+                match kind {
+                    $(OptimizerKind::$variant => {
+                        $(hp.$pos = $pos_default;)*
+                        $(hp.$kw = $kw_default;)*
+                        $(hp.$held = $held_value;)*
+                    })*
+                }
+                hp
+            }
+        }
+    };
+}
+
+optimizers! {
+    Sgd = "sgd", torch "SGD" {
+        takes: [lr = 1e-3, momentum = 0.0, dampening = 0.0, weight_decay = 0.0, nesterov = false;
+                maximize = false],
+        holds: [],
+        checks: [lr, momentum, weight_decay] then super::validate::sgd_nesterov,
+    }
+    Adam = "adam", torch "Adam" {
+        takes: [lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0.0, amsgrad = false;
+                maximize = false, decoupled_weight_decay = false],
+        holds: [],
+        checks: [lr, eps, betas, weight_decay],
+    }
+    AdamW = "adamw", torch "AdamW" {
+        takes: [lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 1e-2, amsgrad = false;
+                maximize = false],
+        holds: [decoupled_weight_decay = true],
+        checks: [lr, eps, betas, weight_decay],
+    }
+    RmsProp = "rmsprop", torch "RMSprop" {
+        takes: [lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0.0, momentum = 0.0,
+                centered = false; maximize = false],
+        holds: [],
+        checks: [lr, eps, momentum, weight_decay, alpha],
+    }
+    Adagrad = "adagrad", torch "Adagrad" {
+        takes: [lr = 1e-2, lr_decay = 0.0, weight_decay = 0.0, initial_accumulator_value = 0.0,
+                eps = 1e-10; maximize = false],
+        holds: [],
+        checks: [lr, lr_decay, weight_decay, initial_accumulator_value, eps],
+    }
+    Adadelta = "adadelta", torch "Adadelta" {
+        takes: [lr = 1.0, rho = 0.9, eps = 1e-6, weight_decay = 0.0; maximize = false],
+        holds: [],
+        checks: [lr, rho, eps, weight_decay],
+    }
+    Adamax = "adamax", torch "Adamax" {
+        takes: [lr = 2e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0.0; maximize = false],
+        holds: [],
+        checks: [lr, eps, betas, weight_decay],
+    }
+    NAdam = "nadam", torch "NAdam" {
+        takes: [lr = 2e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0.0,
+                momentum_decay = 4e-3, decoupled_weight_decay = false; maximize = false],
+        holds: [],
+        checks: [lr, eps, betas, weight_decay, momentum_decay],
+    }
+    RAdam = "radam", torch "RAdam" {
+        takes: [lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0.0,
+                decoupled_weight_decay = false; maximize = false],
+        holds: [],
+        checks: [lr, eps, betas, weight_decay],
+    }
+}
+
+impl OptimizerKind {
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The option this optimizer takes that is spelled `name`.
+    pub fn option(self, name: &str) -> Option<OptionName> {
+        self.options().0.iter().copied().find(|o| o.name() == name)
+    }
+
+    /// Whether the optimizer keeps `betas` (so `cyclic`/`one_cycle` cycle `betas[0]`), as
+    /// PyTorch's `"betas" in optimizer.defaults`.
+    pub fn has_betas(self) -> bool {
+        self.options().0.contains(&OptionName::Betas)
+    }
+
+    /// Whether the optimizer has a `momentum` option, as PyTorch's `"momentum" in optimizer.defaults`.
+    pub fn has_momentum(self) -> bool {
+        self.options().0.contains(&OptionName::Momentum)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OptionValue;
+
+    #[test]
+    fn names_are_unique_and_serialized_as_written() {
+        for kind in OptimizerKind::ALL {
+            assert_eq!(OptimizerKind::from_name(kind.name()), Some(kind));
+            assert_eq!(
+                serde_json::to_string(&kind).unwrap(),
+                format!("\"{}\"", kind.name())
+            );
+            let (options, positional) = kind.options();
+            assert!(positional <= options.len(), "{kind:?}");
+            let names: Vec<&str> = options.iter().map(|o| o.name()).collect();
+            assert_eq!(names, kind.option_names(), "{kind:?}");
+            for (i, o) in options.iter().enumerate() {
+                assert!(!options[..i].contains(o), "{kind:?} takes {o:?} twice");
+                assert_eq!(kind.option(o.name()), Some(*o));
+            }
+            for o in kind.checked_options() {
+                assert!(
+                    options.contains(o),
+                    "{kind:?} checks {o:?}, which it does not take"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn held_options_are_not_taken() {
+        let adamw = OptimizerKind::AdamW;
+        assert!(!adamw
+            .options()
+            .0
+            .contains(&OptionName::DecoupledWeightDecay));
+        assert_eq!(
+            Hyperparams::defaults(adamw).get(OptionName::DecoupledWeightDecay),
+            OptionValue::Bool(true)
+        );
+        assert!(!Hyperparams::defaults(OptimizerKind::Adam).decoupled_weight_decay);
+    }
+}
