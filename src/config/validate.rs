@@ -75,31 +75,28 @@ fn check_range(
         })
     };
     match (option.range(), hp.get(option), default) {
-        (Range::Unchecked, ..) => {}
         (
             Range::NonNegative { what, example },
             OptionValue::Number(value),
             OptionValue::Number(d),
-        ) => {
-            if value.is_nan() || value < 0.0 {
-                let example = match example {
-                    Example::Default => format!("e.g. the default `{name} = {d}`"),
-                    Example::DefaultExp => format!("e.g. the default `{name} = {d:e}`"),
-                    Example::Off => "0 turns it off".to_string(),
-                };
-                push(
-                    format!("{what} must be zero or positive for {torch}, but it is {value}"),
-                    format!("use a value >= 0 ({example})"),
-                );
-            }
+        ) if value.is_nan() || value < 0.0 => {
+            let example = match example {
+                Example::Default => format!("e.g. the default `{name} = {d}`"),
+                Example::DefaultExp => format!("e.g. the default `{name} = {d:e}`"),
+                Example::Off => "0 turns it off".to_string(),
+            };
+            push(
+                format!("{what} must be zero or positive for {torch}, but it is {value}"),
+                format!("use a value >= 0 ({example})"),
+            );
         }
-        (Range::Fraction, OptionValue::Number(value), OptionValue::Number(d)) => {
-            if !(0.0..=1.0).contains(&value) {
-                push(
-                    format!("{name} must be between 0 and 1 inclusive, but it is {value}"),
-                    format!("choose a decay rate in [0, 1], such as the default `{name} = {d}`"),
-                );
-            }
+        (Range::Fraction, OptionValue::Number(value), OptionValue::Number(d))
+            if !(0.0..=1.0).contains(&value) =>
+        {
+            push(
+                format!("{name} must be between 0 and 1 inclusive, but it is {value}"),
+                format!("choose a decay rate in [0, 1], such as the default `{name} = {d}`"),
+            );
         }
         (Range::DecayPair, OptionValue::Pair(a, b), OptionValue::Pair(d0, d1)) => {
             for (index, value) in [a, b].into_iter().enumerate() {
@@ -118,7 +115,8 @@ fn check_range(
                 }
             }
         }
-        // A range declared for an option of another kind; `ranges_fit_their_options` rules it out.
+        // In range, or unchecked (a range declared for an option of another kind is ruled out by
+        // the test `ranges_fit_their_options`).
         _ => {}
     }
 }
