@@ -19,10 +19,10 @@ mod scope;
 mod values;
 
 use crate::ast::{self, Span, Statement};
-use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, OptionName, ScheduleConfig};
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Lambda};
-use optimizer::OptionValue;
+use optimizer::GroupOverrides;
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -201,8 +201,7 @@ impl Checker {
         let mut seen_schedule = false;
         // Group options are applied on top of the optimizer's values, which may be defined later
         // in the file; keep each group's overrides and apply them at the end.
-        let mut overrides: Vec<Vec<(OptionName, OptionValue, Span)>> =
-            Vec::with_capacity(self.group_count);
+        let mut overrides: Vec<GroupOverrides> = Vec::with_capacity(self.group_count);
 
         for st in &file.statements {
             match st {
@@ -256,7 +255,7 @@ impl Checker {
 
         let kind = self.optimizer?;
         let defaults = defaults?;
-        self.finish_groups(&mut groups, overrides, defaults);
+        self.finish_groups(&mut groups, overrides, kind, defaults);
         Some(Config {
             optimizer: kind,
             defaults,

@@ -3,7 +3,9 @@
 
 use super::{Checker, Item, Value};
 use crate::ast::{self, Span};
-use crate::config::{GroupConfig, Hyperparams, OptimizerKind, OptionName, OptionValueKind};
+use crate::config::{
+    GroupConfig, Hyperparams, OptimizerKind, OptionName, OptionValue, OptionValueKind,
+};
 use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::HashMap;
@@ -29,7 +31,7 @@ impl Checker {
             return None;
         };
         let (options, positional) = kind.options();
-        let names: &'static [&'static str] = option_names(kind);
+        let names = kind.option_names();
         let errors_before = self.error_count();
         let b = self.bind(call, kind.name(), names, positional, 0, false);
         let pytorch = Hyperparams::defaults(kind);
@@ -38,7 +40,7 @@ impl Checker {
             if let Some(e) = b.get(option.name()) {
                 if let Some(v) = self.option_value(*option, e) {
                     // `lr` stays even at its default: PyTorch's SGD requires it.
-                    if *option != OptionName::Lr && v == option_value_of(&pytorch, *option) {
+                    if *option != OptionName::Lr && v == pytorch.get(*option) {
                         let span = call
                             .args
                             .iter()
@@ -59,27 +61,35 @@ impl Checker {
                             .with_help("remove it"),
                         );
                     }
-                    apply_option(&mut hp, *option, v);
+                    let applied = hp.set(*option, v);
+                    debug_assert!(applied, "option_value gives a value of the option's kind");
                 }
             }
         }
         // Options set in the call (not groups) are checked here against PyTorch's own rules.
-        self.validate_hyperparams(kind, &hp, &|o| {
+        self.validate_hyperparams(kind, &hp, None, &|o| {
             b.get(o.name()).map(|e| e.span).unwrap_or(call.span)
         });
         (self.error_count() == errors_before).then_some(hp)
     }
 
-    pub(super) fn validate_hyperparams(
+    /// Reports every value PyTorch's constructor would refuse ([`crate::config::validate`]),
+    /// for the optimizer's options (`group: None`) or one group's.
+    fn validate_hyperparams(
         &mut self,
         kind: OptimizerKind,
         hp: &Hyperparams,
+        group: Option<&str>,
         span_of: &dyn Fn(OptionName) -> Span,
     ) {
-        for problem in crate::optim::validate(kind, hp) {
+        for problem in crate::config::validate(kind, hp) {
+            let label = match group {
+                None => format!("invalid `{}`", problem.option.name()),
+                Some(g) => format!("invalid `{}` in group `{g}`", problem.option.name()),
+            };
             self.error(
                 Diagnostic::error(Code::OutOfRange, span_of(problem.option), problem.message)
-                    .with_label(format!("invalid `{}`", problem.option.name()))
+                    .with_label(label)
                     .with_help(problem.help),
             );
         }
@@ -134,7 +144,7 @@ impl Checker {
         &mut self,
         name: &ast::Ident,
         fields: &[ast::Field],
-    ) -> (GroupConfig, Vec<(OptionName, OptionValue, Span)>) {
+    ) -> (GroupConfig, GroupOverrides) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut params: Option<Vec<String>> = None;
         let mut schedule = None;
@@ -165,22 +175,21 @@ impl Checker {
                     })
                 }
                 "schedule" => schedule = self.schedule_value(&field.value),
-                _ => {
-                    let option = OptionName::from_name(key);
-                    let allowed = self.optimizer.map(|k| k.options().0);
-                    match (option, allowed) {
-                        (Some(o), Some(allowed)) if allowed.contains(&o) => {
+                _ => match (self.optimizer, OptionName::from_name(key)) {
+                    (Some(kind), option) => match kind.option(key) {
+                        Some(o) => {
                             if let Some(v) = self.option_value(o, &field.value) {
                                 overrides.push((o, v, field.key.span.to(field.value.span)));
                             }
                         }
-                        (Some(o), None) => {
-                            // Unknown optimizer: still check the value's type.
-                            let _ = self.option_value(o, &field.value);
-                        }
-                        _ => self.unknown_field(name, &field.key, option),
+                        None => self.unknown_field(name, &field.key, option),
+                    },
+                    (None, Some(o)) => {
+                        // Unknown optimizer: still check the value's type.
+                        let _ = self.option_value(o, &field.value);
                     }
-                }
+                    (None, None) => self.unknown_field(name, &field.key, None),
+                },
             }
         }
         if params.is_none() && !seen.contains_key("params") {
@@ -205,7 +214,10 @@ impl Checker {
                 options: Hyperparams::defaults(self.optimizer.unwrap_or(OptimizerKind::Sgd)),
                 schedule,
             },
-            overrides,
+            GroupOverrides {
+                name_span: name.span,
+                options: overrides,
+            },
         )
     }
 
@@ -223,7 +235,7 @@ impl Checker {
             Some(o) => {
                 let owners: Vec<&str> = OptimizerKind::ALL
                     .iter()
-                    .filter(|k| k.options().0.contains(&o))
+                    .filter(|k| k.option(o.name()).is_some())
                     .map(|k| k.name())
                     .collect();
                 let owners = match owners.split_last() {
@@ -311,11 +323,13 @@ impl Checker {
     }
 
     /// Gives every group the optimizer's values with its own options on top (warning about an
-    /// option set to the value it inherits anyway), or makes the one default group.
+    /// option set to the value it inherits anyway) and checks the result as the optimizer's
+    /// options are checked, or makes the one default group.
     pub(super) fn finish_groups(
         &mut self,
         groups: &mut Vec<GroupConfig>,
-        overrides: Vec<Vec<(OptionName, OptionValue, Span)>>,
+        overrides: Vec<GroupOverrides>,
+        kind: OptimizerKind,
         defaults: Hyperparams,
     ) {
         if groups.is_empty() {
@@ -326,10 +340,10 @@ impl Checker {
                 schedule: None,
             });
         } else {
-            for (group, opts) in groups.iter_mut().zip(overrides) {
+            for (group, own) in groups.iter_mut().zip(overrides) {
                 group.options = defaults;
-                for (option, value, span) in opts {
-                    if value == option_value_of(&defaults, option) {
+                for &(option, value, span) in &own.options {
+                    if value == defaults.get(option) {
                         self.diags.push(
                             Diagnostic::warning(
                                 Code::RedundantOption,
@@ -344,150 +358,29 @@ impl Checker {
                             .with_help("remove it: a group inherits every option it does not set"),
                         );
                     }
-                    apply_option(&mut group.options, option, value);
+                    let applied = group.options.set(option, value);
+                    debug_assert!(applied, "option_value gives a value of the option's kind");
                 }
+                // PyTorch checks every group's options as it checks the constructor's. A problem
+                // with an option the group sets points at it; one the group causes with options
+                // it inherits (SGD's nesterov with the group's dampening) at the group's name.
+                self.validate_hyperparams(kind, &group.options, Some(&group.name), &|o| {
+                    own.options
+                        .iter()
+                        .find(|(set, ..)| *set == o)
+                        .map_or(own.name_span, |&(.., span)| span)
+                });
             }
             self.lint_shadowed_groups(groups);
         }
     }
 }
 
-/// A checked value for one optimizer option.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum OptionValue {
-    Number(f64),
-    Bool(bool),
-    Pair(f64, f64),
-}
-
-fn apply_option(hp: &mut Hyperparams, option: OptionName, value: OptionValue) {
-    use OptionName::*;
-    match (option, value) {
-        (Lr, OptionValue::Number(v)) => hp.lr = v,
-        (Momentum, OptionValue::Number(v)) => hp.momentum = v,
-        (Dampening, OptionValue::Number(v)) => hp.dampening = v,
-        (WeightDecay, OptionValue::Number(v)) => hp.weight_decay = v,
-        (Eps, OptionValue::Number(v)) => hp.eps = v,
-        (Alpha, OptionValue::Number(v)) => hp.alpha = v,
-        (LrDecay, OptionValue::Number(v)) => hp.lr_decay = v,
-        (InitialAccumulatorValue, OptionValue::Number(v)) => hp.initial_accumulator_value = v,
-        (Rho, OptionValue::Number(v)) => hp.rho = v,
-        (MomentumDecay, OptionValue::Number(v)) => hp.momentum_decay = v,
-        (Nesterov, OptionValue::Bool(b)) => hp.nesterov = b,
-        (Maximize, OptionValue::Bool(b)) => hp.maximize = b,
-        (Amsgrad, OptionValue::Bool(b)) => hp.amsgrad = b,
-        (Centered, OptionValue::Bool(b)) => hp.centered = b,
-        (DecoupledWeightDecay, OptionValue::Bool(b)) => hp.decoupled_weight_decay = b,
-        (Betas, OptionValue::Pair(a, b)) => hp.betas = (a, b),
-        // The option's kind decides the value's kind, so no other pairing is built.
-        _ => {}
-    }
-}
-
-impl std::fmt::Display for OptionValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::diagnostic::text::format_number as num;
-        match self {
-            OptionValue::Number(v) => f.write_str(&num(*v)),
-            OptionValue::Bool(b) => write!(f, "{b}"),
-            OptionValue::Pair(a, b) => write!(f, "({}, {})", num(*a), num(*b)),
-        }
-    }
-}
-
-/// The value `hp` holds for `option`.
-fn option_value_of(hp: &Hyperparams, option: OptionName) -> OptionValue {
-    use OptionName::*;
-    let n = OptionValue::Number;
-    match option {
-        Lr => n(hp.lr),
-        Momentum => n(hp.momentum),
-        Dampening => n(hp.dampening),
-        WeightDecay => n(hp.weight_decay),
-        Eps => n(hp.eps),
-        Alpha => n(hp.alpha),
-        LrDecay => n(hp.lr_decay),
-        InitialAccumulatorValue => n(hp.initial_accumulator_value),
-        Rho => n(hp.rho),
-        MomentumDecay => n(hp.momentum_decay),
-        Nesterov => OptionValue::Bool(hp.nesterov),
-        Maximize => OptionValue::Bool(hp.maximize),
-        Amsgrad => OptionValue::Bool(hp.amsgrad),
-        Centered => OptionValue::Bool(hp.centered),
-        DecoupledWeightDecay => OptionValue::Bool(hp.decoupled_weight_decay),
-        Betas => OptionValue::Pair(hp.betas.0, hp.betas.1),
-    }
-}
-
-/// The option names of `kind` as a static list, in PyTorch's positional order.
-fn option_names(kind: OptimizerKind) -> &'static [&'static str] {
-    match kind {
-        OptimizerKind::Sgd => &[
-            "lr",
-            "momentum",
-            "dampening",
-            "weight_decay",
-            "nesterov",
-            "maximize",
-        ],
-        OptimizerKind::Adam => &[
-            "lr",
-            "betas",
-            "eps",
-            "weight_decay",
-            "amsgrad",
-            "maximize",
-            "decoupled_weight_decay",
-        ],
-        OptimizerKind::AdamW => &["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
-        OptimizerKind::RmsProp => &[
-            "lr",
-            "alpha",
-            "eps",
-            "weight_decay",
-            "momentum",
-            "centered",
-            "maximize",
-        ],
-        OptimizerKind::Adagrad => &[
-            "lr",
-            "lr_decay",
-            "weight_decay",
-            "initial_accumulator_value",
-            "eps",
-            "maximize",
-        ],
-        OptimizerKind::Adadelta => &["lr", "rho", "eps", "weight_decay", "maximize"],
-        OptimizerKind::Adamax => &["lr", "betas", "eps", "weight_decay", "maximize"],
-        OptimizerKind::NAdam => &[
-            "lr",
-            "betas",
-            "eps",
-            "weight_decay",
-            "momentum_decay",
-            "decoupled_weight_decay",
-            "maximize",
-        ],
-        OptimizerKind::RAdam => &[
-            "lr",
-            "betas",
-            "eps",
-            "weight_decay",
-            "decoupled_weight_decay",
-            "maximize",
-        ],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn option_names_follow_the_kind_table() {
-        for kind in OptimizerKind::ALL {
-            let names: Vec<&str> = kind.options().0.iter().map(|o| o.name()).collect();
-            assert_eq!(names, option_names(kind), "{kind:?}");
-        }
-    }
+/// A group's own options, kept until the optimizer's values are known (it may come later in
+/// the file).
+pub(super) struct GroupOverrides {
+    /// The group's name, where a problem no option of the group's own is at fault for points.
+    name_span: Span,
+    /// Each option the group sets, its value, and where it is set (`lr = 0.1`).
+    options: Vec<(OptionName, OptionValue, Span)>,
 }

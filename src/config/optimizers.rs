@@ -5,6 +5,26 @@
 //! lists and checks, and [`Hyperparams::defaults`].
 //!
 //! Options themselves (type, held value, range) are declared in [`super::options`].
+//!
+//! # Adding an optimizer
+//!
+//! 1. Each option it takes that optimc does not know yet: one line in the `options!` table
+//!    of [`super::options`] (field, type, held value, [`Range`](super::Range)). A new rule
+//!    is a `Range` variant and its arm in `validate.rs`'s `check_range` (used by `check`,
+//!    for the optimizer and every group, and by the JSON/TOML import). A new kind of value (a
+//!    string choice, a pair with an optional element) is an [`OptionType`](super::OptionType)
+//!    impl and an [`OptionValue`](super::OptionValue) variant; the compiler then points at
+//!    each `match` that must learn it. An option spelled like another of a different type
+//!    (Adafactor's `eps` pair, Adam's `eps` number) gets its own field and `as "eps"`.
+//! 2. One entry in the `optimizers!` table below: names, `takes` with PyTorch's defaults and
+//!    its `*`, `holds`, `checks` in PyTorch's order and `then` a function for checks over
+//!    several arguments. That gives the `.optim` name, argument binding, defaults and
+//!    redundant-default warnings, range checks, import, and the export's
+//!    `torch.optim.<Torch>(...)` line.
+//! 3. Its kernel in `src/optim/kernels/`, and its arms in `src/optim/mod.rs` (`buffer_names`,
+//!    `Slot::new`, `Slot::prepare`, `kernel`: exhaustive matches, so a missing one does not
+//!    compile).
+//! 4. Fixtures: `tests/fixtures/invalid/` for its argument checks, and its conformance cases.
 
 use super::options::field;
 use super::validate::OptionProblem;

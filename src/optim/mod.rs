@@ -42,8 +42,6 @@ mod conformance_tests;
 mod tests;
 
 pub use glob::{glob_match, GroupMatcher};
-// Moved to `config`; kept here until the checker imports it from there.
-pub use crate::config::{validate, OptionProblem};
 pub use state::{GroupState, OptimizerState, ParamState};
 
 use crate::config::{Config, Hyperparams, OptimizerKind};
@@ -495,7 +493,7 @@ impl Optimizer {
     }
 
     /// Group `group`'s hyperparameters, to change between steps (PyTorch's
-    /// `param_groups[i][key] = value`). Values are not validated here; see [`validate`].
+    /// `param_groups[i][key] = value`). Values are not validated here; see [`validate`](crate::config::validate).
     pub fn hyperparams_mut(&mut self, group: usize) -> &mut Hyperparams {
         &mut self.groups[group].hp
     }
