@@ -109,8 +109,6 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     fn errors(source: &str) -> Vec<String> {
         let file = crate::parse::parse(source).unwrap();
         super::super::check(&file)

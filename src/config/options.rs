@@ -40,7 +40,7 @@ impl OptionValue {
 /// As written in a `.optim` file: `0.1`, `true`, `(0.9, 0.999)`.
 impl std::fmt::Display for OptionValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use super::format_number as num;
+        use crate::diagnostic::text::format_number as num;
         match self {
             OptionValue::Number(v) => f.write_str(&num(*v)),
             OptionValue::Bool(b) => write!(f, "{b}"),
