@@ -21,6 +21,9 @@ pub struct Args {
     /// cover every milestone, period and total in the file, and at least 100.
     #[arg(long, value_name = "EPOCHS", value_parser = clap::value_parser!(u64).range(1..=MAX_HORIZON))]
     horizon: Option<u64>,
+    /// Print nothing for a file that checks: no `ok: FILE` line (diagnostics are still printed).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -51,9 +54,13 @@ pub fn run(args: Args) -> u8 {
                 json_items.extend(diagnostics.items.iter().map(|d| to_json(&diagnostics, d)))
             }
         }
-        let warned = diagnostics.warnings().next().is_some();
-        if config.is_none() || (args.deny_warnings && warned) {
+        let warnings = diagnostics.warnings().count();
+        if config.is_none() || (args.deny_warnings && warnings > 0) {
             code = code.max(INVALID);
+        } else if args.format == DiagnosticFormat::Human && !args.quiet {
+            // One line per file that checks, so that a run over many files says which passed
+            // (the diagnostics above it are on stderr).
+            code = output::print(ok_line(&path.display().to_string(), warnings), code);
         }
         optimc::drop_in_background(config, bytes.len());
     }
@@ -64,6 +71,15 @@ pub fn run(args: Args) -> u8 {
     }
     debug_assert!(code <= CANNOT_RUN);
     code
+}
+
+/// `ok: FILE`, and how many warnings it has, if any.
+fn ok_line(file: &str, warnings: usize) -> String {
+    match warnings {
+        0 => format!("ok: {file}\n"),
+        1 => format!("ok: {file} (1 warning)\n"),
+        n => format!("ok: {file} ({n} warnings)\n"),
+    }
 }
 
 /// One diagnostic as JSON: code, severity, message, file, 1-based line and column (and where
@@ -114,7 +130,14 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::line_column;
+    use super::{line_column, ok_line};
+
+    #[test]
+    fn a_file_that_checks_gets_one_line() {
+        assert_eq!(ok_line("a.optim", 0), "ok: a.optim\n");
+        assert_eq!(ok_line("a.optim", 1), "ok: a.optim (1 warning)\n");
+        assert_eq!(ok_line("a.optim", 3), "ok: a.optim (3 warnings)\n");
+    }
 
     #[test]
     fn lines_and_columns_are_one_based() {

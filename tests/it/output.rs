@@ -45,7 +45,7 @@ struct Case {
     args: Vec<String>,
     stdin: Option<PathBuf>,
     code: i32,
-    /// Whether it writes to stdout at all (`check` and `plot` do not).
+    /// Whether it writes to stdout at all (`check -q` and `plot` do not).
     writes: bool,
 }
 
@@ -64,9 +64,10 @@ fn cases(dir: &Path) -> Vec<Case> {
     let unformatted = unformatted.to_str().unwrap().to_string();
     let svg = dir.join("lr.svg").to_str().unwrap().to_string();
     let mut cases = vec![
+        case(&["check", "examples/finetune.optim"], 0),
         Case {
             writes: false,
-            ..case(&["check", "examples/finetune.optim"], 0)
+            ..case(&["check", "-q", "examples/finetune.optim"], 0)
         },
         case(&["check", "--format", "json", "examples/finetune.optim"], 0),
         case(

@@ -194,12 +194,24 @@ fn warnings_exit_0_unless_denied() {
     assert!(stderr.contains("optimc::unused_let"), "{stderr}");
     assert!(stderr.contains("help:"), "{stderr}");
     assert!(stderr.contains(&format!("{file}:2:5")), "{stderr}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("ok: {file} (1 warning)\n")
+    );
     let denied = optimc(&["check", "--deny-warnings", file]);
     assert_eq!(denied.status.code(), Some(1));
-    // A clean file passes either way.
+    assert!(denied.stdout.is_empty(), "a denied file is not ok");
+    // A clean file passes either way, in one line; `-q` leaves that line out.
     let clean = optimc(&["check", "--deny-warnings", "examples/finetune.optim"]);
     assert_eq!(clean.status.code(), Some(0));
     assert!(clean.stderr.is_empty());
+    assert_eq!(clean.stdout, b"ok: examples/finetune.optim\n");
+    let quiet = optimc(&["check", "-q", "examples/finetune.optim"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+    let invalid = optimc(&["check", "tests/fixtures/invalid/negative_lr.optim"]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(invalid.stdout.is_empty(), "a file with errors is not ok");
 }
 
 #[test]
