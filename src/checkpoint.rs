@@ -2,19 +2,17 @@
 //! what is needed to refuse a file that does not belong to it.
 //!
 //! A state file holds a format version, the optimc version that wrote it, a fingerprint of the
-//! resolved [`Config`] (SHA-256 of its canonical JSON serialization), the parameter names and
-//! sizes, and the [`OptimizerState`] and [`ScheduleState`]. [`Trainer::save`] writes atomically
-//! (temporary file in the same directory, fsync, rename): a crash leaves either the old file or
-//! the new one, never half of one. [`Trainer::load`] refuses a truncated, corrupt, other-version
+//! resolved [`Config`](crate::config::Config) (SHA-256 of its canonical JSON serialization),
+//! the parameter names and sizes, and the [`OptimizerState`] and [`ScheduleState`].
+//! [`Trainer::save`] writes atomically (temporary file in the same directory, fsync, rename): a
+//! crash leaves either the old file or the new one, never half of one. [`Trainer::load`] refuses a truncated, corrupt, other-version
 //! or mismatched file with a [`CheckpointError`] and then leaves the trainer untouched.
 
-use crate::config::Config;
 use crate::error::Error;
 use crate::optim::OptimizerState;
 use crate::schedule::ScheduleState;
 use crate::train::Trainer;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The state-file format this optimc writes and reads.
@@ -32,7 +30,8 @@ pub struct Checkpoint {
     pub version: u32,
     /// The optimc version that wrote the file (informative).
     pub optimc: String,
-    /// [`fingerprint`] of the configuration the trainer was built from.
+    /// [`Config::fingerprint`](crate::config::Config::fingerprint) of the configuration the
+    /// trainer was built from.
     pub config: String,
     /// Parameter names and sizes, in registration order.
     pub params: Vec<(String, usize)>,
@@ -85,14 +84,6 @@ pub enum CheckpointError {
         help("the file was edited or written by another build; resume from another state file, or start fresh")
     )]
     State { message: String },
-}
-
-/// The fingerprint of a resolved configuration: the SHA-256 (hex) of its JSON serialization
-/// (`serde_json`, fields in declaration order, numbers in shortest round-trip form).
-pub fn fingerprint(config: &Config) -> String {
-    let json = serde_json::to_string(config).expect("a Config always serializes");
-    let digest = Sha256::digest(json.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Trainer {

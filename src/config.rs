@@ -77,6 +77,17 @@ impl Config {
             .as_ref()
             .or(self.schedule.as_ref())
     }
+
+    /// The configuration's identity, which a state file records: the SHA-256 (hex) of its
+    /// JSON serialization (`serde_json`, fields in declaration order, numbers in shortest
+    /// round-trip form). Any change to the optimizer, its options, the groups or the schedules
+    /// changes it.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_string(self).expect("a Config always serializes");
+        let digest = Sha256::digest(json.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// One parameter group.

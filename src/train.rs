@@ -17,7 +17,7 @@ use crate::schedule::Schedule;
 pub struct Trainer {
     optimizer: Optimizer,
     schedule: Schedule,
-    /// [`crate::checkpoint::fingerprint`] of the config.
+    /// [`Config::fingerprint`] of the config.
     fingerprint: String,
     /// Registered names and sizes.
     params: Vec<(String, usize)>,
@@ -54,7 +54,7 @@ impl Trainer {
         let mut trainer = Trainer {
             optimizer,
             schedule,
-            fingerprint: crate::checkpoint::fingerprint(config),
+            fingerprint: config.fingerprint(),
             params,
         };
         trainer.sync();
@@ -125,7 +125,7 @@ impl Trainer {
         &self.schedule
     }
 
-    /// The fingerprint of the configuration (see [`crate::checkpoint::fingerprint`]).
+    /// The fingerprint of the configuration (see [`Config::fingerprint`]).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
