@@ -1,5 +1,5 @@
 //! `optimc replay FILE --trace T.json`: runs the configured optimizer and schedule over recorded
-//! gradients (the `epochs`, `metrics`, `init` and `grads` fields of a conformance file) and
+//! gradients (the `metrics`, `init` and `grads` fields of a conformance file) and
 //! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
 
 use super::{cannot_run, load, output, read_file, INVALID, OK};
@@ -13,9 +13,10 @@ mod recording;
 pub struct Args {
     /// The .optim file.
     file: PathBuf,
-    /// The recorded run: a JSON object with `epochs`, `metrics` (null or one number per epoch),
-    /// `init` ({name: [values]}), `grads` (one {name: [values]} per epoch) and optionally
-    /// `shapes` ({name: [dims]}; a conformance file's `groups[].shape` serves too).
+    /// The recorded run: a JSON object with `init` ({name: [values]}), `grads` (one {name:
+    /// [values]} per epoch: replay runs that many epochs), `metrics` (null or one number per
+    /// epoch) and optionally `epochs` (if given, the length of `grads`) and `shapes` ({name:
+    /// [dims]}; a conformance file's `groups[].shape` serves too).
     #[arg(long)]
     trace: PathBuf,
 }

@@ -267,7 +267,13 @@ fn replay_refuses_bad_traces_without_panicking() {
             "few_grads",
             r#"{"epochs": 2, "init": {"base": [1]}, "grads": [{"base": [1]}]}"#,
             2,
-            "`grads` has 1 epochs",
+            "`epochs` is 2, but `grads` has gradients for 1 epochs: leave `epochs` out",
+        ),
+        (
+            "many_grads",
+            r#"{"epochs": 1, "init": {"base": [1]}, "grads": [{"base": [1]}, {"base": [1]}]}"#,
+            2,
+            "`epochs` is 1, but `grads` has gradients for 2 epochs",
         ),
         (
             "wrong_size",
@@ -330,8 +336,13 @@ fn replay_refuses_bad_traces_without_panicking() {
         );
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     }
-    // A shape that fits is accepted, from `shapes` or from a conformance file's groups.
+    // A shape that fits is accepted, from `shapes` or from a conformance file's groups; `epochs`
+    // may be left out (`grads` says how many there are).
     for (name, text) in [
+        (
+            "no_epochs",
+            r#"{"init": {"base": [1, 2, 3], "classifier": [1, 2]}, "grads": [{"base": [1, 1, 1], "classifier": [1, 1]}, {"base": [1, 1, 1], "classifier": [1, 1]}]}"#,
+        ),
         (
             "shaped",
             r#"{"epochs": 1, "init": {"base": [1, 2, 3, 4, 5, 6]}, "grads": [{"base": [1, 1, 1, 1, 1, 1]}], "shapes": {"base": [2, 3]}}"#,
@@ -346,6 +357,23 @@ fn replay_refuses_bad_traces_without_panicking() {
         let (code, _, stderr) = replay(&optim, &path);
         assert_eq!(code, 0, "{name}: {stderr}");
     }
+    // Without `epochs`, replay runs one epoch per element of `grads`, as with a matching one.
+    let grads = r#""init": {"base": [1, 2, 3], "classifier": [1, 2]}, "grads": [{"base": [1, 1, 1], "classifier": [1, 1]}, {"base": [2, 0, 1], "classifier": [1, 3]}]"#;
+    let mut outputs = Vec::new();
+    for (name, epochs) in [("implicit", ""), ("explicit", r#""epochs": 2, "#)] {
+        let path = tmp.join(format!("{name}.json"));
+        std::fs::write(&path, format!("{{{epochs}{grads}}}")).unwrap();
+        let (code, stdout, stderr) = replay(&optim, &path);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let got: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(
+            got["params"].as_array().unwrap().len(),
+            2,
+            "{name}: {stdout}"
+        );
+        outputs.push(stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
     let plateau = conformance_dir().join("plateau_cooldown.optim");
     let path = tmp.join("no_metrics.json");
     std::fs::write(&path, r#"{"epochs": 1, "metrics": null, "init": {"base": [1], "classifier": [1]}, "grads": [{"base": [1], "classifier": [1]}]}"#).unwrap();

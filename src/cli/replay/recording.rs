@@ -6,8 +6,9 @@
 //! spends about 19, and no `serde_json::Value` of 32 bytes plus its allocations per number), and
 //! each parameter name is kept once. Nothing is refused while parsing: every part notes its first
 //! problem and parsing goes on, so that a JSON syntax error anywhere still comes first, and
-//! [`Recording::from_json`] then reports the problems in one fixed order (`epochs`, `metrics`,
-//! `init`, `grads`, `shapes`), whatever the order of the trace's fields. Objects read as
+//! [`Recording::from_json`] then reports the problems in one fixed order (`epochs`, `grads`,
+//! `metrics`, `init`, each epoch's gradients, `shapes`), whatever the order of the trace's
+//! fields. Objects read as
 //! `serde_json::Value` reads them: names in sorted order, a repeated name's last value counts.
 //!
 //! [`Recording::replay`] writes the output epoch by epoch as the optimizer produces it.
@@ -943,14 +944,44 @@ impl Parsed {
         if let Some(kind) = self.not_object {
             return Err(format!("the trace must be a JSON object, found {kind}"));
         }
-        let epochs = self.epochs.as_ref().ok_or_else(|| no_field("epochs"))?;
-        let epochs = epochs
-            .value
-            .as_u64()
-            .filter(|&e| e <= MAX_EPOCHS)
-            .ok_or_else(|| {
-                format!("`epochs` must be a whole number from 0 to {MAX_EPOCHS}, found {epochs}")
-            })? as usize;
+        let given = match &self.epochs {
+            None => None,
+            Some(shown) => Some(
+                shown
+                    .value
+                    .as_u64()
+                    .filter(|&e| e <= MAX_EPOCHS)
+                    .ok_or_else(|| {
+                        format!(
+                            "`epochs` must be a whole number from 0 to {MAX_EPOCHS}, found {shown}"
+                        )
+                    })? as usize,
+            ),
+        };
+        // `grads` says how many epochs there are; `epochs` may repeat it, and must then agree.
+        let grads = match self.grads.as_ref().ok_or_else(|| no_field("grads"))? {
+            Grads::Array(g) => g,
+            Grads::Not => {
+                return Err(
+                    "`grads` must be an array with one {parameter name: [values]} per epoch".into(),
+                )
+            }
+        };
+        let epochs = grads.len();
+        match given {
+            Some(e) if e != epochs => {
+                return Err(format!(
+                    "`epochs` is {e}, but `grads` has gradients for {epochs} epochs: leave \
+                     `epochs` out (replay runs one epoch per element of `grads`) or make them agree"
+                ))
+            }
+            _ if epochs as u64 > MAX_EPOCHS => {
+                return Err(format!(
+                    "`grads` has gradients for {epochs} epochs; replay runs at most {MAX_EPOCHS}"
+                ))
+            }
+            _ => {}
+        }
         let metrics = match &self.metrics {
             None => None,
             Some(m)
@@ -983,22 +1014,8 @@ impl Parsed {
             param_of[*id] = Some(i);
             values.push(numbers(list, &self.values, &format!("`init.{n}`"))?.to_vec());
         }
-        let grads = match self.grads.as_ref().ok_or_else(|| no_field("grads"))? {
-            Grads::Array(g) => g,
-            Grads::Not => {
-                return Err(
-                    "`grads` must be an array with one {parameter name: [values]} per epoch".into(),
-                )
-            }
-        };
-        if grads.len() < epochs {
-            return Err(format!(
-                "`grads` has {} epochs, but `epochs` is {epochs}",
-                grads.len()
-            ));
-        }
         let mut grad_starts = Vec::with_capacity(epochs * names.len());
-        for (e, g) in grads.iter().take(epochs).enumerate() {
+        for (e, g) in grads.iter().enumerate() {
             let Named::Object(g) = g else {
                 return Err(format!(
                     "`grads[{e}]` must be an object {{parameter name: [values]}}"
