@@ -1,0 +1,823 @@
+//! Type-checking a lambda body and compiling it: names resolved through the checker's scope,
+//! `let` lambdas inlined, constants folded, then a flat stack program emitted.
+
+use super::run::{bool_value, BinaryFn, Op, Stack};
+use super::tree::{Func, Node, NodeRef, Tree, UnaryFn};
+use super::Lambda;
+use crate::ast::{self, ExprKind, Span, UnaryOp};
+use crate::diagnostic::text::did_you_mean;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::limits::{MAX_INLINED_OPS, MAX_LAMBDA_OPS, MAX_STACK};
+use std::sync::Arc;
+
+/// What is left of [`MAX_INLINED_OPS`] while the lambdas of one file are compiled.
+#[derive(Debug)]
+pub struct InlineBudget(usize);
+
+impl Default for InlineBudget {
+    fn default() -> Self {
+        InlineBudget(MAX_INLINED_OPS)
+    }
+}
+
+/// What a name means to the lambda compiler, as the checker's scope answers it.
+pub enum Lookup {
+    Number(f64),
+    Bool(bool),
+    Lambda(Lambda),
+    /// Defined, but of a type a lambda cannot use (e.g. a schedule or a string); the text names it.
+    Other(&'static str),
+    /// Defined by a later `let`.
+    Later(Span),
+    /// The `let` (defined at the span) whose value is being compiled: it cannot use itself.
+    Itself(Span),
+    /// A `let` whose value had errors, already reported: its uses report nothing more.
+    Poisoned,
+    Undefined,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ty {
+    Number,
+    Bool,
+}
+
+impl Ty {
+    fn describe(self) -> &'static str {
+        match self {
+            Ty::Number => "a number",
+            Ty::Bool => "a boolean",
+        }
+    }
+}
+
+/// Type-checks and compiles `param -> body`. Names other than the parameter, `pi`, `tau` and
+/// the math functions are asked of `lookup`. Problems go to `diags`; `None` if there were any.
+pub fn compile(
+    param: &ast::Ident,
+    body: &ast::Expr,
+    lookup: &dyn Fn(&str) -> Lookup,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Lambda> {
+    compile_within(param, body, lookup, diags, &mut InlineBudget::default())
+}
+
+/// [`compile`], with the `let` lambdas it inlines counted against `budget`, which the lambdas
+/// of one file share.
+pub fn compile_within(
+    param: &ast::Ident,
+    body: &ast::Expr,
+    lookup: &dyn Fn(&str) -> Lookup,
+    diags: &mut Vec<Diagnostic>,
+    budget: &mut InlineBudget,
+) -> Option<Lambda> {
+    let before = diags.len();
+    let mut compiler = Compiler {
+        param: &param.name,
+        lookup,
+        diags,
+        budget,
+        // About one node per four bytes of source (the tree is compacted at the end), within
+        // what a lambda may have.
+        tree: Tree::with_capacity((body.span.len() / 4 + 4).min(MAX_LAMBDA_OPS)),
+        operands: Vec::new(),
+    };
+    let (root, ty) = compiler.node(body)?;
+    if ty != Ty::Number {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TypeMismatch,
+                body.span,
+                "a lambda must return a number, but this returns a boolean",
+            )
+            .with_label("this is a condition")
+            .with_help("use `if condition then a else b` to pick a number"),
+        );
+        return None;
+    }
+    if compiler.diags.len() > before {
+        return None;
+    }
+    let tree = compiler.tree.compact(root);
+    let mut code = Vec::with_capacity(tree.nodes.len());
+    let mut depth = 0;
+    let mut max_depth = 0;
+    emit(&tree, tree.root, &mut code, &mut depth, &mut max_depth);
+    if code.len() > MAX_LAMBDA_OPS {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                body.span,
+                format!(
+                    "this lambda has {} operations once `let` lambdas are inlined; the limit is {MAX_LAMBDA_OPS}",
+                    code.len()
+                ),
+            )
+            .with_label("too large")
+            .with_help("a learning-rate function needs far fewer; simplify it"),
+        );
+        return None;
+    }
+    if max_depth > MAX_STACK {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                body.span,
+                format!("this lambda is too deeply nested to evaluate (it needs {max_depth} stack slots, the limit is {MAX_STACK})"),
+            )
+            .with_label("nested too deeply")
+            .with_help("split the expression with `let` lambdas or simplify it"),
+        );
+        return None;
+    }
+    Some(Lambda {
+        param: param.name.as_str().into(),
+        body: Arc::new(tree),
+        stack: Stack::of(&code, max_depth),
+        code: code.into(),
+    })
+}
+
+struct Compiler<'a> {
+    param: &'a str,
+    lookup: &'a dyn Fn(&str) -> Lookup,
+    diags: &'a mut Vec<Diagnostic>,
+    budget: &'a mut InlineBudget,
+    /// The nodes built so far (folding leaves some unused behind).
+    tree: Tree,
+    /// The arguments of the calls being compiled, until each call takes its own.
+    operands: Vec<u32>,
+}
+
+impl Compiler<'_> {
+    /// Adds `node` (its operands already added), folded to a constant if they all are.
+    fn add(&mut self, node: Node) -> u32 {
+        let node = fold(&self.tree, node);
+        self.tree.push(node)
+    }
+
+    fn expect(&mut self, e: &ast::Expr, want: Ty) -> Option<u32> {
+        let (node, ty) = self.node(e)?;
+        if ty != want {
+            let help = match want {
+                Ty::Number => "arithmetic needs numbers; use `if condition then a else b` to turn a condition into a number",
+                Ty::Bool => "conditions need a comparison such as `e < 10`",
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    e.span,
+                    format!("expected {}, found {}", want.describe(), ty.describe()),
+                )
+                .with_label(format!("this is {}", ty.describe()))
+                .with_help(help),
+            );
+            return None;
+        }
+        Some(node)
+    }
+
+    fn node(&mut self, e: &ast::Expr) -> Option<(u32, Ty)> {
+        match &e.kind {
+            ExprKind::Number(v) => Some((self.add(Node::Number(*v)), Ty::Number)),
+            ExprKind::Bool(b) => Some((self.add(Node::Bool(*b)), Ty::Bool)),
+            ExprKind::Paren(inner) => self.node(inner),
+            ExprKind::Name(name) => self.name(name, e.span),
+            ExprKind::Unary { op, operand } => {
+                let want = match op {
+                    UnaryOp::Neg => Ty::Number,
+                    UnaryOp::Not => Ty::Bool,
+                };
+                let x = self.expect(operand, want)?;
+                Some((self.add(Node::Unary(*op, x)), want))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let operand = if op.is_logical() {
+                    Ty::Bool
+                } else {
+                    Ty::Number
+                };
+                let l = self.expect(lhs, operand);
+                let r = self.expect(rhs, operand);
+                let result = if op.is_logical() || op.is_comparison() {
+                    Ty::Bool
+                } else {
+                    Ty::Number
+                };
+                Some((self.add(Node::Binary(*op, l?, r?)), result))
+            }
+            ExprKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expect(cond, Ty::Bool);
+                let t = self.node(then);
+                let o = self.node(otherwise);
+                let ((t, tt), (o, ot)) = (t?, o?);
+                if tt != ot {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::TypeMismatch,
+                            otherwise.span,
+                            format!(
+                                "the two branches of `if` differ: {} and {}",
+                                tt.describe(),
+                                ot.describe()
+                            ),
+                        )
+                        .with_label(format!("this is {}", ot.describe()))
+                        .with_related(then.span, format!("this is {}", tt.describe()))
+                        .with_help("both branches must give a number"),
+                    );
+                    return None;
+                }
+                Some((self.add(Node::If(c?, t, o)), tt))
+            }
+            ExprKind::Call(call) => self.call(call),
+            ExprKind::Lambda { .. } => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::BadLambda,
+                        e.span,
+                        "a lambda cannot contain another lambda",
+                    )
+                    .with_label("inner lambda")
+                    .with_help(
+                        "define the inner function with `let f = x -> ...` and call it as `f(...)`",
+                    ),
+                );
+                None
+            }
+            ExprKind::String(_) | ExprKind::List(_) | ExprKind::Tuple(_) => {
+                let what = match &e.kind {
+                    ExprKind::String(_) => "a string",
+                    ExprKind::List(_) => "a list",
+                    _ => "a tuple",
+                };
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        e.span,
+                        format!("{what} cannot be used inside a lambda"),
+                    )
+                    .with_label("not a number")
+                    .with_help("lambda bodies compute a number from the epoch"),
+                );
+                None
+            }
+        }
+    }
+
+    fn name(&mut self, name: &str, span: Span) -> Option<(u32, Ty)> {
+        if name == self.param {
+            return Some((self.add(Node::Param), Ty::Number));
+        }
+        match name {
+            "pi" => return Some((self.add(Node::Number(std::f64::consts::PI)), Ty::Number)),
+            "tau" => return Some((self.add(Node::Number(std::f64::consts::TAU)), Ty::Number)),
+            _ => {}
+        }
+        match (self.lookup)(name) {
+            Lookup::Number(v) => Some((self.add(Node::Number(v)), Ty::Number)),
+            Lookup::Bool(b) => Some((self.add(Node::Bool(b)), Ty::Bool)),
+            Lookup::Lambda(_) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{name}` is a lambda; call it to get a number"),
+                    )
+                    .with_label("a lambda, not a number")
+                    .with_help(format!("write `{name}({})`", self.param)),
+                );
+                None
+            }
+            Lookup::Other(what) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{name}` is {what}, which cannot be used inside a lambda"),
+                    )
+                    .with_label(format!("{what}, not a number"))
+                    .with_help("lambda bodies may use numbers, the parameter and math functions"),
+                );
+                None
+            }
+            Lookup::Later(def) => {
+                self.diags.push(used_before_definition(name, span, def));
+                None
+            }
+            Lookup::Itself(def) => {
+                self.diags.push(refers_to_itself(name, span, def, false));
+                None
+            }
+            Lookup::Poisoned => None,
+            Lookup::Undefined => {
+                let mut candidates: Vec<&str> = vec![self.param, "pi", "tau"];
+                candidates.extend(Func::NAMES);
+                let mut d = Diagnostic::error(
+                    Code::UndefinedName,
+                    span,
+                    format!("`{name}` is not defined"),
+                )
+                .with_label("unknown name");
+                d = match did_you_mean(name, candidates.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "inside this lambda the epoch is called `{}`; other names must be defined with `let` first",
+                        self.param
+                    )),
+                };
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn call(&mut self, call: &ast::Call) -> Option<(u32, Ty)> {
+        let name = &call.name.name;
+        if let Some(arg) = call.args.iter().find(|a| a.name.is_some()) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadArgumentOrder,
+                    arg.span(),
+                    format!("`{name}` takes no named arguments inside a lambda"),
+                )
+                .with_label("named argument")
+                .with_help("pass the values by position"),
+            );
+            return None;
+        }
+        if let Some(func) = Func::from_name(name) {
+            if let Some(d) = arity_error(func, call) {
+                self.diags.push(d);
+                return None;
+            }
+            // Every argument is compiled (and its errors reported) before giving up.
+            let mark = self.operands.len();
+            let mut all = true;
+            for a in &call.args {
+                match self.expect(&a.value, Ty::Number) {
+                    Some(id) => self.operands.push(id),
+                    None => all = false,
+                }
+            }
+            if !all {
+                self.operands.truncate(mark);
+                return None;
+            }
+            let start = self.tree.args.len() as u32;
+            self.tree.args.extend(self.operands.drain(mark..));
+            let len = call.args.len() as u32;
+            return Some((self.add(Node::Call(func, start, len)), Ty::Number));
+        }
+        match (self.lookup)(name) {
+            Lookup::Lambda(lambda) => {
+                if call.args.len() != 1 {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::WrongArity,
+                            call.span,
+                            format!(
+                                "`{name}` takes 1 argument, but {} were given",
+                                call.args.len()
+                            ),
+                        )
+                        .with_label(format!("{} arguments", call.args.len()))
+                        .with_help(format!("call it as `{name}({})`", self.param)),
+                    );
+                    return None;
+                }
+                let arg = self.expect(&call.args[0].value, Ty::Number)?;
+                self.inline(&lambda, arg, call.span)
+            }
+            lookup @ (Lookup::Later(_) | Lookup::Itself(_) | Lookup::Poisoned) => {
+                // The arguments' own mistakes are still worth reporting.
+                for a in &call.args {
+                    let _ = self.node(&a.value);
+                }
+                match lookup {
+                    Lookup::Later(def) => {
+                        self.diags
+                            .push(used_before_definition(name, call.name.span, def))
+                    }
+                    Lookup::Itself(def) => {
+                        self.diags
+                            .push(refers_to_itself(name, call.name.span, def, true))
+                    }
+                    _ => {}
+                }
+                None
+            }
+            _ => {
+                let mut d = Diagnostic::error(
+                    Code::UnknownFunction,
+                    call.name.span,
+                    format!("there is no function `{name}`"),
+                )
+                .with_label("unknown function");
+                d = match did_you_mean(name, Func::NAMES.iter().copied()) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!(
+                        "lambdas may call {} and `let` lambdas",
+                        Func::NAMES.join(", ")
+                    )),
+                };
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+}
+
+impl Compiler<'_> {
+    /// `lambda`'s body with `arg` for its parameter, if the result stays within the limits on
+    /// size ([`MAX_LAMBDA_OPS`], [`MAX_INLINED_OPS`]) and depth ([`MAX_TREE_DEPTH`]), which are
+    /// checked before it is built.
+    ///
+    /// [`MAX_TREE_DEPTH`]: crate::limits::MAX_TREE_DEPTH
+    fn inline(&mut self, lambda: &Lambda, arg: u32, span: Span) -> Option<(u32, Ty)> {
+        let body = Shape::of(lambda.body());
+        let arg_shape = Shape::of(self.tree.at(arg));
+        let size = body
+            .nodes
+            .saturating_add(body.params.saturating_mul(arg_shape.nodes));
+        let depth = body.depth + arg_shape.depth;
+        let problem = if size > MAX_LAMBDA_OPS {
+            Some(format!("inlining this call makes a lambda of about {size} operations; the limit is {MAX_LAMBDA_OPS}"))
+        } else if size > self.budget.0 {
+            Some(format!(
+                "the lambdas of this file inline more than {MAX_INLINED_OPS} operations in all"
+            ))
+        } else if depth > crate::limits::MAX_TREE_DEPTH {
+            Some(format!(
+                "inlining this call nests the lambda more than {} levels deep",
+                crate::limits::MAX_TREE_DEPTH
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            self.diags.push(
+                Diagnostic::error(Code::TooLarge, span, message)
+                    .with_label("too large to inline")
+                    .with_help("`let` lambdas are inlined where they are called; call them fewer times, or write the function more simply"),
+            );
+            return None;
+        }
+        self.budget.0 -= size;
+        Some((self.substitute(&lambda.body, arg), Ty::Number))
+    }
+
+    /// Adds `body` with `arg` (a node already added) for its parameter, folding what becomes
+    /// constant; returns its root.
+    fn substitute(&mut self, body: &Tree, arg: u32) -> u32 {
+        let mut new_id: Vec<u32> = Vec::with_capacity(body.nodes.len());
+        for &node in &body.nodes {
+            let at = |x: u32| new_id[x as usize];
+            let id = match node {
+                Node::Param => arg,
+                Node::Number(_) | Node::Bool(_) => self.add(node),
+                Node::Unary(op, x) => self.add(Node::Unary(op, at(x))),
+                Node::Binary(op, l, r) => self.add(Node::Binary(op, at(l), at(r))),
+                Node::If(c, t, e) => self.add(Node::If(at(c), at(t), at(e))),
+                Node::Call(func, start, len) => {
+                    let first = self.tree.args.len() as u32;
+                    for &a in body.call_args(start, len) {
+                        self.tree.args.push(at(a));
+                    }
+                    self.add(Node::Call(func, first, len))
+                }
+            };
+            new_id.push(id);
+        }
+        new_id[body.root as usize]
+    }
+}
+
+/// The size of a lambda body, measured without recursion.
+struct Shape {
+    nodes: usize,
+    depth: usize,
+    /// How many times the parameter appears.
+    params: usize,
+}
+
+impl Shape {
+    /// As a tree: an operand used twice counts twice.
+    fn of(node: NodeRef<'_>) -> Shape {
+        let mut shape = Shape {
+            nodes: 0,
+            depth: 0,
+            params: 0,
+        };
+        let tree = node.tree;
+        let mut stack = vec![(node.id, 1usize)];
+        while let Some((id, d)) = stack.pop() {
+            shape.nodes += 1;
+            shape.depth = shape.depth.max(d);
+            match tree.node(id) {
+                Node::Number(_) | Node::Bool(_) => {}
+                Node::Param => shape.params += 1,
+                Node::Unary(_, x) => stack.push((x, d + 1)),
+                Node::Binary(_, l, r) => stack.extend([(l, d + 1), (r, d + 1)]),
+                Node::If(c, t, e) => stack.extend([(c, d + 1), (t, d + 1), (e, d + 1)]),
+                Node::Call(_, start, len) => {
+                    stack.extend(tree.call_args(start, len).iter().map(|&a| (a, d + 1)))
+                }
+            }
+        }
+        shape
+    }
+}
+
+/// `name` used (at `span`) above the `let` that defines it (at `def`).
+pub(crate) fn used_before_definition(name: &str, span: Span, def: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::UsedBeforeDefinition,
+        span,
+        format!("`{name}` is used before it is defined"),
+    )
+    .with_label("used here")
+    .with_related(def, "defined here")
+    .with_help(format!("move `let {name} = ...` above its first use"))
+}
+
+/// `name` used (at `span`) inside the value of its own `let` (at `def`); `called` if it is
+/// called, as a recursive function would be.
+pub(crate) fn refers_to_itself(name: &str, span: Span, def: Span, called: bool) -> Diagnostic {
+    let help = if called {
+        "a `let` lambda cannot call itself (there is no recursion); write the function in closed form, e.g. `e -> 0.95 ** e` instead of `e -> 0.95 * f(e - 1)`".to_string()
+    } else {
+        format!("a `let` is defined by its value, which cannot use it; compute `{name}` from numbers and earlier `let`s")
+    };
+    Diagnostic::error(
+        Code::UsedBeforeDefinition,
+        span,
+        format!("`let {name}` cannot refer to itself"),
+    )
+    .with_label(if called {
+        "calls itself"
+    } else {
+        "refers to itself"
+    })
+    .with_related(def, "defined here")
+    .with_help(help)
+}
+
+/// The diagnostic for calling `func` with the wrong number of arguments, if it is.
+pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
+    let (min, max) = func.arity();
+    let n = call.args.len();
+    if (min..=max).contains(&n) {
+        return None;
+    }
+    let (wants, help) = match func {
+        Func::Unary(f) => (
+            "exactly 1 argument",
+            format!("write e.g. `{}(e)`", f.name()),
+        ),
+        Func::Min | Func::Max => (
+            "at least 2 arguments",
+            format!(
+                "`{}` compares two or more numbers, e.g. `{}(1, (e + 1) / 5)`",
+                func.name(),
+                func.name()
+            ),
+        ),
+        Func::Clamp => ("3 arguments", "write `clamp(x, lo, hi)`".to_string()),
+    };
+    Some(
+        Diagnostic::error(
+            Code::WrongArity,
+            call.span,
+            format!(
+                "`{}` takes {wants}, but {n} {} given",
+                func.name(),
+                if n == 1 { "was" } else { "were" }
+            ),
+        )
+        .with_label(format!("{n} argument{}", if n == 1 { "" } else { "s" }))
+        .with_help(help),
+    )
+}
+
+/// `node` as a constant if every operand (in `tree`) is one, computed with the evaluator's own
+/// operations (so exactly as evaluation would). Nodes are folded as they are added, operands
+/// first, which folds every constant subtree in one step per node.
+fn fold(tree: &Tree, node: Node) -> Node {
+    let c = |id: u32| tree.constant(id);
+    let value = match node {
+        Node::Unary(op, x) => c(x).map(|x| UnaryFn::of(op).apply(x)),
+        Node::Binary(op, l, r) => c(l).zip(c(r)).map(|(l, r)| BinaryFn::of(op).apply(l, r)),
+        Node::If(cond, t, e) => match (c(cond), c(t), c(e)) {
+            // What `JumpIfFalse` decides.
+            (Some(cond), Some(t), Some(e)) => Some(if cond == 0.0 { e } else { t }),
+            _ => None,
+        },
+        Node::Call(func, start, len) => tree
+            .call_args(start, len)
+            .iter()
+            .map(|&a| c(a))
+            .collect::<Option<Vec<f64>>>()
+            .map(|values| func.apply(&values)),
+        Node::Number(_) | Node::Bool(_) | Node::Param => None,
+    };
+    match value {
+        Some(v) if is_bool(tree, node) => Node::Bool(v != 0.0),
+        Some(v) => Node::Number(v),
+        None => node,
+    }
+}
+
+fn is_bool(tree: &Tree, node: Node) -> bool {
+    match node {
+        Node::Bool(_) => true,
+        Node::Unary(UnaryOp::Not, _) => true,
+        Node::Binary(op, ..) => op.is_comparison() || op.is_logical(),
+        Node::If(_, t, _) => is_bool(tree, tree.node(t)),
+        _ => false,
+    }
+}
+
+fn push(depth: &mut usize, max: &mut usize) {
+    *depth += 1;
+    *max = (*max).max(*depth);
+}
+
+/// Emits `f(l, r)`, folding a constant operand (or a parameter with a constant) into the
+/// operation. Operands keep their order, so non-commutative and NaN-sensitive operations
+/// (`min`, `max`, comparisons) give the same results as the plain stack program.
+fn emit_binary(
+    f: BinaryFn,
+    tree: &Tree,
+    (l, r): (u32, u32),
+    code: &mut Vec<Op>,
+    depth: &mut usize,
+    max: &mut usize,
+) {
+    match (tree.node(l), tree.constant(l), tree.constant(r)) {
+        (Node::Param, _, Some(c)) => {
+            code.push(Op::ParamBinaryConst(f, c));
+            push(depth, max);
+        }
+        (_, Some(c), None) => {
+            emit(tree, r, code, depth, max);
+            code.push(Op::ConstBinary(f, c));
+        }
+        _ => {
+            emit(tree, l, code, depth, max);
+            emit_operand(f, tree, r, code, depth, max);
+        }
+    }
+}
+
+/// Emits `top = f(top, r)` for the value already on the stack.
+fn emit_operand(
+    f: BinaryFn,
+    tree: &Tree,
+    r: u32,
+    code: &mut Vec<Op>,
+    depth: &mut usize,
+    max: &mut usize,
+) {
+    match tree.constant(r) {
+        Some(c) => code.push(Op::BinaryConst(f, c)),
+        None => {
+            emit(tree, r, code, depth, max);
+            code.push(Op::Binary(f));
+            *depth -= 1;
+        }
+    }
+}
+
+fn emit(tree: &Tree, id: u32, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
+    match tree.node(id) {
+        Node::Number(v) => {
+            code.push(Op::Const(v));
+            push(depth, max);
+        }
+        Node::Bool(b) => {
+            code.push(Op::Const(bool_value(b)));
+            push(depth, max);
+        }
+        Node::Param => {
+            code.push(Op::Param);
+            push(depth, max);
+        }
+        Node::Unary(op, x) => {
+            emit(tree, x, code, depth, max);
+            code.push(Op::Unary(UnaryFn::of(op)));
+        }
+        Node::Binary(op, l, r) => emit_binary(BinaryFn::of(op), tree, (l, r), code, depth, max),
+        Node::If(c, t, e) => {
+            emit(tree, c, code, depth, max);
+            let jump_if_false = code.len();
+            code.push(Op::JumpIfFalse(0));
+            *depth -= 1;
+            emit(tree, t, code, depth, max);
+            let jump = code.len();
+            code.push(Op::Jump(0));
+            *depth -= 1;
+            let else_start = code.len() as u32;
+            emit(tree, e, code, depth, max);
+            let end = code.len() as u32;
+            code[jump_if_false] = Op::JumpIfFalse(else_start);
+            code[jump] = Op::Jump(end);
+        }
+        Node::Call(func, start, len) => {
+            let args = tree.call_args(start, len);
+            match func {
+                Func::Unary(f) => {
+                    emit(tree, args[0], code, depth, max);
+                    code.push(Op::Unary(f));
+                }
+                Func::Min | Func::Max => {
+                    let f = if func == Func::Min {
+                        BinaryFn::Min
+                    } else {
+                        BinaryFn::Max
+                    };
+                    // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
+                    if let [a, b] = *args {
+                        emit_binary(f, tree, (a, b), code, depth, max);
+                    } else {
+                        emit(tree, args[0], code, depth, max);
+                        for &a in &args[1..] {
+                            emit_operand(f, tree, a, code, depth, max);
+                        }
+                    }
+                }
+                Func::Clamp => {
+                    for &a in args {
+                        emit(tree, a, code, depth, max);
+                    }
+                    code.push(Op::Clamp);
+                    *depth -= 2;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_subtrees_fold_as_they_are_built() {
+        // `(1 + 1) - ((1 + 1) - (...))`, 80 levels: as a program it would need 80 stack slots,
+        // more than the evaluator has, but it folds to one number before any program is made.
+        let mut deep = String::from("0.5");
+        for _ in 0..80 {
+            deep = format!("(1 + 1) - ({deep})");
+        }
+        let f =
+            Lambda::from_text(&format!("e -> e * ({deep}) + min(2 ** 0.5, 3, 1 // 0.3)")).unwrap();
+        // 80 levels of `2 - x` around 0.5 give 0.5 again; min(...) is sqrt(2) in f64.
+        assert_eq!(f.to_string(), format!("e -> e * 0.5 + {}", 2f64.powf(0.5)));
+        assert_eq!(f.ops(), 2);
+        // Inlining a `let` lambda at a constant folds the result too.
+        let f = compile_calling("warm", "x -> min(1, (x + 1) / 5)", "e * warm(3)");
+        assert_eq!(f.to_string(), "e -> e * 0.8");
+        // What folding left behind is not kept: `e`, `0.8` and `*`.
+        assert_eq!(f.body.nodes.len(), 3);
+    }
+
+    /// `e -> body`, compiled where `name` is the `let` lambda `lambda`.
+    fn compile_calling(name: &str, lambda: &str, body: &str) -> Lambda {
+        let lambda = Lambda::from_text(lambda).unwrap();
+        let lookup = |n: &str| {
+            if n == name {
+                Lookup::Lambda(lambda.clone())
+            } else {
+                Lookup::Undefined
+            }
+        };
+        let body = crate::parse::parse_expr(body).unwrap();
+        let param = ast::Ident {
+            name: "e".into(),
+            span: Span::default(),
+        };
+        compile(&param, &body, &lookup, &mut Vec::new()).unwrap()
+    }
+
+    #[test]
+    fn an_inlined_argument_is_shared_but_reads_as_copies() {
+        let f = compile_calling("sq", "x -> x * x + x", "sq(sin(e) + 1)");
+        let text = "e -> (sin(e) + 1) * (sin(e) + 1) + (sin(e) + 1)";
+        assert_eq!(f.to_string(), text);
+        // The argument's four nodes once (used three times), `*` and `+`.
+        assert_eq!(f.body.nodes.len(), 4 + 2);
+        assert_eq!(Shape::of(f.body()).nodes, 3 * 4 + 2);
+        // Equal, as a tree, to the lambda written out in full.
+        let written = Lambda::from_text(text).unwrap();
+        assert_eq!(f, written);
+        assert_eq!(written.body.nodes.len(), 3 * 4 + 2);
+        for x in [0.0, 1.5, -3.0] {
+            assert_eq!(f.eval(x).to_bits(), written.eval(x).to_bits());
+        }
+    }
+}
