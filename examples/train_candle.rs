@@ -88,7 +88,7 @@ pub fn train(config: &Config, epochs: usize) -> Result<Vec<f32>, Box<dyn std::er
             let loss = model.forward(&x)?.sub(&y)?.sqr()?.mean_all()?;
             trainer.step(&loss.backward()?)?;
         }
-        trainer.end_epoch();
+        trainer.end_epoch()?;
         let loss = model.forward(&xs)?.sub(&ys)?.sqr()?.mean_all()?;
         losses.push(loss.to_scalar::<f32>()?);
     }

@@ -58,9 +58,12 @@ pub fn train(config: &Config, epochs: usize) -> Result<Vec<f32>, Box<dyn std::er
                     }
                 }
             }
-            trainer.step(&mut [ParamMut::new(&mut w, &gw), ParamMut::new(&mut b, &gb)])?;
+            trainer.step(&mut [
+                ParamMut::named("linear.weight", &mut w, &gw),
+                ParamMut::named("linear.bias", &mut b, &gb),
+            ])?;
         }
-        trainer.end_epoch();
+        trainer.end_epoch()?;
         let loss = xs
             .iter()
             .zip(&ys)

@@ -35,7 +35,7 @@
 //! let mse = |model: &Linear| model.forward(&x)?.sub(&y)?.sqr()?.mean_all();
 //! for _epoch in 0..200 {
 //!     trainer.step(&mse(&model)?.backward()?)?; // the GradStore of `loss.backward()`
-//!     trainer.end_epoch();
+//!     trainer.end_epoch()?;
 //! }
 //! let loss = mse(&model)?.to_scalar::<f32>()?;
 //! assert!(loss < 1e-8, "{loss}");
@@ -262,9 +262,10 @@ impl CandleTrainer {
                 .map(|((data, grad), &has)| ParamMut {
                     data,
                     grad: has.then_some(grad.as_slice()),
+                    name: None,
                 }),
         );
-        let stepped = self.trainer.step(&mut params);
+        let stepped = self.trainer.step_registered(&mut params);
         params.clear();
         self.scratch = reuse(params);
         stepped?;
@@ -281,10 +282,13 @@ impl CandleTrainer {
     }
 
     /// Ends the epoch: one schedule step, then the new lrs (and cycled momenta) go into the
-    /// optimizer ([`Trainer::end_epoch`]). For a schedule with a `plateau`, use
-    /// [`end_epoch_with`](Self::end_epoch_with).
-    pub fn end_epoch(&mut self) {
-        self.trainer.end_epoch();
+    /// optimizer ([`Trainer::end_epoch`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) for a schedule with a
+    /// `plateau`: use [`end_epoch_with`](Self::end_epoch_with).
+    pub fn end_epoch(&mut self) -> Result<(), Error> {
+        self.trainer.end_epoch()
     }
 
     /// Ends the epoch with the metric a `plateau` watches ([`Trainer::end_epoch_with`]).

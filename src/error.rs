@@ -78,6 +78,14 @@ pub enum ErrorKind {
     #[error(transparent)]
     #[diagnostic(code(optimc::state_schedule))]
     ScheduleState(StateMismatch),
+    /// [`Trainer::end_epoch`](crate::Trainer::end_epoch) on a schedule with a `plateau`, which
+    /// needs the epoch's metric; the schedule did not step.
+    #[error("the schedule has a `plateau`, which needs the epoch's metric: `end_epoch()` would leave its lr frozen")]
+    #[diagnostic(
+        code(optimc::metric_needed),
+        help("call `end_epoch_with(metric)` at the end of every epoch instead, with the value the plateau watches (e.g. the validation loss); the schedule did not step")
+    )]
+    MetricNeeded,
     /// The candle layer refused a `Var` or a gradient.
     #[cfg(feature = "candle")]
     #[error(transparent)]

@@ -49,8 +49,11 @@
 //!     let err = |x: f32| w[0] * x + b[0] - 3.0 * x;
 //!     let gw = [xs.iter().map(|&x| err(x) * x).sum::<f32>() / 4.0];
 //!     let gb = [xs.iter().map(|&x| err(x)).sum::<f32>() / 4.0];
-//!     trainer.step(&mut [ParamMut::new(&mut w, &gw), ParamMut::new(&mut b, &gb)])?;
-//!     trainer.end_epoch(); // `trainer.save(path)` here makes the run resumable
+//!     trainer.step(&mut [
+//!         ParamMut::named("fc.weight", &mut w, &gw),
+//!         ParamMut::named("fc.bias", &mut b, &gb),
+//!     ])?;
+//!     trainer.end_epoch()?; // `trainer.save(path)` here makes the run resumable
 //! }
 //! assert!((w[0] - 3.0).abs() < 1e-2 && b[0].abs() < 1e-2);
 //! # Ok::<(), Box<dyn std::error::Error>>(())

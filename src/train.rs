@@ -8,8 +8,8 @@
 //! the optimizer. Nothing here allocates per step.
 
 use crate::config::Config;
-use crate::error::Error;
-use crate::optim::{Optimizer, ParamMut};
+use crate::error::{Error, ErrorKind};
+use crate::optim::{Optimizer, ParamMut, StepError};
 use crate::schedule::Schedule;
 
 /// An optimizer driven by its schedule. See the [module documentation](self).
@@ -71,24 +71,53 @@ impl Trainer {
         }
     }
 
-    /// One optimizer step with the current epoch's lrs (call it once per batch).
+    /// One optimizer step with the current epoch's lrs (call it once per batch). Every
+    /// parameter carries its registered name ([`ParamMut::named`], in registration order, see
+    /// [`params`](Self::params)): two parameters of the same size passed in the wrong order are
+    /// refused, not stepped with each other's hyperparameters and state. The check compares
+    /// names and allocates nothing.
     ///
     /// # Errors
     /// [`ErrorKind::Step`](crate::error::ErrorKind::Step) if `params` do not fit the registered
-    /// ones; nothing is changed then.
+    /// ones (count, names, lengths) or one has no name; nothing is changed then.
     pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
+        for (position, (p, (name, _))) in params.iter().zip(&self.params).enumerate() {
+            if p.name.is_none() {
+                return Err(StepError::Unnamed {
+                    position,
+                    expected: name.clone(),
+                }
+                .into());
+            }
+        }
+        Ok(self.optimizer.step(params)?)
+    }
+
+    /// [`step`](Self::step) for callers that build `params` from the registered list itself
+    /// (the candle layer), so names need no check.
+    #[cfg(feature = "candle")]
+    pub(crate) fn step_registered(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
         Ok(self.optimizer.step(params)?)
     }
 
     /// Ends the epoch: one schedule step (`scheduler.step()`), then the new lrs (and cycled
-    /// momenta) go into the optimizer. For a schedule with a `plateau`, use
-    /// [`end_epoch_with`](Self::end_epoch_with).
-    pub fn end_epoch(&mut self) {
+    /// momenta) go into the optimizer.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) if the schedule has a
+    /// `plateau` ([`Schedule::needs_metric`]), alone or inside a `chain` or `sequence`: it needs
+    /// [`end_epoch_with`](Self::end_epoch_with) and the epoch's metric. Nothing steps then.
+    pub fn end_epoch(&mut self) -> Result<(), Error> {
+        if self.schedule.needs_metric() {
+            return Err(ErrorKind::MetricNeeded.into());
+        }
         self.schedule.step();
         self.sync();
+        Ok(())
     }
 
-    /// Ends the epoch with the metric a `plateau` watches (`scheduler.step(metric)`).
+    /// Ends the epoch with the metric a `plateau` watches (`scheduler.step(metric)`); a schedule
+    /// without a plateau ignores it.
     pub fn end_epoch_with(&mut self, metric: f64) {
         self.schedule.step_with(metric);
         self.sync();

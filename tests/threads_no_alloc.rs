@@ -44,14 +44,20 @@ fn threaded_stepping_allocates_nothing() {
         let (mut s, gs) = ([1.0f32; 3], [0.2f32; 3]);
         // The first step creates SGD's momentum buffer, as PyTorch does.
         trainer
-            .step(&mut [ParamMut::new(&mut s, &gs), ParamMut::new(&mut w, &g)])
+            .step(&mut [
+                ParamMut::named("small", &mut s, &gs),
+                ParamMut::named("w", &mut w, &g),
+            ])
             .unwrap();
         COUNTING.store(true, Ordering::SeqCst);
         for _ in 0..20 {
             trainer
-                .step(&mut [ParamMut::new(&mut s, &gs), ParamMut::new(&mut w, &g)])
+                .step(&mut [
+                    ParamMut::named("small", &mut s, &gs),
+                    ParamMut::named("w", &mut w, &g),
+                ])
                 .unwrap();
-            trainer.end_epoch();
+            trainer.end_epoch().unwrap();
         }
         COUNTING.store(false, Ordering::SeqCst);
         assert_eq!(COUNT.load(Ordering::SeqCst), 0, "{source}");

@@ -53,24 +53,51 @@ use threads::Pool;
 /// One parameter handed to [`Optimizer::step`]: its values, updated in place, and its gradient.
 /// A parameter without a gradient (`grad: None`, PyTorch's `p.grad is None`) is skipped and its
 /// state, step count included, is left alone.
+///
+/// Its `name`, when given ([`named`](Self::named), [`with_name`](Self::with_name)), is checked
+/// against the name registered at its position, so two parameters of the same size passed in the
+/// wrong order are refused instead of silently getting each other's group and state.
+/// [`Trainer::step`](crate::Trainer::step) requires it; [`Optimizer::step`] checks it when given.
 #[derive(Debug)]
 pub struct ParamMut<'a> {
     pub data: &'a mut [f32],
     pub grad: Option<&'a [f32]>,
+    /// The parameter's registered full name (e.g. `"fc.weight"`), or `None` (position only).
+    pub name: Option<&'a str>,
 }
 
 impl<'a> ParamMut<'a> {
-    /// A parameter with a gradient.
+    /// A parameter with a gradient, identified by its position only.
     pub fn new(data: &'a mut [f32], grad: &'a [f32]) -> Self {
         ParamMut {
             data,
             grad: Some(grad),
+            name: None,
         }
+    }
+
+    /// A parameter with a gradient, identified by its registered name (checked on each step:
+    /// a string comparison, no allocation).
+    pub fn named(name: &'a str, data: &'a mut [f32], grad: &'a [f32]) -> Self {
+        ParamMut::new(data, grad).with_name(name)
     }
 
     /// A parameter without a gradient this step.
     pub fn without_grad(data: &'a mut [f32]) -> Self {
-        ParamMut { data, grad: None }
+        ParamMut {
+            data,
+            grad: None,
+            name: None,
+        }
+    }
+
+    /// The same parameter, identified by its registered name: e.g.
+    /// `ParamMut::without_grad(&mut b).with_name("fc.bias")`.
+    pub fn with_name(self, name: &'a str) -> Self {
+        ParamMut {
+            name: Some(name),
+            ..self
+        }
     }
 }
 
@@ -119,6 +146,28 @@ pub enum StepError {
         help("pass every registered parameter, in registration order (use `ParamMut::without_grad` for one without a gradient)")
     )]
     ParamCount { expected: usize, got: usize },
+    #[error("parameter {position} is `{got}`, but `{expected}` was registered there")]
+    #[diagnostic(
+        code(optimc::step_param_name),
+        help("pass the parameters in registration order; see `Optimizer::param_names` (or `Trainer::params`)")
+    )]
+    Name {
+        /// The position in the list handed to `step`, from 0.
+        position: usize,
+        expected: String,
+        got: String,
+    },
+    #[error("parameter {position} (`{expected}`) has no name")]
+    #[diagnostic(
+        code(optimc::step_param_unnamed),
+        help("`Trainer::step` checks every parameter by name: build it with `ParamMut::named(name, data, grad)` or `.with_name(name)`")
+    )]
+    Unnamed {
+        /// The position in the list handed to `step`, from 0.
+        position: usize,
+        /// The name registered at that position.
+        expected: String,
+    },
     #[error("parameter `{name}` has {got} values, but it was registered with {expected}")]
     #[diagnostic(
         code(optimc::step_param_size),
@@ -538,13 +587,15 @@ impl Optimizer {
     }
 
     /// One optimizer step (`optimizer.step()`): updates every parameter that has a gradient,
-    /// with its group's current hyperparameters. `params` are in registration order.
+    /// with its group's current hyperparameters. `params` are in registration order; those with
+    /// a [`name`](ParamMut::name) must carry the one registered at their position.
     ///
     /// Sizes are checked before anything is changed. Allocates nothing, except a buffer
     /// PyTorch creates lazily the first time it is needed.
     ///
     /// # Errors
-    /// [`StepError`] if the number of parameters or any length differs from registration.
+    /// [`StepError`] if the number of parameters, a name or any length differs from
+    /// registration.
     pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), StepError> {
         if params.len() != self.slots.len() {
             return Err(StepError::ParamCount {
@@ -552,7 +603,16 @@ impl Optimizer {
                 got: params.len(),
             });
         }
-        for (p, slot) in params.iter().zip(&self.slots) {
+        for (position, (p, slot)) in params.iter().zip(&self.slots).enumerate() {
+            if let Some(name) = p.name {
+                if name != slot.name {
+                    return Err(StepError::Name {
+                        position,
+                        expected: slot.name.clone(),
+                        got: name.to_string(),
+                    });
+                }
+            }
             if p.data.len() != slot.len {
                 return Err(StepError::DataLength {
                     name: slot.name.clone(),

@@ -50,10 +50,10 @@ fn training_main(dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>
     let mut trainer = Trainer::new(&config, &[("fc.weight", 2), ("fc.bias", 1)])?;
     let (mut w, mut b) = ([1.0f32, 2.0], [0.5f32]);
     trainer.step(&mut [
-        ParamMut::new(&mut w, &[0.1, 0.2]),
-        ParamMut::new(&mut b, &[0.3]),
+        ParamMut::named("fc.weight", &mut w, &[0.1, 0.2]),
+        ParamMut::named("fc.bias", &mut b, &[0.3]),
     ])?;
-    trainer.end_epoch();
+    trainer.end_epoch()?;
     let state = dir.join("state.json");
     trainer.save(&state)?;
     trainer.load(&state)?;
@@ -169,4 +169,104 @@ fn a_deserialized_config_is_checked() {
     let err = serde_json::from_str::<Config>(&short).unwrap_err();
     assert!(err.to_string().contains("min_lr"), "{err}");
     assert!(Config::from_json(&short).is_err());
+}
+
+/// `end_epoch()` on a schedule with a `plateau` (alone, in a `chain` or in a `sequence`, for
+/// the file or one group) is an error naming the call to use, and steps nothing; without a
+/// plateau it steps.
+#[test]
+fn end_epoch_without_a_metric_is_refused_where_a_plateau_needs_one() {
+    let schedules = [
+        "schedule = plateau(factor = 0.5, patience = 0)",
+        "schedule = chain(plateau(factor = 0.5), exponential(gamma = 0.9))",
+        "schedule = sequence(linear(start_factor = 0.5, total_iters = 2), plateau(), milestones = [2])",
+        "group w { params = \"*.weight\", schedule = plateau() }\ngroup b { params = \"*.bias\" }",
+    ];
+    for schedule in schedules {
+        let source = format!("optimizer = sgd(lr = 0.1)\n{schedule}\n");
+        let config = Config::from_source("p.optim", &source).unwrap();
+        let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)]).unwrap();
+        let (lrs, epoch) = (trainer.lrs().to_vec(), trainer.epoch());
+        let err = trainer.end_epoch().unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::MetricNeeded), "{schedule}");
+        assert!(err.to_string().contains("`plateau`"), "{err}");
+        let debug = format!("{err:?}");
+        assert!(debug.contains("optimc::metric_needed"), "{debug}");
+        assert!(debug.contains("end_epoch_with(metric)"), "{debug}");
+        assert_eq!(
+            (trainer.lrs(), trainer.epoch()),
+            (&lrs[..], epoch),
+            "{schedule}"
+        );
+        trainer.end_epoch_with(1.0);
+        assert_eq!(trainer.epoch(), epoch + 1, "{schedule}");
+    }
+    let config = Config::from_source(
+        "s.optim",
+        "optimizer = sgd(lr = 0.1)\nschedule = step(step_size = 1, gamma = 0.5)\n",
+    )
+    .unwrap();
+    let mut trainer = Trainer::new(&config, &[("w", 1)]).unwrap();
+    trainer.end_epoch().unwrap();
+    assert_eq!(trainer.lrs(), &[0.05]);
+}
+
+/// Two parameters of the same size passed in the wrong order are refused by name; so is a
+/// parameter without a name. Nothing is stepped then.
+#[test]
+fn step_checks_parameters_by_name() {
+    let config = Config::from_source("a.optim", SOURCE).unwrap();
+    let mut trainer = Trainer::new(&config, &[("fc.weight", 2), ("fc.bias", 2)]).unwrap();
+    let (mut w, mut b) = ([1.0f32, 2.0], [0.5f32, 0.5]);
+    let before = trainer.optimizer().state();
+    let err = trainer
+        .step(&mut [
+            ParamMut::named("fc.bias", &mut b, &[0.1, 0.1]),
+            ParamMut::named("fc.weight", &mut w, &[0.1, 0.1]),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter 0 is `fc.bias`, but `fc.weight` was registered there"
+    );
+    assert!(format!("{err:?}").contains("optimc::step_param_name"));
+    let err = trainer
+        .step(&mut [
+            ParamMut::named("fc.weight", &mut w, &[0.1, 0.1]),
+            ParamMut::new(&mut b, &[0.1, 0.1]),
+        ])
+        .unwrap_err();
+    assert_eq!(err.to_string(), "parameter 1 (`fc.bias`) has no name");
+    assert!(format!("{err:?}").contains("ParamMut::named"));
+    assert!(matches!(err.kind(), ErrorKind::Step(_)));
+    assert_eq!((w, b), ([1.0, 2.0], [0.5, 0.5]));
+    assert_eq!(trainer.optimizer().state(), before);
+
+    trainer
+        .step(&mut [
+            ParamMut::named("fc.weight", &mut w, &[0.1, 0.1]),
+            ParamMut::without_grad(&mut b).with_name("fc.bias"),
+        ])
+        .unwrap();
+    assert_ne!(w, [1.0, 2.0]);
+    assert_eq!(b, [0.5, 0.5]);
+
+    // The optimizer alone checks names when they are given, and positions otherwise.
+    let mut optimizer = trainer.optimizer().clone();
+    let err = optimizer
+        .step(&mut [
+            ParamMut::new(&mut w, &[0.1, 0.1]),
+            ParamMut::named("fc.weight", &mut b, &[0.1, 0.1]),
+        ])
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        optimc::optim::StepError::Name { position: 1, .. }
+    ));
+    optimizer
+        .step(&mut [
+            ParamMut::new(&mut w, &[0.1, 0.1]),
+            ParamMut::new(&mut b, &[0.1, 0.1]),
+        ])
+        .unwrap();
 }

@@ -118,9 +118,10 @@ fn assert_equivalent(source: &str) {
         let mut params: Vec<ParamMut<'_>> = data
             .iter_mut()
             .zip(&grads)
-            .map(|(d, g)| match g {
-                Some(g) => ParamMut::new(d, g),
-                None => ParamMut::without_grad(d),
+            .zip(vars.iter())
+            .map(|((d, g), (name, _))| match g {
+                Some(g) => ParamMut::named(name, d, g),
+                None => ParamMut::without_grad(d).with_name(name),
             })
             .collect();
         plain.step(&mut params).unwrap();
@@ -137,8 +138,8 @@ fn assert_equivalent(source: &str) {
                 candle.end_epoch_with(1.0);
                 plain.end_epoch_with(1.0);
             } else {
-                candle.end_epoch();
-                plain.end_epoch();
+                candle.end_epoch().unwrap();
+                plain.end_epoch().unwrap();
             }
         }
         assert_eq!(candle.lrs(), plain.lrs());
@@ -204,13 +205,13 @@ fn a_resumed_run_continues_bit_for_bit() {
     let (w, b, mut whole) = new(&[1.0, 2.0, 3.0], &[0.5]);
     for step in 0..6 {
         whole.step(&grads(&w, &b, step)).unwrap();
-        whole.end_epoch();
+        whole.end_epoch().unwrap();
     }
 
     let (w1, b1, mut first) = new(&[1.0, 2.0, 3.0], &[0.5]);
     for step in 0..3 {
         first.step(&grads(&w1, &b1, step)).unwrap();
-        first.end_epoch();
+        first.end_epoch().unwrap();
     }
     first.trainer().save(&path).unwrap();
     // A fresh process: the Vars come back from the model's own file, the trainer from its state.
@@ -218,7 +219,7 @@ fn a_resumed_run_continues_bit_for_bit() {
     second.trainer_mut().load(&path).unwrap();
     for step in 3..6 {
         second.step(&grads(&w2, &b2, step)).unwrap();
-        second.end_epoch();
+        second.end_epoch().unwrap();
     }
     std::fs::remove_dir_all(&dir).unwrap();
 
@@ -470,7 +471,7 @@ fn a_step_allocates_nothing_beyond_candles_in_place_write() {
                 trainer.step(&grads).unwrap();
                 trainer.step(&grads).unwrap();
                 if e % 2 == 0 {
-                    trainer.end_epoch();
+                    trainer.end_epoch().unwrap();
                 }
             }
         });

@@ -61,11 +61,13 @@ impl Run {
                         .collect()
                 })
                 .collect();
+            let names: Vec<String> = self.trainer.params().iter().map(|p| p.0.clone()).collect();
             let mut handles: Vec<ParamMut<'_>> = self
                 .values
                 .iter_mut()
                 .zip(&grads)
-                .map(|(p, g)| ParamMut::new(p, g))
+                .zip(&names)
+                .map(|((p, g), n)| ParamMut::named(n, p, g))
                 .collect();
             self.trainer.step(&mut handles).unwrap();
         }
@@ -79,7 +81,7 @@ impl Run {
             // A loss that stalls, so plateau reduces.
             self.trainer.end_epoch_with(loss.max(0.01).round());
         } else {
-            self.trainer.end_epoch();
+            self.trainer.end_epoch().unwrap();
         }
         let n = self.trainer.optimizer().num_groups();
         (

@@ -120,7 +120,8 @@ fn run(case: &Case) -> Vec<String> {
         let mut handles: Vec<ParamMut<'_>> = params
             .iter_mut()
             .zip(&grads)
-            .map(|(p, g)| ParamMut::new(p, g))
+            .zip(&case.names)
+            .map(|((p, g), n)| ParamMut::named(n, p, g))
             .collect();
         trainer.step(&mut handles).unwrap();
         for (n, p) in case.names.iter().zip(&params) {
@@ -137,7 +138,7 @@ fn run(case: &Case) -> Vec<String> {
         }
         match &case.metrics {
             Some(m) => trainer.end_epoch_with(m[e]),
-            None => trainer.end_epoch(),
+            None => trainer.end_epoch().unwrap(),
         }
         if failures.len() > 5 {
             break;

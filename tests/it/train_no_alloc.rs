@@ -18,17 +18,23 @@ fn stepping_allocates_nothing() {
         let (mut a, mut b) = ([1.0f32; 4], [0.5f32; 2]);
         let (ga, gb) = ([0.1f32; 4], [-0.2f32; 2]);
         trainer
-            .step(&mut [ParamMut::new(&mut a, &ga), ParamMut::new(&mut b, &gb)])
+            .step(&mut [
+                ParamMut::named("a", &mut a, &ga),
+                ParamMut::named("b", &mut b, &gb),
+            ])
             .unwrap();
         let count = allocations(|| {
             for e in 0..20 {
                 trainer
-                    .step(&mut [ParamMut::new(&mut a, &ga), ParamMut::new(&mut b, &gb)])
+                    .step(&mut [
+                        ParamMut::named("a", &mut a, &ga),
+                        ParamMut::named("b", &mut b, &gb),
+                    ])
                     .unwrap();
                 if trainer.schedule().needs_metric() {
                     trainer.end_epoch_with(1.0 + f64::from(e % 3));
                 } else {
-                    trainer.end_epoch();
+                    trainer.end_epoch().unwrap();
                 }
             }
         });

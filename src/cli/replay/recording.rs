@@ -134,7 +134,8 @@ impl Recording {
             let mut handles: Vec<ParamMut<'_>> = params
                 .iter_mut()
                 .zip(&grads)
-                .map(|(p, g)| ParamMut::new(p, g))
+                .zip(&self.names)
+                .map(|((p, g), n)| ParamMut::named(n, p, g))
                 .collect();
             // The trace was checked against the registered sizes, so this does not fail.
             trainer.step(&mut handles).map_err(RunError::Step)?;
@@ -148,7 +149,8 @@ impl Recording {
             serde_json::to_writer(&mut *out, &snapshot).map_err(io::Error::from)?;
             match &self.metrics {
                 Some(m) => trainer.end_epoch_with(m[e]),
-                None => trainer.end_epoch(),
+                // `run` refused a plateau without metrics, so this does not fail.
+                None => trainer.end_epoch().map_err(RunError::Step)?,
             }
         }
         self.init = params;
