@@ -12,6 +12,7 @@ mod options;
 mod validate;
 
 pub use optimizers::OptimizerKind;
+pub(crate) use options::writing_toml;
 pub use options::{
     HyperparamOverrides, Hyperparams, OptionName, OptionType, OptionValue, OptionValueKind,
 };

@@ -122,6 +122,10 @@ pub const MAX_SIDE: u32 = 8000;
 /// the lines would hide the curves, so none is drawn and the axis title says so.
 pub const MAX_MILESTONES: usize = 64;
 
+/// The largest whole-number optimizer option (Muon's `ns_steps`: every step runs that many
+/// Newton-Schulz iterations, each a few matrix products; PyTorch's default is 5).
+pub const MAX_OPTION_COUNT: u64 = 1_000;
+
 /// The most threads an optimizer uses; more are clamped to this.
 pub const MAX_THREADS: usize = 64;
 

@@ -101,6 +101,15 @@ pub fn traffic(kind: OptimizerKind, amsgrad: bool) -> (usize, usize) {
         Adam | AdamW | Adamax | NAdam | RAdam | Adadelta => (4, 3),
         // p, g, square_avg read; p, square_avg written.
         RmsProp | Adagrad => (3, 2),
+        // p, g, prev, step_size read; p, prev, step_size written.
+        Rprop => (4, 3),
+        // p, g, ax read; p, ax written (Lion: exp_avg for ax; Muon: momentum_buffer, plus the
+        // Newton-Schulz products, which are not memory-bound).
+        Asgd | Lion | Muon => (3, 2),
+        // Three passes (moments; norms; update), each reading p or g and both moments.
+        Lamb => (11, 3),
+        // Four passes over p or g (rms(p); moments; rms(update); update).
+        Adafactor => (5, 1),
     }
 }
 

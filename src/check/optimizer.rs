@@ -137,6 +137,153 @@ impl Checker {
                     None
                 }
             },
+            OptionValueKind::MaybePair => match v {
+                Value::Tuple(items) | Value::List(items) if items.len() == 2 => {
+                    let mut it = items.into_iter();
+                    let (a, b) = (it.next()?, it.next()?);
+                    let a = self.maybe_number(option, a.value, a.span);
+                    let b = self.as_number(b.value, b.span);
+                    Some(OptionValue::MaybePair(a?, b?))
+                }
+                other => {
+                    self.type_error(
+                        &other,
+                        e.span,
+                        "a pair of numbers (the first may be `none`)",
+                        Some(format!("write e.g. `{} = (none, 1e-3)`", option.name())),
+                    );
+                    None
+                }
+            },
+            OptionValueKind::Triple => match v {
+                Value::Tuple(items) | Value::List(items) if items.len() == 3 => {
+                    let mut it = items.into_iter();
+                    let (a, b, c) = (it.next()?, it.next()?, it.next()?);
+                    let a = self.as_number(a.value, a.span);
+                    let b = self.as_number(b.value, b.span);
+                    let c = self.as_number(c.value, c.span);
+                    Some(OptionValue::Triple(a?, b?, c?))
+                }
+                other => {
+                    self.type_error(
+                        &other,
+                        e.span,
+                        "three numbers",
+                        Some(format!(
+                            "write e.g. `{} = (3.4445, -4.775, 2.0315)`",
+                            option.name()
+                        )),
+                    );
+                    None
+                }
+            },
+            OptionValueKind::Count => {
+                let n = self.as_number(v, e.span)?;
+                let max = crate::limits::MAX_OPTION_COUNT;
+                if n.fract() != 0.0 || !(0.0..=max as f64).contains(&n) {
+                    self.error(
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            e.span,
+                            format!(
+                                "`{}` must be a whole number from 0 to {max}, not {}",
+                                option.name(),
+                                crate::diagnostic::text::format_number(n)
+                            ),
+                        )
+                        .with_label("not a count optimc accepts")
+                        .with_help(format!(
+                            "give `{}` a whole number such as {}",
+                            option.name(),
+                            Hyperparams::HELD.get(option)
+                        )),
+                    );
+                    return None;
+                }
+                Some(OptionValue::Count(n as u32))
+            }
+            OptionValueKind::MaybeNumber => Some(OptionValue::MaybeNumber(
+                self.maybe_number(option, v, e.span)?,
+            )),
+            OptionValueKind::Choice => {
+                let choices = option.choices();
+                let quoted = || {
+                    choices
+                        .iter()
+                        .map(|c| format!("\"{c}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match v {
+                    Value::Word(w) if w == "none" => Some(OptionValue::Choice(None)),
+                    Value::Str(text) => match choices.iter().find(|c| **c == text) {
+                        Some(c) => Some(OptionValue::Choice(Some(c))),
+                        None => {
+                            let help = match did_you_mean(&text, choices.iter().copied()) {
+                                Some(s) => format!("did you mean \"{s}\"?"),
+                                None => {
+                                    format!("`{}` is one of {} or `none`", option.name(), quoted())
+                                }
+                            };
+                            self.error(
+                                Diagnostic::error(
+                                    Code::OutOfRange,
+                                    e.span,
+                                    format!("`{}` has no choice \"{text}\"", option.name()),
+                                )
+                                .with_label("unknown choice")
+                                .with_help(help),
+                            );
+                            None
+                        }
+                    },
+                    Value::Word(w) if choices.contains(&w.as_str()) => {
+                        self.error(
+                            Diagnostic::error(
+                                Code::TypeMismatch,
+                                e.span,
+                                format!("`{}` takes a string, found the name `{w}`", option.name()),
+                            )
+                            .with_label("not quoted")
+                            .with_help(format!("write `{} = \"{w}\"`", option.name())),
+                        );
+                        None
+                    }
+                    other => {
+                        self.type_error(
+                            &other,
+                            e.span,
+                            "a string or `none`",
+                            Some(format!(
+                                "`{}` is one of {} or `none`",
+                                option.name(),
+                                quoted()
+                            )),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A number, or `none` (the word) for an option PyTorch lets be `None`.
+    fn maybe_number(&mut self, option: OptionName, v: Value, span: Span) -> Option<Option<f64>> {
+        match v {
+            Value::Word(w) if w == "none" => Some(None),
+            Value::Word(w) if w == "None" => {
+                self.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{}` takes `none` for Python's None", option.name()),
+                    )
+                    .with_label("`None` is Python's spelling")
+                    .with_help("write `none` (lower case), as `true` and `false` are"),
+                );
+                None
+            }
+            other => self.as_number(other, span).map(Some),
         }
     }
 

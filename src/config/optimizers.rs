@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 /// Declares every optimizer:
 ///
 /// ```text
-/// Variant = "name", torch "TorchClass" {
+/// Variant = "name", torch "TorchClass" [from "python.module"] {
 ///     takes: [positional = default, ...; keyword_only = default, ...],
 ///     holds: [option = value, ...],
 ///     checks: [option, ...] then extra_checks,
@@ -50,9 +50,11 @@ use serde::{Deserialize, Serialize};
 ///   order it checks them; `then f` adds a check over several arguments, run after them
 ///   (`f(kind, &hyperparams, &mut problems)`).
 macro_rules! optimizers {
+    (@module) => { "torch.optim" };
+    (@module $module:literal) => { $module };
     ($(
         $(#[$doc:meta])*
-        $variant:ident = $name:literal, torch $torch:literal {
+        $variant:ident = $name:literal, torch $torch:literal $(from $module:literal)? {
             takes: [$($pos:ident = $pos_default:expr),* ; $($kw:ident = $kw_default:expr),*],
             holds: [$($held:ident = $held_value:expr),*],
             checks: [$($checked:ident),*] $(then $also:path)?,
@@ -80,6 +82,14 @@ macro_rules! optimizers {
             pub fn torch_name(self) -> &'static str {
                 match self {
                     $(OptimizerKind::$variant => $torch,)*
+                }
+            }
+
+            /// The Python module the class is in: `torch.optim`, or `timm.optim` for the
+            /// optimizers timm provides.
+            pub fn python_module(self) -> &'static str {
+                match self {
+                    $(OptimizerKind::$variant => optimizers!(@module $($module)?),)*
                 }
             }
 
@@ -189,6 +199,49 @@ optimizers! {
         holds: [],
         checks: [lr, eps, betas, weight_decay],
     }
+    Rprop = "rprop", torch "Rprop" {
+        takes: [lr = 1e-2, etas = (0.5, 1.2), step_sizes = (1e-6, 50.0); maximize = false],
+        holds: [],
+        checks: [lr, etas],
+    }
+    /// PyTorch's `foreach` sits between `weight_decay` and `maximize`; optimc has no `foreach`,
+    /// so `maximize` is by keyword only.
+    Asgd = "asgd", torch "ASGD" {
+        takes: [lr = 1e-2, lambd = 1e-4, alpha = 0.75, t0 = 1e6, weight_decay = 0.0;
+                maximize = false],
+        holds: [],
+        checks: [lr, lambd, alpha, weight_decay],
+    }
+    /// timm's Lion (timm is the reference; PyTorch has none).
+    Lion = "lion", torch "Lion" from "timm.optim" {
+        takes: [lr = 1e-4, betas = (0.9, 0.99), weight_decay = 0.0, caution = false,
+                corrected_weight_decay = false, maximize = false;],
+        holds: [],
+        checks: [lr, betas],
+    }
+    /// timm's Lamb (timm is the reference; PyTorch has none).
+    Lamb = "lamb", torch "Lamb" from "timm.optim" {
+        takes: [lr = 1e-3, bias_correction = true, betas = (0.9, 0.999), eps = 1e-6,
+                weight_decay = 0.01, grad_averaging = true, max_grad_norm = Some(1.0),
+                trust_clip = false, always_adapt = false, caution = false,
+                decoupled_decay = false, corrected_weight_decay = false;],
+        holds: [],
+        checks: [lr, eps, weight_decay],
+    }
+    Adafactor = "adafactor", torch "Adafactor" {
+        takes: [lr = 1e-2, beta2_decay = -0.8, adafactor_eps = (None, 1e-3), d = 1.0,
+                weight_decay = 0.0; maximize = false],
+        holds: [],
+        checks: [lr, beta2_decay, adafactor_eps, d, weight_decay],
+    }
+    /// Takes only 2-D parameters ([`OptimizerKind::takes_shape`]).
+    Muon = "muon", torch "Muon" {
+        takes: [lr = 1e-3, weight_decay = 0.1, momentum = 0.95, nesterov = true,
+                ns_coefficients = crate::optim::kernels::MUON_NS_COEFFICIENTS, eps = 1e-7,
+                ns_steps = 5, adjust_lr_fn = None;],
+        holds: [],
+        checks: [lr, momentum, weight_decay],
+    }
 }
 
 impl OptimizerKind {
@@ -205,6 +258,12 @@ impl OptimizerKind {
     /// PyTorch's `"betas" in optimizer.defaults`.
     pub fn has_betas(self) -> bool {
         self.options().0.contains(&OptionName::Betas)
+    }
+
+    /// Whether the optimizer takes a parameter of shape `shape`: Muon only takes matrices (PyTorch
+    /// refuses any other parameter when the optimizer is built); the others take any shape.
+    pub fn takes_shape(self, shape: &[usize]) -> bool {
+        self != OptimizerKind::Muon || shape.len() == 2
     }
 
     /// Whether the optimizer has a `momentum` option, as PyTorch's `"momentum" in optimizer.defaults`.

@@ -31,6 +31,14 @@ pub enum Range {
     Fraction,
     /// A pair of decay rates, each in `[0, 1)` (Adam's `betas`).
     DecayPair,
+    /// A number `<= 0` (Adafactor's `beta2_decay`).
+    NonPositive,
+    /// A number `>= 1` (Adafactor's clipping threshold `d`).
+    AtLeastOne,
+    /// Rprop's `etas`: `0 < etaminus < 1 < etaplus`.
+    Etas,
+    /// Adafactor's `eps`: each `>= 0`, the first may be `none`.
+    EpsPair,
 }
 
 /// The value a [`Range::NonNegative`] message suggests.
@@ -115,6 +123,54 @@ fn check_range(
                 }
             }
         }
+        (Range::NonPositive, OptionValue::Number(value), OptionValue::Number(d))
+            if value.is_nan() || value > 0.0 =>
+        {
+            push(
+                format!("`{name}` must be zero or negative for {torch}, but it is {value}"),
+                format!(
+                    "the averaging weight of step t is t^{name}, which must not grow; use a value <= 0 (e.g. the default `{name} = {d}`)"
+                ),
+            );
+        }
+        (Range::AtLeastOne, OptionValue::Number(value), OptionValue::Number(d))
+            if value.is_nan() || value < 1.0 =>
+        {
+            push(
+                format!("the clipping threshold `{name}` must be at least 1 for {torch}, but it is {value}"),
+                format!("use a value >= 1 (e.g. the default `{name} = {d}`)"),
+            );
+        }
+        (Range::Etas, OptionValue::Pair(minus, plus), OptionValue::Pair(d0, d1))
+            if !(0.0 < minus && minus < 1.0 && 1.0 < plus) =>
+        {
+            push(
+                format!(
+                    "`{name}` must satisfy 0 < {name}[0] < 1 < {name}[1] for {torch}, but it is ({minus}, {plus})"
+                ),
+                format!(
+                    "`{name}` is (etaminus, etaplus): a step size shrinks by the first and grows by the second; e.g. the default `{name} = ({d0}, {d1})`"
+                ),
+            );
+        }
+        (Range::EpsPair, OptionValue::MaybePair(eps1, eps2), OptionValue::MaybePair(_, d1)) => {
+            if let Some(eps1) = eps1.filter(|e| e.is_nan() || *e < 0.0) {
+                push(
+                    format!("{name}[0] (epsilon1) must be zero or positive for {torch}, but it is {eps1}"),
+                    format!(
+                        "{name}[0] keeps the second moment away from 0; use a value >= 0, or `none` for float32's machine epsilon (the default `{name} = (none, {d1})`)"
+                    ),
+                );
+            }
+            if eps2.is_nan() || eps2 < 0.0 {
+                push(
+                    format!("{name}[1] (epsilon2) must be zero or positive for {torch}, but it is {eps2}"),
+                    format!(
+                        "{name}[1] is the least parameter scale; use a value >= 0, like the default `{name} = (none, {d1})`"
+                    ),
+                );
+            }
+        }
         // In range, or unchecked (a range declared for an option of another kind is ruled out by
         // the test `ranges_fit_their_options`).
         _ => {}
@@ -161,8 +217,12 @@ mod tests {
         for option in OptionName::ALL {
             let fits = match option.range() {
                 Range::Unchecked => true,
-                Range::NonNegative { .. } | Range::Fraction => option.value_kind() == K::Number,
-                Range::DecayPair => option.value_kind() == K::Pair,
+                Range::NonNegative { .. }
+                | Range::Fraction
+                | Range::NonPositive
+                | Range::AtLeastOne => option.value_kind() == K::Number,
+                Range::DecayPair | Range::Etas => option.value_kind() == K::Pair,
+                Range::EpsPair => option.value_kind() == K::MaybePair,
             };
             assert!(
                 fits,
@@ -191,11 +251,13 @@ mod tests {
                 vec![OptionName::Lr],
                 "{kind:?}"
             );
-            assert_eq!(
-                problems(kind, |h| h.weight_decay = -0.1),
-                vec![OptionName::WeightDecay],
-                "{kind:?}"
-            );
+            // Rprop has no weight decay; timm's Lion does not check it.
+            let wd = if kind.checked_options().contains(&OptionName::WeightDecay) {
+                vec![OptionName::WeightDecay]
+            } else {
+                vec![]
+            };
+            assert_eq!(problems(kind, |h| h.weight_decay = -0.1), wd, "{kind:?}");
             assert_eq!(problems(kind, |h| h.lr = f64::NAN), vec![OptionName::Lr]);
         }
         let sgd = OptimizerKind::Sgd;
@@ -230,7 +292,10 @@ mod tests {
 
     #[test]
     fn betas_must_be_in_unit_interval() {
-        for kind in OptimizerKind::ALL.into_iter().filter(|k| k.has_betas()) {
+        // timm's Lamb does not check its betas.
+        let checked = |k: &OptimizerKind| k.checked_options().contains(&OptionName::Betas);
+        assert!(OptimizerKind::Lamb.has_betas() && !checked(&OptimizerKind::Lamb));
+        for kind in OptimizerKind::ALL.into_iter().filter(checked) {
             assert_eq!(
                 problems(kind, |h| h.betas = (1.0, 0.999)),
                 vec![OptionName::Betas]
@@ -252,6 +317,67 @@ mod tests {
         });
         assert!(p[0].message.contains("betas[1]"), "{}", p[0].message);
         assert!(!p[0].help.is_empty());
+    }
+
+    /// Every check `optimizer_argument_checks.json` records for the optimizers optimc
+    /// implements (torch 2.15, timm 1.0.31), by the option it points at.
+    #[test]
+    fn issue_15_argument_checks() {
+        use OptimizerKind::*;
+        type Edit = dyn Fn(&mut Hyperparams);
+        let refused: &[(OptimizerKind, &Edit, OptionName)] = &[
+            (Muon, &|h| h.lr = -1.0, OptionName::Lr),
+            (Muon, &|h| h.momentum = -0.1, OptionName::Momentum),
+            (Muon, &|h| h.weight_decay = -1.0, OptionName::WeightDecay),
+            (Adafactor, &|h| h.beta2_decay = 0.5, OptionName::Beta2Decay),
+            (Adafactor, &|h| h.d = 0.5, OptionName::D),
+            (
+                Adafactor,
+                &|h| h.adafactor_eps = (Some(-1.0), 1e-3),
+                OptionName::AdafactorEps,
+            ),
+            (
+                Adafactor,
+                &|h| h.adafactor_eps = (None, -1.0),
+                OptionName::AdafactorEps,
+            ),
+            (Adafactor, &|h| h.lr = -0.1, OptionName::Lr),
+            (
+                Adafactor,
+                &|h| h.weight_decay = -0.1,
+                OptionName::WeightDecay,
+            ),
+            (Asgd, &|h| h.lr = -0.1, OptionName::Lr),
+            (Asgd, &|h| h.weight_decay = -0.1, OptionName::WeightDecay),
+            (Asgd, &|h| h.lambd = -0.1, OptionName::Lambd),
+            (Asgd, &|h| h.alpha = -0.1, OptionName::Alpha),
+            (Rprop, &|h| h.etas = (1.2, 0.5), OptionName::Etas),
+            (Rprop, &|h| h.lr = -0.1, OptionName::Lr),
+            (Lion, &|h| h.betas = (1.0, 0.99), OptionName::Betas),
+            (Lion, &|h| h.lr = -0.1, OptionName::Lr),
+            (Lamb, &|h| h.eps = -1.0, OptionName::Eps),
+        ];
+        for (kind, edit, option) in refused {
+            assert_eq!(problems(*kind, edit), vec![*option], "{kind:?} {option:?}");
+        }
+        // Accepted: Lamb's betas are not checked; Adafactor's eps1 may be 0 or none.
+        assert_eq!(problems(Lamb, |h| h.betas = (0.9, 1.0)), vec![]);
+        assert_eq!(
+            problems(Adafactor, |h| h.adafactor_eps = (Some(0.0), 0.0)),
+            vec![]
+        );
+        assert_eq!(problems(Adafactor, |h| h.d = 1.0), vec![]);
+        assert_eq!(problems(Adafactor, |h| h.beta2_decay = 0.0), vec![]);
+        // Both etas wrong is one problem, naming both.
+        let mut hp = Hyperparams::defaults(Rprop);
+        hp.etas = (1.5, 0.9);
+        let p = validate(Rprop, &hp);
+        assert_eq!(p.len(), 1);
+        assert!(p[0].message.contains("(1.5, 0.9)"), "{}", p[0].message);
+        // Both of Adafactor's eps wrong: two problems.
+        let mut hp = Hyperparams::defaults(Adafactor);
+        hp.adafactor_eps = (Some(-1.0), -1.0);
+        assert_eq!(validate(Adafactor, &hp).len(), 2);
     }
 
     #[test]

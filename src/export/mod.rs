@@ -33,8 +33,10 @@ pub fn to_json(config: &Config) -> String {
 /// The configuration as TOML: top-level `optimizer`, then `[defaults]`, `[schedule]` and one
 /// `[[groups]]` table per group.
 pub fn to_toml(config: &Config) -> String {
-    crate::limits::with_stack(crate::limits::PASS_STACK, || toml::to_string(config))
-        .expect("a Config always serializes to TOML")
+    crate::limits::with_stack(crate::limits::PASS_STACK, || {
+        crate::config::writing_toml(|| toml::to_string(config))
+    })
+    .expect("a Config always serializes to TOML")
 }
 
 impl Config {

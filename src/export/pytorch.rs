@@ -158,6 +158,15 @@ fn py_option(name: OptionName, hp: &Hyperparams) -> String {
         OptionValue::Number(v) => py_float(v),
         OptionValue::Bool(b) => py_bool(b).into(),
         OptionValue::Pair(a, b) => format!("({}, {})", py_float(a), py_float(b)),
+        OptionValue::MaybePair(a, b) => {
+            format!("({}, {})", a.map_or("None".into(), py_float), py_float(b))
+        }
+        OptionValue::Triple(a, b, c) => {
+            format!("({}, {}, {})", py_float(a), py_float(b), py_float(c))
+        }
+        OptionValue::Count(n) => n.to_string(),
+        OptionValue::MaybeNumber(v) => v.map_or("None".into(), py_float),
+        OptionValue::Choice(c) => c.map_or("None".into(), py_str),
     }
 }
 

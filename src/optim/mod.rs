@@ -116,6 +116,17 @@ pub enum GroupError {
         help: String,
     },
     /// The same parameter name was registered twice.
+    /// The optimizer does not take a parameter of this shape (Muon takes only matrices).
+    #[error("{optimizer} takes only 2-D parameters, but `{name}` has shape {shape:?}")]
+    #[diagnostic(
+        code(optimc::unsupported_shape),
+        help("PyTorch's {optimizer} refuses it too: it orthogonalizes matrix updates. Register only the model's 2-D weights with this optimizer and step the others (biases, norms, embeddings of other ranks) with a second one, e.g. `adamw` in another .optim file")
+    )]
+    Shape {
+        name: String,
+        shape: Vec<usize>,
+        optimizer: &'static str,
+    },
     #[error("parameter `{name}` is registered twice")]
     #[diagnostic(
         code(optimc::duplicate_parameter),
@@ -307,6 +318,41 @@ fn buffer_names(kind: OptimizerKind) -> (&'static [&'static str], usize) {
         Adadelta => (&["square_avg", "acc_delta"], 2),
         Adamax => (&["exp_avg", "exp_inf"], 2),
         NAdam | RAdam => (&["exp_avg", "exp_avg_sq"], 2),
+        Rprop => (&["prev", "step_size"], 2),
+        Asgd => (&["ax"], 1),
+        Lion => (&["exp_avg"], 1),
+        Lamb => (&["exp_avg", "exp_avg_sq"], 2),
+        Adafactor => (&["variance", "row_var", "col_var"], 0),
+        Muon => (&["momentum_buffer"], 1),
+    }
+}
+
+/// Which buffers (by position in [`buffer_names`]) a parameter of shape `shape` may keep, with
+/// their lengths and whether it always keeps them once stepped. Only Adafactor's depend on the
+/// shape: a matrix (or a batch of them) keeps row and column means, anything else `variance`.
+fn buffer_layout(kind: OptimizerKind, shape: &[usize]) -> [Option<(usize, bool)>; 3] {
+    let len: usize = shape.iter().product();
+    if kind == OptimizerKind::Adafactor {
+        return match kernels::adafactor_factoring(shape) {
+            Some((batch, rows, cols)) => {
+                [None, Some((batch * rows, true)), Some((batch * cols, true))]
+            }
+            None => [Some((len, true)), None, None],
+        };
+    }
+    let (names, required) = buffer_names(kind);
+    std::array::from_fn(|i| (i < names.len()).then_some((len, i < required)))
+}
+
+/// Whether `kind`'s step needs the whole tensor at once (a norm, a mean or a matrix product over
+/// it), so a parameter is never split across threads.
+fn whole_tensor(kind: OptimizerKind, hp: &Hyperparams) -> bool {
+    use OptimizerKind::*;
+    match kind {
+        Lamb | Adafactor | Muon => true,
+        Lion => hp.caution,
+        Sgd | Adam | AdamW | RmsProp | Adagrad | Adadelta | Adamax | NAdam | RAdam | Rprop
+        | Asgd => false,
     }
 }
 
@@ -314,6 +360,48 @@ fn buffer_names(kind: OptimizerKind) -> (&'static [&'static str], usize) {
 struct Group {
     name: String,
     hp: Hyperparams,
+    /// Lamb's step count, which timm keeps per group (0 for the other optimizers).
+    step: f32,
+}
+
+/// A parameter's scalar state: PyTorch's float32 `step`, NAdam's `mu_product`, ASGD's `eta`
+/// and `mu`. Each chunk of a split step starts from the same values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Counters {
+    step: f32,
+    mu_product: f32,
+    eta: f32,
+    mu: f32,
+}
+
+impl Counters {
+    const FRESH: Counters = Counters {
+        step: 0.0,
+        mu_product: 1.0,
+        eta: 0.0,
+        mu: 1.0,
+    };
+}
+
+/// What one step of a parameter needs beyond its group's hyperparameters and its own state.
+#[derive(Clone, Copy, Debug)]
+struct StepContext {
+    /// The optimizer's own lr (timm's `max_lr` snapshot for `corrected_weight_decay`).
+    max_lr: f64,
+    /// Lamb: the divisor of every gradient (the global norm clip), if clipping is on.
+    lamb_clip: Option<f32>,
+    /// Lamb: the parameter's group's step count, this step included.
+    group_step: f32,
+}
+
+/// Work space of a parameter's step that is not state (allocated once, with the state).
+#[derive(Clone, Debug)]
+enum Scratch {
+    None,
+    /// Adafactor: one value per column, for the column sums of a matrix.
+    ColumnSums(Vec<f32>),
+    /// Muon: the Newton-Schulz iteration's matrices.
+    Muon(Box<kernels::MuonScratch>),
 }
 
 /// One registered parameter and its state.
@@ -324,10 +412,10 @@ struct Slot {
     shape: Vec<usize>,
     len: usize,
     group: usize,
-    step: f32,
-    mu_product: f32,
+    counters: Counters,
     /// By position in [`buffer_names`]; `None` where PyTorch has no tensor.
     bufs: [Option<Vec<f32>>; 3],
+    scratch: Scratch,
 }
 
 /// A PyTorch optimizer over named f32 parameters, grouped as a [`Config`] says.
@@ -346,6 +434,8 @@ struct Slot {
 #[derive(Clone, Debug)]
 pub struct Optimizer {
     kind: OptimizerKind,
+    /// The optimizer's own options (timm's Lion and Lamb read `lr` and `max_grad_norm` there).
+    defaults: Hyperparams,
     groups: Vec<Group>,
     slots: Vec<Slot>,
     /// Worker threads for large parameters (shared by clones); `None`: single-threaded.
@@ -407,12 +497,20 @@ impl Optimizer {
             .map(|g| Group {
                 name: g.name.clone(),
                 hp: g.options,
+                step: 0.0,
             })
             .collect();
         let mut slots = Vec::with_capacity(params.len());
         let mut unmatched = Vec::new();
         let matcher = GroupMatcher::new(config.groups.iter().map(|g| g.params.as_slice()));
         for &(name, shape) in params {
+            if !kind.takes_shape(shape) {
+                return Err(GroupError::Shape {
+                    name: name.into(),
+                    shape: shape.to_vec(),
+                    optimizer: kind.torch_name(),
+                });
+            }
             let group = matcher.first_match(name);
             match group {
                 Some(group) => slots.push(Slot::new(
@@ -460,6 +558,7 @@ impl Optimizer {
         }
         Ok(Optimizer {
             kind,
+            defaults: config.defaults,
             groups,
             slots,
             pool: None,
@@ -630,10 +729,38 @@ impl Optimizer {
                 }
             }
         }
+        let mut ctx = StepContext {
+            max_lr: self.defaults.lr,
+            lamb_clip: None,
+            group_step: 0.0,
+        };
+        if self.kind == OptimizerKind::Lamb {
+            // timm counts every group's step, with or without gradients, and clips every
+            // gradient by the norm of all of them (with the optimizer's `max_grad_norm`).
+            for g in &mut self.groups {
+                g.step += 1.0;
+            }
+            let norms = params.iter().filter_map(|p| p.grad).map(kernels::l2_norm);
+            let mut norms = norms.peekable();
+            if norms.peek().is_some() {
+                ctx.lamb_clip = self
+                    .defaults
+                    .max_grad_norm
+                    .map(|max| kernels::lamb_clip_factor(norms, max));
+            }
+        }
         for (p, slot) in params.iter_mut().zip(&mut self.slots) {
             if let Some(grad) = p.grad {
-                let hp = &self.groups[slot.group].hp;
-                slot.step(self.kind, hp, p.data, grad, self.pool.as_deref());
+                let group = &self.groups[slot.group];
+                ctx.group_step = group.step;
+                slot.step(
+                    self.kind,
+                    &group.hp,
+                    &ctx,
+                    p.data,
+                    grad,
+                    self.pool.as_deref(),
+                );
             }
         }
         Ok(())
@@ -650,6 +777,7 @@ impl Optimizer {
                 .map(|g| GroupState {
                     name: g.name.clone(),
                     options: g.hp,
+                    step: (self.kind == OptimizerKind::Lamb).then_some(g.step),
                 })
                 .collect(),
             params: self
@@ -660,8 +788,11 @@ impl Optimizer {
                     len: s.len,
                     shape: (s.shape.len() != 1).then(|| s.shape.clone()),
                     group: s.group,
-                    step: s.step,
-                    mu_product: (self.kind == OptimizerKind::NAdam).then_some(s.mu_product),
+                    step: s.counters.step,
+                    mu_product: (self.kind == OptimizerKind::NAdam)
+                        .then_some(s.counters.mu_product),
+                    eta: (self.kind == OptimizerKind::Asgd).then_some(s.counters.eta),
+                    mu: (self.kind == OptimizerKind::Asgd).then_some(s.counters.mu),
                     buffers: names
                         .iter()
                         .zip(&s.bufs)
@@ -708,7 +839,7 @@ impl Optimizer {
                 found: s.params.len(),
             });
         }
-        let (names, required) = buffer_names(self.kind);
+        let (names, _) = buffer_names(self.kind);
         let mut new_bufs = Vec::with_capacity(self.slots.len());
         for (index, (p, slot)) in s.params.iter().zip(&self.slots).enumerate() {
             if p.name != slot.name {
@@ -739,30 +870,38 @@ impl Optimizer {
                     found: p.group,
                 });
             }
+            let layout = buffer_layout(self.kind, &slot.shape);
             let mut bufs: [Option<Vec<f32>>; 3] = [None, None, None];
             for (buffer, data) in &p.buffers {
-                let Some(i) = names.iter().position(|n| n == buffer) else {
+                let found = names.iter().position(|n| n == buffer);
+                let Some((i, (len, _))) = found.and_then(|i| Some((i, layout[i]?))) else {
+                    let known: Vec<&str> = names
+                        .iter()
+                        .zip(&layout)
+                        .filter_map(|(n, l)| l.map(|_| *n))
+                        .collect();
                     return Err(StateError::UnknownBuffer {
                         name: slot.name.clone(),
                         buffer: buffer.clone(),
                         optimizer: self.kind.torch_name(),
-                        known: names.join(", "),
+                        known: known.join(", "),
                     });
                 };
-                if data.len() != slot.len {
+                if data.len() != len {
                     return Err(StateError::BufferLength {
                         name: slot.name.clone(),
                         buffer: buffer.clone(),
-                        expected: slot.len,
+                        expected: len,
                         found: data.len(),
                     });
                 }
                 bufs[i] = Some(data.clone());
             }
-            if let Some(missing) = names[..required]
+            if let Some(missing) = names
                 .iter()
+                .zip(&layout)
                 .zip(&bufs)
-                .find_map(|(n, b)| b.is_none().then_some(n))
+                .find_map(|((n, l), b)| (l.is_some_and(|l| l.1) && b.is_none()).then_some(n))
             {
                 return Err(StateError::MissingBuffer {
                     name: slot.name.clone(),
@@ -770,14 +909,31 @@ impl Optimizer {
                     optimizer: self.kind.torch_name(),
                 });
             }
+            if self.kind == OptimizerKind::Asgd && p.step > 0.0 {
+                if let Some(missing) = [("eta", p.eta), ("mu", p.mu)]
+                    .into_iter()
+                    .find_map(|(n, v)| v.is_none().then_some(n))
+                {
+                    return Err(StateError::MissingBuffer {
+                        name: slot.name.clone(),
+                        buffer: missing.to_string(),
+                        optimizer: self.kind.torch_name(),
+                    });
+                }
+            }
             new_bufs.push(bufs);
         }
         for (g, mine) in s.groups.iter().zip(&mut self.groups) {
             mine.hp = g.options;
+            mine.step = g.step.unwrap_or(0.0);
         }
         for ((p, slot), bufs) in s.params.iter().zip(&mut self.slots).zip(new_bufs) {
-            slot.step = p.step;
-            slot.mu_product = p.mu_product.unwrap_or(1.0);
+            slot.counters = Counters {
+                step: p.step,
+                mu_product: p.mu_product.unwrap_or(1.0),
+                eta: p.eta.unwrap_or(Counters::FRESH.eta),
+                mu: p.mu.unwrap_or(Counters::FRESH.mu),
+            };
             slot.bufs = bufs;
         }
         Ok(())
@@ -799,6 +955,7 @@ impl Slot {
         let len = shape.iter().product();
         use OptimizerKind::*;
         let zeros = || Some(vec![0.0f32; len]);
+        let mut scratch = Scratch::None;
         let bufs = match kind {
             Sgd => [None, None, None],
             Adam | AdamW => [zeros(), zeros(), if hp.amsgrad { zeros() } else { None }],
@@ -812,41 +969,58 @@ impl Slot {
                 None,
                 None,
             ],
-            Adadelta | Adamax | NAdam | RAdam => [zeros(), zeros(), None],
+            // Rprop's step sizes start at the lr of the first step (Slot::prepare).
+            Adadelta | Adamax | NAdam | RAdam | Rprop | Lamb => [zeros(), zeros(), None],
+            Asgd | Lion | Muon => [zeros(), None, None],
+            Adafactor => {
+                let [variance, row, col] =
+                    buffer_layout(kind, shape).map(|l| l.map(|(n, _)| vec![0.0f32; n]));
+                if let Some((_, _, cols)) = kernels::adafactor_factoring(shape) {
+                    scratch = Scratch::ColumnSums(vec![0.0; cols]);
+                }
+                [variance, row, col]
+            }
         };
+        if let (Muon, &[rows, cols]) = (kind, shape) {
+            scratch = Scratch::Muon(Box::new(kernels::MuonScratch::new(rows, cols)));
+        }
         Slot {
             name: name.to_string(),
             shape: shape.to_vec(),
             len,
             group,
-            step: 0.0,
-            mu_product: 1.0,
+            counters: Counters::FRESH,
             bufs,
+            scratch,
         }
     }
 
     /// One step of this parameter: creates the buffers PyTorch creates lazily, then runs the
     /// kernel over the whole tensor, or over one chunk per thread of `pool` when the tensor is
-    /// large enough to be worth splitting. Each chunk starts from the same step count (and
-    /// NAdam's `mu_product`) and computes the same scalars, so the result is bit-identical to
-    /// the single-threaded one.
+    /// large enough to be worth splitting and the kernel is elementwise ([`whole_tensor`]).
+    /// Each chunk starts from the same [`Counters`] and computes the same scalars, so the
+    /// result is bit-identical to the single-threaded one.
     fn step(
         &mut self,
         kind: OptimizerKind,
         hp: &Hyperparams,
+        ctx: &StepContext,
         param: &mut [f32],
         grad: &[f32],
         pool: Option<&Pool>,
     ) {
         let first_momentum = self.prepare(kind, hp);
+        if whole_tensor(kind, hp) {
+            return self.step_whole(kind, hp, ctx, first_momentum, param, grad);
+        }
         let parts = pool.map_or(1, |p| p.threads().min(self.len / MIN_PER_THREAD).max(1));
         let [b0, b1, b2] = &mut self.bufs;
         let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];
         let pool = match pool {
             Some(pool) if parts > 1 => pool,
             _ => {
-                let (step, mu) = (&mut self.step, &mut self.mu_product);
-                return kernel(kind, hp, step, mu, first_momentum, param, grad, bufs);
+                let c = &mut self.counters;
+                return kernel(kind, hp, ctx, c, first_momentum, param, grad, bufs);
             }
         };
         let chunks: [Mutex<Option<Chunk<'_>>>; MAX_THREADS] =
@@ -860,8 +1034,8 @@ impl Slot {
             rest = tail;
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
         }
-        let (step, mu) = (self.step, self.mu_product);
-        let out = Mutex::new((step, mu));
+        let counters = self.counters;
+        let out = Mutex::new(counters);
         pool.run(&|i| {
             let Some(chunk) = chunks
                 .get(i)
@@ -869,33 +1043,119 @@ impl Slot {
             else {
                 return;
             };
-            let (mut step, mut mu) = (step, mu);
+            let mut c = counters;
             let Chunk { param, grad, bufs } = chunk;
-            kernel(
-                kind,
-                hp,
-                &mut step,
-                &mut mu,
-                first_momentum,
-                param,
-                grad,
-                bufs,
-            );
+            kernel(kind, hp, ctx, &mut c, first_momentum, param, grad, bufs);
             if i == 0 {
-                *out.lock().unwrap_or_else(PoisonError::into_inner) = (step, mu);
+                *out.lock().unwrap_or_else(PoisonError::into_inner) = c;
             }
         });
-        (self.step, self.mu_product) = out.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.counters = out.into_inner().unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// One step of a kernel that needs the whole tensor at once, on the calling thread.
+    fn step_whole(
+        &mut self,
+        kind: OptimizerKind,
+        hp: &Hyperparams,
+        ctx: &StepContext,
+        first_momentum: bool,
+        param: &mut [f32],
+        grad: &[f32],
+    ) {
+        use kernels::*;
+        use OptimizerKind::*;
+        const MISSING: &str = "Slot::new creates every buffer the kernel needs";
+        let [b0, b1, b2] = &mut self.bufs;
+        match kind {
+            Lamb => {
+                let o = LambOptions {
+                    lr: hp.lr,
+                    bias_correction: hp.bias_correction,
+                    betas: hp.betas,
+                    eps: hp.eps,
+                    weight_decay: hp.weight_decay,
+                    grad_averaging: hp.grad_averaging,
+                    trust_clip: hp.trust_clip,
+                    always_adapt: hp.always_adapt,
+                    caution: hp.caution,
+                    decoupled_decay: hp.decoupled_decay,
+                    max_lr: hp.corrected_weight_decay.then_some(ctx.max_lr),
+                };
+                let state = LambState {
+                    step: ctx.group_step,
+                    exp_avg: b0.as_deref_mut().expect(MISSING),
+                    exp_avg_sq: b1.as_deref_mut().expect(MISSING),
+                };
+                lamb(&o, ctx.lamb_clip, param, grad, state);
+            }
+            Adafactor => {
+                let o = AdafactorOptions {
+                    lr: hp.lr,
+                    beta2_decay: hp.beta2_decay,
+                    eps: hp.adafactor_eps,
+                    d: hp.d,
+                    weight_decay: hp.weight_decay,
+                    maximize: hp.maximize,
+                };
+                let moments = match (&mut self.scratch, kernels::adafactor_factoring(&self.shape)) {
+                    (Scratch::ColumnSums(col_sums), Some((_, rows, cols))) => {
+                        AdafactorMoments::Factored {
+                            rows,
+                            cols,
+                            row_var: b1.as_deref_mut().expect(MISSING),
+                            col_var: b2.as_deref_mut().expect(MISSING),
+                            col_sums,
+                        }
+                    }
+                    _ => AdafactorMoments::Full {
+                        variance: b0.as_deref_mut().expect(MISSING),
+                    },
+                };
+                let state = AdafactorState {
+                    step: &mut self.counters.step,
+                    moments,
+                };
+                adafactor(&o, param, grad, state);
+            }
+            Muon => {
+                let o = MuonOptions {
+                    lr: hp.lr,
+                    weight_decay: hp.weight_decay,
+                    momentum: hp.momentum,
+                    nesterov: hp.nesterov,
+                    ns_coefficients: hp.ns_coefficients,
+                    eps: hp.eps,
+                    ns_steps: hp.ns_steps as usize,
+                    adjust_lr: hp.adjust_lr_fn.unwrap_or(MuonAdjustLr::Original),
+                };
+                let Scratch::Muon(scratch) = &mut self.scratch else {
+                    unreachable!("Optimizer::with_shapes gives Muon only matrices")
+                };
+                let state = MuonState {
+                    momentum_buffer: b0.as_deref_mut().expect(MISSING),
+                    scratch,
+                };
+                muon(&o, param, grad, state);
+            }
+            _ => {
+                let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];
+                let c = &mut self.counters;
+                kernel(kind, hp, ctx, c, first_momentum, param, grad, bufs);
+            }
+        }
     }
 
     /// Creates the buffers this step needs that do not exist yet (as PyTorch creates them on
-    /// first use), and returns whether SGD's momentum buffer is new (`momentum_buffer is None`).
+    /// first use) and sets the state PyTorch creates from the lr of the first step; returns
+    /// whether SGD's momentum buffer is new (`momentum_buffer is None`).
     fn prepare(&mut self, kind: OptimizerKind, hp: &Hyperparams) -> bool {
         use OptimizerKind::*;
         let len = self.len;
         let zeros = |b: &mut Option<Vec<f32>>| {
             b.get_or_insert_with(|| vec![0.0; len]);
         };
+        let fresh = self.counters.step == 0.0;
         let [b0, b1, b2] = &mut self.bufs;
         match kind {
             Sgd => {
@@ -925,10 +1185,29 @@ impl Slot {
                 let init = hp.initial_accumulator_value as f32;
                 b0.get_or_insert_with(|| vec![init; len]);
             }
-            Adadelta | Adamax | NAdam | RAdam => {
+            Adadelta | Adamax | NAdam | RAdam | Lamb => {
                 zeros(b0);
                 zeros(b1);
             }
+            Rprop => {
+                zeros(b0);
+                let size = kernels::rprop_initial_step_size(hp.lr);
+                match b1 {
+                    Some(b) if fresh => b.fill(size),
+                    Some(_) => {}
+                    None => *b1 = Some(vec![size; len]),
+                }
+            }
+            Asgd => {
+                zeros(b0);
+                if fresh {
+                    self.counters.eta = kernels::asgd_initial_eta(hp.lr);
+                    self.counters.mu = 1.0;
+                }
+            }
+            Lion | Muon => zeros(b0),
+            // Slot::new creates them for the parameter's shape.
+            Adafactor => {}
         }
         false
     }
@@ -980,8 +1259,8 @@ impl<'a> Chunk<'a> {
 fn kernel(
     kind: OptimizerKind,
     hp: &Hyperparams,
-    step: &mut f32,
-    mu_product: &mut f32,
+    ctx: &StepContext,
+    counters: &mut Counters,
     first_momentum: bool,
     param: &mut [f32],
     grad: &[f32],
@@ -991,6 +1270,12 @@ fn kernel(
     use OptimizerKind::*;
     const MISSING: &str = "Slot::prepare creates every buffer the kernel needs";
     let [b0, b1, b2] = bufs;
+    let Counters {
+        step,
+        mu_product,
+        eta,
+        mu,
+    } = counters;
     match kind {
         Sgd => {
             let state = match b0 {
@@ -1071,5 +1356,54 @@ fn kernel(
                 exp_avg_sq: b1.expect(MISSING),
             },
         ),
+        Rprop => rprop(
+            &RpropOptions {
+                etas: hp.etas,
+                step_sizes: hp.step_sizes,
+                maximize: hp.maximize,
+            },
+            param,
+            grad,
+            RpropState {
+                step,
+                prev: b0.expect(MISSING),
+                step_size: b1.expect(MISSING),
+            },
+        ),
+        Asgd => asgd(
+            &AsgdOptions {
+                lr: hp.lr,
+                lambd: hp.lambd,
+                alpha: hp.alpha,
+                t0: hp.t0,
+                weight_decay: hp.weight_decay,
+                maximize: hp.maximize,
+            },
+            param,
+            grad,
+            AsgdState {
+                step,
+                eta,
+                mu,
+                ax: b0.expect(MISSING),
+            },
+        ),
+        Lion => lion(
+            &LionOptions {
+                lr: hp.lr,
+                betas: hp.betas,
+                weight_decay: hp.weight_decay,
+                caution: hp.caution,
+                maximize: hp.maximize,
+                max_lr: hp.corrected_weight_decay.then_some(ctx.max_lr),
+            },
+            param,
+            grad,
+            LionState {
+                exp_avg: b0.expect(MISSING),
+            },
+        ),
+        // Whole-tensor kernels, run by `Slot::step_whole` (never split, never here).
+        Lamb | Adafactor | Muon => unreachable!("{kind:?} steps whole tensors"),
     }
 }

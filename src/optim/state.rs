@@ -25,6 +25,13 @@ pub struct OptimizerState {
 pub struct GroupState {
     pub name: String,
     pub options: Hyperparams,
+    /// Lamb's float32 `step`, which timm counts per group; absent for other optimizers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::number::option"
+    )]
+    pub step: Option<f32>,
 }
 
 /// One parameter's state, under PyTorch's names.
@@ -52,9 +59,26 @@ pub struct ParamState {
         with = "crate::number::option"
     )]
     pub mu_product: Option<f32>,
-    /// Buffers by PyTorch name (`exp_avg`, `momentum_buffer`, ...). A buffer PyTorch would hold
-    /// as `None` or not create (SGD's momentum buffer before the first step with momentum,
-    /// `max_exp_avg_sq` without amsgrad) is absent.
+    /// ASGD's float32 `eta` (the step size of the next update); absent for other optimizers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::number::option"
+    )]
+    pub eta: Option<f32>,
+    /// ASGD's float32 `mu` (the averaging weight of the next update); absent for other
+    /// optimizers.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::number::option"
+    )]
+    pub mu: Option<f32>,
+    /// Buffers by PyTorch name (`exp_avg`, `momentum_buffer`, ...), flattened row-major. A buffer
+    /// PyTorch would hold as `None` or not create (SGD's momentum buffer before the first step
+    /// with momentum, `max_exp_avg_sq` without amsgrad, Adafactor's `variance` of a matrix) is
+    /// absent. Most have the parameter's length; Adafactor's `row_var` and `col_var` have one
+    /// value per row and per column of each matrix.
     #[serde(with = "float_map")]
     pub buffers: BTreeMap<String, Vec<f32>>,
 }

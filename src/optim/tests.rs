@@ -216,7 +216,29 @@ fn rich_config(kind: OptimizerKind) -> Config {
     g[1].options.dampening = 0.1;
     g[1].options.weight_decay = 0.02;
     g[1].options.betas = (0.8, 0.99);
+    // Issue 15's optimizers: the branches their kernels and state take.
+    g[0].options.caution = true;
+    g[0].options.corrected_weight_decay = true;
+    g[0].options.decoupled_decay = true;
+    g[0].options.lambd = 1e-2;
+    g[0].options.t0 = 5.0;
+    g[0].options.ns_steps = 3;
+    g[0].options.adjust_lr_fn = Some(crate::optim::kernels::MuonAdjustLr::MatchRmsAdamw);
+    g[1].options.etas = (0.4, 1.3);
+    g[1].options.trust_clip = true;
+    g[1].options.adafactor_eps = (Some(1e-6), 1e-2);
     c
+}
+
+/// `(name, shape)` of the restore test's model: matrices and a vector (all matrices for Muon,
+/// which takes nothing else).
+fn shaped_model(kind: OptimizerKind) -> Vec<(&'static str, &'static [usize])> {
+    let bias: &'static [usize] = if kind == OptimizerKind::Muon {
+        &[1, 3]
+    } else {
+        &[3]
+    };
+    vec![("base.w", &[7, 2]), ("base.b", bias), ("head.w", &[2, 3])]
 }
 
 /// Deterministic pseudo-random gradients (xorshift), in [-1, 1).
@@ -266,21 +288,21 @@ fn bits(params: &[Vec<f32>]) -> Vec<Vec<u32>> {
 
 #[test]
 fn a_restored_optimizer_continues_bit_identically() {
-    let model: &[(&str, usize)] = &[("base.w", 7), ("base.b", 3), ("head.w", 5)];
     for kind in OptimizerKind::ALL {
+        let model = &shaped_model(kind)[..];
         let c = rich_config(kind);
-        let init: Vec<Vec<f32>> = grads(99, &[7, 3, 5]);
-        let mut straight = Optimizer::new(&c, model).unwrap();
+        let init: Vec<Vec<f32>> = grads(99, &[14, 3, 6]);
+        let mut straight = Optimizer::with_shapes(&c, model).unwrap();
         let mut p1 = init.clone();
         run(&mut straight, &mut p1, 0..25);
 
-        let mut first = Optimizer::new(&c, model).unwrap();
+        let mut first = Optimizer::with_shapes(&c, model).unwrap();
         let mut p2 = init.clone();
         run(&mut first, &mut p2, 0..11);
         let json = serde_json::to_string(&first.state()).unwrap();
         drop(first);
         let state: OptimizerState = serde_json::from_str(&json).unwrap();
-        let mut resumed = Optimizer::new(&c, model).unwrap();
+        let mut resumed = Optimizer::with_shapes(&c, model).unwrap();
         resumed.restore(&state).unwrap();
         assert_eq!(
             resumed.state(),
@@ -479,6 +501,13 @@ fn threaded_steps_are_bit_identical_to_single_threaded() {
         "adamax(lr = 2e-3)",
         "nadam(lr = 2e-3, decoupled_weight_decay = true, weight_decay = 1e-2)",
         "radam(lr = 1e-3, weight_decay = 1e-2)",
+        "rprop(lr = 1e-2, etas = (0.4, 1.3), maximize = true)",
+        "asgd(lr = 1e-2, t0 = 1, weight_decay = 1e-2)",
+        "lion(lr = 1e-3, weight_decay = 0.1)",
+        "lion(lr = 1e-3, caution = true)",
+        "lamb(lr = 1e-2, caution = true)",
+        "adafactor(lr = 1e-2, weight_decay = 1e-2)",
+        "muon(lr = 1e-2, ns_steps = 2)",
     ];
     // Not a multiple of the chunk alignment, and more than two threads' worth.
     let n = 3 * MIN_PER_THREAD + 123;
@@ -495,7 +524,13 @@ fn threaded_steps_are_bit_identical_to_single_threaded() {
     for src in sources {
         let config = Config::from_source("t.optim", &format!("optimizer = {src}")).unwrap();
         let run = |threads: usize| {
-            let mut opt = Optimizer::new(&config, &[("small", 5), ("w", n)]).unwrap();
+            // Muon takes matrices only: one row each.
+            let shapes: [(&str, &[usize]); 2] = if config.optimizer == OptimizerKind::Muon {
+                [("small", &[1, 5]), ("w", &[1, n])]
+            } else {
+                [("small", &[5]), ("w", &[n])]
+            };
+            let mut opt = Optimizer::with_shapes(&config, &shapes).unwrap();
             opt.set_threads(threads);
             assert_eq!(opt.threads(), threads.max(1));
             let mut w = init.clone();

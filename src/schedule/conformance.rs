@@ -245,6 +245,8 @@ fn apply_options(kind: OptimizerKind, h: &mut Hyperparams, options: &Kwargs) {
                 let pair = v.as_array().expect("a 2-list");
                 OptionValue::Pair(num(&pair[0]), num(&pair[1]))
             }
+            // The torch cases use the nine first optimizers only.
+            other => panic!("{key}: no {other:?} option in the torch cases"),
         };
         assert!(h.set(option, value), "{key}");
     }

@@ -14,13 +14,14 @@ fn tmp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// Parameter names (the first pattern of every group, with `*` made concrete) and sizes.
-fn params_of(config: &Config) -> Vec<(String, usize)> {
+/// Parameter names (the first pattern of every group, with `*` made concrete) and shapes:
+/// `[2, 3 + i]` matrices (Muon takes nothing else; Adafactor factors them).
+fn params_of(config: &Config) -> Vec<(String, [usize; 2])> {
     config
         .groups
         .iter()
         .enumerate()
-        .map(|(i, g)| (g.params[0].replace('*', "weight"), 3 + i))
+        .map(|(i, g)| (g.params[0].replace('*', "weight"), [2, 3 + i]))
         .collect()
 }
 
@@ -35,14 +36,19 @@ struct Run {
 impl Run {
     fn new(config: &Config) -> Run {
         let params = params_of(config);
-        let registered: Vec<(&str, usize)> = params.iter().map(|(n, l)| (n.as_str(), *l)).collect();
+        let registered: Vec<(&str, &[usize])> =
+            params.iter().map(|(n, s)| (n.as_str(), &s[..])).collect();
         let values = params
             .iter()
             .enumerate()
-            .map(|(i, (_, l))| (0..*l).map(|j| 0.5 - 0.3 * (i + j) as f32).collect())
+            .map(|(i, (_, s))| {
+                (0..s[0] * s[1])
+                    .map(|j| 0.5 - 0.3 * (i + j) as f32)
+                    .collect()
+            })
             .collect();
         Run {
-            trainer: Trainer::new(config, &registered).unwrap(),
+            trainer: Trainer::with_shapes(config, &registered).unwrap(),
             values,
         }
     }
@@ -263,7 +269,8 @@ fn other_versions_configs_and_parameters_are_refused() {
     let err = refused(&bad, BASE);
     assert!(matches!(err, CheckpointError::Params { .. }), "{err}");
     let config = Config::from_source("base.optim", BASE).unwrap();
-    let mut t = Trainer::new(&config, &[("a.weight", 3), ("b.weight", 5)]).unwrap();
+    let mut t =
+        Trainer::with_shapes(&config, &[("a.weight", &[2, 3]), ("b.weight", &[5])]).unwrap();
     let before = t.checkpoint();
     let err = t
         .load(&path)

@@ -1,7 +1,9 @@
 //! Every PyTorch reference case (`tests/conformance/torch/*.json`) run from its `.optim` file
 //! through the whole pipeline: parse, check, [`Trainer`] (schedule-driven lrs, not the JSON's).
 //! Parameters must match after every step to a relative 1e-5 (absolute 1e-7); lr and momentum as
-//! in `conformance_lr.rs`. A few cases also go through `optimc replay`.
+//! in `conformance_lr.rs`. A few cases also go through `optimc replay`. The cases of issue 15's
+//! optimizers (`tests/conformance/optimizers/*.json` with a `.optim` beside them, shaped
+//! parameters) all go through both.
 
 use crate::common;
 use crate::common::{close_lr, conformance_cases as cases, numbers};
@@ -59,19 +61,23 @@ fn load(json_path: &Path, optim_path: &Path) -> Result<Case, String> {
 /// Runs one case through [`Trainer`]; returns the first few differences.
 fn run(case: &Case) -> Vec<String> {
     let json = &case.json;
-    let sizes: Vec<usize> = json["groups"]
+    // A group's `shape` where the case has one (issue 15's), else its `size`.
+    let shapes: Vec<Vec<usize>> = json["groups"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| g["size"].as_u64().unwrap() as usize)
+        .map(|g| match g.get("shape") {
+            Some(shape) => numbers(shape).into_iter().map(|d| d as usize).collect(),
+            None => vec![g["size"].as_u64().unwrap() as usize],
+        })
         .collect();
-    let registered: Vec<(&str, usize)> = case
+    let registered: Vec<(&str, &[usize])> = case
         .names
         .iter()
         .map(String::as_str)
-        .zip(sizes.iter().copied())
+        .zip(shapes.iter().map(Vec::as_slice))
         .collect();
-    let mut trainer = match Trainer::new(&case.config, &registered) {
+    let mut trainer = match Trainer::with_shapes(&case.config, &registered) {
         Ok(t) => t,
         Err(e) => return vec![format!("{}: {e}", case.name)],
     };
@@ -190,11 +196,60 @@ fn replay_reproduces_plain_plateau_and_cyclic_cases() {
     for name in ["adam_amsgrad", "plateau_cooldown", "cyclic_adam_betas"] {
         let json_path = conformance_dir().join(format!("{name}.json"));
         let optim_path = conformance_dir().join(format!("{name}.optim"));
-        let (code, stdout, stderr) = replay(&optim_path, &json_path);
+        check_replay(name, &json_path, &optim_path);
+    }
+}
+
+/// The cases of issue 15's optimizers that have a `.optim` beside them.
+fn optimizer_cases() -> Vec<(PathBuf, PathBuf)> {
+    let dir = common::root().join("tests/conformance/optimizers");
+    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&dir)
+        .expect("tests/conformance/optimizers exists")
+        .filter_map(|e| {
+            let json = e.ok()?.path();
+            let optim = json.with_extension("optim");
+            (json.extension()? == "json" && optim.exists()).then_some((json, optim))
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+#[test]
+fn every_new_optimizer_case_through_the_trainer_and_replay() {
+    let cases = optimizer_cases();
+    assert_eq!(
+        cases.len(),
+        19,
+        "rprop, asgd, lion, lamb, muon (3 cases each) and adafactor (4)"
+    );
+    let mut failures = Vec::new();
+    for (json, optim) in &cases {
+        match load(json, optim) {
+            Ok(case) => failures.extend(run(&case)),
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences from PyTorch/timm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    for (json, optim) in &cases {
+        let name = json.file_stem().unwrap().to_string_lossy().to_string();
+        check_replay(&name, json, optim);
+    }
+}
+
+/// `optimc replay` of one case reproduces its lrs (and momenta) and parameters.
+fn check_replay(name: &str, json_path: &Path, optim_path: &Path) {
+    {
+        let (code, stdout, stderr) = replay(optim_path, json_path);
         assert_eq!(code, 0, "{name}: {stderr}");
         let got: Value = serde_json::from_str(&stdout).unwrap();
         let case: Value =
-            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(json_path).unwrap()).unwrap();
         let expected = &case["expected"];
         let epochs = case["epochs"].as_u64().unwrap() as usize;
         let groups: Vec<&str> = case["groups"]

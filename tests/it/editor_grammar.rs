@@ -119,6 +119,7 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
         "not",
         "true",
         "false",
+        "none",
     ] {
         assert!(keywords.contains(kw), "keyword {kw}");
     }

@@ -20,6 +20,30 @@ pub enum MuonAdjustLr {
 }
 
 impl MuonAdjustLr {
+    /// Every variant's name, as PyTorch spells it.
+    pub const NAMES: &'static [&'static str] =
+        &["original", "match_rms_adamw", "spectral_unclamped"];
+
+    /// The name PyTorch gives it (`adjust_lr_fn="..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            MuonAdjustLr::Original => "original",
+            MuonAdjustLr::MatchRmsAdamw => "match_rms_adamw",
+            MuonAdjustLr::SpectralUnclamped => "spectral_unclamped",
+        }
+    }
+
+    /// The variant PyTorch names `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            MuonAdjustLr::Original,
+            MuonAdjustLr::MatchRmsAdamw,
+            MuonAdjustLr::SpectralUnclamped,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+
     /// The adjusted lr for a `[rows, cols]` parameter.
     pub fn adjust(self, lr: f64, rows: usize, cols: usize) -> f64 {
         let (a, b) = (rows as f64, cols as f64);
