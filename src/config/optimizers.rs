@@ -22,8 +22,8 @@
 //!    redundant-default warnings, range checks, import, and the export's
 //!    `torch.optim.<Torch>(...)` line.
 //! 3. Its kernel in `src/optim/kernels/`, and its arms in `src/optim/mod.rs` (`buffer_names`,
-//!    `Slot::new`, `Slot::prepare`, `kernel`: exhaustive matches, so a missing one does not
-//!    compile).
+//!    `Slot::new`, `Slot::prepare`, `whole_tensor`, `kernel` or `Slot::step_whole`: exhaustive
+//!    matches, so a missing one does not compile).
 //! 4. Fixtures: `tests/fixtures/invalid/` for its argument checks, and its conformance cases.
 
 use super::options::field;

@@ -8,7 +8,8 @@
 //!   characters, dots too; `?` one character; no `[...]` classes, so `fnmatch` is not used);
 //!   a name that matches no group raises `ValueError`;
 //! - the optimizer gets the options that differ from PyTorch's defaults (and always `lr`), each
-//!   group the options that differ from the optimizer's;
+//!   group the options that differ from the optimizer's; `lion` and `lamb` are timm's
+//!   (`from timm.optim import Lion`), the others `torch.optim`'s; `none` is Python's `None`;
 //! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
 //! - per-group schedules become `LambdaLR`/`MultiplicativeLR` with one function per group;
 //!   combinations PyTorch cannot express (per-group schedules of other kinds, `plateau` inside
@@ -34,7 +35,18 @@ fn snippet(config: &Config) -> String {
     let mut w = Writer::default();
     let body = w.build_body(config);
     let mut out = String::new();
-    out.push_str(HEADER);
+    let kind = config.optimizer;
+    if kind.python_module() == "torch.optim" {
+        out.push_str(HEADER);
+    } else {
+        // timm's optimizers (Lion, Lamb) are imported by name.
+        let import = format!(
+            "import torch\nfrom {} import {}\n",
+            kind.python_module(),
+            kind.torch_name()
+        );
+        out.push_str(&HEADER.replacen("import torch\n", &import, 1));
+    }
     out.push_str("GROUPS = [\n");
     for g in &config.groups {
         let patterns: Vec<String> = g.params.iter().map(|p| py_str(p)).collect();
@@ -330,7 +342,11 @@ impl Writer {
         let pytorch_defaults = Hyperparams::defaults(kind);
         let (options, _) = kind.options();
         let mut out = String::from("    params = param_groups(model)\n");
-        let _ = writeln!(out, "    optimizer = torch.optim.{}(", kind.torch_name());
+        if kind.python_module() == "torch.optim" {
+            let _ = writeln!(out, "    optimizer = torch.optim.{}(", kind.torch_name());
+        } else {
+            let _ = writeln!(out, "    optimizer = {}(", kind.torch_name());
+        }
         out.push_str("        [\n");
         for (i, g) in config.groups.iter().enumerate() {
             let mut entries = vec![format!("\"params\": params[{i}]")];

@@ -609,3 +609,122 @@ fn shapes_are_registered_and_kept_in_the_state() {
     let by_length = Optimizer::new(&c, &[("w", 6)]).unwrap();
     assert_eq!(by_length.param_shape(0), &[6]);
 }
+
+/// Muon takes only matrices, as PyTorch's constructor refuses any other parameter; the error
+/// names the parameter and its shape.
+#[test]
+fn muon_refuses_parameters_that_are_not_matrices() {
+    let c = config(OptimizerKind::Muon, &[("all", &["*"])]);
+    for shape in [&[5][..], &[2, 3, 4], &[]] {
+        let err = Optimizer::with_shapes(&c, &[("w", &[4, 3]), ("b", shape)]).unwrap_err();
+        assert_eq!(
+            err,
+            GroupError::Shape {
+                name: "b".into(),
+                shape: shape.to_vec(),
+                optimizer: "Muon",
+            }
+        );
+        let text = err.to_string();
+        assert!(text.contains("Muon takes only 2-D parameters"), "{text}");
+        assert!(text.contains(&format!("`b` has shape {shape:?}")), "{text}");
+    }
+    // Registered by length, a parameter is a vector.
+    assert!(Optimizer::new(&c, &[("w", 12)]).is_err());
+    assert!(Optimizer::with_shapes(&c, &[("w", &[4, 3]), ("v", &[1, 7])]).is_ok());
+    // The other optimizers take any shape.
+    let c = config(OptimizerKind::Adafactor, &[("all", &["*"])]);
+    assert!(Optimizer::with_shapes(&c, &[("w", &[2, 3, 4]), ("b", &[5]), ("s", &[])]).is_ok());
+}
+
+/// Adafactor keeps row and column factors for a matrix (and for each matrix of a batch) and a
+/// full variance for anything else; a state file must hold exactly those.
+#[test]
+fn adafactor_state_follows_the_shape() {
+    let c = config(OptimizerKind::Adafactor, &[("all", &["*"])]);
+    let shapes: [(&str, &[usize]); 3] = [("w", &[4, 3]), ("t", &[2, 3, 5]), ("b", &[5])];
+    let mut opt = Optimizer::with_shapes(&c, &shapes).unwrap();
+    let mut params: Vec<Vec<f32>> = grads(1, &[12, 30, 5]);
+    let gs = grads(2, &[12, 30, 5]);
+    let mut handles: Vec<ParamMut<'_>> = params
+        .iter_mut()
+        .zip(&gs)
+        .map(|(p, g)| ParamMut::new(p, g))
+        .collect();
+    opt.step(&mut handles).unwrap();
+    let s = opt.state();
+    let lens = |i: usize| -> Vec<(&str, usize)> {
+        s.params[i]
+            .buffers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.len()))
+            .collect()
+    };
+    assert_eq!(lens(0), [("col_var", 3), ("row_var", 4)]);
+    assert_eq!(lens(1), [("col_var", 10), ("row_var", 6)]);
+    assert_eq!(lens(2), [("variance", 5)]);
+    assert_eq!(s.params[0].step, 1.0);
+    // A matrix's state with a `variance` is refused, naming what it keeps.
+    let mut bad = s.clone();
+    bad.params[0]
+        .buffers
+        .insert("variance".into(), vec![0.0; 12]);
+    let err = opt.restore(&bad).unwrap_err();
+    assert!(err.to_string().contains("no buffer `variance`"), "{err}");
+    let mut bad = s.clone();
+    bad.params[0]
+        .buffers
+        .insert("row_var".into(), vec![0.0; 12]);
+    let err = opt.restore(&bad).unwrap_err();
+    assert!(
+        matches!(err, StateError::BufferLength { expected: 4, .. }),
+        "{err}"
+    );
+    let mut bad = s.clone();
+    bad.params[1].buffers.remove("col_var");
+    assert!(matches!(
+        opt.restore(&bad).unwrap_err(),
+        StateError::MissingBuffer { .. }
+    ));
+    opt.restore(&s).unwrap();
+}
+
+/// timm's Lamb counts steps per group, for every `step()`, with or without gradients; the
+/// count is part of the state.
+#[test]
+fn lamb_counts_steps_per_group() {
+    let c = config(OptimizerKind::Lamb, &[("a", &["a"]), ("b", &["b"])]);
+    let mut opt = Optimizer::new(&c, &[("a", 3), ("b", 2)]).unwrap();
+    let (mut a, mut b) = (vec![1.0f32; 3], vec![1.0f32; 2]);
+    for _ in 0..3 {
+        opt.step(&mut [
+            ParamMut::new(&mut a, &[0.1, 0.2, 0.3]),
+            ParamMut::without_grad(&mut b),
+        ])
+        .unwrap();
+    }
+    let s = opt.state();
+    assert_eq!(s.groups[0].step, Some(3.0));
+    assert_eq!(s.groups[1].step, Some(3.0));
+    assert_eq!(b, [1.0, 1.0]);
+    let mut fresh = Optimizer::new(&c, &[("a", 3), ("b", 2)]).unwrap();
+    fresh.restore(&s).unwrap();
+    assert_eq!(fresh.state(), s);
+    // ASGD's eta and mu are part of the state too; a stepped ASGD state without them is refused.
+    let c = config(OptimizerKind::Asgd, &[("all", &["*"])]);
+    let mut opt = Optimizer::new(&c, &[("w", 2)]).unwrap();
+    let mut w = vec![1.0f32, 2.0];
+    opt.step(&mut [ParamMut::new(&mut w, &[0.5, -0.5])])
+        .unwrap();
+    let s = opt.state();
+    // The eta of the next step: lr / (1 + lambd * lr * step)^alpha.
+    let eta = (0.01 / (1.0 + 1e-4 * 0.01f64).powf(0.75)) as f32;
+    assert_eq!(s.params[0].eta, Some(eta));
+    assert_eq!(s.params[0].mu, Some(1.0));
+    let mut bad = s.clone();
+    bad.params[0].eta = None;
+    assert!(matches!(
+        opt.restore(&bad).unwrap_err(),
+        StateError::MissingBuffer { .. }
+    ));
+}

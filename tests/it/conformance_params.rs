@@ -240,6 +240,24 @@ fn every_new_optimizer_case_through_the_trainer_and_replay() {
         let name = json.file_stem().unwrap().to_string_lossy().to_string();
         check_replay(&name, json, optim);
     }
+    // Without its shapes a trace's parameters are vectors, which Muon refuses, naming them.
+    let tmp = std::env::temp_dir().join(format!("optimc-replay-muon-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let trace = tmp.join("flat.json");
+    std::fs::write(
+        &trace,
+        r#"{"epochs": 1, "init": {"w1": [1, 2, 3], "w2": [1]}, "grads": [{"w1": [1, 1, 1], "w2": [1]}]}"#,
+    )
+    .unwrap();
+    let muon = common::root().join("tests/conformance/optimizers/muon_default.optim");
+    let (code, stdout, stderr) = replay(&muon, &trace);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("Muon takes only 2-D parameters, but `w1` has shape [3]"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 /// `optimc replay` of one case reproduces its lrs (and momenta) and parameters.

@@ -447,3 +447,50 @@ fn nested_schedules_build_children_first() {
     );
     compile(&text);
 }
+
+#[test]
+fn issue_15_optimizers_are_written_with_their_classes_and_none() {
+    let text = snippet("optimizer = adafactor(lr = 0.01, eps = (none, 1e-2))\ngroup a { params = \"a.*\", eps = (1e-30, 1e-3) }");
+    assert!(
+        text.contains("optimizer = torch.optim.Adafactor("),
+        "{text}"
+    );
+    assert!(text.contains("        eps=(None, 0.01),\n"), "{text}");
+    assert!(text.contains("\"eps\": (1e-30, 0.001)"), "{text}");
+    compile(&text);
+    let text = snippet("optimizer = muon(lr = 0.02, adjust_lr_fn = \"match_rms_adamw\", ns_steps = 3, ns_coefficients = (3, -3.2, 1.2))\ngroup a { params = \"*\", adjust_lr_fn = none }");
+    assert!(text.contains("optimizer = torch.optim.Muon("), "{text}");
+    assert!(text.contains("adjust_lr_fn=\"match_rms_adamw\","), "{text}");
+    assert!(text.contains("ns_steps=3,"), "{text}");
+    assert!(text.contains("ns_coefficients=(3.0, -3.2, 1.2),"), "{text}");
+    assert!(text.contains("\"adjust_lr_fn\": None"), "{text}");
+    compile(&text);
+    for (source, class) in [
+        ("asgd(lr = 0.01, t0 = 100)", "torch.optim.ASGD("),
+        ("rprop(lr = 0.01, etas = (0.4, 1.5))", "torch.optim.Rprop("),
+    ] {
+        let text = snippet(&format!("optimizer = {source}"));
+        assert!(text.contains(class), "{text}");
+        assert!(!text.contains("timm"), "{text}");
+        compile(&text);
+    }
+    // timm's Lion and Lamb are imported by name.
+    for (source, class) in [
+        ("lion(lr = 1e-4, caution = true)", "Lion"),
+        ("lamb(lr = 1e-3, max_grad_norm = none)", "Lamb"),
+    ] {
+        let text = snippet(&format!("optimizer = {source}"));
+        assert!(
+            text.contains(&format!("import torch\nfrom timm.optim import {class}\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("    optimizer = {class}(\n")),
+            "{text}"
+        );
+        assert!(!text.contains("torch.optim.L"), "{text}");
+        compile(&text);
+    }
+    assert!(snippet("optimizer = lamb(lr = 1e-3, max_grad_norm = none)")
+        .contains("max_grad_norm=None,"));
+}
