@@ -1,7 +1,7 @@
 //! `optimc export`: JSON and TOML read back to the same configuration and the same lrs; hand-written
 //! files with bad values are refused with diagnostics.
 
-use crate::common::example_and_conformance_files;
+use crate::common::{example_and_conformance_files, optim_files};
 use optimc::{Config, Schedule};
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +32,8 @@ fn lr_bits(config: &Config) -> Vec<u64> {
 
 #[test]
 fn json_and_toml_round_trip_every_example_and_conformance_case() {
-    for path in example_and_conformance_files() {
+    let issue_15 = optim_files(&["tests/conformance/optimizers"]);
+    for path in example_and_conformance_files().into_iter().chain(issue_15) {
         let name = path.display().to_string();
         let config = Config::from_path(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let bits = lr_bits(&config);
@@ -172,6 +173,44 @@ gamma = 0.1
     let expected =
         Config::from_source("m.optim", "optimizer = adam()\nschedule = exponential(0.9)").unwrap();
     assert_eq!(Config::from_json(json).unwrap(), expected);
+}
+
+/// Issue 15's options as written by hand: `none` as JSON's null or TOML's "none", choices as
+/// strings, checked as the checker checks them.
+#[test]
+fn hand_written_none_choices_and_tuples() {
+    let toml = r#"
+optimizer = "muon"
+
+[defaults]
+lr = 0.02
+adjust_lr_fn = "match_rms_adamw"
+ns_coefficients = [3.0, -3.2, 1.2]
+ns_steps = 3
+
+[[groups]]
+name = "all"
+params = ["*"]
+options = { adjust_lr_fn = "none" }
+"#;
+    let source = "optimizer = muon(lr = 0.02, adjust_lr_fn = \"match_rms_adamw\", ns_coefficients = (3, -3.2, 1.2), ns_steps = 3)\n\
+                  group all { params = \"*\", adjust_lr_fn = none }";
+    let expected = Config::from_source("m.optim", source).unwrap();
+    assert_eq!(Config::from_toml(toml).unwrap(), expected);
+    let json = r#"{"optimizer": "lamb", "defaults": {"max_grad_norm": null}}"#;
+    let expected = Config::from_source("l.optim", "optimizer = lamb(max_grad_norm = none)").unwrap();
+    assert_eq!(Config::from_json(json).unwrap(), expected);
+    let json = r#"{"optimizer": "adafactor", "defaults": {"adafactor_eps": [null, 0.01]}}"#;
+    let expected =
+        Config::from_source("a.optim", "optimizer = adafactor(eps = (none, 0.01))").unwrap();
+    assert_eq!(Config::from_json(json).unwrap(), expected);
+    // Out of range, refused with PyTorch's rule; an unknown choice is a serde error.
+    let err = refusal("optimizer = \"rprop\"\n[defaults]\netas = [1.2, 0.5]\n");
+    assert!(err.contains("0 < etas[0] < 1 < etas[1]"), "{err}");
+    let err = Config::from_json(r#"{"optimizer": "muon", "defaults": {"adjust_lr_fn": "foo"}}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("foo"), "{err}");
 }
 
 #[test]
