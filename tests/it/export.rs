@@ -198,7 +198,8 @@ options = { adjust_lr_fn = "none" }
     let expected = Config::from_source("m.optim", source).unwrap();
     assert_eq!(Config::from_toml(toml).unwrap(), expected);
     let json = r#"{"optimizer": "lamb", "defaults": {"max_grad_norm": null}}"#;
-    let expected = Config::from_source("l.optim", "optimizer = lamb(max_grad_norm = none)").unwrap();
+    let expected =
+        Config::from_source("l.optim", "optimizer = lamb(max_grad_norm = none)").unwrap();
     assert_eq!(Config::from_json(json).unwrap(), expected);
     let json = r#"{"optimizer": "adafactor", "defaults": {"adafactor_eps": [null, 0.01]}}"#;
     let expected =
