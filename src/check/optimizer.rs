@@ -490,7 +490,26 @@ impl Checker {
             for (group, own) in groups.iter_mut().zip(overrides) {
                 group.options = defaults;
                 for &(option, value, span) in &own.options {
-                    if value == defaults.get(option) {
+                    if kind.reads_only_from_optimizer(option) {
+                        self.diags.push(
+                            Diagnostic::warning(
+                                Code::IgnoredOption,
+                                span,
+                                format!(
+                                    "group `{}` sets `{}`, which {} reads from the optimizer's options only",
+                                    group.name,
+                                    option.name(),
+                                    kind.torch_name()
+                                ),
+                            )
+                            .with_label("no effect in a group")
+                            .with_help(format!(
+                                "set it in `optimizer = {}(..., {} = {value})`: the gradients of every group are clipped together, with the optimizer's value",
+                                kind.name(),
+                                option.name()
+                            )),
+                        );
+                    } else if value == defaults.get(option) {
                         self.diags.push(
                             Diagnostic::warning(
                                 Code::RedundantOption,

@@ -266,6 +266,13 @@ impl OptimizerKind {
         self != OptimizerKind::Muon || shape.len() == 2
     }
 
+    /// Whether the optimizer reads `option` from its own options only, so that a group's value
+    /// has no effect: timm's Lamb clips every group's gradients together with the
+    /// constructor's `max_grad_norm`.
+    pub fn reads_only_from_optimizer(self, option: OptionName) -> bool {
+        self == OptimizerKind::Lamb && option == OptionName::MaxGradNorm
+    }
+
     /// Whether the optimizer has a `momentum` option, as PyTorch's `"momentum" in optimizer.defaults`.
     pub fn has_momentum(self) -> bool {
         self.options().0.contains(&OptionName::Momentum)

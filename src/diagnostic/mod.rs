@@ -121,6 +121,9 @@ codes! {
     /// An optimizer option set to PyTorch's default, or a group option set to the value it
     /// already inherits (warning).
     RedundantOption => "redundant_option",
+    /// A group sets an option its optimizer reads from the optimizer's options only (Lamb's
+    /// `max_grad_norm`), so the group's value has no effect (warning).
+    IgnoredOption => "ignored_option",
 }
 
 impl fmt::Display for Code {
