@@ -102,6 +102,9 @@ struct LetEntry {
     /// `None` until its statement has been checked, or if its value had errors.
     value: Option<Value>,
     defined: bool,
+    /// For a number that came out NaN or infinite, the operation that broke, which the
+    /// analysis names when a lambda using it breaks.
+    fault: Option<expr::Fault>,
     /// Whether anything refers to it (for the `unused_let` lint).
     used: Cell<bool>,
 }
@@ -160,6 +163,7 @@ impl Checker {
                                 span: name.span,
                                 value: None,
                                 defined: false,
+                                fault: None,
                                 used: Cell::new(false),
                             },
                         );
@@ -209,10 +213,15 @@ impl Checker {
                     self.current_let = Some(name.span);
                     let v = self.arg_value(value);
                     self.current_let = None;
+                    let fault = match v {
+                        Some(Value::Number(n)) if !n.is_finite() => self.fault_in(value),
+                        _ => None,
+                    };
                     if let Some(entry) = self.lets.get_mut(&name.name) {
                         if entry.span == name.span {
                             entry.defined = true;
                             entry.value = v;
+                            entry.fault = fault;
                         }
                     }
                 }

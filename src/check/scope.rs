@@ -9,14 +9,21 @@ use crate::expr::{self, Lambda, Lookup};
 
 impl Checker {
     pub(super) fn lookup_for_lambda(&self, name: &str) -> Lookup {
-        let entry = self.lets.get(name);
-        if let Some(entry) = entry {
+        if let Some(entry) = self.lets.get(name) {
             entry.used.set(true);
         }
-        match entry {
+        self.lookup_quietly(name)
+    }
+
+    /// [`Checker::lookup_for_lambda`], without counting the name as used.
+    fn lookup_quietly(&self, name: &str) -> Lookup {
+        match self.lets.get(name) {
             Some(entry) if self.current_let == Some(entry.span) => Lookup::Itself(entry.span),
             Some(entry) if entry.defined => match &entry.value {
-                Some(Value::Number(v)) => Lookup::Number(*v),
+                Some(Value::Number(v)) => match entry.fault {
+                    Some(fault) => Lookup::Broken(*v, fault),
+                    None => Lookup::Number(*v),
+                },
                 Some(Value::Bool(b)) => Lookup::Bool(*b),
                 Some(Value::Lambda(l)) => Lookup::Lambda(l.clone()),
                 Some(Value::Str(_)) => Lookup::Other("a string"),
@@ -30,6 +37,12 @@ impl Checker {
             Some(entry) => Lookup::Later(entry.span),
             None => Lookup::Undefined,
         }
+    }
+
+    /// Where the value of a `let` (`value`, a number that came out NaN or infinite) broke,
+    /// found by the lambda compiler's folding, which computes exactly what the checker did.
+    pub(super) fn fault_in(&self, value: &ast::Expr) -> Option<expr::Fault> {
+        expr::constant(value, &|n| self.lookup_quietly(n))?.1
     }
 
     pub(super) fn compile_lambda(

@@ -1,9 +1,9 @@
 //! Type-checking a lambda body and compiling it: names resolved through the checker's scope,
 //! `let` lambdas inlined, constants folded, then a flat stack program emitted.
 
-use super::run::{bool_value, BinaryFn, Op, Stack};
+use super::run::{bool_value, BinaryFn, Fault, Op, Operation, Stack};
 use super::tree::{Func, Node, NodeRef, Tree, UnaryFn};
-use super::Lambda;
+use super::{Lambda, Origin};
 use crate::ast::{self, ExprKind, Span, UnaryOp};
 use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
@@ -23,6 +23,8 @@ impl Default for InlineBudget {
 /// What a name means to the lambda compiler, as the checker's scope answers it.
 pub enum Lookup {
     Number(f64),
+    /// A number that an operation made NaN or infinite from finite operands (at the fault).
+    Broken(f64, Fault),
     Bool(bool),
     Lambda(Lambda),
     /// Defined, but of a type a lambda cannot use (e.g. a schedule or a string); the text names it.
@@ -99,10 +101,22 @@ pub fn compile_within(
         return None;
     }
     let tree = compiler.tree.compact(root);
-    let mut code = Vec::with_capacity(tree.nodes.len());
-    let mut depth = 0;
-    let mut max_depth = 0;
-    emit(&tree, tree.root, &mut code, &mut depth, &mut max_depth);
+    let mut emitter = Emitter {
+        tree: &tree,
+        code: Vec::with_capacity(tree.nodes.len()),
+        spans: Vec::with_capacity(tree.nodes.len()),
+        faults: Vec::new(),
+        depth: 0,
+        max: 0,
+    };
+    emitter.emit(tree.root);
+    let Emitter {
+        code,
+        spans,
+        faults,
+        max: max_depth,
+        ..
+    } = emitter;
     if code.len() > MAX_LAMBDA_OPS {
         compiler.diags.push(
             Diagnostic::error(
@@ -135,7 +149,35 @@ pub fn compile_within(
         body: Arc::new(tree),
         stack: Stack::of(&code, max_depth),
         code: code.into(),
+        origin: Arc::new(Origin {
+            body: body.span,
+            spans: spans.into(),
+            faults: faults.into(),
+        }),
     })
+}
+
+/// The value of `e`, an expression without a parameter, as the compiler folds it (a boolean
+/// as 1 or 0), with the first operation in it that broke, if one did. `None` if it is not a
+/// constant the compiler accepts (a name `lookup` does not know, a schedule, a string, ...).
+pub fn constant(e: &ast::Expr, lookup: &dyn Fn(&str) -> Lookup) -> Option<(f64, Option<Fault>)> {
+    let mut diags = Vec::new();
+    let mut budget = InlineBudget::default();
+    let mut compiler = Compiler {
+        // No name is empty: every name is asked of `lookup`.
+        param: "",
+        lookup,
+        diags: &mut diags,
+        budget: &mut budget,
+        tree: Tree::default(),
+        operands: Vec::new(),
+    };
+    let (root, _) = compiler.node(e)?;
+    if !compiler.diags.is_empty() {
+        return None;
+    }
+    let value = compiler.tree.constant(root)?;
+    Some((value, compiler.tree.fault(root)))
 }
 
 struct Compiler<'a> {
@@ -150,10 +192,11 @@ struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    /// Adds `node` (its operands already added), folded to a constant if they all are.
-    fn add(&mut self, node: Node) -> u32 {
-        let node = fold(&self.tree, node);
-        self.tree.push(node)
+    /// Adds `node` (its operands already added), written at `span`, folded to a constant if
+    /// they all are.
+    fn add(&mut self, node: Node, span: Span) -> u32 {
+        let (node, fault) = fold(&self.tree, node, span);
+        self.tree.push(node, span, fault)
     }
 
     fn expect(&mut self, e: &ast::Expr, want: Ty) -> Option<u32> {
@@ -179,8 +222,8 @@ impl Compiler<'_> {
 
     fn node(&mut self, e: &ast::Expr) -> Option<(u32, Ty)> {
         match &e.kind {
-            ExprKind::Number(v) => Some((self.add(Node::Number(*v)), Ty::Number)),
-            ExprKind::Bool(b) => Some((self.add(Node::Bool(*b)), Ty::Bool)),
+            ExprKind::Number(v) => Some((self.add(Node::Number(*v), e.span), Ty::Number)),
+            ExprKind::Bool(b) => Some((self.add(Node::Bool(*b), e.span), Ty::Bool)),
             ExprKind::Paren(inner) => self.node(inner),
             ExprKind::Name(name) => self.name(name, e.span),
             ExprKind::Unary { op, operand } => {
@@ -189,7 +232,7 @@ impl Compiler<'_> {
                     UnaryOp::Not => Ty::Bool,
                 };
                 let x = self.expect(operand, want)?;
-                Some((self.add(Node::Unary(*op, x)), want))
+                Some((self.add(Node::Unary(*op, x), e.span), want))
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let operand = if op.is_logical() {
@@ -204,7 +247,7 @@ impl Compiler<'_> {
                 } else {
                     Ty::Number
                 };
-                Some((self.add(Node::Binary(*op, l?, r?)), result))
+                Some((self.add(Node::Binary(*op, l?, r?), e.span), result))
             }
             ExprKind::If {
                 cond,
@@ -232,7 +275,7 @@ impl Compiler<'_> {
                     );
                     return None;
                 }
-                Some((self.add(Node::If(c?, t, o)), tt))
+                Some((self.add(Node::If(c?, t, o), e.span), tt))
             }
             ExprKind::Call(call) => self.call(call),
             ExprKind::Lambda { .. } => {
@@ -271,16 +314,30 @@ impl Compiler<'_> {
 
     fn name(&mut self, name: &str, span: Span) -> Option<(u32, Ty)> {
         if name == self.param {
-            return Some((self.add(Node::Param), Ty::Number));
+            return Some((self.add(Node::Param, span), Ty::Number));
         }
         match name {
-            "pi" => return Some((self.add(Node::Number(std::f64::consts::PI)), Ty::Number)),
-            "tau" => return Some((self.add(Node::Number(std::f64::consts::TAU)), Ty::Number)),
+            "pi" => {
+                return Some((
+                    self.add(Node::Number(std::f64::consts::PI), span),
+                    Ty::Number,
+                ))
+            }
+            "tau" => {
+                return Some((
+                    self.add(Node::Number(std::f64::consts::TAU), span),
+                    Ty::Number,
+                ))
+            }
             _ => {}
         }
         match (self.lookup)(name) {
-            Lookup::Number(v) => Some((self.add(Node::Number(v)), Ty::Number)),
-            Lookup::Bool(b) => Some((self.add(Node::Bool(b)), Ty::Bool)),
+            Lookup::Number(v) => Some((self.add(Node::Number(v), span), Ty::Number)),
+            Lookup::Broken(v, fault) => {
+                let id = self.tree.push(Node::Number(v), span, Some(fault));
+                Some((id, Ty::Number))
+            }
+            Lookup::Bool(b) => Some((self.add(Node::Bool(b), span), Ty::Bool)),
             Lookup::Lambda(_) => {
                 self.diags.push(
                     Diagnostic::error(
@@ -371,7 +428,10 @@ impl Compiler<'_> {
             let start = self.tree.args.len() as u32;
             self.tree.args.extend(self.operands.drain(mark..));
             let len = call.args.len() as u32;
-            return Some((self.add(Node::Call(func, start, len)), Ty::Number));
+            return Some((
+                self.add(Node::Call(func, start, len), call.span),
+                Ty::Number,
+            ));
         }
         match (self.lookup)(name) {
             Lookup::Lambda(lambda) => {
@@ -475,20 +535,25 @@ impl Compiler<'_> {
     /// constant; returns its root.
     fn substitute(&mut self, body: &Tree, arg: u32) -> u32 {
         let mut new_id: Vec<u32> = Vec::with_capacity(body.nodes.len());
-        for &node in &body.nodes {
+        for (old, &node) in body.nodes.iter().enumerate() {
             let at = |x: u32| new_id[x as usize];
+            // Spans stay those of the `let` lambda's own text, where its operations are written.
+            let span = body.spans[old];
             let id = match node {
                 Node::Param => arg,
-                Node::Number(_) | Node::Bool(_) => self.add(node),
-                Node::Unary(op, x) => self.add(Node::Unary(op, at(x))),
-                Node::Binary(op, l, r) => self.add(Node::Binary(op, at(l), at(r))),
-                Node::If(c, t, e) => self.add(Node::If(at(c), at(t), at(e))),
+                // Constants were folded already; a broken one keeps where it broke.
+                Node::Number(_) | Node::Bool(_) => {
+                    self.tree.push(node, span, body.fault(old as u32))
+                }
+                Node::Unary(op, x) => self.add(Node::Unary(op, at(x)), span),
+                Node::Binary(op, l, r) => self.add(Node::Binary(op, at(l), at(r)), span),
+                Node::If(c, t, e) => self.add(Node::If(at(c), at(t), at(e)), span),
                 Node::Call(func, start, len) => {
                     let first = self.tree.args.len() as u32;
                     for &a in body.call_args(start, len) {
                         self.tree.args.push(at(a));
                     }
-                    self.add(Node::Call(func, first, len))
+                    self.add(Node::Call(func, first, len), span)
                 }
             };
             new_id.push(id);
@@ -604,31 +669,54 @@ pub(crate) fn arity_error(func: Func, call: &ast::Call) -> Option<Diagnostic> {
     )
 }
 
-/// `node` as a constant if every operand (in `tree`) is one, computed with the evaluator's own
-/// operations (so exactly as evaluation would). Nodes are folded as they are added, operands
-/// first, which folds every constant subtree in one step per node.
-fn fold(tree: &Tree, node: Node) -> Node {
+/// `node` (written at `span`) as a constant if every operand (in `tree`) is one, computed
+/// with the evaluator's own operations (so exactly as evaluation would), with the first
+/// operation in it that broke (see [`Fault`]) in the order evaluation would have met them.
+/// Nodes are folded as they are added, operands first, which folds every constant subtree in
+/// one step per node.
+fn fold(tree: &Tree, node: Node, span: Span) -> (Node, Option<Fault>) {
     let c = |id: u32| tree.constant(id);
-    let value = match node {
-        Node::Unary(op, x) => c(x).map(|x| UnaryFn::of(op).apply(x)),
-        Node::Binary(op, l, r) => c(l).zip(c(r)).map(|(l, r)| BinaryFn::of(op).apply(l, r)),
+    let folded = match node {
+        Node::Unary(op, x) => c(x).map(|a| {
+            let f = UnaryFn::of(op);
+            let v = f.apply(a);
+            let own = || Fault::of(span, Operation::Call(f.name(), a), v);
+            (v, tree.fault(x).or_else(own))
+        }),
+        Node::Binary(op, l, r) => c(l).zip(c(r)).map(|(a, b)| {
+            let v = BinaryFn::of(op).apply(a, b);
+            let own = || Fault::of(span, Operation::Infix(op.symbol(), a, b), v);
+            (v, tree.fault(l).or(tree.fault(r)).or_else(own))
+        }),
         Node::If(cond, t, e) => match (c(cond), c(t), c(e)) {
-            // What `JumpIfFalse` decides.
-            (Some(cond), Some(t), Some(e)) => Some(if cond == 0.0 { e } else { t }),
+            // What `JumpIfFalse` decides; only the branch taken is evaluated.
+            (Some(v), Some(tv), Some(ev)) => {
+                let (value, taken) = if v == 0.0 { (ev, e) } else { (tv, t) };
+                Some((value, tree.fault(cond).or(tree.fault(taken))))
+            }
             _ => None,
         },
-        Node::Call(func, start, len) => tree
-            .call_args(start, len)
-            .iter()
-            .map(|&a| c(a))
-            .collect::<Option<Vec<f64>>>()
-            .map(|values| func.apply(&values)),
+        Node::Call(func, start, len) => {
+            let args = tree.call_args(start, len);
+            args.iter()
+                .map(|&a| c(a))
+                .collect::<Option<Vec<f64>>>()
+                .map(|values| {
+                    let v = func.apply(&values);
+                    let own = || match func {
+                        Func::Unary(f) => Fault::of(span, Operation::Call(f.name(), values[0]), v),
+                        // `min`, `max` and `clamp` of finite values are finite.
+                        _ => None,
+                    };
+                    (v, args.iter().find_map(|&a| tree.fault(a)).or_else(own))
+                })
+        }
         Node::Number(_) | Node::Bool(_) | Node::Param => None,
     };
-    match value {
-        Some(v) if is_bool(tree, node) => Node::Bool(v != 0.0),
-        Some(v) => Node::Number(v),
-        None => node,
+    match folded {
+        Some((v, fault)) if is_bool(tree, node) => (Node::Bool(v != 0.0), fault),
+        Some((v, fault)) => (Node::Number(v), fault),
+        None => (node, None),
     }
 }
 
@@ -642,121 +730,147 @@ fn is_bool(tree: &Tree, node: Node) -> bool {
     }
 }
 
-fn push(depth: &mut usize, max: &mut usize) {
-    *depth += 1;
-    *max = (*max).max(*depth);
+/// Emits the stack program of a tree, with a side table for diagnostics: the span of each
+/// operation, and the broken constants folded into them ([`Lambda::first_fault`]).
+struct Emitter<'t> {
+    tree: &'t Tree,
+    code: Vec<Op>,
+    /// `spans[pc]`: where `code[pc]` was written.
+    spans: Vec<Span>,
+    /// `(pc, fault)`: a folded constant that broke, evaluated just before `code[pc]`.
+    faults: Vec<(u32, Fault)>,
+    depth: usize,
+    max: usize,
 }
 
-/// Emits `f(l, r)`, folding a constant operand (or a parameter with a constant) into the
-/// operation. Operands keep their order, so non-commutative and NaN-sensitive operations
-/// (`min`, `max`, comparisons) give the same results as the plain stack program.
-fn emit_binary(
-    f: BinaryFn,
-    tree: &Tree,
-    (l, r): (u32, u32),
-    code: &mut Vec<Op>,
-    depth: &mut usize,
-    max: &mut usize,
-) {
-    match (tree.node(l), tree.constant(l), tree.constant(r)) {
-        (Node::Param, _, Some(c)) => {
-            code.push(Op::ParamBinaryConst(f, c));
-            push(depth, max);
-        }
-        (_, Some(c), None) => {
-            emit(tree, r, code, depth, max);
-            code.push(Op::ConstBinary(f, c));
-        }
-        _ => {
-            emit(tree, l, code, depth, max);
-            emit_operand(f, tree, r, code, depth, max);
+impl Emitter<'_> {
+    /// Appends `op`, the operation of node `id`.
+    fn op(&mut self, op: Op, id: u32) {
+        self.code.push(op);
+        self.spans.push(self.tree.spans[id as usize]);
+    }
+
+    fn push(&mut self) {
+        self.depth += 1;
+        self.max = self.max.max(self.depth);
+    }
+
+    /// The constant `id`, if it broke when it was folded, is evaluated before the next
+    /// operation.
+    fn constant_here(&mut self, id: u32) {
+        if let Some(fault) = self.tree.fault(id) {
+            self.faults.push((self.code.len() as u32, fault));
         }
     }
-}
 
-/// Emits `top = f(top, r)` for the value already on the stack.
-fn emit_operand(
-    f: BinaryFn,
-    tree: &Tree,
-    r: u32,
-    code: &mut Vec<Op>,
-    depth: &mut usize,
-    max: &mut usize,
-) {
-    match tree.constant(r) {
-        Some(c) => code.push(Op::BinaryConst(f, c)),
-        None => {
-            emit(tree, r, code, depth, max);
-            code.push(Op::Binary(f));
-            *depth -= 1;
+    /// Emits `f(l, r)` for node `at`, folding a constant operand (or a parameter with a
+    /// constant) into the operation. Operands keep their order, so non-commutative and
+    /// NaN-sensitive operations (`min`, `max`, comparisons) give the same results as the plain
+    /// stack program.
+    fn binary(&mut self, f: BinaryFn, (l, r): (u32, u32), at: u32) {
+        let tree = self.tree;
+        match (tree.node(l), tree.constant(l), tree.constant(r)) {
+            (Node::Param, _, Some(c)) => {
+                self.constant_here(r);
+                self.op(Op::ParamBinaryConst(f, c), at);
+                self.push();
+            }
+            (_, Some(c), None) => {
+                // The left operand comes first, before the right one's operations.
+                self.constant_here(l);
+                self.emit(r);
+                self.op(Op::ConstBinary(f, c), at);
+            }
+            _ => {
+                self.emit(l);
+                self.operand(f, r, at);
+            }
         }
     }
-}
 
-fn emit(tree: &Tree, id: u32, code: &mut Vec<Op>, depth: &mut usize, max: &mut usize) {
-    match tree.node(id) {
-        Node::Number(v) => {
-            code.push(Op::Const(v));
-            push(depth, max);
+    /// Emits `top = f(top, r)` for node `at`, for the value already on the stack.
+    fn operand(&mut self, f: BinaryFn, r: u32, at: u32) {
+        match self.tree.constant(r) {
+            Some(c) => {
+                self.constant_here(r);
+                self.op(Op::BinaryConst(f, c), at);
+            }
+            None => {
+                self.emit(r);
+                self.op(Op::Binary(f), at);
+                self.depth -= 1;
+            }
         }
-        Node::Bool(b) => {
-            code.push(Op::Const(bool_value(b)));
-            push(depth, max);
+    }
+
+    fn emit(&mut self, id: u32) {
+        match self.tree.node(id) {
+            Node::Number(v) => self.constant(v, id),
+            Node::Bool(b) => self.constant(bool_value(b), id),
+            Node::Param => {
+                self.op(Op::Param, id);
+                self.push();
+            }
+            Node::Unary(op, x) => {
+                self.emit(x);
+                self.op(Op::Unary(UnaryFn::of(op)), id);
+            }
+            Node::Binary(op, l, r) => self.binary(BinaryFn::of(op), (l, r), id),
+            Node::If(c, t, e) => {
+                self.emit(c);
+                let jump_if_false = self.code.len();
+                self.op(Op::JumpIfFalse(0), id);
+                self.depth -= 1;
+                self.emit(t);
+                let jump = self.code.len();
+                self.op(Op::Jump(0), id);
+                self.depth -= 1;
+                let else_start = self.code.len() as u32;
+                self.emit(e);
+                let end = self.code.len() as u32;
+                self.code[jump_if_false] = Op::JumpIfFalse(else_start);
+                self.code[jump] = Op::Jump(end);
+            }
+            Node::Call(func, start, len) => self.call(func, start, len, id),
         }
-        Node::Param => {
-            code.push(Op::Param);
-            push(depth, max);
-        }
-        Node::Unary(op, x) => {
-            emit(tree, x, code, depth, max);
-            code.push(Op::Unary(UnaryFn::of(op)));
-        }
-        Node::Binary(op, l, r) => emit_binary(BinaryFn::of(op), tree, (l, r), code, depth, max),
-        Node::If(c, t, e) => {
-            emit(tree, c, code, depth, max);
-            let jump_if_false = code.len();
-            code.push(Op::JumpIfFalse(0));
-            *depth -= 1;
-            emit(tree, t, code, depth, max);
-            let jump = code.len();
-            code.push(Op::Jump(0));
-            *depth -= 1;
-            let else_start = code.len() as u32;
-            emit(tree, e, code, depth, max);
-            let end = code.len() as u32;
-            code[jump_if_false] = Op::JumpIfFalse(else_start);
-            code[jump] = Op::Jump(end);
-        }
-        Node::Call(func, start, len) => {
-            let args = tree.call_args(start, len);
-            match func {
-                Func::Unary(f) => {
-                    emit(tree, args[0], code, depth, max);
-                    code.push(Op::Unary(f));
-                }
-                Func::Min | Func::Max => {
-                    let f = if func == Func::Min {
-                        BinaryFn::Min
-                    } else {
-                        BinaryFn::Max
-                    };
-                    // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
-                    if let [a, b] = *args {
-                        emit_binary(f, tree, (a, b), code, depth, max);
-                    } else {
-                        emit(tree, args[0], code, depth, max);
-                        for &a in &args[1..] {
-                            emit_operand(f, tree, a, code, depth, max);
-                        }
+    }
+
+    fn constant(&mut self, v: f64, id: u32) {
+        self.constant_here(id);
+        self.op(Op::Const(v), id);
+        self.push();
+    }
+
+    fn call(&mut self, func: Func, start: u32, len: u32, id: u32) {
+        let tree = self.tree;
+        let args = tree.call_args(start, len);
+        match func {
+            Func::Unary(f) => {
+                self.emit(args[0]);
+                self.op(Op::Unary(f), id);
+            }
+            Func::Min | Func::Max => {
+                let f = if func == Func::Min {
+                    BinaryFn::Min
+                } else {
+                    BinaryFn::Max
+                };
+                // min(a, b, c) is min(min(a, b), c), each step with Python's argument order.
+                if let [a, b] = *args {
+                    self.binary(f, (a, b), id);
+                } else {
+                    self.emit(args[0]);
+                    for &a in &args[1..] {
+                        self.operand(f, a, id);
                     }
                 }
-                Func::Clamp => {
-                    for &a in args {
-                        emit(tree, a, code, depth, max);
-                    }
-                    code.push(Op::Clamp);
-                    *depth -= 2;
+            }
+            Func::Clamp => {
+                for &a in args {
+                    self.emit(a);
                 }
+                self.op(Op::Clamp, id);
+                self.depth -= 2;
             }
         }
     }

@@ -15,11 +15,11 @@ mod run;
 mod tree;
 
 pub(crate) use compile::{arity_error, refers_to_itself, used_before_definition};
-pub use compile::{compile, compile_within, InlineBudget, Lookup};
-pub use run::{binary, python_floordiv, python_mod};
+pub use compile::{compile, compile_within, constant, InlineBudget, Lookup};
+pub use run::{binary, python_floordiv, python_mod, Fault, Operation};
 pub use tree::{Args, Func, NodeKind, NodeRef, UnaryFn};
 
-use crate::ast::{self, ExprKind};
+use crate::ast::{self, ExprKind, Span};
 use crate::diagnostic::{Code, Diagnostic};
 use run::{Op, Stack};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -42,8 +42,23 @@ pub struct Lambda {
     param: Arc<str>,
     body: Arc<Tree>,
     code: Arc<[Op]>,
+    /// Where the program comes from, for diagnostics ([`Lambda::first_fault`]); kept apart
+    /// from `code` so that [`Lambda::eval`] runs exactly as it would without it.
+    origin: Arc<Origin>,
     /// The stack the program needs, which decides how [`Lambda::eval`] runs it.
     stack: Stack,
+}
+
+/// The side table of a lambda's program: what [`Lambda::first_fault`] reports.
+#[derive(Debug)]
+struct Origin {
+    /// The body as written (for a `let` lambda, in its `let`).
+    body: Span,
+    /// `spans[pc]`: where operation `pc` was written.
+    spans: Box<[Span]>,
+    /// `(pc, fault)`, by `pc`: a folded constant that broke, evaluated just before operation
+    /// `pc` (see [`Fault`]).
+    faults: Box<[(u32, Fault)]>,
 }
 
 impl Lambda {
@@ -55,6 +70,12 @@ impl Lambda {
     /// The parameter's name.
     pub fn param(&self) -> &str {
         &self.param
+    }
+
+    /// Where the body is written: in the source the lambda was compiled from (for a `let`
+    /// lambda, its `let`; for [`Lambda::from_text`], that text).
+    pub fn body_span(&self) -> Span {
+        self.origin.body
     }
 
     /// The body, with `let` constants substituted and calls to `let` lambdas inlined.

@@ -3,8 +3,10 @@
 
 use super::tree::{Func, UnaryFn};
 use super::Lambda;
-use crate::ast::BinaryOp;
+use crate::ast::{BinaryOp, Span};
+use crate::diagnostic::text::rounded;
 use crate::limits::MAX_STACK;
+use std::fmt;
 
 /// The stack size of the fast path of [`Lambda::eval`].
 const SMALL_STACK: usize = 8;
@@ -143,6 +145,150 @@ impl Lambda {
     }
 }
 
+/// An operation whose operands are finite but whose result is not: where a lambda breaks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fault {
+    /// The sub-expression (in the `let` that defines it, inside an inlined `let` lambda).
+    pub span: Span,
+    pub operation: Operation,
+    /// The NaN or infinity it gave.
+    pub value: f64,
+}
+
+/// An operation with its operand values; `Display` writes it as in `1 / 0` or `log(0)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Operation {
+    /// An operator between two values.
+    Infix(&'static str, f64, f64),
+    /// A function of one value.
+    Call(&'static str, f64),
+    /// A function of two values (`min`, `max`; they never break, but the program has them).
+    Call2(&'static str, f64, f64),
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Operation::Infix(op, a, b) => write!(f, "{} {op} {}", rounded(a), rounded(b)),
+            Operation::Call(name, a) => write!(f, "{name}({})", rounded(a)),
+            Operation::Call2(name, a, b) => write!(f, "{name}({}, {})", rounded(a), rounded(b)),
+        }
+    }
+}
+
+impl Fault {
+    /// `operation` as a fault at `span`, if it broke: finite operands, a result that is not.
+    pub(super) fn of(span: Span, operation: Operation, value: f64) -> Option<Fault> {
+        let finite = match operation {
+            Operation::Call(_, a) => a.is_finite(),
+            Operation::Infix(_, a, b) | Operation::Call2(_, a, b) => a.is_finite() && b.is_finite(),
+        };
+        (finite && !value.is_finite()).then_some(Fault {
+            span,
+            operation,
+            value,
+        })
+    }
+
+    fn binary(span: Span, f: BinaryFn, a: f64, b: f64, value: f64) -> Option<Fault> {
+        let operation = match f {
+            BinaryFn::Min | BinaryFn::Max => Operation::Call2(f.name(), a, b),
+            _ => Operation::Infix(f.name(), a, b),
+        };
+        Fault::of(span, operation, value)
+    }
+}
+
+impl Lambda {
+    /// The first operation, in evaluation order, whose operands are finite but whose result is
+    /// not, when the lambda is evaluated at `x`: where a NaN or infinity comes from. Constants
+    /// that broke when they were folded count where they would have been computed.
+    ///
+    /// Runs the program as [`Lambda::eval`] does, checking every result, so it is for
+    /// diagnostics only; `eval` itself never looks at spans.
+    pub fn first_fault(&self, x: f64) -> Option<Fault> {
+        let mut stack = [0.0f64; MAX_STACK];
+        let mut sp = 0usize;
+        let mut top = 0.0f64;
+        let mut pc = 0usize;
+        let code = &self.code[..];
+        let origin = &*self.origin;
+        while let Some(&op) = code.get(pc) {
+            // A constant folded into this operation (or, for `ConstBinary`, into the one its
+            // right operand starts) broke where it was computed: before this operation.
+            if let Some(&(_, fault)) = origin.faults.iter().find(|(at, _)| *at as usize == pc) {
+                return Some(fault);
+            }
+            let span = origin.spans[pc];
+            pc += 1;
+            let fault = match op {
+                Op::Const(v) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = v;
+                    None
+                }
+                Op::Param => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = x;
+                    None
+                }
+                Op::ParamBinaryConst(f, c) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = f.apply(x, c);
+                    Fault::binary(span, f, x, c, top)
+                }
+                Op::Unary(f) => {
+                    let a = top;
+                    top = f.apply(a);
+                    Fault::of(span, Operation::Call(f.name(), a), top)
+                }
+                Op::BinaryConst(f, c) => {
+                    let a = top;
+                    top = f.apply(a, c);
+                    Fault::binary(span, f, a, c, top)
+                }
+                Op::ConstBinary(f, c) => {
+                    let b = top;
+                    top = f.apply(c, b);
+                    Fault::binary(span, f, c, b, top)
+                }
+                Op::Binary(f) => {
+                    sp -= 1;
+                    let (a, b) = (stack[sp], top);
+                    top = f.apply(a, b);
+                    Fault::binary(span, f, a, b, top)
+                }
+                // `clamp` of finite values is finite.
+                Op::Clamp => {
+                    sp -= 2;
+                    top = clamp(stack[sp], stack[sp + 1], top);
+                    None
+                }
+                Op::JumpIfFalse(target) => {
+                    let cond = top;
+                    sp -= 1;
+                    top = stack[sp];
+                    if cond == 0.0 {
+                        pc = target as usize;
+                    }
+                    None
+                }
+                Op::Jump(target) => {
+                    pc = target as usize;
+                    None
+                }
+            };
+            if fault.is_some() {
+                return fault;
+            }
+        }
+        None
+    }
+}
+
 impl Func {
     /// Applies the function to constant arguments (arity already checked).
     pub fn apply(self, args: &[f64]) -> f64 {
@@ -225,6 +371,29 @@ impl BinaryFn {
             BinaryOp::Ne => BinaryFn::Ne,
             BinaryOp::And => BinaryFn::And,
             BinaryOp::Or => BinaryFn::Or,
+        }
+    }
+
+    /// The operator's symbol, or the function's name.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            BinaryFn::Add => BinaryOp::Add.symbol(),
+            BinaryFn::Sub => BinaryOp::Sub.symbol(),
+            BinaryFn::Mul => BinaryOp::Mul.symbol(),
+            BinaryFn::Div => BinaryOp::Div.symbol(),
+            BinaryFn::FloorDiv => BinaryOp::FloorDiv.symbol(),
+            BinaryFn::Mod => BinaryOp::Mod.symbol(),
+            BinaryFn::Pow => BinaryOp::Pow.symbol(),
+            BinaryFn::Lt => BinaryOp::Lt.symbol(),
+            BinaryFn::Le => BinaryOp::Le.symbol(),
+            BinaryFn::Gt => BinaryOp::Gt.symbol(),
+            BinaryFn::Ge => BinaryOp::Ge.symbol(),
+            BinaryFn::Eq => BinaryOp::Eq.symbol(),
+            BinaryFn::Ne => BinaryOp::Ne.symbol(),
+            BinaryFn::And => BinaryOp::And.symbol(),
+            BinaryFn::Or => BinaryOp::Or.symbol(),
+            BinaryFn::Min => "min",
+            BinaryFn::Max => "max",
         }
     }
 
@@ -483,5 +652,81 @@ mod tests {
             Lambda::from_text("e -> 0.95 ** e").unwrap().stack,
             Stack::None
         );
+    }
+
+    /// Where `text` first breaks at `x`: the sub-expression, the operation, the value.
+    fn fault_at(text: &str, x: f64) -> Option<(String, String, f64)> {
+        let f = Lambda::from_text(text).unwrap();
+        let fault = f.first_fault(x)?;
+        let written = text[fault.span.start..fault.span.end].to_string();
+        Some((written, fault.operation.to_string(), fault.value))
+    }
+
+    #[test]
+    fn the_first_fault_is_the_first_operation_to_break() {
+        let fault = |text, x| fault_at(text, x).map(|(w, op, v)| (w, op, v.to_string()));
+        let some = |w: &str, op: &str, v: &str| Some((w.into(), op.into(), v.into()));
+        assert_eq!(
+            fault("e -> sin(e) / e", 0.0),
+            some("sin(e) / e", "0 / 0", "NaN")
+        );
+        assert_eq!(fault("e -> sin(e) / e", 1.0), None);
+        // Only an operation with finite operands breaks: `inf * 2` carries the break along.
+        assert_eq!(
+            fault("e -> (1 / (e - 3)) * 2", 3.0),
+            some("1 / (e - 3)", "1 / 0", "inf")
+        );
+        assert_eq!(
+            fault("e -> log(3 - e)", 5.0),
+            some("log(3 - e)", "log(-2)", "NaN")
+        );
+        assert_eq!(
+            fault("e -> exp(e) ** 2", 800.0),
+            some("exp(e)", "exp(800)", "inf")
+        );
+        // In evaluation order: left operand first, the condition before its branch.
+        assert_eq!(
+            fault("e -> (1 / e) + log(e)", 0.0),
+            some("1 / e", "1 / 0", "inf")
+        );
+        assert_eq!(
+            fault("e -> log(e) + (1 / e)", 0.0),
+            some("log(e)", "log(0)", "-inf")
+        );
+        assert_eq!(
+            fault("e -> if 1 / e > 0 then 1 else sqrt(e - 1)", 0.0),
+            some("1 / e", "1 / 0", "inf")
+        );
+        assert_eq!(fault("e -> if e > 2 then 1 / (e - 3) else 1", 1.0), None);
+    }
+
+    #[test]
+    fn a_constant_that_broke_when_folded_breaks_where_it_is_evaluated() {
+        let fault = |text, x| fault_at(text, x).map(|(w, op, _)| (w, op));
+        let some = |w: &str, op: &str| Some((w.into(), op.into()));
+        assert_eq!(fault("e -> e * (1 / 0)", 2.0), some("1 / 0", "1 / 0"));
+        assert_eq!(fault("e -> 0 / 0", 2.0), some("0 / 0", "0 / 0"));
+        // A constant on the left comes before the right operand's operations (`ConstBinary`),
+        // on the right after the left's (`BinaryConst`).
+        assert_eq!(
+            fault("e -> log(0) * (1 / e)", 0.0),
+            some("log(0)", "log(0)")
+        );
+        assert_eq!(fault("e -> (1 / e) * log(0)", 0.0), some("1 / e", "1 / 0"));
+        assert_eq!(
+            fault("e -> min(1 / 0, e) + log(-e)", 1.0),
+            some("1 / 0", "1 / 0")
+        );
+        // Folded through a constant condition, only in the branch taken.
+        assert_eq!(
+            fault("e -> if 1 / 0 > 0 then e / 0 else 2", 1.0),
+            some("1 / 0", "1 / 0")
+        );
+        assert_eq!(
+            fault("e -> if e == 1 then 0 / 0 else 1", 1.0),
+            some("0 / 0", "0 / 0")
+        );
+        assert_eq!(fault("e -> if e == 1 then 0 / 0 else 1", 2.0), None);
+        assert_eq!(fault("e -> if 2 > 1 then e else log(0)", 1.0), None);
     }
 }

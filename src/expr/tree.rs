@@ -3,8 +3,10 @@
 //! [`Display`](std::fmt::Display) writes back as source text.
 
 use super::run::bool_value;
-use crate::ast::{BinaryOp, UnaryOp};
+use super::run::Fault;
+use crate::ast::{BinaryOp, Span, UnaryOp};
 use crate::diagnostic::text::write_number;
+use std::collections::HashMap;
 use std::fmt;
 
 /// A resolved lambda body (`let` names substituted, calls to `let` lambdas inlined), stored
@@ -16,6 +18,13 @@ pub(super) struct Tree {
     /// The arguments of every call: each call's are a run of node indices.
     pub(super) args: Vec<u32>,
     pub(super) root: u32,
+    /// Where each node was written (in the `let` that defines it, for an inlined lambda's).
+    pub(super) spans: Vec<Span>,
+    /// For the constants that folding made NaN or infinite from finite operands: the first
+    /// operation that broke, in evaluation order, for [`Lambda::first_fault`]. Rare, so a map.
+    ///
+    /// [`Lambda::first_fault`]: super::Lambda::first_fault
+    pub(super) faults: HashMap<u32, Fault>,
 }
 
 /// A node of a [`Tree`]; operands are indices of earlier nodes. An inlined `let` lambda refers
@@ -37,13 +46,23 @@ impl Tree {
     pub(super) fn with_capacity(nodes: usize) -> Tree {
         Tree {
             nodes: Vec::with_capacity(nodes),
+            spans: Vec::with_capacity(nodes),
             ..Tree::default()
         }
     }
 
-    pub(super) fn push(&mut self, node: Node) -> u32 {
+    pub(super) fn push(&mut self, node: Node, span: Span, fault: Option<Fault>) -> u32 {
         self.nodes.push(node);
-        (self.nodes.len() - 1) as u32
+        self.spans.push(span);
+        let id = (self.nodes.len() - 1) as u32;
+        if let Some(fault) = fault {
+            self.faults.insert(id, fault);
+        }
+        id
+    }
+
+    pub(super) fn fault(&self, id: u32) -> Option<Fault> {
+        self.faults.get(&id).copied()
     }
 
     pub(super) fn node(&self, id: u32) -> Node {
@@ -117,7 +136,7 @@ impl Tree {
                     Node::Call(func, first, len)
                 }
             };
-            new_id[id] = out.push(node);
+            new_id[id] = out.push(node, self.spans[id], self.fault(id as u32));
         }
         out.root = new_id[root as usize];
         out
