@@ -657,7 +657,8 @@ impl Optimizer {
     }
 
     /// Group `group`'s momentum as `cyclic` / `one_cycle` see it: `betas[0]` for optimizers
-    /// with betas, `momentum` for SGD and RMSprop, `None` for the others.
+    /// with betas (Lion and Lamb too), `momentum` for SGD, RMSprop and Muon, `None` for the
+    /// others.
     pub fn momentum(&self, group: usize) -> Option<f64> {
         let hp = &self.groups[group].hp;
         if self.kind.has_betas() {
@@ -669,9 +670,10 @@ impl Optimizer {
         }
     }
 
-    /// Sets `betas[0]` (optimizers with betas) or `momentum` (SGD, RMSprop) of group `group`,
-    /// as `cyclic` and `one_cycle` do. Returns whether the optimizer has such an option;
-    /// for Adagrad and Adadelta nothing changes and `false` is returned.
+    /// Sets `betas[0]` (optimizers with betas) or `momentum` (SGD, RMSprop, Muon) of group
+    /// `group`, as `cyclic` and `one_cycle` do. Returns whether the optimizer has such an
+    /// option; for the others (Adagrad, Adadelta, Rprop, ASGD, Adafactor) nothing changes and
+    /// `false` is returned.
     pub fn set_momentum(&mut self, group: usize, m: f64) -> bool {
         let hp = &mut self.groups[group].hp;
         if self.kind.has_betas() {
