@@ -73,8 +73,18 @@
 //!   schedule kind with its parameters), [`config::OptimizerKind`], [`diagnostic::Code`], and
 //!   the limits on hostile input in [`limits`].
 //!
+//! # Cargo features
+//!
+//! * `cli` and `plot` (default): the `optimc` command and [`plot`] (SVG/PNG plots). With
+//!   `default-features = false` the library is the language, schedules, optimizers, [`Trainer`]
+//!   and exports alone, without clap, plotters or png.
+//! * `candle` (off): [`candle`](crate::candle), training candle `Var`s (candle-core, candle-nn).
+//! * `mimalloc` (default): the allocator of the `optimc` command; the library never sets one.
+//!
 //! Items hidden from these docs (`atomic`, `drop_in_background`, `parse::paths`,
 //! `diagnostic::text`) serve the `optimc` command and the tests, and may change at any time.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analysis;
 pub mod ast;
@@ -92,12 +102,15 @@ pub mod limits;
 pub mod number;
 pub mod optim;
 pub mod parse;
+#[cfg(feature = "plot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "plot")))]
 pub mod plot;
 pub mod schedule;
 pub mod trace;
 pub mod train;
 
 #[cfg(feature = "candle")]
+#[cfg_attr(docsrs, doc(cfg(feature = "candle")))]
 pub mod candle;
 
 pub use config::Config;
