@@ -56,11 +56,13 @@
 //! - **Gradients.** A `Var` with no gradient in the `GradStore` (it did not take part in the
 //!   loss) is skipped, as PyTorch skips a parameter whose `grad` is `None`: its values and its
 //!   optimizer state, step count included, stay as they are.
-//! - **Dtype and device.** The optimizers compute in f32 on the CPU, as optimc's kernels do:
-//!   every `Var` must be an f32 tensor on `Device::Cpu` and contiguous, or
-//!   [`CandleError::Unsupported`] lists every one that is not. There is no silent copy through
-//!   the CPU or through another dtype: convert the model (`VarBuilder::from_varmap(&varmap,
-//!   DType::F32, &Device::Cpu)`) instead.
+//! - **Dtype and device.** `Var`s may be f32, bf16 or f16 tensors on `Device::Cpu`, stored
+//!   contiguously; [`CandleError::Unsupported`] lists every one that is not. The optimizers
+//!   compute in f32, as PyTorch's fused AdamW does for bf16 parameters: the optimizer state
+//!   (moments, momentum buffers) is f32 whatever the dtype, and each step reads the parameter
+//!   and its gradient as f32, updates it in f32, and writes it back rounded to the `Var`'s dtype
+//!   (round to nearest, ties to even). An f32 `Var` ends with exactly the plain [`Trainer`]'s
+//!   values; a bf16 or f16 one with those values rounded after every step.
 //! - **Allocation.** Buffers are allocated once, in [`CandleTrainer::new`]; a step copies each
 //!   gradient and parameter into them, steps the optimizer, and writes each updated parameter back
 //!   with an in-place candle op (`Tensor::inplace_op1`), so no tensor is created. optimc's own
@@ -76,7 +78,7 @@ use crate::error::Error;
 use crate::optim::ParamMut;
 use crate::train::Trainer;
 use candle_core::{
-    backprop::GradStore, CpuStorage, DType, InplaceOp1, Layout, Storage, Tensor, Var,
+    backprop::GradStore, CpuStorage, DType, InplaceOp1, Layout, Storage, Tensor, Var, WithDType,
 };
 
 /// What the candle layer refuses: a `Var` it cannot step, or a gradient it cannot read. It
@@ -86,11 +88,12 @@ use candle_core::{
 /// plain [`Trainer`].
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CandleError {
-    /// Some `Var`s are not f32 tensors on the CPU, stored contiguously. Lists all of them.
+    /// Some `Var`s are not f32, bf16 or f16 tensors on the CPU, stored contiguously. Lists all
+    /// of them.
     #[error("{}", unsupported_message(.vars))]
     #[diagnostic(
         code(optimc::candle_unsupported_var),
-        help("optimc's optimizers step f32 values on the CPU: build the model with `DType::F32` on `Device::Cpu` (e.g. `VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu)`), and make a non-contiguous tensor contiguous before `Var::from_tensor`")
+        help("optimc's optimizers step f32, bf16 and f16 values on the CPU: build the model on `Device::Cpu` with one of those dtypes (e.g. `VarBuilder::from_varmap(&varmap, DType::BF16, &Device::Cpu)`), and make a non-contiguous tensor contiguous before `Var::from_tensor`")
     )]
     Unsupported {
         /// Each refused `Var`: its name and what is wrong with it (e.g. "dtype f16").
@@ -103,8 +106,8 @@ pub enum CandleError {
         help("register each Var once: a parameter in two places would be stepped twice (PyTorch refuses a parameter in two groups too)")
     )]
     SharedVar { first: String, second: String },
-    /// The gradient of a `Var` in the `GradStore` is not an f32 tensor on the CPU.
-    #[error("the gradient of `{name}` is {found}, but the parameter is f32 on the CPU")]
+    /// The gradient of a `Var` in the `GradStore` is not an f32, bf16 or f16 tensor on the CPU.
+    #[error("the gradient of `{name}` is {found}, but optimc reads f32, bf16 and f16 gradients on the CPU")]
     #[diagnostic(
         code(optimc::candle_gradient),
         help("pass the GradStore that `loss.backward()` returned for this model; a gradient inserted by hand must have the parameter's dtype and device")
@@ -321,11 +324,106 @@ impl CandleTrainer {
     }
 }
 
+/// What [`candle_nn::Optimizer::new`] takes for a [`CandleTrainer`]: the configuration, and the
+/// names of the `Var`s, in the order of the `Vec<Var>` given to `new` (the trait passes `Var`s
+/// without names, but groups match names).
+///
+/// `CandleConfig::from(config)` (or `config.into()`) gives no names: the `Var`s are then named
+/// by their position, `"0"`, `"1"`, ..., which a file without groups (one group, `params =
+/// "*"`) matches.
+///
+/// ```
+/// use candle_core::{DType, Device, Tensor, Var};
+/// use candle_nn::Optimizer;
+/// use optimc::{candle::{CandleConfig, CandleTrainer}, Config};
+///
+/// let config = Config::from_source("sgd.optim", "optimizer = sgd(lr = 0.1)")?;
+/// let w = Var::new(&[1.0f32, 2.0], &Device::Cpu)?;
+/// let mut opt = CandleTrainer::new_optimizer(vec![w.clone()], CandleConfig::from(config))?;
+/// let loss = w.as_tensor().sqr()?.sum_all()?; // gradient 2·w
+/// opt.backward_step(&loss)?;
+/// let w = w.to_vec1::<f32>()?;
+/// assert!((w[0] - 0.8).abs() < 1e-6 && (w[1] - 1.6).abs() < 1e-6, "{w:?}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CandleConfig {
+    pub config: Config,
+    /// One name per `Var`, or none (named by position).
+    pub names: Vec<String>,
+}
+
+impl From<Config> for CandleConfig {
+    fn from(config: Config) -> Self {
+        CandleConfig {
+            config,
+            names: Vec::new(),
+        }
+    }
+}
+
+impl CandleTrainer {
+    /// [`candle_nn::Optimizer::new`] by another name, so it needs no `use candle_nn::Optimizer`
+    /// (the trait's `new` and [`CandleTrainer::new`] share a name).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new) (as a `candle_core::Error` wrapping the [`Error`]); also if
+    /// `config.names` is neither empty nor one name per `Var`.
+    pub fn new_optimizer(vars: Vec<Var>, config: CandleConfig) -> candle_core::Result<Self> {
+        <CandleTrainer as candle_nn::Optimizer>::new(vars, config)
+    }
+}
+
+/// candle's optimizer interface, so a `CandleTrainer` drops into code written for
+/// `candle_nn::AdamW` or `candle_nn::SGD`: `backward_step(&loss)` and `step(&grads)` take one
+/// optimizer step with the schedule's current lrs. The schedule still steps only on
+/// [`CandleTrainer::end_epoch`] / [`end_epoch_with`](CandleTrainer::end_epoch_with).
+/// Errors come as a `candle_core::Error` wrapping optimc's [`Error`] (its message and help).
+impl candle_nn::Optimizer for CandleTrainer {
+    type Config = CandleConfig;
+
+    fn new(vars: Vec<Var>, config: CandleConfig) -> candle_core::Result<Self> {
+        let names = if config.names.is_empty() {
+            (0..vars.len()).map(|i| i.to_string()).collect()
+        } else if config.names.len() == vars.len() {
+            config.names
+        } else {
+            candle_core::bail!(
+                "CandleConfig has {} names for {} Vars: give one name per Var, in order, or none",
+                config.names.len(),
+                vars.len()
+            )
+        };
+        CandleTrainer::new(&config.config, names.into_iter().zip(vars)).map_err(to_candle)
+    }
+
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        CandleTrainer::step(self, grads).map_err(to_candle)
+    }
+
+    /// Group 0's lr in force.
+    fn learning_rate(&self) -> f64 {
+        self.trainer.optimizer().lr(0)
+    }
+
+    /// Sets every group's lr to `lr` ([`Trainer::set_lr`]: the schedule continues from it).
+    fn set_learning_rate(&mut self, lr: f64) {
+        for group in 0..self.trainer.optimizer().num_groups() {
+            self.trainer.set_lr(group, lr);
+        }
+    }
+}
+
+/// An optimc error as a candle one, rendered with its help line.
+fn to_candle(e: Error) -> candle_core::Error {
+    candle_core::Error::wrap(format!("{e:?}"))
+}
+
 /// Why `var` cannot be stepped, or `None` if it can.
 fn unsupported(var: &Var) -> Option<String> {
     if !var.device().is_cpu() {
         Some(format!("on {:?}", var.device().location()))
-    } else if var.dtype() != DType::F32 {
+    } else if !matches!(var.dtype(), DType::F32 | DType::BF16 | DType::F16) {
         Some(format!("dtype {}", var.dtype().as_str()))
     } else if !var.is_contiguous() {
         Some("not contiguous".to_string())
@@ -336,14 +434,15 @@ fn unsupported(var: &Var) -> Option<String> {
 
 /// Why [`copy_out`] could not read a tensor.
 enum Problem {
-    /// Not an f32 tensor on the CPU: what it is instead.
+    /// Not an f32, bf16 or f16 tensor on the CPU: what it is instead.
     Unsupported(String),
     /// candle failed to make it contiguous.
     Candle(candle_core::Error),
 }
 
-/// Copies the values of `t` into `out` (cleared first; no allocation once `out` has the
-/// capacity). A non-contiguous `t` is first made contiguous by candle (which allocates).
+/// Copies the values of `t` into `out` as f32 (cleared first; no allocation once `out` has the
+/// capacity); bf16 and f16 values widen exactly. A non-contiguous `t` is first made contiguous
+/// by candle (which allocates).
 fn copy_out(t: &Tensor, out: &mut Vec<f32>) -> Result<(), Problem> {
     let t = t.contiguous().map_err(Problem::Candle)?;
     let (storage, layout) = t.storage_and_layout();
@@ -354,19 +453,21 @@ fn copy_out(t: &Tensor, out: &mut Vec<f32>) -> Result<(), Problem> {
             return Err(Problem::Unsupported(format!("on {location:?}")));
         }
     };
-    let (Ok(values), Some((start, end))) = (cpu.as_slice::<f32>(), layout.contiguous_offsets())
-    else {
-        return Err(Problem::Unsupported(format!(
-            "dtype {}",
-            t.dtype().as_str()
-        )));
-    };
+    let unsupported = || Problem::Unsupported(format!("dtype {}", t.dtype().as_str()));
+    let (start, end) = layout.contiguous_offsets().ok_or_else(unsupported)?;
     out.clear();
-    out.extend_from_slice(&values[start..end]);
+    match cpu {
+        CpuStorage::F32(values) => out.extend_from_slice(&values[start..end]),
+        CpuStorage::BF16(values) => out.extend(values[start..end].iter().map(|v| v.to_f32())),
+        CpuStorage::F16(values) => out.extend(values[start..end].iter().map(|v| v.to_f32())),
+        _ => return Err(unsupported()),
+    }
     Ok(())
 }
 
-/// The in-place op writing updated values into a `Var`'s storage.
+/// The in-place op writing updated values into a `Var`'s storage, rounded to its dtype (to
+/// nearest, ties to even: through f64, which holds every f32 exactly, so this is the one
+/// rounding of f32 to bf16 or f16).
 struct WriteBack<'a>(&'a [f32]);
 
 impl InplaceOp1 for WriteBack<'_> {
@@ -375,13 +476,20 @@ impl InplaceOp1 for WriteBack<'_> {
     }
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        let CpuStorage::F32(values) = storage else {
-            candle_core::bail!("optimc writes f32 parameters only")
-        };
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("optimc writes contiguous parameters only")
         };
-        values[start..end].copy_from_slice(self.0);
+        fn round<T: WithDType>(out: &mut [T], values: &[f32]) {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = T::from_f64(f64::from(v));
+            }
+        }
+        match storage {
+            CpuStorage::F32(values) => values[start..end].copy_from_slice(self.0),
+            CpuStorage::BF16(values) => round(&mut values[start..end], self.0),
+            CpuStorage::F16(values) => round(&mut values[start..end], self.0),
+            _ => candle_core::bail!("optimc writes f32, bf16 and f16 parameters only"),
+        }
         Ok(())
     }
 }

@@ -143,6 +143,28 @@ impl Trainer {
         &self.optimizer
     }
 
+    /// The optimizer, to change a group's hyperparameters between steps (PyTorch's
+    /// `optimizer.param_groups[i][key] = value`, through
+    /// [`Optimizer::hyperparams_mut`]). The lr (and a cycled momentum) set here lasts until
+    /// the next [`end_epoch`](Self::end_epoch), which writes the schedule's; to change the lr the
+    /// schedule continues from, use [`set_lr`](Self::set_lr).
+    pub fn optimizer_mut(&mut self) -> &mut Optimizer {
+        &mut self.optimizer
+    }
+
+    /// Sets group `group`'s lr, as PyTorch's `optimizer.param_groups[group]["lr"] = lr` does
+    /// between steps: the optimizer uses it from the next step, and the schedule continues
+    /// from it as PyTorch's does (`step`, `exponential`, `cosine`, `plateau` and the other
+    /// chainable schedules scale the lr in force; `lambda` and the others that compute the lr
+    /// from the initial one overwrite it at the next [`end_epoch`](Self::end_epoch)).
+    ///
+    /// # Panics
+    /// If `group` is out of range (see [`Optimizer::num_groups`]).
+    pub fn set_lr(&mut self, group: usize, lr: f64) {
+        self.schedule.set_lr(group, lr);
+        self.optimizer.set_lr(group, lr);
+    }
+
     /// Steps large parameters on `threads` threads (see [`Optimizer::set_threads`]); the
     /// results are bit-identical to the single-threaded default.
     pub fn set_threads(&mut self, threads: usize) {

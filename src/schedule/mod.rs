@@ -213,6 +213,16 @@ impl Schedule {
         }
     }
 
+    /// Sets group `group`'s current lr, as PyTorch's `param_groups[group]["lr"] = lr` between
+    /// steps: the chainable schedules continue from it; those computing the lr from the
+    /// initial one (`lambda`, ...) overwrite it at their next step.
+    ///
+    /// # Panics
+    /// If `group` is out of range.
+    pub fn set_lr(&mut self, group: usize, lr: f64) {
+        self.groups.lr[group] = lr;
+    }
+
     /// How many steps have been taken since construction (the current epoch's index).
     pub fn epoch(&self) -> u64 {
         self.epoch

@@ -270,3 +270,35 @@ fn step_checks_parameters_by_name() {
         ])
         .unwrap();
 }
+
+/// `set_lr` is PyTorch's `param_groups[g]["lr"] = lr`: used from the next step, and the
+/// chainable schedules continue from it while `lambda` recomputes from the initial lr;
+/// `optimizer_mut` changes a hyperparameter until the schedule writes its own.
+#[test]
+fn set_lr_and_optimizer_mut_act_as_in_pytorch() {
+    let config = Config::from_source("a.optim", SOURCE).unwrap(); // step(step_size = 2, gamma = 0.5)
+    let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)]).unwrap();
+    trainer.set_lr(1, 0.02);
+    assert_eq!(trainer.lrs(), &[0.1, 0.02]);
+    assert_eq!(trainer.optimizer().lr(1), 0.02);
+    trainer.end_epoch().unwrap();
+    trainer.end_epoch().unwrap();
+    assert_eq!(trainer.lrs(), &[0.05, 0.01]);
+    assert_eq!(trainer.optimizer().lr(1), 0.01);
+
+    let source = "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = lambda(e -> 0.5 ** e)\n";
+    let config = Config::from_source("l.optim", source).unwrap();
+    let mut trainer = Trainer::new(&config, &[("w", 1)]).unwrap();
+    trainer.set_lr(0, 7.0);
+    assert_eq!(trainer.optimizer().lr(0), 7.0);
+    trainer.end_epoch().unwrap();
+    assert_eq!(trainer.lrs(), &[0.05]); // LambdaLR: initial lr × f(epoch)
+
+    trainer.optimizer_mut().hyperparams_mut(0).momentum = 0.5;
+    let (mut w, g) = ([1.0f32], [1.0f32]);
+    trainer
+        .step(&mut [ParamMut::named("w", &mut w, &g)])
+        .unwrap();
+    assert_eq!(trainer.optimizer().hyperparams(0).momentum, 0.5);
+    assert!((w[0] - 0.95).abs() < 1e-6, "{w:?}");
+}

@@ -346,25 +346,25 @@ fn duplicate_names_and_shared_vars_are_refused() {
 }
 
 #[test]
-fn vars_that_are_not_f32_are_listed_in_one_error() {
+fn vars_that_are_not_float_are_listed_in_one_error() {
     let f64_var = Var::zeros(2, DType::F64, &Device::Cpu).unwrap();
-    let f16_var = Var::zeros((2, 2), DType::F16, &Device::Cpu).unwrap();
+    let u8_var = Var::zeros((2, 2), DType::U8, &Device::Cpu).unwrap();
     let ok = var(&[1.0]);
     let err = CandleTrainer::new(
         &config(ADAM),
         named(&[
             ("a.weight", &f64_var),
             ("b.bias", &ok),
-            ("c.weight", &f16_var),
+            ("c.weight", &u8_var),
         ]),
     )
     .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "2 Vars cannot be trained by optimc: `a.weight` (dtype f64), `c.weight` (dtype f16)"
+        "2 Vars cannot be trained by optimc: `a.weight` (dtype f64), `c.weight` (dtype u8)"
     );
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
-    assert!(help.contains("DType::F32"), "{help}");
+    assert!(help.contains("DType::BF16"), "{help}");
 }
 
 #[test]
@@ -380,7 +380,7 @@ fn a_bad_gradient_changes_nothing() {
     let err = trainer.step(&store).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the gradient of `b.bias` is dtype f64, but the parameter is f32 on the CPU"
+        "the gradient of `b.bias` is dtype f64, but optimc reads f32, bf16 and f16 gradients on the CPU"
     );
 
     let mut store = GradStore::default();
@@ -506,4 +506,125 @@ fn vars_are_registered_with_their_shapes() {
     let optimizer = trainer.trainer().optimizer();
     assert_eq!(optimizer.param_shape(0), &[4, 3]);
     assert_eq!(optimizer.param_shape(1), &[4]);
+}
+
+/// `values` rounded to `dtype` and widened back, as candle converts.
+fn rounded(values: &[f32], dtype: DType) -> Vec<f32> {
+    Tensor::new(values, &Device::Cpu)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .to_vec1()
+        .unwrap()
+}
+
+/// f32, bf16 and f16 Vars: the optimizer state is f32, each step computes in f32 from the
+/// parameter and gradient widened, and writes the parameter back rounded to its dtype (what
+/// PyTorch's fused AdamW does with bf16 parameters). So each dtype's run is the plain
+/// `Trainer`'s with the parameter rounded after every step, and f32's is the plain one exactly.
+#[test]
+fn bf16_and_f16_vars_step_in_f32_and_are_rounded_back() {
+    let config = config(ADAM);
+    let init = [0.5f32, -1.25, 2.0, 0.75];
+    let mut finals = Vec::new();
+    for dtype in [DType::F32, DType::BF16, DType::F16] {
+        let tensor = Tensor::new(&init, &Device::Cpu)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let w = Var::from_tensor(&tensor).unwrap();
+        let mut candle = CandleTrainer::new(&config, named(&[("l.weight", &w)])).unwrap();
+        let mut plain = Trainer::new(&config, &[("l.weight", 4)]).unwrap();
+        let mut expected = init.to_vec();
+        for step in 0..8 {
+            let sign = if step % 3 == 2 { -0.5 } else { 1.0 };
+            let grad: Vec<f32> = (0..4).map(|i| sign * 0.013 * (i as f32 + 1.0)).collect();
+            let mut store = GradStore::default();
+            let g = Tensor::new(grad.as_slice(), &Device::Cpu).unwrap();
+            store.insert(&w, g.to_dtype(dtype).unwrap());
+            candle.step(&store).unwrap();
+            // The gradient as the Var's dtype holds it, then the update rounded back.
+            let grad = rounded(&grad, dtype);
+            plain
+                .step(&mut [ParamMut::named("l.weight", &mut expected, &grad)])
+                .unwrap();
+            expected = rounded(&expected, dtype);
+            assert_eq!(w.dtype(), dtype);
+            let got: Vec<f32> = w.to_dtype(DType::F32).unwrap().to_vec1().unwrap();
+            assert_eq!(bits(&got), bits(&expected), "{dtype:?} after step {step}");
+            candle.end_epoch().unwrap();
+            plain.end_epoch().unwrap();
+        }
+        finals.push(expected);
+    }
+    // The rounding is real: the three runs end apart.
+    assert_ne!(bits(&finals[0]), bits(&finals[1]));
+    assert_ne!(bits(&finals[0]), bits(&finals[2]));
+}
+
+/// `candle_nn::Optimizer`: `backward_step(&loss)` is one `step` with the loss's gradients;
+/// `set_learning_rate` sets every group's lr, which the schedule continues from.
+#[test]
+fn candle_nn_optimizer_backward_step_is_a_step() {
+    use candle_nn::Optimizer;
+    use optimc::candle::CandleConfig;
+    let config = config(ADAM);
+    let (w1, b1) = (var(&[1.0, -2.0]), var(&[0.5]));
+    let (w2, b2) = (var(&[1.0, -2.0]), var(&[0.5]));
+    let loss = |w: &Var, b: &Var| {
+        let x = Tensor::new(&[0.3f32, -0.7], &Device::Cpu).unwrap();
+        w.as_tensor()
+            .mul(&x)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .add(&b.as_tensor().sum_all().unwrap())
+            .unwrap()
+            .sqr()
+            .unwrap()
+    };
+    let names = vec!["l.weight".to_string(), "l.bias".to_string()];
+    let mut by_trait = CandleTrainer::new_optimizer(
+        vec![w1.clone(), b1.clone()],
+        CandleConfig {
+            config: config.clone(),
+            names,
+        },
+    )
+    .unwrap();
+    let mut direct =
+        CandleTrainer::new(&config, named(&[("l.weight", &w2), ("l.bias", &b2)])).unwrap();
+    for _ in 0..3 {
+        by_trait.backward_step(&loss(&w1, &b1)).unwrap();
+        direct.step(&loss(&w2, &b2).backward().unwrap()).unwrap();
+        assert_eq!(bits(&values(&w1)), bits(&values(&w2)));
+        assert_eq!(bits(&values(&b1)), bits(&values(&b2)));
+    }
+    assert_eq!(Optimizer::learning_rate(&by_trait), 0.01);
+    by_trait.set_learning_rate(0.004);
+    assert_eq!(by_trait.lrs(), &[0.004, 0.004]);
+    assert_eq!(by_trait.trainer().optimizer().lr(1), 0.004);
+    by_trait.end_epoch().unwrap();
+    by_trait.end_epoch().unwrap(); // `step(step_size = 2, gamma = 0.5)` halves what is in force
+    assert_eq!(by_trait.lrs(), &[0.002, 0.002]);
+
+    // Names: one per Var, or none (by position, for a file without groups).
+    let err = CandleTrainer::new_optimizer(
+        vec![var(&[1.0])],
+        CandleConfig {
+            config: config.clone(),
+            names: vec!["a".into(), "b".into()],
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("2 names for 1 Vars"), "{err}");
+    let err = CandleTrainer::new_optimizer(vec![var(&[1.0])], config.clone().into()).unwrap_err();
+    assert!(
+        err.to_string().contains("parameter `0` matches no group"),
+        "{err}"
+    );
+    let plain = Config::from_source("p.optim", "optimizer = sgd(lr = 0.1)").unwrap();
+    CandleTrainer::new_optimizer(vec![var(&[1.0])], plain.into()).unwrap();
 }
