@@ -99,8 +99,8 @@ fn optimizers_table() -> String {
     out
 }
 
-/// The text between `<!-- generated: NAME -->` and `<!-- end generated: NAME -->`.
-fn section<'a>(doc: &'a str, name: &str) -> (usize, usize) {
+/// Where the text between `<!-- generated: NAME -->` and `<!-- end generated: NAME -->` is.
+fn section(doc: &str, name: &str) -> (usize, usize) {
     let begin = format!("<!-- generated: {name} -->\n");
     let end = format!("<!-- end generated: {name} -->");
     let start = doc
