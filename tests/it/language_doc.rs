@@ -78,7 +78,7 @@ fn schedules_table() -> String {
 }
 
 fn optimizers_table() -> String {
-    let mut out = String::from("| optimizer and defaults | PyTorch |\n|---|---|\n");
+    let mut out = String::from("| optimizer and defaults | Python class |\n|---|---|\n");
     for kind in OptimizerKind::ALL {
         let (options, keyword_only) = kind.options();
         let defaults = Hyperparams::defaults(kind);
@@ -90,9 +90,10 @@ fn optimizers_table() -> String {
             args.push(format!("{} = {}", option.name(), defaults.get(*option)));
         }
         out.push_str(&format!(
-            "| `{}({})` | `torch.optim.{}` |\n",
+            "| `{}({})` | `{}.{}` |\n",
             kind.name(),
             args.join(", "),
+            kind.python_module(),
             kind.torch_name()
         ));
     }
