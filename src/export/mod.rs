@@ -31,12 +31,43 @@ pub fn to_json(config: &Config) -> String {
 }
 
 /// The configuration as TOML: top-level `optimizer`, then `[defaults]`, `[schedule]` and one
-/// `[[groups]]` table per group.
+/// `[[groups]]` table per group. `[defaults]` and each group's `[groups.options]` hold only the
+/// options the optimizer takes (every one, PyTorch's default where the file gives none): the
+/// others are values no step reads, which [`Config::from_toml`] puts back.
 pub fn to_toml(config: &Config) -> String {
-    crate::limits::with_stack(crate::limits::PASS_STACK, || {
+    let text = crate::limits::with_stack(crate::limits::PASS_STACK, || {
         crate::config::writing_toml(|| toml::to_string(config))
     })
-    .expect("a Config always serializes to TOML")
+    .expect("a Config always serializes to TOML");
+    only_taken_options(&text, config.optimizer)
+}
+
+/// `text` (TOML written from a `Config`) without the `key = value` lines of the options tables
+/// (`[defaults]`, `[groups.options]`) whose key is not an option `optimizer` takes. Each option
+/// is one line there: numbers, booleans and pairs are written inline.
+fn only_taken_options(text: &str, optimizer: OptimizerKind) -> String {
+    let taken: Vec<&str> = optimizer
+        .options()
+        .0
+        .iter()
+        .map(|o| o.field_name())
+        .collect();
+    let mut out = String::with_capacity(text.len());
+    let mut in_options = false;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_options = trimmed == "[defaults]" || trimmed == "[groups.options]";
+        } else if in_options {
+            if let Some((key, _)) = trimmed.split_once(" = ") {
+                if !taken.contains(&key) {
+                    continue;
+                }
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 impl Config {

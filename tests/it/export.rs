@@ -67,7 +67,9 @@ fn refusal(text: &str) -> String {
 fn the_toml_shape_is_readable() {
     let text = finetune_toml();
     assert!(text.starts_with("optimizer = \"sgd\"\n"), "{text}");
-    assert!(text.contains("betas = [0.9, 0.999]"), "{text}");
+    // Only the options SGD takes: no `betas`, no `amsgrad`.
+    assert!(text.contains("[defaults]\nlr = "), "{text}");
+    assert!(!text.contains("betas") && !text.contains("amsgrad"), "{text}");
     assert!(
         text.contains("[schedule]\nkind = \"plateau\"\nmode = \"min\""),
         "{text}"
@@ -250,5 +252,43 @@ fn cli_prints_json_and_toml() {
         }
         .unwrap();
         assert_eq!(back, Config::from_path("examples/finetune.optim").unwrap());
+    }
+}
+
+/// `export --to toml` writes, in `[defaults]` and every group's options, exactly the options the
+/// optimizer takes; reading it back gives the same configuration (the rest are held values).
+#[test]
+fn toml_holds_only_the_options_the_optimizer_takes() {
+    use optimc::config::OptimizerKind;
+    for kind in OptimizerKind::ALL {
+        let source = format!(
+            "optimizer = {}(lr = 0.01)\ngroup a {{ params = \"a.*\", lr = 0.001 }}\ngroup b {{ params = \"*\" }}\n",
+            kind.name()
+        );
+        let config = Config::from_source("t.optim", &source).unwrap();
+        let text = optimc::export::to_toml(&config);
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let mut taken: Vec<&str> = kind.options().0.iter().map(|o| o.field_name()).collect();
+        taken.sort_unstable();
+        let tables = [
+            &table["defaults"],
+            &table["groups"][0]["options"],
+            &table["groups"][1]["options"],
+        ];
+        for options in tables {
+            let mut keys: Vec<&str> = options
+                .as_table()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(keys, taken, "{kind:?}\n{text}");
+        }
+        assert_eq!(
+            Config::from_toml(&text).unwrap(),
+            config,
+            "{kind:?}\n{text}"
+        );
     }
 }
