@@ -69,7 +69,10 @@ fn the_toml_shape_is_readable() {
     assert!(text.starts_with("optimizer = \"sgd\"\n"), "{text}");
     // Only the options SGD takes: no `betas`, no `amsgrad`.
     assert!(text.contains("[defaults]\nlr = "), "{text}");
-    assert!(!text.contains("betas") && !text.contains("amsgrad"), "{text}");
+    assert!(
+        !text.contains("betas") && !text.contains("amsgrad"),
+        "{text}"
+    );
     assert!(
         text.contains("[schedule]\nkind = \"plateau\"\nmode = \"min\""),
         "{text}"
