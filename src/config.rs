@@ -1,10 +1,10 @@
 //! The resolved configuration: what a checked `.optim` file means, with every default filled in
 //! and every `let` substituted. The checker produces it; schedules and optimizers are built from it.
 
-use crate::expr::Lambda;
 pub use crate::schedule::named::{
     InverseSqrt, Noam, WarmupConstant, WarmupCosine, WarmupLinear, Wsd, WsdShape,
 };
+pub use crate::schedule::ScheduleConfig;
 use serde::{Deserialize, Serialize};
 
 mod optimizers;
@@ -121,128 +121,54 @@ impl PerGroup {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CyclicMode {
-    Triangular,
-    Triangular2,
-    ExpRange,
-}
+/// Declares the enums of bare words a schedule holds (`mode = triangular2`): their serde form
+/// (snake case) and their [`Word`](crate::schedule::Word) impl, which the schedule table reads.
+macro_rules! words {
+    ($($(#[$doc:meta])* $name:ident { $($variant:ident = $word:literal,)* })*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $word)] $variant,)*
+        }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScaleMode {
-    Cycle,
-    Iterations,
+        impl crate::schedule::Word for $name {
+            const NAMES: &'static [&'static str] = &[$($word),*];
+            const ALL: &'static [Self] = &[$($name::$variant),*];
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    )*};
 }
+pub(crate) use words;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnnealStrategy {
-    Cos,
-    Linear,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlateauMode {
-    Min,
-    Max,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ThresholdMode {
-    Rel,
-    Abs,
-}
-
-/// A learning-rate schedule with its arguments resolved; one variant per PyTorch scheduler.
-/// Whole-number arguments are `u64`; per-group arguments are [`PerGroup`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum ScheduleConfig {
-    /// `LambdaLR`: lr = initial lr × f(epoch).
-    Lambda { lr_lambda: Lambda },
-    /// `MultiplicativeLR`: lr ×= f(epoch) from epoch 1 on.
-    Multiplicative { lr_lambda: Lambda },
-    /// `StepLR`
-    Step { step_size: u64, gamma: f64 },
-    /// `MultiStepLR`; milestones as written (unsorted and repeated allowed).
-    Multistep { milestones: Vec<u64>, gamma: f64 },
-    /// `ExponentialLR`
-    Exponential { gamma: f64 },
-    /// `ConstantLR`
-    Constant { factor: f64, total_iters: u64 },
-    /// `LinearLR`
-    Linear {
-        start_factor: f64,
-        end_factor: f64,
-        total_iters: u64,
-    },
-    /// `PolynomialLR`
-    Polynomial { total_iters: u64, power: f64 },
-    /// `CosineAnnealingLR`
-    Cosine { t_max: u64, eta_min: f64 },
-    /// `CosineAnnealingWarmRestarts`
-    CosineRestarts { t_0: u64, t_mult: u64, eta_min: f64 },
-    /// `CyclicLR`
-    Cyclic {
-        base_lr: PerGroup,
-        max_lr: PerGroup,
-        step_size_up: f64,
-        step_size_down: Option<f64>,
-        mode: CyclicMode,
-        gamma: f64,
-        scale_fn: Option<Lambda>,
-        scale_mode: ScaleMode,
-        cycle_momentum: bool,
-        base_momentum: PerGroup,
-        max_momentum: PerGroup,
-    },
-    /// `OneCycleLR`; `total_steps` is resolved from `epochs × steps_per_epoch` when not given.
-    OneCycle {
-        max_lr: PerGroup,
-        total_steps: u64,
-        pct_start: f64,
-        anneal_strategy: AnnealStrategy,
-        cycle_momentum: bool,
-        base_momentum: PerGroup,
-        max_momentum: PerGroup,
-        div_factor: f64,
-        final_div_factor: f64,
-        three_phase: bool,
-    },
-    /// `ReduceLROnPlateau`
-    Plateau {
-        mode: PlateauMode,
-        factor: f64,
-        patience: u64,
-        threshold: f64,
-        threshold_mode: ThresholdMode,
-        cooldown: u64,
-        min_lr: PerGroup,
-        eps: f64,
-    },
-    /// `ChainedScheduler`
-    Chain { children: Vec<ScheduleConfig> },
-    /// `SequentialLR`
-    Sequence {
-        children: Vec<ScheduleConfig>,
-        milestones: Vec<u64>,
-    },
-    /// transformers' `get_inverse_sqrt_schedule` (a `LambdaLR`).
-    InverseSqrt(InverseSqrt),
-    /// The Annotated Transformer's Noam `rate` under a `LambdaLR`.
-    Noam(Noam),
-    /// transformers' `get_wsd_schedule` (a `LambdaLR`).
-    Wsd(Wsd),
-    /// transformers' `get_cosine_(with_min_lr_)schedule_with_warmup` (a `LambdaLR`).
-    WarmupCosine(WarmupCosine),
-    /// transformers' `get_linear_schedule_with_warmup` (a `LambdaLR`).
-    WarmupLinear(WarmupLinear),
-    /// transformers' `get_constant_schedule_with_warmup` (a `LambdaLR`).
-    WarmupConstant(WarmupConstant),
+words! {
+    /// `CyclicLR`'s `mode`.
+    CyclicMode {
+        Triangular = "triangular",
+        Triangular2 = "triangular2",
+        ExpRange = "exp_range",
+    }
+    /// `CyclicLR`'s `scale_mode`.
+    ScaleMode {
+        Cycle = "cycle",
+        Iterations = "iterations",
+    }
+    /// `OneCycleLR`'s `anneal_strategy`.
+    AnnealStrategy {
+        Cos = "cos",
+        Linear = "linear",
+    }
+    /// `ReduceLROnPlateau`'s `mode`.
+    PlateauMode {
+        Min = "min",
+        Max = "max",
+    }
+    /// `ReduceLROnPlateau`'s `threshold_mode`.
+    ThresholdMode {
+        Rel = "rel",
+        Abs = "abs",
+    }
 }
 
 impl ScheduleConfig {

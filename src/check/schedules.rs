@@ -1,17 +1,18 @@
-//! Schedules: one small builder per schedule kind, reading its arguments into a
-//! [`ScheduleConfig`]. What a kind takes (names, order, defaults, ranges) is its row of
-//! [`KINDS`](crate::schedule::KINDS); a builder says only how the arguments make the config.
+//! Schedules: a call to a schedule kind read into a [`ScheduleConfig`]. What a kind takes
+//! (names, order, types, defaults, ranges) is its entry in the schedule table
+//! (`schedule/kind.rs`), which also writes the builder of every kind whose config is its
+//! arguments ([`ScheduleConfig::from_args`]); this file gives it the typed readers of one
+//! argument ([`Arguments`]) and the few builders that do more than read.
 
 use super::args::Bound;
 use super::{Checker, Value};
 use crate::ast::{self, Span};
-use crate::config::{
-    AnnealStrategy, CyclicMode, InverseSqrt, Noam, PerGroup, PlateauMode, ScaleMode,
-    ScheduleConfig, ThresholdMode, WarmupConstant, WarmupCosine, WarmupLinear, Wsd, WsdShape,
-};
+use crate::config::{AnnealStrategy, PerGroup, ScheduleConfig, WsdShape};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
-use crate::schedule::{KindInfo, Param, ParamDefault, ParamType, ScheduleKind};
+use crate::schedule::{
+    Arguments, KindInfo, Param, ParamDefault, ParamType, ParamValue, ScheduleKind, Word,
+};
 
 impl Checker {
     pub(super) fn schedule_value(&mut self, e: &ast::Expr) -> Option<ScheduleConfig> {
@@ -44,7 +45,10 @@ impl Checker {
             k.required,
             k.variadic,
         );
-        let config = self.build_schedule(k, &b);
+        let config = ScheduleConfig::from_args(k, &mut Reader { c: self, b: &b, k });
+        if let Some(c) = &config {
+            self.note_momentum_cycling(c, &b);
+        }
         if self.error_count() > errors_before {
             None
         } else {
@@ -71,132 +75,63 @@ impl Checker {
         }
     }
 
-    /// One builder per kind; the match is exhaustive, so a kind added to the table without a
-    /// builder does not compile.
-    fn build_schedule(&mut self, k: &'static KindInfo, b: &Bound) -> Option<ScheduleConfig> {
-        match k.kind {
-            ScheduleKind::Lambda => Some(ScheduleConfig::Lambda {
-                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
-            }),
-            ScheduleKind::Multiplicative => Some(ScheduleConfig::Multiplicative {
-                lr_lambda: self.lambda_arg(b, "lr_lambda")?,
-            }),
-            ScheduleKind::Step => Some(ScheduleConfig::Step {
-                step_size: self.whole_param(b, k, "step_size"),
-                gamma: self.number_param(b, k, "gamma"),
-            }),
-            ScheduleKind::Multistep => Some(self.multistep_schedule(b, k)),
-            ScheduleKind::Exponential => Some(ScheduleConfig::Exponential {
-                gamma: self.number_param(b, k, "gamma"),
-            }),
-            ScheduleKind::Constant => Some(ScheduleConfig::Constant {
-                factor: self.number_param(b, k, "factor"),
-                total_iters: self.whole_param(b, k, "total_iters"),
-            }),
-            ScheduleKind::Linear => Some(ScheduleConfig::Linear {
-                start_factor: self.number_param(b, k, "start_factor"),
-                end_factor: self.number_param(b, k, "end_factor"),
-                total_iters: self.whole_param(b, k, "total_iters"),
-            }),
-            ScheduleKind::Polynomial => Some(ScheduleConfig::Polynomial {
-                total_iters: self.whole_param(b, k, "total_iters"),
-                power: self.number_param(b, k, "power"),
-            }),
-            ScheduleKind::Cosine => Some(ScheduleConfig::Cosine {
-                t_max: self.whole_param(b, k, "t_max"),
-                eta_min: self.number_param(b, k, "eta_min"),
-            }),
-            ScheduleKind::InverseSqrt => Some(ScheduleConfig::InverseSqrt(InverseSqrt {
-                warmup: self.whole_param(b, k, "warmup"),
-                timescale: self.whole_opt_param(b, k, "timescale"),
-            })),
-            ScheduleKind::Noam => Some(ScheduleConfig::Noam(Noam {
-                d_model: self.whole_param(b, k, "d_model"),
-                warmup: self.whole_param(b, k, "warmup"),
-                factor: self.number_param(b, k, "factor"),
-            })),
-            ScheduleKind::Wsd => self.wsd_schedule(b, k),
-            ScheduleKind::WarmupCosine => Some(ScheduleConfig::WarmupCosine(WarmupCosine {
-                warmup: self.whole_param(b, k, "warmup"),
-                total: self.whole_param(b, k, "total"),
-                num_cycles: self.number_param(b, k, "num_cycles"),
-                min_lr_ratio: self.number_param(b, k, "min_lr_ratio"),
-            })),
-            ScheduleKind::WarmupLinear => Some(ScheduleConfig::WarmupLinear(WarmupLinear {
-                warmup: self.whole_param(b, k, "warmup"),
-                total: self.whole_param(b, k, "total"),
-            })),
-            ScheduleKind::WarmupConstant => Some(ScheduleConfig::WarmupConstant(WarmupConstant {
-                warmup: self.whole_param(b, k, "warmup"),
-            })),
-            ScheduleKind::CosineRestarts => Some(ScheduleConfig::CosineRestarts {
-                t_0: self.whole_param(b, k, "t_0"),
-                t_mult: self.whole_param(b, k, "t_mult"),
-                eta_min: self.number_param(b, k, "eta_min"),
-            }),
-            ScheduleKind::Cyclic => self.cyclic_schedule(b, k),
-            ScheduleKind::OneCycle => Some(self.one_cycle_schedule(b, k)),
-            ScheduleKind::Plateau => Some(self.plateau_schedule(b, k)),
-            ScheduleKind::Chain | ScheduleKind::Sequence => Some(self.combined_schedule(k, b)),
+    /// Notes where a schedule built from `b` cycles momentum (`cycle_momentum`, on by default),
+    /// for [`Self::check_momentum_cyclers`].
+    fn note_momentum_cycling(&mut self, config: &ScheduleConfig, b: &Bound) {
+        let cycles = config
+            .params()
+            .iter()
+            .any(|(name, v)| *name == "cycle_momentum" && matches!(v, ParamValue::Bool(true)));
+        if cycles {
+            self.momentum_cyclers.push(
+                b.get("cycle_momentum")
+                    .map(|e| e.span)
+                    .unwrap_or(b.call.name.span),
+            );
         }
     }
 
     // ----- the table's parameters: the argument or the default, checked against the range -----
 
-    fn number_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> f64 {
-        let p = k.param(name);
-        let v = self.number(b, name, p.default_number().unwrap_or(0.0));
+    fn number_param(&mut self, b: &Bound, p: &Param) -> f64 {
+        let v = self.number(b, p.name, p.default_number().unwrap_or(0.0));
         self.param_range(b, p, v);
         v
     }
 
-    fn number_param_opt(&mut self, b: &Bound, k: &KindInfo, name: &str) -> Option<f64> {
-        let v = self.number_opt(b, name)?;
-        self.param_range(b, k.param(name), v);
+    fn number_param_opt(&mut self, b: &Bound, p: &Param) -> Option<f64> {
+        let v = self.number_opt(b, p.name)?;
+        self.param_range(b, p, v);
         Some(v)
     }
 
-    fn whole_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> u64 {
-        let p = k.param(name);
+    fn whole_param(&mut self, b: &Bound, p: &Param) -> u64 {
         let default = match p.default {
             ParamDefault::Whole(v) => v,
             _ => 0,
         };
-        let v = self.whole(b, name, default);
+        let v = self.whole(b, p.name, default);
         self.param_range(b, p, v as f64);
         v
     }
 
-    fn whole_opt_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> Option<u64> {
-        let v = self.whole_opt(b, name)?;
-        self.param_range(b, k.param(name), v as f64);
+    fn whole_opt_param(&mut self, b: &Bound, p: &Param) -> Option<u64> {
+        let v = self.whole_opt(b, p.name)?;
+        self.param_range(b, p, v as f64);
         Some(v)
     }
 
-    fn per_group_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> PerGroup {
-        let default = k.param(name).default_number().unwrap_or(0.0);
-        self.per_group(b, name, default)
-    }
-
-    fn bool_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> bool {
-        let default = matches!(k.param(name).default, ParamDefault::Bool(true));
-        self.boolean(b, name, default)
-    }
-
     /// The index of the word among the parameter's choices (its default when left out or wrong).
-    fn word_param(&mut self, b: &Bound, k: &KindInfo, name: &str) -> usize {
-        let p = k.param(name);
+    fn word_param(&mut self, b: &Bound, p: &Param) -> usize {
         let (ParamType::Word(choices), ParamDefault::Word(default)) = (p.ty, p.default) else {
             unreachable!("`{}` is not a word parameter", p.name)
         };
-        self.word(b, name, choices).unwrap_or(default)
+        self.word(b, p.name, choices).unwrap_or(default)
     }
 
-    fn lambda_param_opt(&mut self, b: &Bound, name: &str) -> Option<Option<Lambda>> {
-        if b.get(name).is_none() {
-            return Some(None);
-        }
-        self.lambda_arg(b, name).map(Some)
+    /// The milestones, each with its span (empty where they are missing or wrong).
+    fn milestones(&mut self, b: &Bound) -> (Vec<(u64, Span)>, Span) {
+        self.whole_list(b, "milestones").unwrap_or_default()
     }
 
     /// Reports `value` if it is outside the parameter's range.
@@ -209,11 +144,8 @@ impl Checker {
     // ----- the kinds whose config is more than their arguments -----
 
     fn multistep_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
-        let items = self
-            .whole_list(b, "milestones")
-            .map(|(m, _)| m)
-            .unwrap_or_default();
-        let gamma = self.number_param(b, k, "gamma");
+        let (items, _) = self.milestones(b);
+        let gamma = self.number_param(b, k.param("gamma"));
         self.lint_milestones(ScheduleKind::Multistep, &items, gamma);
         ScheduleConfig::Multistep {
             milestones: items.into_iter().map(|(m, _)| m).collect(),
@@ -221,67 +153,21 @@ impl Checker {
         }
     }
 
-    fn cyclic_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
-        let base_lr = self.per_group_param(b, k, "base_lr");
-        let max_lr = self.per_group_param(b, k, "max_lr");
-        let step_size_up = self.number_param(b, k, "step_size_up");
-        let step_size_down = self.number_param_opt(b, k, "step_size_down");
-        let mode = [
-            CyclicMode::Triangular,
-            CyclicMode::Triangular2,
-            CyclicMode::ExpRange,
-        ][self.word_param(b, k, "mode")];
-        let gamma = self.number_param(b, k, "gamma");
-        let scale_fn = self.lambda_param_opt(b, "scale_fn")?;
-        let scale_mode =
-            [ScaleMode::Cycle, ScaleMode::Iterations][self.word_param(b, k, "scale_mode")];
-        let cycle_momentum = self.cycle_momentum(b, k);
-        Some(ScheduleConfig::Cyclic {
-            base_lr,
-            max_lr,
-            step_size_up,
-            step_size_down,
-            mode,
-            gamma,
-            scale_fn,
-            scale_mode,
-            cycle_momentum,
-            base_momentum: self.per_group_param(b, k, "base_momentum"),
-            max_momentum: self.per_group_param(b, k, "max_momentum"),
-        })
-    }
-
-    /// `cycle_momentum` (on by default), noting where it is on for [`Self::check_momentum_cyclers`].
-    fn cycle_momentum(&mut self, b: &Bound, k: &KindInfo) -> bool {
-        let cycle_momentum = self.bool_param(b, k, "cycle_momentum");
-        if cycle_momentum {
-            self.momentum_cyclers.push(
-                b.get("cycle_momentum")
-                    .map(|e| e.span)
-                    .unwrap_or(b.call.name.span),
-            );
-        }
-        cycle_momentum
-    }
-
-    fn one_cycle_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
-        let max_lr = self.per_group_param(b, k, "max_lr");
-        let total_steps = self.one_cycle_total_steps(b, k);
-        let pct_start = self.number_param(b, k, "pct_start");
-        let anneal_strategy =
-            [AnnealStrategy::Cos, AnnealStrategy::Linear][self.word_param(b, k, "anneal_strategy")];
-        let cycle_momentum = self.cycle_momentum(b, k);
+    fn one_cycle_schedule(&mut self, b: &Bound, k: &'static KindInfo) -> ScheduleConfig {
+        let mut r = Reader { c: self, b, k };
+        let max_lr = r.per_group(k.param("max_lr"));
+        let total_steps = r.c.one_cycle_total_steps(b, k);
         ScheduleConfig::OneCycle {
             max_lr,
             total_steps,
-            pct_start,
-            anneal_strategy,
-            cycle_momentum,
-            base_momentum: self.per_group_param(b, k, "base_momentum"),
-            max_momentum: self.per_group_param(b, k, "max_momentum"),
-            div_factor: self.number_param(b, k, "div_factor"),
-            final_div_factor: self.number_param(b, k, "final_div_factor"),
-            three_phase: self.bool_param(b, k, "three_phase"),
+            pct_start: r.number(k.param("pct_start")),
+            anneal_strategy: AnnealStrategy::ALL[r.word(k.param("anneal_strategy"))],
+            cycle_momentum: r.boolean(k.param("cycle_momentum")),
+            base_momentum: r.per_group(k.param("base_momentum")),
+            max_momentum: r.per_group(k.param("max_momentum")),
+            div_factor: r.number(k.param("div_factor")),
+            final_div_factor: r.number(k.param("final_div_factor")),
+            three_phase: r.boolean(k.param("three_phase")),
         }
     }
 
@@ -322,10 +208,10 @@ impl Checker {
     /// transformers' `get_wsd_schedule`: the stable phase is `stable`, or what `total` leaves
     /// after warmup and decay (`stable` wins when both are given, as there).
     fn wsd_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
-        let warmup = self.whole_param(b, k, "warmup");
-        let decay = self.whole_param(b, k, "decay");
-        let total = self.whole_opt_param(b, k, "total");
-        let stable = match (self.whole_opt_param(b, k, "stable"), total) {
+        let warmup = self.whole_param(b, k.param("warmup"));
+        let decay = self.whole_param(b, k.param("decay"));
+        let total = self.whole_opt_param(b, k.param("total"));
+        let stable = match (self.whole_opt_param(b, k.param("stable")), total) {
             (Some(stable), _) => stable,
             (None, Some(total)) => match total.checked_sub(warmup.saturating_add(decay)) {
                 Some(stable) => stable,
@@ -360,36 +246,19 @@ impl Checker {
                 return None;
             }
         };
-        let shapes = [WsdShape::Linear, WsdShape::Cosine, WsdShape::OneMinusSqrt];
-        Some(ScheduleConfig::Wsd(Wsd {
+        Some(ScheduleConfig::Wsd {
             warmup,
             stable,
             decay,
-            warmup_shape: shapes[self.word_param(b, k, "warmup_shape")],
-            decay_shape: shapes[self.word_param(b, k, "decay_shape")],
-            min_lr_ratio: self.number_param(b, k, "min_lr_ratio"),
-            num_cycles: self.number_param(b, k, "num_cycles"),
-        }))
-    }
-
-    fn plateau_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
-        let mode = [PlateauMode::Min, PlateauMode::Max][self.word_param(b, k, "mode")];
-        let factor = self.number_param(b, k, "factor");
-        ScheduleConfig::Plateau {
-            mode,
-            factor,
-            patience: self.whole_param(b, k, "patience"),
-            threshold: self.number_param(b, k, "threshold"),
-            threshold_mode: [ThresholdMode::Rel, ThresholdMode::Abs]
-                [self.word_param(b, k, "threshold_mode")],
-            cooldown: self.whole_param(b, k, "cooldown"),
-            min_lr: self.per_group_param(b, k, "min_lr"),
-            eps: self.number_param(b, k, "eps"),
-        }
+            warmup_shape: WsdShape::ALL[self.word_param(b, k.param("warmup_shape"))],
+            decay_shape: WsdShape::ALL[self.word_param(b, k.param("decay_shape"))],
+            min_lr_ratio: self.number_param(b, k.param("min_lr_ratio")),
+            num_cycles: self.number_param(b, k.param("num_cycles")),
+        })
     }
 
     /// `chain` and `sequence`: their positional arguments are schedules.
-    fn combined_schedule(&mut self, k: &KindInfo, b: &Bound) -> ScheduleConfig {
+    fn combined_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
         for child in &b.rest {
             if let Some(s) = self.schedule_value(child) {
@@ -452,5 +321,63 @@ impl Checker {
             children,
             milestones,
         }
+    }
+}
+
+/// The checker reading one call's arguments for [`ScheduleConfig::from_args`].
+struct Reader<'c, 'b, 'a> {
+    c: &'c mut Checker,
+    b: &'b Bound<'a>,
+    k: &'static KindInfo,
+}
+
+impl Arguments for Reader<'_, '_, '_> {
+    fn number(&mut self, p: &'static Param) -> f64 {
+        self.c.number_param(self.b, p)
+    }
+    fn number_opt(&mut self, p: &'static Param) -> Option<f64> {
+        self.c.number_param_opt(self.b, p)
+    }
+    fn whole(&mut self, p: &'static Param) -> u64 {
+        self.c.whole_param(self.b, p)
+    }
+    fn whole_opt(&mut self, p: &'static Param) -> Option<u64> {
+        self.c.whole_opt_param(self.b, p)
+    }
+    fn boolean(&mut self, p: &'static Param) -> bool {
+        let default = matches!(p.default, ParamDefault::Bool(true));
+        self.c.boolean(self.b, p.name, default)
+    }
+    fn word(&mut self, p: &'static Param) -> usize {
+        self.c.word_param(self.b, p)
+    }
+    fn per_group(&mut self, p: &'static Param) -> PerGroup {
+        self.c
+            .per_group(self.b, p.name, p.default_number().unwrap_or(0.0))
+    }
+    fn lambda(&mut self, p: &'static Param) -> Option<Lambda> {
+        self.c.lambda_arg(self.b, p.name)
+    }
+    fn lambda_opt(&mut self, p: &'static Param) -> Option<Option<Lambda>> {
+        if self.b.get(p.name).is_none() {
+            return Some(None);
+        }
+        self.c.lambda_arg(self.b, p.name).map(Some)
+    }
+
+    fn multistep(&mut self) -> Option<ScheduleConfig> {
+        Some(self.c.multistep_schedule(self.b, self.k))
+    }
+    fn one_cycle(&mut self) -> Option<ScheduleConfig> {
+        Some(self.c.one_cycle_schedule(self.b, self.k))
+    }
+    fn chain(&mut self) -> Option<ScheduleConfig> {
+        Some(self.c.combined_schedule(self.b, self.k))
+    }
+    fn sequence(&mut self) -> Option<ScheduleConfig> {
+        Some(self.c.combined_schedule(self.b, self.k))
+    }
+    fn wsd(&mut self) -> Option<ScheduleConfig> {
+        self.c.wsd_schedule(self.b, self.k)
     }
 }

@@ -19,11 +19,9 @@
 //!   yields an infinity or NaN (`1 / 0`, `math.log(0)`, `math.sqrt(-1)`).
 
 use crate::ast::{BinaryOp, UnaryOp};
-use crate::config::{
-    AnnealStrategy, Config, CyclicMode, Hyperparams, OptionName, OptionValue, PerGroup,
-    PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
-};
+use crate::config::{Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig};
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
+use crate::schedule::{ParamType, ParamValue};
 use std::fmt::Write as _;
 
 /// The Python snippet for `config` (see the module documentation).
@@ -459,169 +457,6 @@ impl Writer {
         }
         let mut class = s.kind().torch_name();
         let args: Vec<String> = match s {
-            // What its library builds: a LambdaLR of the same factor.
-            ScheduleConfig::InverseSqrt(_)
-            | ScheduleConfig::Noam(_)
-            | ScheduleConfig::Wsd(_)
-            | ScheduleConfig::WarmupCosine(_)
-            | ScheduleConfig::WarmupLinear(_)
-            | ScheduleConfig::WarmupConstant(_) => {
-                class = "LambdaLR";
-                let rule = s.named_rule().expect("a named schedule");
-                vec![format!("lr_lambda={}", rule.python())]
-            }
-            ScheduleConfig::Lambda { lr_lambda } => {
-                let f = self.function(lr_lambda, "lr_lambda");
-                vec![format!("lr_lambda={f}")]
-            }
-            ScheduleConfig::Multiplicative { lr_lambda } => {
-                let f = self.function(lr_lambda, "lr_lambda");
-                vec![format!("lr_lambda={f}")]
-            }
-            ScheduleConfig::Step { step_size, gamma } => vec![
-                format!("step_size={step_size}"),
-                format!("gamma={}", py_float(*gamma)),
-            ],
-            ScheduleConfig::Multistep { milestones, gamma } => vec![
-                format!("milestones={}", py_ints(milestones)),
-                format!("gamma={}", py_float(*gamma)),
-            ],
-            ScheduleConfig::Exponential { gamma } => {
-                vec![format!("gamma={}", py_float(*gamma))]
-            }
-            ScheduleConfig::Constant {
-                factor,
-                total_iters,
-            } => vec![
-                format!("factor={}", py_float(*factor)),
-                format!("total_iters={total_iters}"),
-            ],
-            ScheduleConfig::Linear {
-                start_factor,
-                end_factor,
-                total_iters,
-            } => vec![
-                format!("start_factor={}", py_float(*start_factor)),
-                format!("end_factor={}", py_float(*end_factor)),
-                format!("total_iters={total_iters}"),
-            ],
-            ScheduleConfig::Polynomial { total_iters, power } => vec![
-                format!("total_iters={total_iters}"),
-                format!("power={}", py_float(*power)),
-            ],
-            ScheduleConfig::Cosine { t_max, eta_min } => vec![
-                format!("T_max={t_max}"),
-                format!("eta_min={}", py_float(*eta_min)),
-            ],
-            ScheduleConfig::CosineRestarts {
-                t_0,
-                t_mult,
-                eta_min,
-            } => vec![
-                format!("T_0={t_0}"),
-                format!("T_mult={t_mult}"),
-                format!("eta_min={}", py_float(*eta_min)),
-            ],
-            ScheduleConfig::Cyclic {
-                base_lr,
-                max_lr,
-                step_size_up,
-                step_size_down,
-                mode,
-                gamma,
-                scale_fn,
-                scale_mode,
-                cycle_momentum,
-                base_momentum,
-                max_momentum,
-            } => {
-                let mut args = vec![
-                    format!("base_lr={}", py_per_group(base_lr)),
-                    format!("max_lr={}", py_per_group(max_lr)),
-                    format!("step_size_up={}", py_float(*step_size_up)),
-                ];
-                if let Some(down) = step_size_down {
-                    args.push(format!("step_size_down={}", py_float(*down)));
-                }
-                let mode = match mode {
-                    CyclicMode::Triangular => "triangular",
-                    CyclicMode::Triangular2 => "triangular2",
-                    CyclicMode::ExpRange => "exp_range",
-                };
-                args.push(format!("mode=\"{mode}\""));
-                args.push(format!("gamma={}", py_float(*gamma)));
-                if let Some(f) = scale_fn {
-                    let name = self.function(f, "scale_fn");
-                    args.push(format!("scale_fn={name}"));
-                    let scale_mode = match scale_mode {
-                        ScaleMode::Cycle => "cycle",
-                        ScaleMode::Iterations => "iterations",
-                    };
-                    args.push(format!("scale_mode=\"{scale_mode}\""));
-                }
-                args.push(format!("cycle_momentum={}", py_bool(*cycle_momentum)));
-                args.push(format!("base_momentum={}", py_per_group(base_momentum)));
-                args.push(format!("max_momentum={}", py_per_group(max_momentum)));
-                args
-            }
-            ScheduleConfig::OneCycle {
-                max_lr,
-                total_steps,
-                pct_start,
-                anneal_strategy,
-                cycle_momentum,
-                base_momentum,
-                max_momentum,
-                div_factor,
-                final_div_factor,
-                three_phase,
-            } => {
-                let strategy = match anneal_strategy {
-                    AnnealStrategy::Cos => "cos",
-                    AnnealStrategy::Linear => "linear",
-                };
-                vec![
-                    format!("max_lr={}", py_per_group(max_lr)),
-                    format!("total_steps={total_steps}"),
-                    format!("pct_start={}", py_float(*pct_start)),
-                    format!("anneal_strategy=\"{strategy}\""),
-                    format!("cycle_momentum={}", py_bool(*cycle_momentum)),
-                    format!("base_momentum={}", py_per_group(base_momentum)),
-                    format!("max_momentum={}", py_per_group(max_momentum)),
-                    format!("div_factor={}", py_float(*div_factor)),
-                    format!("final_div_factor={}", py_float(*final_div_factor)),
-                    format!("three_phase={}", py_bool(*three_phase)),
-                ]
-            }
-            ScheduleConfig::Plateau {
-                mode,
-                factor,
-                patience,
-                threshold,
-                threshold_mode,
-                cooldown,
-                min_lr,
-                eps,
-            } => {
-                let mode = match mode {
-                    PlateauMode::Min => "min",
-                    PlateauMode::Max => "max",
-                };
-                let threshold_mode = match threshold_mode {
-                    ThresholdMode::Rel => "rel",
-                    ThresholdMode::Abs => "abs",
-                };
-                vec![
-                    format!("mode=\"{mode}\""),
-                    format!("factor={}", py_float(*factor)),
-                    format!("patience={patience}"),
-                    format!("threshold={}", py_float(*threshold)),
-                    format!("threshold_mode=\"{threshold_mode}\""),
-                    format!("cooldown={cooldown}"),
-                    format!("min_lr={}", py_per_group(min_lr)),
-                    format!("eps={}", py_float(*eps)),
-                ]
-            }
             ScheduleConfig::Chain { children } => {
                 let names: Vec<String> = children
                     .iter()
@@ -646,6 +481,14 @@ impl Writer {
                     format!("milestones={}", py_ints(milestones)),
                 ]
             }
+            _ => match s.named_rule() {
+                // What its library builds: a LambdaLR of the same factor.
+                Some(rule) => {
+                    class = "LambdaLR";
+                    vec![format!("lr_lambda={}", rule.python())]
+                }
+                None => self.keyword_args(s),
+            },
         };
         let name = if nested {
             self.schedulers += 1;
@@ -675,6 +518,37 @@ impl Writer {
             out.push_str("    )\n");
         }
         name
+    }
+
+    /// `name=value` for every parameter the schedule holds, in PyTorch's spelling: the call of
+    /// every `torch.optim.lr_scheduler` class optimc runs as a leaf. Lambdas become functions
+    /// named after their parameter.
+    fn keyword_args(&mut self, s: &ScheduleConfig) -> Vec<String> {
+        let info = s.kind().info();
+        let params = s.params();
+        let mut args = Vec::with_capacity(params.len());
+        for &(name, value) in &params {
+            // `CyclicLR` reads `scale_mode` only with a `scale_fn` (its `mode` decides
+            // otherwise): left out without one.
+            if name == "scale_mode" && !params.iter().any(|(n, _)| *n == "scale_fn") {
+                continue;
+            }
+            let p = info.param(name);
+            let value = match value {
+                ParamValue::Number(v) => py_float(v),
+                ParamValue::Whole(v) => v.to_string(),
+                ParamValue::Bool(b) => py_bool(b).into(),
+                ParamValue::Word(i) => match p.ty {
+                    ParamType::Word(choices) => format!("\"{}\"", choices[i]),
+                    _ => unreachable!("`{name}` holds a word"),
+                },
+                ParamValue::PerGroup(v) => py_per_group(v),
+                ParamValue::Lambda(f) => self.function(f, name),
+                ParamValue::WholeList(v) => py_ints(v),
+            };
+            args.push(format!("{}={value}", p.torch));
+        }
+        args
     }
 }
 

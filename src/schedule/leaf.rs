@@ -552,12 +552,12 @@ impl Leaf {
                     cycle_momentum: *cycle_momentum,
                 }))
             }
-            ScheduleConfig::InverseSqrt(_)
-            | ScheduleConfig::Noam(_)
-            | ScheduleConfig::Wsd(_)
-            | ScheduleConfig::WarmupCosine(_)
-            | ScheduleConfig::WarmupLinear(_)
-            | ScheduleConfig::WarmupConstant(_) => LeafKind::Named(Box::new(cfg.named_rule()?)),
+            ScheduleConfig::InverseSqrt { .. }
+            | ScheduleConfig::Noam { .. }
+            | ScheduleConfig::Wsd { .. }
+            | ScheduleConfig::WarmupCosine { .. }
+            | ScheduleConfig::WarmupLinear { .. }
+            | ScheduleConfig::WarmupConstant { .. } => LeafKind::Named(Box::new(cfg.named_rule()?)),
             ScheduleConfig::Plateau { .. }
             | ScheduleConfig::Chain { .. }
             | ScheduleConfig::Sequence { .. } => return None,

@@ -71,7 +71,11 @@ mod conformance;
 mod tests;
 
 pub(crate) use kind::start_of;
-pub use kind::{KindInfo, Param, ParamDefault, ParamType, ParamValue, Range, ScheduleKind, KINDS};
+pub(crate) use kind::Arguments;
+pub use kind::{
+    AsParam, KindInfo, Param, ParamDefault, ParamType, ParamValue, Range, ScheduleConfig,
+    ScheduleKind, Word, KINDS,
+};
 pub use state::{ScheduleState, StateMismatch};
 
 use crate::config::Config;

@@ -13,79 +13,16 @@
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-/// transformers' `get_inverse_sqrt_schedule(num_warmup_steps = warmup, timescale)`: linear
-/// warmup from 0, then `1 / sqrt((step + timescale - warmup) / timescale)`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InverseSqrt {
-    pub warmup: u64,
-    /// `None`: transformers' default, `warmup`, or 10 000 when `warmup` is 0.
-    pub timescale: Option<u64>,
-}
+pub use super::kind::{InverseSqrt, Noam, WarmupConstant, WarmupCosine, WarmupLinear, Wsd};
 
-/// The Annotated Transformer's `rate(step, model_size = d_model, factor, warmup)` under a
-/// `LambdaLR`: `factor * d_model ** -0.5 * min(step ** -0.5, step * warmup ** -1.5)`, step 0
-/// counted as step 1. The factor multiplies each group's lr (the original uses lr 1).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Noam {
-    pub d_model: u64,
-    pub warmup: u64,
-    pub factor: f64,
-}
-
-/// A warmup or decay curve of [`Wsd`], as transformers names them (`one_minus_sqrt` is its
-/// `"1-sqrt"`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WsdShape {
-    Linear,
-    Cosine,
-    OneMinusSqrt,
-}
-
-impl WsdShape {
-    pub const NAMES: [&'static str; 3] = ["linear", "cosine", "one_minus_sqrt"];
-
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
+crate::config::words! {
+    /// A warmup or decay curve of [`Wsd`], as transformers names them (`one_minus_sqrt` is its
+    /// `"1-sqrt"`).
+    WsdShape {
+        Linear = "linear",
+        Cosine = "cosine",
+        OneMinusSqrt = "one_minus_sqrt",
     }
-}
-
-/// transformers' `get_wsd_schedule`: warmup from `min_lr_ratio` to 1 over `warmup` steps,
-/// 1 for `stable` steps, decay to `min_lr_ratio` over `decay` steps, `min_lr_ratio` after.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Wsd {
-    pub warmup: u64,
-    pub stable: u64,
-    pub decay: u64,
-    pub warmup_shape: WsdShape,
-    pub decay_shape: WsdShape,
-    pub min_lr_ratio: f64,
-    pub num_cycles: f64,
-}
-
-/// transformers' `get_cosine_with_min_lr_schedule_with_warmup` (and, with `min_lr_ratio = 0`,
-/// `get_cosine_schedule_with_warmup`): linear warmup from 0, then a cosine of `num_cycles`
-/// waves from 1 to `min_lr_ratio` by step `total`, clamped at 0 (past `total` it goes on).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WarmupCosine {
-    pub warmup: u64,
-    pub total: u64,
-    pub num_cycles: f64,
-    pub min_lr_ratio: f64,
-}
-
-/// transformers' `get_linear_schedule_with_warmup`: linear warmup from 0, linear decay to 0 at
-/// `total`, 0 after.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WarmupLinear {
-    pub warmup: u64,
-    pub total: u64,
-}
-
-/// transformers' `get_constant_schedule_with_warmup`: linear warmup from 0, then 1.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WarmupConstant {
-    pub warmup: u64,
 }
 
 /// One of the named schedules, as the runtime evaluates it.
@@ -105,18 +42,6 @@ fn ratio(a: i64, b: u64) -> f64 {
 }
 
 impl NamedRule {
-    /// The language's name of the schedule.
-    pub fn name(&self) -> &'static str {
-        match self {
-            NamedRule::InverseSqrt(_) => "inverse_sqrt",
-            NamedRule::Noam(_) => "noam",
-            NamedRule::Wsd(_) => "wsd",
-            NamedRule::WarmupCosine(_) => "warmup_cosine",
-            NamedRule::WarmupLinear(_) => "warmup_linear",
-            NamedRule::WarmupConstant(_) => "warmup_constant",
-        }
-    }
-
     /// The factor of the initial lr at `step` (`LambdaLR`'s `lr_lambda(last_epoch)`).
     pub fn factor(&self, step: i64) -> f64 {
         match *self {
@@ -203,34 +128,6 @@ impl NamedRule {
                 "lambda step: float(step) / float(max(1.0, {w})) if step < {w} else 1.0",
                 w = c.warmup
             ),
-        }
-    }
-
-    /// The steps it takes to show everything it does.
-    pub fn extent(&self) -> u64 {
-        match *self {
-            NamedRule::InverseSqrt(i) => i.warmup.saturating_mul(4).max(100),
-            NamedRule::Noam(n) => n.warmup.saturating_mul(4),
-            NamedRule::Wsd(w) => w.warmup.saturating_add(w.stable).saturating_add(w.decay),
-            NamedRule::WarmupCosine(c) => c.total,
-            NamedRule::WarmupLinear(l) => l.total,
-            NamedRule::WarmupConstant(c) => c.warmup,
-        }
-    }
-}
-
-impl crate::config::ScheduleConfig {
-    /// The named schedule this is, if it is one.
-    pub fn named_rule(&self) -> Option<NamedRule> {
-        use crate::config::ScheduleConfig as S;
-        match self {
-            S::InverseSqrt(i) => Some(NamedRule::InverseSqrt(*i)),
-            S::Noam(n) => Some(NamedRule::Noam(*n)),
-            S::Wsd(w) => Some(NamedRule::Wsd(*w)),
-            S::WarmupCosine(c) => Some(NamedRule::WarmupCosine(*c)),
-            S::WarmupLinear(l) => Some(NamedRule::WarmupLinear(*l)),
-            S::WarmupConstant(c) => Some(NamedRule::WarmupConstant(*c)),
-            _ => None,
         }
     }
 }
