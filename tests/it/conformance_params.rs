@@ -202,17 +202,7 @@ fn replay_reproduces_plain_plateau_and_cyclic_cases() {
 
 /// The cases of issue 15's optimizers that have a `.optim` beside them.
 fn optimizer_cases() -> Vec<(PathBuf, PathBuf)> {
-    let dir = common::root().join("tests/conformance/optimizers");
-    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&dir)
-        .expect("tests/conformance/optimizers exists")
-        .filter_map(|e| {
-            let json = e.ok()?.path();
-            let optim = json.with_extension("optim");
-            (json.extension()? == "json" && optim.exists()).then_some((json, optim))
-        })
-        .collect();
-    cases.sort();
-    cases
+    common::cases_in("tests/conformance/optimizers")
 }
 
 #[test]

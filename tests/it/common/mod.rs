@@ -35,9 +35,14 @@ pub fn example_and_conformance_files() -> Vec<PathBuf> {
 /// The PyTorch reference cases: `(case.json, case.optim)` for every JSON file with an `.optim`
 /// rendering beside it, sorted.
 pub fn conformance_cases() -> Vec<(PathBuf, PathBuf)> {
-    let dir = root().join("tests/conformance/torch");
-    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&dir)
-        .expect("tests/conformance/torch exists")
+    cases_in("tests/conformance/torch")
+}
+
+/// Every `.json` case in `dir` (relative to the crate root) that has its `.optim` rendering
+/// beside it, sorted.
+pub fn cases_in(dir: &str) -> Vec<(PathBuf, PathBuf)> {
+    let mut cases: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir} exists: {e}"))
         .filter_map(|e| {
             let json = e.ok()?.path();
             let optim = json.with_extension("optim");
