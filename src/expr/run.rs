@@ -397,7 +397,8 @@ impl BinaryFn {
         }
     }
 
-    /// The same results as [`binary`] (and `min` / `max`), operator by operator.
+    /// Python's float semantics for each operator (and `min` / `max`); [`binary`] reads the
+    /// source operators through it.
     #[inline(always)]
     pub(super) fn apply(self, a: f64, b: f64) -> f64 {
         match self {
@@ -430,25 +431,10 @@ pub(super) fn bool_value(b: bool) -> f64 {
     }
 }
 
-/// One binary operator with Python's float semantics.
+/// One binary operator with Python's float semantics (the same arithmetic the compiled
+/// program runs: [`BinaryFn::apply`]).
 pub fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
-    match op {
-        BinaryOp::Add => a + b,
-        BinaryOp::Sub => a - b,
-        BinaryOp::Mul => a * b,
-        BinaryOp::Div => a / b,
-        BinaryOp::FloorDiv => python_floordiv(a, b),
-        BinaryOp::Mod => python_mod(a, b),
-        BinaryOp::Pow => a.powf(b),
-        BinaryOp::Lt => bool_value(a < b),
-        BinaryOp::Le => bool_value(a <= b),
-        BinaryOp::Gt => bool_value(a > b),
-        BinaryOp::Ge => bool_value(a >= b),
-        BinaryOp::Eq => bool_value(a == b),
-        BinaryOp::Ne => bool_value(a != b),
-        BinaryOp::And => bool_value(a != 0.0 && b != 0.0),
-        BinaryOp::Or => bool_value(a != 0.0 || b != 0.0),
-    }
+    BinaryFn::of(op).apply(a, b)
 }
 
 /// Python's `a // b` for floats (CPython `float_floor_div`); NaN where Python raises.

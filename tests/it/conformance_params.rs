@@ -161,13 +161,7 @@ fn every_case_through_the_trainer() {
         "expected the whole conformance set, found {}",
         cases.len()
     );
-    let mut failures = Vec::new();
-    for (json, optim) in &cases {
-        match load(json, optim) {
-            Ok(case) => failures.extend(run(&case)),
-            Err(e) => failures.push(e),
-        }
-    }
+    let failures = differences(&cases);
     assert!(
         failures.is_empty(),
         "{} differences from PyTorch:\n{}",
@@ -213,13 +207,7 @@ fn every_new_optimizer_case_through_the_trainer_and_replay() {
         19,
         "rprop, asgd, lion, lamb, muon (3 cases each) and adafactor (4)"
     );
-    let mut failures = Vec::new();
-    for (json, optim) in &cases {
-        match load(json, optim) {
-            Ok(case) => failures.extend(run(&case)),
-            Err(e) => failures.push(e),
-        }
-    }
+    let failures = differences(&cases);
     assert!(
         failures.is_empty(),
         "{} differences from PyTorch/timm:\n{}",
@@ -445,4 +433,16 @@ fn replay_refuses_bad_traces_without_panicking() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("needs a metric"), "{stderr}");
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Every difference from the recorded values over `cases`, and every case that did not load.
+fn differences(cases: &[(PathBuf, PathBuf)]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for (json, optim) in cases {
+        match load(json, optim) {
+            Ok(case) => failures.extend(run(&case)),
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
 }
