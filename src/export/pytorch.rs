@@ -503,15 +503,20 @@ impl Writer {
         ) {
             args.insert(0, "optimizer".into());
         }
+        // SWALR is in `torch.optim.swa_utils`; every other class in `lr_scheduler`.
+        let module = match s {
+            ScheduleConfig::Swa { .. } => "swa_utils",
+            _ => "lr_scheduler",
+        };
         let one_line = format!(
-            "    {name} = torch.optim.lr_scheduler.{class}({})",
+            "    {name} = torch.optim.{module}.{class}({})",
             args.join(", ")
         );
         if one_line.len() <= 100 {
             out.push_str(&one_line);
             out.push('\n');
         } else {
-            let _ = writeln!(out, "    {name} = torch.optim.lr_scheduler.{class}(");
+            let _ = writeln!(out, "    {name} = torch.optim.{module}.{class}(");
             for a in args {
                 let _ = writeln!(out, "        {a},");
             }

@@ -20,6 +20,9 @@ pub(crate) struct ParamGroups {
     pub min_lr: Vec<f64>,
     pub max_momentum: Vec<f64>,
     pub base_momentum: Vec<f64>,
+    /// `group["swa_lr"]`, which `SWALR`'s constructor sets (the last one built wins, as in
+    /// PyTorch) and its `get_lr` reads. Set only at construction, so not part of the saved state.
+    pub swa_lr: Vec<f64>,
 }
 
 impl ParamGroups {
@@ -34,6 +37,7 @@ impl ParamGroups {
             min_lr: vec![0.0; n],
             max_momentum: vec![0.0; n],
             base_momentum: vec![0.0; n],
+            swa_lr: vec![0.0; n],
         }
     }
 

@@ -804,6 +804,16 @@ schedules! {
             .unwrap_or(0)
     };
 
+    /// `torch.optim.swa_utils.SWALR`: anneals each group's current lr to its `swa_lr` over
+    /// `anneal_epochs` of its own steps (cos or linear), then holds it.
+    Swa = "swa", torch "SWALR", required 1 {
+        swa_lr: PerGroup = 0.0, example "0.05";
+        anneal_epochs: Whole = 10;
+        anneal_strategy: Word<AnnealStrategy> = Cos;
+    }
+    extent { *anneal_epochs }
+    length { Some((*anneal_epochs, "its annealing".into(), Some("anneal_epochs"))) };
+
     // The named schedules of today's libraries (src/schedule/named.rs): each is what its
     // library builds, a `LambdaLR` of a closed-form factor, so PyTorch's name for it is the
     // library function that builds it.
@@ -992,6 +1002,7 @@ mod tests {
             "warmup_cosine(warmup = 10, total = 100, num_cycles = 1.5, min_lr_ratio = 0.1)",
             "warmup_linear(warmup = 10, total = 100)",
             "warmup_constant(warmup = 10)",
+            "swa(swa_lr = 0.05, anneal_epochs = 3, anneal_strategy = linear)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

@@ -93,6 +93,11 @@ pub(crate) enum LeafKind {
     OneCycle(Box<OneCycle>),
     /// A named schedule of today's libraries: a `LambdaLR` of a built-in factor.
     Named(Box<NamedRule>),
+    /// `SWALR`: counts its own steps (`_step_count`), reads `group["swa_lr"]`.
+    Swa {
+        anneal_epochs: i64,
+        anneal: AnnealStrategy,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -317,6 +322,24 @@ impl MilestoneCursor {
             Some(&m) if m == e => bisect_right(&sorted[start..], e),
             _ => 0,
         }
+    }
+}
+
+/// `max(0, min(1, t))` (never NaN here: `t` is a ratio of whole numbers).
+fn clamp_unit(t: f64) -> f64 {
+    let t = if t < 1.0 { t } else { 1.0 };
+    if t > 0.0 {
+        t
+    } else {
+        0.0
+    }
+}
+
+/// `SWALR.anneal_func(t)`: `t` (linear) or `(1 - math.cos(math.pi * t)) / 2` (cos).
+fn swa_anneal(strategy: AnnealStrategy, t: f64) -> f64 {
+    match strategy {
+        AnnealStrategy::Linear => t,
+        AnnealStrategy::Cos => (1.0 - (PI * t).cos()) / 2.0,
     }
 }
 
@@ -551,6 +574,20 @@ impl Leaf {
                     anneal: *anneal_strategy,
                     cycle_momentum: *cycle_momentum,
                 }))
+            }
+            ScheduleConfig::Swa {
+                swa_lr,
+                anneal_epochs,
+                anneal_strategy,
+            } => {
+                // `_format_param` then `group["swa_lr"] = swa_lr`, before `super().__init__`.
+                for &g in groups {
+                    pg.swa_lr[g] = swa_lr.get(g);
+                }
+                LeafKind::Swa {
+                    anneal_epochs: to_i64(*anneal_epochs),
+                    anneal: *anneal_strategy,
+                }
             }
             ScheduleConfig::InverseSqrt { .. }
             | ScheduleConfig::Noam { .. }
@@ -897,6 +934,30 @@ impl Leaf {
                 let factor = rule.factor(e);
                 for (&g, &base_lr) in groups.iter().zip(base_lrs) {
                     pg.lr[g] = base_lr * factor;
+                }
+            }
+            LeafKind::Swa {
+                anneal_epochs,
+                anneal,
+            } => {
+                // `step = self._step_count - 1`: SWALR's own steps, which `_update_lr(0)` (a
+                // `sequence` taking over) does not count.
+                let mut step = self.step_count as i64 - 1;
+                if *anneal_epochs == 0 {
+                    step = step.max(1);
+                }
+                let span = (*anneal_epochs).max(1) as f64;
+                let prev_alpha = swa_anneal(*anneal, clamp_unit((step - 1) as f64 / span));
+                let alpha = swa_anneal(*anneal, clamp_unit(step as f64 / span));
+                for &g in groups {
+                    let swa_lr = pg.swa_lr[g];
+                    // `_get_initial_lr(group["lr"], group["swa_lr"], prev_alpha)`
+                    let prev_lr = if prev_alpha == 1.0 {
+                        swa_lr
+                    } else {
+                        (pg.lr[g] - prev_alpha * swa_lr) / (1.0 - prev_alpha)
+                    };
+                    pg.lr[g] = swa_lr * alpha + prev_lr * (1.0 - alpha);
                 }
             }
             LeafKind::OneCycle(o) => {

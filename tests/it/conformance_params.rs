@@ -204,8 +204,8 @@ fn every_new_optimizer_case_through_the_trainer_and_replay() {
     let cases = optimizer_cases();
     assert_eq!(
         cases.len(),
-        19,
-        "rprop, asgd, lion, lamb, muon (3 cases each) and adafactor (4)"
+        21,
+        "rprop, asgd, lion, lamb, muon (3 cases each), adafactor (4) and SWALR in `sequence` (2)"
     );
     let failures = differences(&cases);
     assert!(

@@ -494,3 +494,20 @@ fn issue_15_optimizers_are_written_with_their_classes_and_none() {
     assert!(snippet("optimizer = lamb(lr = 1e-3, max_grad_norm = none)")
         .contains("max_grad_norm=None,"));
 }
+
+#[test]
+fn swa_is_written_as_swa_utils_swalr() {
+    let text = snippet(
+        "optimizer = sgd(lr = 0.05, momentum = 0.9)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\n\
+         schedule = sequence(cosine(t_max = 20), swa(swa_lr = [0.02, 0.005], anneal_epochs = 5, \
+         anneal_strategy = linear), milestones = [20])",
+    );
+    assert!(
+        text.contains(
+            "    scheduler_2 = torch.optim.swa_utils.SWALR(\n        optimizer,\n        \
+             swa_lr=[0.02, 0.005],\n        anneal_epochs=5,\n        anneal_strategy=\"linear\",\n    )\n"
+        ),
+        "{text}"
+    );
+    compile(&text);
+}
