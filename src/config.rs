@@ -1,9 +1,8 @@
 //! The resolved configuration: what a checked `.optim` file means, with every default filled in
 //! and every `let` substituted. The checker produces it; schedules and optimizers are built from it.
 
-pub use crate::schedule::named::{
-    InverseSqrt, Noam, WarmupConstant, WarmupCosine, WarmupLinear, Wsd, WsdShape,
-};
+pub use crate::schedule::library::*;
+pub use crate::schedule::named::WsdShape;
 pub use crate::schedule::ScheduleConfig;
 use serde::{Deserialize, Serialize};
 

@@ -10,19 +10,21 @@
 //! - the checker's builder, [`ScheduleConfig::from_args`], which reads each argument with the
 //!   typed reader of its parameter type (defaults and ranges from the row);
 //! - [`ScheduleConfig::extent`] and [`ScheduleConfig::length`] (the analysis's horizon and
-//!   warnings), and for the library schedules of `named.rs` their [`NamedRule`].
+//!   warnings), and for the library schedules of `named.rs` their struct, their [`NamedRule`]
+//!   variant and its runtime (all a `named` kind writes by hand is its struct's `factor` and
+//!   `python` in `named.rs`).
 //!
 //! The checker, the exporters, the analysis and the editor-grammar test all read the table, and
 //! every generated `match` is exhaustive, so a kind cannot be half added.
 //!
 //! Adding a kind (ARCHITECTURE.md has a worked example): its entry below, its runtime in
-//! `schedule/leaf.rs` (or its factor in `schedule/named.rs`), its PyTorch line in
+//! `schedule/leaf.rs` (or its struct's `factor` and `python` in `schedule/named.rs`), its PyTorch line in
 //! `export/pytorch.rs` if PyTorch's call is not the regular `Class(optimizer, name=value, ...)`,
 //! and its fixtures.
 
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ThresholdMode};
 use crate::expr::Lambda;
-use crate::schedule::named::{NamedRule, WsdShape};
+use crate::schedule::named::WsdShape;
 use serde::{Deserialize, Serialize};
 
 /// Everything the table says about one kind.
@@ -438,19 +440,69 @@ macro_rules! named_rule {
         None
     };
     ([$named:ident], $variant:ident, $($f:ident)*) => {
-        Some(NamedRule::$variant($named { $($f: $f.clone(),)* }))
+        Some(NamedRule::$variant(library::$named { $($f: $f.clone(),)* }))
     };
 }
 
-/// The struct of a `named` kind: its fields, for [`NamedRule`].
-macro_rules! named_struct {
-    ([], $variant:ident, $($field:tt)*) => {};
-    ([$named:ident], $variant:ident, $(#[$doc:meta])* { $($f:ident: $ty:ty;)* }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq)]
-        pub struct $named {
-            $(pub $f: $ty,)*
+/// The runtime of the `named` kinds, from their entries (the others are passed over): each
+/// kind's struct (in [`library`]), its [`NamedRule`] variant, `NamedRule`'s dispatch to the
+/// struct's `factor` and `python` (written in `named.rs`), and `named_kinds!()`, the pattern
+/// of their [`ScheduleConfig`] variants (`Leaf::construct` builds them all alike).
+macro_rules! library_schedules {
+    (@filter [$($done:tt)*] {$docs:tt $variant:ident [$named:ident] $fields:tt} $($rest:tt)*) => {
+        library_schedules!(@filter [$($done)* {$docs $variant $named $fields}] $($rest)*);
+    };
+    (@filter [$($done:tt)*] {$docs:tt $variant:ident [] $fields:tt} $($rest:tt)*) => {
+        library_schedules!(@filter [$($done)*] $($rest)*);
+    };
+    (@filter [$({
+        [$(#[$doc:meta])*] $variant:ident $named:ident [$($f:ident: $fty:ty;)*]
+    })*]) => {
+        /// The configs of the library schedules (`named` kinds): each struct's fields are its
+        /// [`ScheduleConfig`] variant's, and `named.rs` gives it its `factor` and `python`.
+        pub mod library {
+            use super::*;
+
+            $(
+                $(#[$doc])*
+                #[derive(Clone, Copy, Debug, PartialEq)]
+                pub struct $named {
+                    $(pub $f: $fty,)*
+                }
+            )*
         }
+
+        /// One of the named schedules (`named.rs`), as the runtime evaluates it.
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum NamedRule {
+            $($variant(library::$named),)*
+        }
+
+        impl NamedRule {
+            /// The factor of the initial lr at `step` (`LambdaLR`'s `lr_lambda(last_epoch)`),
+            /// with the library's own expression in its evaluation order.
+            pub fn factor(&self, step: i64) -> f64 {
+                match self {
+                    $(NamedRule::$variant(rule) => rule.factor(step),)*
+                }
+            }
+
+            /// A Python function of the step computing [`NamedRule::factor`] with the same
+            /// arithmetic, for a `LambdaLR` (needs `import math`).
+            pub fn python(&self) -> String {
+                match self {
+                    $(NamedRule::$variant(rule) => rule.python(),)*
+                }
+            }
+        }
+
+        /// The pattern of every `named` kind's [`ScheduleConfig`] variant.
+        macro_rules! named_kinds {
+            () => {
+                $(ScheduleConfig::$variant { .. })|*
+            };
+        }
+        pub(crate) use named_kinds;
     };
 }
 
@@ -485,7 +537,9 @@ macro_rules! or_else {
 ///   names its builder, a method of [`Arguments`] (`build method`), as may any kind whose
 ///   builder does more than read (`multistep` lints its milestones).
 /// - `named Struct`: a library schedule of `named.rs`, a `LambdaLR` of a [`NamedRule`]; the
-///   macro writes `Struct` (its fields) and the conversion.
+///   macro writes `Struct` (its fields), its `NamedRule` variant and the conversion, and the
+///   runtime builds it like every other named kind: all it needs by hand is `Struct::factor`
+///   and `Struct::python` in `named.rs` (the compiler asks for them).
 /// - `extent` and `length` are expressions over the fields (bound by reference); without
 ///   them, 0 and `None`.
 macro_rules! schedules {
@@ -575,7 +629,7 @@ macro_rules! schedules {
             $($(#[$doc])* $variant { $($f: $fty,)* },)*
         }
 
-        $(named_struct!([$($named)?], $variant, $(#[$doc])* { $($f: $fty;)* });)*
+        library_schedules!(@filter [] $({[$(#[$doc])*] $variant [$($named)?] [$($f: $fty;)*]})*);
 
         impl ScheduleConfig {
             /// The schedule's kind.

@@ -8,7 +8,7 @@
 //! floor, which is [`i64::rem_euclid`] and [`i64::div_euclid`] for a positive divisor.
 
 use super::groups::ParamGroups;
-use super::kind::ScheduleKind;
+use super::kind::{named_kinds, ScheduleKind};
 use super::named::NamedRule;
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, ScaleMode, ScheduleConfig};
 use crate::expr::Lambda;
@@ -589,12 +589,8 @@ impl Leaf {
                     anneal: *anneal_strategy,
                 }
             }
-            ScheduleConfig::InverseSqrt { .. }
-            | ScheduleConfig::Noam { .. }
-            | ScheduleConfig::Wsd { .. }
-            | ScheduleConfig::WarmupCosine { .. }
-            | ScheduleConfig::WarmupLinear { .. }
-            | ScheduleConfig::WarmupConstant { .. } => LeafKind::Named(Box::new(cfg.named_rule()?)),
+            // Every `named` kind of the table: a `LambdaLR` of its factor.
+            named_kinds!() => LeafKind::Named(Box::new(cfg.named_rule()?)),
             ScheduleConfig::Plateau { .. }
             | ScheduleConfig::Chain { .. }
             | ScheduleConfig::Sequence { .. } => return None,

@@ -70,6 +70,7 @@ mod conformance;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use kind::library;
 pub(crate) use kind::start_of;
 pub(crate) use kind::Arguments;
 pub use kind::{

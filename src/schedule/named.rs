@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-pub use super::kind::{InverseSqrt, Noam, WarmupConstant, WarmupCosine, WarmupLinear, Wsd};
+pub use super::kind::{library::*, NamedRule};
 
 crate::config::words! {
     /// A warmup or decay curve of [`Wsd`], as transformers names them (`one_minus_sqrt` is its
@@ -25,110 +25,134 @@ crate::config::words! {
     }
 }
 
-/// One of the named schedules, as the runtime evaluates it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum NamedRule {
-    InverseSqrt(InverseSqrt),
-    Noam(Noam),
-    Wsd(Wsd),
-    WarmupCosine(WarmupCosine),
-    WarmupLinear(WarmupLinear),
-    WarmupConstant(WarmupConstant),
-}
-
 /// Python's `float(a) / float(max(1, b))` for the integer step counts of transformers.
 fn ratio(a: i64, b: u64) -> f64 {
     a as f64 / b.max(1) as f64
 }
 
-impl NamedRule {
-    /// The factor of the initial lr at `step` (`LambdaLR`'s `lr_lambda(last_epoch)`).
+// Each named kind's `factor` (`LambdaLR`'s `lr_lambda(last_epoch)`) and `python` (the same
+// function as a Python lambda of the step, needing `import math`). `NamedRule` (generated from
+// the table in `kind.rs`) dispatches to them.
+
+impl InverseSqrt {
+    /// transformers' `_get_inverse_sqrt_schedule_lr_lambda`.
     pub fn factor(&self, step: i64) -> f64 {
-        match *self {
-            NamedRule::InverseSqrt(InverseSqrt { warmup, timescale }) => {
-                if step < warmup as i64 {
-                    return ratio(step, warmup);
-                }
-                let timescale = resolved_timescale(warmup, timescale) as i64;
-                let shift = timescale - warmup as i64;
-                1.0 / ((step + shift) as f64 / timescale as f64).sqrt()
-            }
-            NamedRule::Noam(Noam {
-                d_model,
-                warmup,
-                factor,
-            }) => {
-                let step = step.max(1) as f64;
-                factor
-                    * ((d_model as f64).powf(-0.5)
-                        * step.powf(-0.5).min(step * (warmup as f64).powf(-1.5)))
-            }
-            NamedRule::Wsd(w) => w.factor(step),
-            NamedRule::WarmupCosine(c) => {
-                if step < c.warmup as i64 {
-                    return ratio(step, c.warmup);
-                }
-                let progress = ratio(step - c.warmup as i64, c.total.saturating_sub(c.warmup));
-                let factor = 0.5 * (1.0 + (PI * c.num_cycles * 2.0 * progress).cos());
-                (factor * (1.0 - c.min_lr_ratio) + c.min_lr_ratio).max(0.0)
-            }
-            NamedRule::WarmupLinear(l) => {
-                if step < l.warmup as i64 {
-                    return ratio(step, l.warmup);
-                }
-                ratio(l.total as i64 - step, l.total.saturating_sub(l.warmup)).max(0.0)
-            }
-            NamedRule::WarmupConstant(c) => {
-                if step < c.warmup as i64 {
-                    return ratio(step, c.warmup);
-                }
-                1.0
-            }
+        let InverseSqrt { warmup, timescale } = *self;
+        if step < warmup as i64 {
+            return ratio(step, warmup);
         }
+        let timescale = resolved_timescale(warmup, timescale) as i64;
+        let shift = timescale - warmup as i64;
+        1.0 / ((step + shift) as f64 / timescale as f64).sqrt()
     }
 
-    /// A Python function of the step computing [`NamedRule::factor`] with the same arithmetic,
-    /// for a `LambdaLR` (needs `import math`).
+    /// [`InverseSqrt::factor`] in Python.
     pub fn python(&self) -> String {
-        match *self {
-            NamedRule::InverseSqrt(InverseSqrt { warmup, timescale }) => {
-                let timescale = resolved_timescale(warmup, timescale);
-                format!(
-                    "lambda step: float(step) / float(max(1, {warmup})) if step < {warmup} \
-                     else 1.0 / math.sqrt((step + {shift}) / {timescale})",
-                    shift = timescale as i64 - warmup as i64,
-                )
-            }
-            NamedRule::Noam(Noam {
-                d_model,
-                warmup,
-                factor,
-            }) => format!(
-                "lambda step: {factor:?} * ({d_model} ** (-0.5) * min(max(step, 1) ** (-0.5), \
-                 max(step, 1) * {warmup} ** (-1.5)))"
-            ),
-            NamedRule::Wsd(w) => w.python(),
-            NamedRule::WarmupCosine(c) => format!(
-                "lambda step: float(step) / float(max(1, {w})) if step < {w} else max(0, \
-                 0.5 * (1.0 + math.cos(math.pi * {n:?} * 2.0 * (float(step - {w}) / \
-                 float(max(1, {d}))))) * (1 - {m:?}) + {m:?})",
-                w = c.warmup,
-                d = c.total.saturating_sub(c.warmup),
-                n = c.num_cycles,
-                m = c.min_lr_ratio,
-            ),
-            NamedRule::WarmupLinear(l) => format!(
-                "lambda step: float(step) / float(max(1, {w})) if step < {w} \
-                 else max(0.0, float({t} - step) / float(max(1, {d})))",
-                w = l.warmup,
-                t = l.total,
-                d = l.total.saturating_sub(l.warmup),
-            ),
-            NamedRule::WarmupConstant(c) => format!(
-                "lambda step: float(step) / float(max(1.0, {w})) if step < {w} else 1.0",
-                w = c.warmup
-            ),
+        let InverseSqrt { warmup, timescale } = *self;
+        let timescale = resolved_timescale(warmup, timescale);
+        format!(
+            "lambda step: float(step) / float(max(1, {warmup})) if step < {warmup} \
+             else 1.0 / math.sqrt((step + {shift}) / {timescale})",
+            shift = timescale as i64 - warmup as i64,
+        )
+    }
+}
+
+impl Noam {
+    /// The Annotated Transformer's `rate`, step 0 counted as step 1.
+    pub fn factor(&self, step: i64) -> f64 {
+        let Noam {
+            d_model,
+            warmup,
+            factor,
+        } = *self;
+        let step = step.max(1) as f64;
+        factor
+            * ((d_model as f64).powf(-0.5) * step.powf(-0.5).min(step * (warmup as f64).powf(-1.5)))
+    }
+
+    /// [`Noam::factor`] in Python.
+    pub fn python(&self) -> String {
+        let Noam {
+            d_model,
+            warmup,
+            factor,
+        } = *self;
+        format!(
+            "lambda step: {factor:?} * ({d_model} ** (-0.5) * min(max(step, 1) ** (-0.5), \
+             max(step, 1) * {warmup} ** (-1.5)))"
+        )
+    }
+}
+
+impl WarmupCosine {
+    /// transformers' `_get_cosine_schedule_with_warmup_lr_lambda` (with its `min_lr_rate`).
+    pub fn factor(&self, step: i64) -> f64 {
+        if step < self.warmup as i64 {
+            return ratio(step, self.warmup);
         }
+        let progress = ratio(
+            step - self.warmup as i64,
+            self.total.saturating_sub(self.warmup),
+        );
+        let factor = 0.5 * (1.0 + (PI * self.num_cycles * 2.0 * progress).cos());
+        (factor * (1.0 - self.min_lr_ratio) + self.min_lr_ratio).max(0.0)
+    }
+
+    /// [`WarmupCosine::factor`] in Python.
+    pub fn python(&self) -> String {
+        format!(
+            "lambda step: float(step) / float(max(1, {w})) if step < {w} else max(0, \
+             0.5 * (1.0 + math.cos(math.pi * {n:?} * 2.0 * (float(step - {w}) / \
+             float(max(1, {d}))))) * (1 - {m:?}) + {m:?})",
+            w = self.warmup,
+            d = self.total.saturating_sub(self.warmup),
+            n = self.num_cycles,
+            m = self.min_lr_ratio,
+        )
+    }
+}
+
+impl WarmupLinear {
+    /// transformers' `_get_linear_schedule_with_warmup_lr_lambda`.
+    pub fn factor(&self, step: i64) -> f64 {
+        if step < self.warmup as i64 {
+            return ratio(step, self.warmup);
+        }
+        ratio(
+            self.total as i64 - step,
+            self.total.saturating_sub(self.warmup),
+        )
+        .max(0.0)
+    }
+
+    /// [`WarmupLinear::factor`] in Python.
+    pub fn python(&self) -> String {
+        format!(
+            "lambda step: float(step) / float(max(1, {w})) if step < {w} \
+             else max(0.0, float({t} - step) / float(max(1, {d})))",
+            w = self.warmup,
+            t = self.total,
+            d = self.total.saturating_sub(self.warmup),
+        )
+    }
+}
+
+impl WarmupConstant {
+    /// transformers' `_get_constant_schedule_with_warmup_lr_lambda`.
+    pub fn factor(&self, step: i64) -> f64 {
+        if step < self.warmup as i64 {
+            return ratio(step, self.warmup);
+        }
+        1.0
+    }
+
+    /// [`WarmupConstant::factor`] in Python.
+    pub fn python(&self) -> String {
+        format!(
+            "lambda step: float(step) / float(max(1.0, {w})) if step < {w} else 1.0",
+            w = self.warmup
+        )
     }
 }
 
@@ -139,7 +163,7 @@ fn resolved_timescale(warmup: u64, timescale: Option<u64>) -> u64 {
 
 impl Wsd {
     /// [`Wsd::factor`] as a Python lambda of the step, transformers' expressions verbatim.
-    fn python(&self) -> String {
+    pub fn python(&self) -> String {
         let (w, s, d, m) = (self.warmup, self.stable, self.decay, self.min_lr_ratio);
         let up = format!("float(step) / float(max(1, {w}))");
         let up = match self.warmup_shape {
@@ -165,7 +189,7 @@ impl Wsd {
     }
 
     /// `_get_wsd_scheduler_lambda(current_step, ...)`.
-    fn factor(&self, step: i64) -> f64 {
+    pub fn factor(&self, step: i64) -> f64 {
         let (warmup, stable, decay) = (self.warmup as i64, self.stable as i64, self.decay as i64);
         let min = self.min_lr_ratio;
         if step < warmup {
