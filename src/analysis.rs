@@ -1038,6 +1038,7 @@ mod tests {
                 params: vec!["*".into()],
                 options,
                 schedule: None,
+                lr_scale: 1.0,
             }],
             schedule: Some(schedule),
         }

@@ -100,6 +100,24 @@ pub struct GroupConfig {
     pub options: Hyperparams,
     /// This group's own schedule, overriding the file's.
     pub schedule: Option<ScheduleConfig>,
+    /// timm's `lr_scale` (layer-wise lr decay): every lr the schedule writes for this group is
+    /// multiplied by it, as timm's schedulers write `value * group["lr_scale"]`: the schedule
+    /// runs on the unscaled lr (its `initial_lr` is `options.lr`), and [`Schedule::lrs`] gives
+    /// the product. 1 (no scaling) when the file does not set it; never negative or infinite.
+    ///
+    /// [`Schedule::lrs`]: crate::schedule::Schedule::lrs
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub lr_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+// (serde's `skip_serializing_if` passes a reference.)
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 /// A number given once for every group, or once per group.

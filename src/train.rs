@@ -156,13 +156,14 @@ impl Trainer {
     /// between steps: the optimizer uses it from the next step, and the schedule continues
     /// from it as PyTorch's does (`step`, `exponential`, `cosine`, `plateau` and the other
     /// chainable schedules scale the lr in force; `lambda` and the others that compute the lr
-    /// from the initial one overwrite it at the next [`end_epoch`](Self::end_epoch)).
+    /// from the initial one overwrite it at the next [`end_epoch`](Self::end_epoch)). For a
+    /// group with an `lr_scale`, `lr` is the schedule's lr: the optimizer uses `lr * lr_scale`.
     ///
     /// # Panics
     /// If `group` is out of range (see [`Optimizer::num_groups`]).
     pub fn set_lr(&mut self, group: usize, lr: f64) {
         self.schedule.set_lr(group, lr);
-        self.optimizer.set_lr(group, lr);
+        self.optimizer.set_lr(group, self.schedule.lrs()[group]);
     }
 
     /// Steps large parameters on `threads` threads (see [`Optimizer::set_threads`]); the

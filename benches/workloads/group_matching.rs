@@ -17,6 +17,7 @@ pub fn big_config() -> Config {
         params,
         options,
         schedule: None,
+        lr_scale: 1.0,
     };
     config.groups = (0..N)
         .map(|i| {

@@ -295,6 +295,7 @@ impl Checker {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         let mut params: Option<Vec<String>> = None;
         let mut schedule = None;
+        let mut lr_scale = 1.0;
         let mut overrides = Vec::new();
         for field in fields {
             let key = field.key.name.as_str();
@@ -322,6 +323,7 @@ impl Checker {
                     })
                 }
                 "schedule" => schedule = self.schedule_value(&field.value),
+                "lr_scale" => lr_scale = self.lr_scale(&field.value).unwrap_or(1.0),
                 _ => match (self.optimizer, OptionName::from_name(key)) {
                     (Some(kind), option) => match kind.option(key) {
                         Some(o) => {
@@ -360,12 +362,38 @@ impl Checker {
                 params: params.unwrap_or_default(),
                 options: Hyperparams::defaults(self.optimizer.unwrap_or(OptimizerKind::Sgd)),
                 schedule,
+                lr_scale,
             },
             GroupOverrides {
                 name_span: name.span,
                 options: overrides,
             },
         )
+    }
+
+    /// A group's `lr_scale`: a finite factor >= 0 (the lrs it scales must stay valid lrs).
+    fn lr_scale(&mut self, e: &ast::Expr) -> Option<f64> {
+        let v = self.arg_value(e)?;
+        let scale = self.as_number(v, e.span)?;
+        if scale >= 0.0 && scale.is_finite() {
+            return Some(scale);
+        }
+        self.error(
+            Diagnostic::error(
+                Code::OutOfRange,
+                e.span,
+                format!(
+                    "`lr_scale` must be a finite number >= 0, not {}",
+                    crate::diagnostic::text::format_number(scale)
+                ),
+            )
+            .with_label("must be a finite number >= 0")
+            .with_help(
+                "every lr the schedule writes for the group is multiplied by `lr_scale` (timm's \
+                 layer-wise decay): give a factor such as `0.75 ** 3`",
+            ),
+        );
+        None
     }
 
     pub(super) fn unknown_field(
@@ -402,11 +430,11 @@ impl Checker {
             }
             None => match did_you_mean(
                 &key.name,
-                allowed.iter().copied().chain(["params", "schedule"]),
+                allowed.iter().copied().chain(GROUP_FIELDS.iter().copied()),
             ) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!(
-                    "a group takes `params`, `schedule` and the optimizer's options: {}",
+                    "a group takes `params`, `schedule`, `lr_scale` and the optimizer's options: {}",
                     allowed.join(", ")
                 ),
             },
@@ -485,6 +513,7 @@ impl Checker {
                 params: vec!["*".into()],
                 options: defaults,
                 schedule: None,
+                lr_scale: 1.0,
             });
         } else {
             for (group, own) in groups.iter_mut().zip(overrides) {
@@ -541,6 +570,9 @@ impl Checker {
         }
     }
 }
+
+/// The fields of a group that are not optimizer options.
+pub(crate) const GROUP_FIELDS: &[&str] = &["params", "schedule", "lr_scale"];
 
 /// A group's own options, kept until the optimizer's values are known (it may come later in
 /// the file).

@@ -149,6 +149,12 @@ struct WrittenGroup {
     options: HyperparamOverrides,
     #[serde(default)]
     schedule: Option<ScheduleConfig>,
+    #[serde(default = "one")]
+    lr_scale: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Written {
@@ -160,6 +166,7 @@ impl Written {
                 params: vec!["*".into()],
                 options: defaults,
                 schedule: None,
+                lr_scale: 1.0,
             }]
         } else {
             self.groups
@@ -169,6 +176,7 @@ impl Written {
                     params: g.params,
                     options: g.options.over(defaults),
                     schedule: g.schedule,
+                    lr_scale: g.lr_scale,
                 })
                 .collect()
         };
@@ -349,6 +357,18 @@ fn problems(config: &Config) -> Vec<Problem> {
                 "name",
                 format!("the group name {:?} is used twice", g.name),
                 "give every group its own name",
+            );
+        }
+        if !(g.lr_scale >= 0.0 && g.lr_scale.is_finite()) {
+            push(
+                Code::OutOfRange,
+                &path,
+                "lr_scale",
+                format!(
+                    "`lr_scale` must be a finite number >= 0, not {}",
+                    crate::diagnostic::text::format_number(g.lr_scale)
+                ),
+                "every lr of the group is multiplied by it: give a factor such as 0.75 ** 3",
             );
         }
         option_sets.push((format!("{path}.options"), &g.options));

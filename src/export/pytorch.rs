@@ -11,6 +11,9 @@
 //!   group the options that differ from the optimizer's; `lion` and `lamb` are timm's
 //!   (`from timm.optim import Lion`), the others `torch.optim`'s; `none` is Python's `None`;
 //! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
+//! - a group's `lr_scale` goes into its dict (`"lr_scale": 0.5625`, as timm's
+//!   `param_groups_layer_decay` puts it), and the scheduler is wrapped in `LrScale`, which
+//!   runs it on the unscaled lrs and gives each group `lr * group["lr_scale"]` after every step;
 //! - per-group schedules become `LambdaLR`/`MultiplicativeLR` with one function per group;
 //!   combinations PyTorch cannot express (per-group schedules of other kinds, `plateau` inside
 //!   `chain`/`sequence`) make `build` raise `NotImplementedError` saying why;
@@ -104,6 +107,36 @@ def param_groups(model):
     if unmatched:
         raise ValueError("parameters that match no group: " + ", ".join(unmatched))
     return params
+"#;
+
+/// timm's `lr_scale` around any scheduler: the scheduler runs on the unscaled lrs (put back
+/// before each of its steps), and each group gets `lr * group["lr_scale"]` after, one
+/// multiplication as in timm's `update_groups`.
+const LR_SCALE: &str = r#"class LrScale:
+    """Every lr `scheduler` writes for a group, times the group's "lr_scale" (timm's layer-wise
+    lr decay, `value * group["lr_scale"]`); `scheduler` (or None: a constant lr) runs on the
+    unscaled lrs."""
+
+    def __init__(self, optimizer, scheduler):
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.unscaled = [g["lr"] for g in optimizer.param_groups]
+        self._scale()
+
+    def _scale(self):
+        for g, lr in zip(self.optimizer.param_groups, self.unscaled):
+            g["lr"] = lr * g["lr_scale"] if "lr_scale" in g else lr
+
+    def step(self, *args, **kwargs):
+        if self.scheduler is not None:
+            for g, lr in zip(self.optimizer.param_groups, self.unscaled):
+                g["lr"] = lr
+            self.scheduler.step(*args, **kwargs)
+            self.unscaled = [g["lr"] for g in self.optimizer.param_groups]
+        self._scale()
+
+    def get_last_lr(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
 "#;
 
 #[derive(Default)]
@@ -353,6 +386,9 @@ impl Writer {
                     entries.push(format!("\"{}\": {}", o.name(), py_option(o, &g.options)));
                 }
             }
+            if g.lr_scale != 1.0 {
+                entries.push(format!("\"lr_scale\": {}", py_float(g.lr_scale)));
+            }
             let _ = writeln!(out, "            {{{}}},  # {}", entries.join(", "), g.name);
         }
         out.push_str("        ],\n");
@@ -367,7 +403,16 @@ impl Writer {
             }
         }
         out.push_str("    )\n");
-        let scheduler = self.top_schedule(config, &mut out);
+        let mut scheduler = self.top_schedule(config, &mut out);
+        // A constant lr is scaled too (`LrScale` of `None`); what PyTorch cannot express has
+        // raised already.
+        if config.groups.iter().any(|g| g.lr_scale != 1.0)
+            && !out.contains("raise NotImplementedError")
+        {
+            self.functions.push(LR_SCALE.to_string());
+            let _ = writeln!(out, "    scheduler = LrScale(optimizer, {scheduler})");
+            scheduler = "scheduler".into();
+        }
         let _ = writeln!(out, "    return optimizer, {scheduler}");
         out
     }

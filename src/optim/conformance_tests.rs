@@ -165,6 +165,7 @@ fn run_case(path: &Path) -> Outcome {
                 name: gname,
                 options,
                 schedule: None,
+                lr_scale: 1.0,
             }
         })
         .collect();

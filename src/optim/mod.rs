@@ -21,6 +21,7 @@
 //!         params: vec!["*".into()],
 //!         options: hp,
 //!         schedule: None,
+//!         lr_scale: 1.0,
 //!     }],
 //!     schedule: None,
 //! };

@@ -15,6 +15,7 @@ fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
                 params: pats.iter().map(|p| p.to_string()).collect(),
                 options: defaults,
                 schedule: None,
+                lr_scale: 1.0,
             })
             .collect(),
         schedule: None,

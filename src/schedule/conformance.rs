@@ -277,6 +277,7 @@ fn config(case: &Value) -> Config {
                 name,
                 options,
                 schedule: None,
+                lr_scale: 1.0,
             }
         })
         .collect();

@@ -26,6 +26,7 @@
 //!         params: vec!["*".into()],
 //!         options,
 //!         schedule: None,
+//!         lr_scale: 1.0,
 //!     }],
 //!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
 //! };
@@ -96,6 +97,11 @@ pub struct Schedule {
     /// Per group: whether its schedule cycles momentum (or `betas[0]`).
     cycled: Vec<bool>,
     needs_metric: bool,
+    /// Per group: its `lr_scale`; empty when every group's is 1 (nothing to multiply).
+    scale: Vec<f64>,
+    /// Per group: `groups.lr[g] * scale[g]`, what [`Schedule::lrs`] gives when `scale` is not
+    /// empty (the schedules themselves read and write the unscaled `groups.lr`).
+    scaled: Vec<f64>,
 }
 
 /// One PyTorch scheduler object over some of the groups.
@@ -145,7 +151,14 @@ impl Schedule {
             }
         }
         let n = config.groups.len();
-        Schedule {
+        let scale: Vec<f64> = if config.groups.iter().all(|g| g.lr_scale == 1.0) {
+            Vec::new()
+        } else {
+            config.groups.iter().map(|g| g.lr_scale).collect()
+        };
+        let mut schedule = Schedule {
+            scaled: vec![0.0; scale.len()],
+            scale,
             groups: pg,
             instances,
             epoch: 0,
@@ -153,13 +166,28 @@ impl Schedule {
                 .map(|i| config.schedule_of(i).is_some_and(|s| s.cycles_momentum()))
                 .collect(),
             needs_metric: (0..n).any(|i| config.schedule_of(i).is_some_and(|s| s.needs_metric())),
+        };
+        schedule.rescale();
+        schedule
+    }
+
+    /// Recomputes the scaled lrs after the schedules wrote theirs: timm's `value *
+    /// group["lr_scale"]`, one multiplication of the lr the schedule computed.
+    fn rescale(&mut self) {
+        for ((out, lr), scale) in self.scaled.iter_mut().zip(&self.groups.lr).zip(&self.scale) {
+            *out = lr * scale;
         }
     }
 
     /// The current lr of every group, in group order: what the optimizer uses this epoch (and
-    /// what `optimc trace` prints for it).
+    /// what `optimc trace` prints for it). A group with an `lr_scale` gets the schedule's lr
+    /// times its scale.
     pub fn lrs(&self) -> &[f64] {
-        &self.groups.lr
+        if self.scale.is_empty() {
+            &self.groups.lr
+        } else {
+            &self.scaled
+        }
     }
 
     /// The current momentum (or `betas[0]`, for optimizers with betas) of group `group`, where
@@ -190,8 +218,9 @@ impl Schedule {
     pub fn step(&mut self) {
         // One instance (the common case): no loop over instances; for one scheduler of the
         // kinds whose step is a multiplication (`step`, `exponential`, ...) a few instructions
-        // without a call.
-        if let [Instance { groups, root }] = &mut self.instances[..] {
+        // without a call. Scaled groups take the general path, which rescales after stepping.
+        if let ([Instance { groups, root }], true) = (&mut self.instances[..], self.scale.is_empty())
+        {
             // (In this order, the calls below are tail calls, and the multiplications need no
             // stack frame.)
             self.epoch += 1;
@@ -216,16 +245,20 @@ impl Schedule {
         for inst in &mut self.instances {
             inst.root.step(metric, &inst.groups, &mut self.groups);
         }
+        self.rescale();
     }
 
     /// Sets group `group`'s current lr, as PyTorch's `param_groups[group]["lr"] = lr` between
     /// steps: the chainable schedules continue from it; those computing the lr from the
-    /// initial one (`lambda`, ...) overwrite it at their next step.
+    /// initial one (`lambda`, ...) overwrite it at their next step. For a group with an
+    /// `lr_scale`, `lr` is the schedule's (unscaled) lr: [`lrs`](Self::lrs) gives `lr *
+    /// lr_scale`.
     ///
     /// # Panics
     /// If `group` is out of range.
     pub fn set_lr(&mut self, group: usize, lr: f64) {
         self.groups.lr[group] = lr;
+        self.rescale();
     }
 
     /// How many steps have been taken since construction (the current epoch's index).
@@ -261,6 +294,7 @@ impl Schedule {
             inst.root = root;
         }
         self.epoch = state.epoch();
+        self.rescale();
         Ok(())
     }
 }

@@ -20,6 +20,7 @@ fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) ->
                 params: vec![format!("g{i}.*")],
                 options: Hyperparams { lr, ..defaults },
                 schedule: None,
+                lr_scale: 1.0,
             })
             .collect(),
         schedule,
@@ -625,4 +626,35 @@ mod alloc_count {
     pub fn get() -> u64 {
         COUNT.with(Cell::get)
     }
+}
+
+/// `lr_scale` multiplies every lr the schedule writes (timm's `value * group["lr_scale"]`):
+/// the schedule itself runs on the unscaled lr, so a chainable one does not compound it, and
+/// set_lr and restore keep the product current.
+#[test]
+fn lr_scale_multiplies_every_lr_the_schedule_writes() {
+    let mut config = sgd(
+        &[0.1, 0.1],
+        ScheduleConfig::Step {
+            step_size: 1,
+            gamma: 0.5,
+        },
+    );
+    config.groups[0].lr_scale = 0.75;
+    let mut s = Schedule::new(&config);
+    let trace = run(&mut s, 3, None);
+    let plain = [0.1, 0.1 * 0.5, 0.1 * 0.5 * 0.5];
+    for (e, lrs) in trace.iter().enumerate() {
+        assert_eq!(lrs[0], plain[e] * 0.75, "epoch {e}");
+        assert_eq!(lrs[1], plain[e], "epoch {e}");
+    }
+    let saved = s.state();
+    s.set_lr(0, 0.2);
+    assert_eq!(s.lrs()[0], 0.2 * 0.75);
+    s.restore(&saved).unwrap();
+    assert_eq!(s.lrs()[0], 0.1 * 0.5 * 0.5 * 0.5 * 0.75);
+    // No schedule at all: the constant lr is scaled too.
+    let mut constant = config.clone();
+    constant.schedule = None;
+    assert_eq!(Schedule::new(&constant).lrs(), [0.1 * 0.75, 0.1]);
 }

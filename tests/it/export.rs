@@ -145,6 +145,27 @@ fn hand_written_values_are_checked() {
     assert!(r.contains("missing field `gamma`"), "{r}");
 }
 
+/// A group's `lr_scale` is written only where it is not 1, read back, and checked.
+#[test]
+fn lr_scale_round_trips_and_is_checked() {
+    let config = Config::from_source(
+        "l.optim",
+        "optimizer = adamw(lr = 1e-3)\ngroup low { params = \"a.*\", lr_scale = 0.75 ** 2 }\ngroup rest { params = \"*\" }",
+    )
+    .unwrap();
+    let toml = optimc::export::to_toml(&config);
+    assert_eq!(toml.matches("lr_scale").count(), 1, "{toml}");
+    assert!(toml.contains("lr_scale = 0.5625"), "{toml}");
+    assert_eq!(Config::from_toml(&toml).unwrap(), config);
+    let json = optimc::export::to_json(&config);
+    assert_eq!(Config::from_json(&json).unwrap(), config);
+    let r = refusal(&toml.replace("lr_scale = 0.5625", "lr_scale = -0.5625"));
+    assert!(
+        r.contains("out_of_range") && r.contains("`lr_scale` must be a finite number >= 0"),
+        "{r}"
+    );
+}
+
 #[test]
 fn hand_written_files_may_leave_options_out() {
     let toml = r#"
