@@ -219,7 +219,8 @@ impl Schedule {
         // One instance (the common case): no loop over instances; for one scheduler of the
         // kinds whose step is a multiplication (`step`, `exponential`, ...) a few instructions
         // without a call. Scaled groups take the general path, which rescales after stepping.
-        if let ([Instance { groups, root }], true) = (&mut self.instances[..], self.scale.is_empty())
+        if let ([Instance { groups, root }], true) =
+            (&mut self.instances[..], self.scale.is_empty())
         {
             // (In this order, the calls below are tail calls, and the multiplications need no
             // stack frame.)
