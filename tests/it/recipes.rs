@@ -146,3 +146,25 @@ fn every_recipe_round_trips_through_json_and_toml() {
         );
     }
 }
+
+/// Where a recording lists each group's parameters (MAE's `param_groups_lrd`), the rendering's
+/// patterns put every one of them in that group, first match winning as in `Optimizer::new`.
+#[test]
+fn recorded_parameters_join_their_groups() {
+    let mut compared = 0;
+    for (name, json, optim) in recipes() {
+        let Some(optim) = optim else { continue };
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let config = optimc::Config::from_path(&optim).unwrap();
+        let matcher =
+            optimc::optim::GroupMatcher::new(config.groups.iter().map(|g| g.params.as_slice()));
+        for (g, group) in case["groups"].as_array().unwrap().iter().enumerate() {
+            for param in group["param_names"].as_array().into_iter().flatten() {
+                let param = param.as_str().unwrap();
+                assert_eq!(matcher.first_match(param), Some(g), "{name}: {param}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 20, "only {compared} recorded parameters");
+}
