@@ -19,9 +19,12 @@
 //!   (`missing_metric`).
 //!
 //! `plateau` is run with a constant metric, the worst case (no improvement ever), so it lowers
-//! the lr as often as its patience and cooldown allow. The horizon is [`default_horizon`] unless
-//! [`Options::horizon`] says otherwise, and never more than [`MAX_HORIZON`] epochs; the cost is
-//! one schedule step per epoch plus one evaluation per lambda per epoch.
+//! the lr as often as its patience and cooldown allow. The horizon is [`default_horizon`] (the
+//! declared run, `run = per_step(steps = ...)`, where the file has one) unless
+//! [`Options::horizon`] says otherwise, and never more than [`MAX_HORIZON`] schedule steps
+//! ([`horizon`]); the cost is one schedule step per epoch plus one evaluation per lambda per
+//! epoch. A schedule stepped per step (`run = per_step(...)`) is analysed in steps, and the
+//! warnings say "step" where they would say "epoch".
 
 use crate::ast::{self, ExprKind, Span, Statement};
 use crate::config::{Config, ScheduleConfig};
@@ -44,9 +47,13 @@ pub struct Options {
     pub horizon: Option<u64>,
 }
 
-/// Long enough to cover every milestone, period and total written in the file, and at least
-/// [`MIN_HORIZON`] epochs (at most [`MAX_HORIZON`]).
+/// The declared run (`run = ...` with its length), else long enough to cover every milestone,
+/// period and total written in the file, and at least [`MIN_HORIZON`] epochs; at most
+/// [`MAX_HORIZON`] schedule steps either way.
 pub fn default_horizon(config: &Config) -> u64 {
+    if let Some(length) = config.run_length() {
+        return length.clamp(1, MAX_HORIZON);
+    }
     let schedules = config
         .schedule
         .iter()
@@ -83,6 +90,18 @@ fn work_per_epoch(config: &Config) -> u64 {
         .sum::<u64>()
         .saturating_add(config.groups.len() as u64)
         .max(1)
+}
+
+/// How many schedule steps (0 to `horizon - 1`) the analysis of `config` runs: `options`'
+/// horizon or [`default_horizon`], at most [`MAX_HORIZON`], and less on a file so large that
+/// its steps would exceed [`WORK_BUDGET`]. A declared run longer than this is analysed over
+/// its first `horizon` steps only (`optimc check` says so).
+pub fn horizon(config: &Config, options: &Options) -> u64 {
+    options
+        .horizon
+        .unwrap_or_else(|| default_horizon(config))
+        .clamp(1, MAX_HORIZON)
+        .min((WORK_BUDGET / work_per_epoch(config)).max(1))
 }
 
 /// Analyses a checked file: `config` must be what [`check`](crate::check::check) made of `file`,
@@ -123,11 +142,7 @@ fn analyze_on(
     options: &Options,
     parallel: bool,
 ) -> Vec<Diagnostic> {
-    let horizon = options
-        .horizon
-        .unwrap_or_else(|| default_horizon(config))
-        .clamp(1, MAX_HORIZON)
-        .min((WORK_BUDGET / work_per_epoch(config)).max(1));
+    let horizon = horizon(config, options);
     let run = || Paths::of(Schedule::new(config), horizon);
     let env = Env::new(file);
     let sources = Sources::find(file, &env, config);
@@ -135,6 +150,7 @@ fn analyze_on(
         source,
         config,
         horizon,
+        unit: config.stepping().unit(),
         out: Vec::new(),
     };
     let paths = if parallel {
@@ -402,6 +418,8 @@ struct Analysis<'e> {
     source: &'e str,
     config: &'e Config,
     horizon: u64,
+    /// What one schedule step is called: "epoch", or "step" for `run = per_step(...)`.
+    unit: &'static str,
     out: Vec<Diagnostic>,
 }
 
@@ -489,18 +507,20 @@ impl Analysis<'_> {
                     let lr = if groups.iter().any(|&g| nan[g]) { "NaN" } else { "infinite" };
                     (
                         Code::NonFiniteLr,
-                        format!("{whose} becomes {lr} at epoch {epoch}"),
+                        format!("{whose} becomes {lr} at {} {epoch}", self.unit),
                     )
                 }
                 Problem::Negative => (
                     Code::NegativeLr,
-                    format!("{whose} becomes negative at epoch {epoch}"),
+                    format!("{whose} becomes negative at {} {epoch}", self.unit),
                 ),
                 Problem::StaysZero => (
                     Code::LrStaysZero,
                     format!(
-                        "{whose} reaches 0 at epoch {epoch} and stays 0 until the end of the horizon (epoch {})",
-                        self.horizon - 1
+                        "{whose} reaches 0 at {unit} {epoch} and stays 0 until the end of the {end} ({unit} {})",
+                        self.horizon - 1,
+                        unit = self.unit,
+                        end = if self.to_end_of_run() { "run" } else { "horizon" },
                     ),
                 ),
             };
@@ -665,13 +685,14 @@ impl Analysis<'_> {
         let first = u64::from(multiplicative);
         let mut bad = (first..self.horizon).filter(|&e| !lambda.eval(e as f64).is_finite());
         let count = 1 + bad.by_ref().filter(|&e| e != x).count();
+        let unit = self.unit;
         if count == 1 {
             return format!(
-                "{why}; make the lambda finite at every epoch, e.g. `{param} -> if {param} == {x} then 1 else {whole}`"
+                "{why}; make the lambda finite at every {unit}, e.g. `{param} -> if {param} == {x} then 1 else {whole}`"
             );
         }
         format!(
-            "{why}; make the lambda finite at every epoch: it is infinite or NaN at {count} of epochs {first} to {}, so guarding one epoch is not enough. Keep the arguments of `log` and `sqrt` positive and divisors away from 0 over the whole run",
+            "{why}; make the lambda finite at every {unit}: it is infinite or NaN at {count} of {unit}s {first} to {}, so guarding one {unit} is not enough. Keep the arguments of `log` and `sqrt` positive and divisors away from 0 over the whole run",
             self.horizon - 1
         )
     }
@@ -687,19 +708,20 @@ impl Analysis<'_> {
         match problem {
             Problem::NonFinite => Culprit {
                 span,
-                label: format!("`{name}` makes the lr infinite or NaN by epoch {epoch}"),
+                label: format!("`{name}` makes the lr infinite or NaN by {} {epoch}", self.unit),
                 help: "PyTorch would train with this lr and turn the weights into NaN; keep every factor of the schedule finite (a `gamma` above 1 grows the lr without bound)".into(),
             },
             Problem::Negative => Culprit {
                 span,
-                label: format!("`{name}` makes the lr negative by epoch {epoch}"),
+                label: format!("`{name}` makes the lr negative by {} {epoch}", self.unit),
                 help: "a negative lr makes the optimizer climb the loss; keep every lr and factor of the schedule at or above 0".into(),
             },
             Problem::StaysZero => {
                 let why = match cfg {
                     ScheduleConfig::Polynomial { total_iters, .. }
                     | ScheduleConfig::Linear { total_iters, .. } => format!(
-                        "`{name}` ends at 0 after `total_iters = {total_iters}` epochs; set `total_iters` to the number of epochs you train"
+                        "`{name}` ends at 0 after `total_iters = {total_iters}` {unit}s; set `total_iters` to the number of {unit}s you train",
+                        unit = self.unit,
                     ),
                     ScheduleConfig::Step { gamma, .. }
                     | ScheduleConfig::Multistep { gamma, .. }
@@ -717,7 +739,7 @@ impl Analysis<'_> {
                 };
                 Culprit {
                     span,
-                    label: format!("the lr is 0 from epoch {epoch} on"),
+                    label: format!("the lr is 0 from {} {epoch} on", self.unit),
                     help: format!("{why}. {}", self.zero_help(epoch)),
                 }
             }
@@ -728,9 +750,26 @@ impl Analysis<'_> {
         if epoch == 0 {
             return "this group never learns; check the operators and parentheses (`**` binds tighter than `*`, `/` and `//`)".into();
         }
+        let (unit, call) = (self.unit, self.config.stepping().call_name());
+        if self.to_end_of_run() {
+            return format!(
+                "A group with lr 0 stops learning, and the declared run goes on to {unit} {}; end the decay with the run, or if training ends by {unit} {epoch}, say so with `run = {call}({unit}s = {epoch})`",
+                self.horizon - 1,
+            );
+        }
+        if self.config.run.is_some() {
+            return format!(
+                "A group with lr 0 stops learning; if training ends by {unit} {epoch}, say so with `run = {call}({unit}s = {epoch})`"
+            );
+        }
         format!(
             "A group with lr 0 stops learning; if training ends by epoch {epoch}, say so with `--horizon {epoch}`"
         )
+    }
+
+    /// Whether the horizon is the whole declared run (`run = ...` with its length).
+    fn to_end_of_run(&self) -> bool {
+        self.config.run_length() == Some(self.horizon)
     }
 
     /// Reports the first epoch where a lambda's value changes more than [`JUMP_FACTOR`]-fold,
@@ -1041,6 +1080,7 @@ mod tests {
                 lr_scale: 1.0,
             }],
             schedule: Some(schedule),
+            run: None,
         }
     }
 
@@ -1296,6 +1336,36 @@ mod tests {
         let h = help("lambda(e -> log(10 - e))");
         assert!(!h.contains("if e =="), "{h}");
         assert!(h.contains("at 90 of epochs 0 to 99"), "{h}");
+    }
+
+    #[test]
+    fn a_declared_run_is_the_horizon_in_its_unit() {
+        // Without `run`, the analysis stops just after the decay's end and sees nothing.
+        let decay = "optimizer = sgd(lr = 0.1)\nschedule = linear(start_factor = 1, end_factor = 0, total_iters = 1000)";
+        assert!(analyse(decay).is_empty());
+        let found = analyse(&format!("{decay}\nrun = per_step(steps = 2000)"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].message,
+            "the lr reaches 0 at step 1000 and stays 0 until the end of the run (step 1999)"
+        );
+        // Per epoch, in epochs; a run that ends with the decay is fine.
+        let found = analyse(&format!("{decay}\nrun = per_epoch(epochs = 1500)"));
+        assert!(found[0].message.contains("at epoch 1000"), "{found:?}");
+        assert!(analyse(&format!("{decay}\nrun = per_step(1001)")).is_empty());
+        // A run too long to simulate is analysed over its first MAX_HORIZON steps, at once.
+        let source = format!("{decay}\nrun = per_step(steps = 1_000_000_000_000)");
+        let file = crate::parse::parse(&source).unwrap();
+        let config = crate::check::check(&file).config.unwrap();
+        assert_eq!(horizon(&config, &Options::default()), MAX_HORIZON);
+        assert_eq!(horizon(&config, &Options { horizon: Some(7) }), 7);
+        let found = analyse(&source);
+        assert!(
+            found[0]
+                .message
+                .ends_with("end of the horizon (step 999999)"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -85,6 +85,13 @@ pub enum Statement {
         value: Expr,
         span: Span,
     },
+    /// `run = per_step(...)` or `run = per_epoch(...)`: when the schedule steps and how long the
+    /// run is; `keyword` is the span of the word `run`.
+    Run {
+        keyword: Span,
+        call: Call,
+        span: Span,
+    },
 }
 
 impl Statement {
@@ -93,7 +100,8 @@ impl Statement {
             Statement::Let { span, .. }
             | Statement::Optimizer { span, .. }
             | Statement::Group { span, .. }
-            | Statement::Schedule { span, .. } => *span,
+            | Statement::Schedule { span, .. }
+            | Statement::Run { span, .. } => *span,
         }
     }
 }

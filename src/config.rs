@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 mod optimizers;
 mod options;
+mod run;
 mod validate;
 
 pub use optimizers::OptimizerKind;
@@ -15,6 +16,7 @@ pub(crate) use options::writing_toml;
 pub use options::{
     HyperparamOverrides, Hyperparams, OptionName, OptionType, OptionValue, OptionValueKind,
 };
+pub use run::{Run, Stepping};
 pub use validate::{validate, Example, OptionProblem, Range};
 
 /// A fully resolved `.optim` file.
@@ -45,6 +47,11 @@ pub struct Config {
     pub groups: Vec<GroupConfig>,
     /// The schedule of every group that does not set its own; `None` means a constant lr.
     pub schedule: Option<ScheduleConfig>,
+    /// `run = per_step(...)` / `run = per_epoch(...)`: when the schedule steps and how long the
+    /// run is; `None` when the file does not say (the schedule then steps per epoch, and
+    /// the run's length is unknown). See [`Config::stepping`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
 }
 
 /// A [`Config`] as deserialized, before the checker's rules.
@@ -54,6 +61,8 @@ struct UncheckedConfig {
     defaults: Hyperparams,
     groups: Vec<GroupConfig>,
     schedule: Option<ScheduleConfig>,
+    #[serde(default)]
+    run: Option<Run>,
 }
 
 impl TryFrom<UncheckedConfig> for Config {
@@ -65,11 +74,23 @@ impl TryFrom<UncheckedConfig> for Config {
             defaults: u.defaults,
             groups: u.groups,
             schedule: u.schedule,
+            run: u.run,
         })
     }
 }
 
 impl Config {
+    /// When the schedule steps: as `run = ...` declares, else once per epoch.
+    pub fn stepping(&self) -> Stepping {
+        self.run.map_or(Stepping::PerEpoch, |r| r.stepping)
+    }
+
+    /// The declared run's length in schedule steps (epochs when stepped per epoch, optimizer
+    /// steps when stepped per step), where the file gives it.
+    pub fn run_length(&self) -> Option<u64> {
+        self.run.and_then(|r| r.length())
+    }
+
     /// The schedule driving group `i`: its own, else the file's.
     pub fn schedule_of(&self, group: usize) -> Option<&ScheduleConfig> {
         self.groups[group]

@@ -121,7 +121,9 @@ fn stmt_span(s: &Statement) -> Span {
         Statement::Let { value, span, .. } | Statement::Schedule { value, span, .. } => {
             Span::new(span.start, end_of(value))
         }
-        Statement::Optimizer { call, span, .. } => Span::new(span.start, call.span.end),
+        Statement::Optimizer { call, span, .. } | Statement::Run { call, span, .. } => {
+            Span::new(span.start, call.span.end)
+        }
         Statement::Group { span, .. } => *span,
     }
 }
@@ -143,7 +145,7 @@ fn slot_of(comment: Span, statements: &[Statement]) -> Slot {
         Statement::Let { value, .. } | Statement::Schedule { value, .. } => {
             expr_slot(comment, value)
         }
-        Statement::Optimizer { call, .. } => call_slot(comment, call),
+        Statement::Optimizer { call, .. } | Statement::Run { call, .. } => call_slot(comment, call),
         Statement::Group { fields, span, .. } => {
             match containing(fields, comment, |f| f.key.span.to(espan(&f.value))) {
                 Some(k) => expr_slot(comment, &fields[k].value),
@@ -198,6 +200,7 @@ fn kind_of(s: &Statement) -> u8 {
         Statement::Optimizer { .. } => 1,
         Statement::Group { .. } => 2,
         Statement::Schedule { .. } => 3,
+        Statement::Run { .. } => 4,
     }
 }
 
@@ -366,8 +369,12 @@ impl Formatter<'_> {
                 let body = self.expr(value, 0, head.len(), 0);
                 head + &body
             }
-            Statement::Optimizer { call, .. } => {
-                let head = "optimizer = ";
+            Statement::Optimizer { call, .. } | Statement::Run { call, .. } => {
+                let head = if matches!(s, Statement::Run { .. }) {
+                    "run = "
+                } else {
+                    "optimizer = "
+                };
                 let e = Expr {
                     kind: ExprKind::Call(Box::new(call.clone())),
                     span: call.span,

@@ -14,12 +14,13 @@
 mod args;
 mod lints;
 mod optimizer;
+mod run;
 mod schedules;
 mod scope;
 mod values;
 
 use crate::ast::{self, Span, Statement};
-use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, ScheduleConfig};
+use crate::config::{Config, GroupConfig, Hyperparams, OptimizerKind, Run, ScheduleConfig};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::{self, Lambda};
 use optimizer::GroupOverrides;
@@ -201,6 +202,8 @@ impl Checker {
         let mut groups: Vec<GroupConfig> = Vec::with_capacity(self.group_count);
         let mut group_names: HashMap<&str, Span> = HashMap::with_capacity(self.group_count);
         let mut schedule: Option<ScheduleConfig> = None;
+        let mut run: Option<Run> = None;
+        let mut seen_run = false;
         let mut seen_optimizer = false;
         let mut seen_schedule = false;
         // Group options are applied on top of the optimizer's values, which may be defined later
@@ -258,6 +261,13 @@ impl Checker {
                     seen_schedule = true;
                     schedule = self.schedule_value(value);
                 }
+                Statement::Run { call, .. } => {
+                    if seen_run {
+                        continue;
+                    }
+                    seen_run = true;
+                    run = self.run_call(call);
+                }
             }
         }
         self.check_momentum_cyclers();
@@ -270,6 +280,7 @@ impl Checker {
             defaults,
             groups,
             schedule,
+            run,
         })
     }
 
@@ -278,6 +289,7 @@ impl Checker {
     fn check_singletons(&mut self, file: &ast::File) {
         let mut optimizer_stmt: Option<(&ast::Call, Span)> = None;
         let mut schedule_stmt: Option<Span> = None;
+        let mut run_stmt: Option<Span> = None;
         for st in &file.statements {
             match st {
                 Statement::Optimizer { call, keyword, .. } => {
@@ -311,6 +323,22 @@ impl Checker {
                         );
                     } else {
                         schedule_stmt = Some(*keyword);
+                    }
+                }
+                Statement::Run { keyword, .. } => {
+                    if let Some(first) = run_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`run = ...` appears twice",
+                            )
+                            .with_label("second run")
+                            .with_related(first, "first run")
+                            .with_help("a file declares its run once; remove one of them"),
+                        );
+                    } else {
+                        run_stmt = Some(*keyword);
                     }
                 }
                 _ => {}

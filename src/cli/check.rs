@@ -17,8 +17,9 @@ pub struct Args {
     /// Treat warnings as errors (exit code 1).
     #[arg(long)]
     deny_warnings: bool,
-    /// How many epochs the numeric analysis simulates (at most 1000000). Default: enough to
-    /// cover every milestone, period and total in the file, and at least 100.
+    /// How many epochs the numeric analysis simulates (at most 1000000). Default: the run the
+    /// file declares (`run = ...`), else enough to cover every milestone, period and total in
+    /// the file, and at least 100.
     #[arg(long, value_name = "EPOCHS", value_parser = clap::value_parser!(u64).range(1..=MAX_HORIZON))]
     horizon: Option<u64>,
     /// Print nothing for a file that checks: no `ok: FILE` line (diagnostics are still printed).
@@ -60,7 +61,8 @@ pub fn run(args: Args) -> u8 {
         } else if args.format == DiagnosticFormat::Human && !args.quiet {
             // One line per file that checks, so that a run over many files says which passed
             // (the diagnostics above it are on stderr).
-            code = output::print(ok_line(&path.display().to_string(), warnings), code);
+            let partly = config.as_ref().and_then(|c| partly_analysed(c, &options));
+            code = output::print(ok_line(&path.display().to_string(), warnings, partly), code);
         }
         optimc::drop_in_background(config, bytes.len());
     }
@@ -73,12 +75,31 @@ pub fn run(args: Args) -> u8 {
     code
 }
 
-/// `ok: FILE`, and how many warnings it has, if any.
-fn ok_line(file: &str, warnings: usize) -> String {
-    match warnings {
-        0 => format!("ok: {file}\n"),
-        1 => format!("ok: {file} (1 warning)\n"),
-        n => format!("ok: {file} ({n} warnings)\n"),
+/// For a declared run longer than the analysis runs ([`analysis::horizon`]: at most
+/// `MAX_HORIZON` steps), what the `ok` line says about it.
+fn partly_analysed(config: &optimc::Config, options: &analysis::Options) -> Option<String> {
+    let length = config.run_length()?;
+    let horizon = analysis::horizon(config, options);
+    (options.horizon.is_none() && horizon < length).then(|| {
+        format!(
+            "analysed the first {horizon} of the run's {length} {}s",
+            config.stepping().unit()
+        )
+    })
+}
+
+/// `ok: FILE`, and how many warnings it has, if any, and what part of a long run was analysed.
+fn ok_line(file: &str, warnings: usize, partly: Option<String>) -> String {
+    let warnings = match warnings {
+        0 => None,
+        1 => Some("1 warning".to_string()),
+        n => Some(format!("{n} warnings")),
+    };
+    let notes: Vec<String> = warnings.into_iter().chain(partly).collect();
+    if notes.is_empty() {
+        format!("ok: {file}\n")
+    } else {
+        format!("ok: {file} ({})\n", notes.join("; "))
     }
 }
 
@@ -134,9 +155,18 @@ mod tests {
 
     #[test]
     fn a_file_that_checks_gets_one_line() {
-        assert_eq!(ok_line("a.optim", 0), "ok: a.optim\n");
-        assert_eq!(ok_line("a.optim", 1), "ok: a.optim (1 warning)\n");
-        assert_eq!(ok_line("a.optim", 3), "ok: a.optim (3 warnings)\n");
+        assert_eq!(ok_line("a.optim", 0, None), "ok: a.optim\n");
+        assert_eq!(ok_line("a.optim", 1, None), "ok: a.optim (1 warning)\n");
+        assert_eq!(ok_line("a.optim", 3, None), "ok: a.optim (3 warnings)\n");
+        let partly = || Some("analysed the first 10 of the run's 20 steps".to_string());
+        assert_eq!(
+            ok_line("a.optim", 0, partly()),
+            "ok: a.optim (analysed the first 10 of the run's 20 steps)\n"
+        );
+        assert_eq!(
+            ok_line("a.optim", 2, partly()),
+            "ok: a.optim (2 warnings; analysed the first 10 of the run's 20 steps)\n"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub mod pytorch;
 
 use crate::ast::Span;
 use crate::config::{
-    Config, GroupConfig, HyperparamOverrides, Hyperparams, OptimizerKind, PerGroup, ScheduleConfig,
+    Config, GroupConfig, HyperparamOverrides, Hyperparams, OptimizerKind, PerGroup, Run,
+    ScheduleConfig,
 };
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::error::Error;
@@ -138,6 +139,8 @@ struct Written {
     groups: Vec<WrittenGroup>,
     #[serde(default)]
     schedule: Option<ScheduleConfig>,
+    #[serde(default)]
+    run: Option<Run>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +188,7 @@ impl Written {
             defaults,
             groups,
             schedule: self.schedule,
+            run: self.run,
         }
     }
 }
@@ -405,6 +409,17 @@ fn problems(config: &Config) -> Vec<Problem> {
         if let Some(s) = &g.schedule {
             schedule_problems(s, &format!("groups[{i}].schedule"), n, &mut out);
         }
+    }
+    if let Some(message) = config.run.and_then(|r| r.problem()) {
+        out.push(Problem {
+            code: Code::OutOfRange,
+            path: "run".into(),
+            key: "run",
+            message,
+            help: "give the run's length once: `steps`, or `epochs` (with `steps_per_epoch` to \
+                   know the steps)"
+                .into(),
+        });
     }
     out
 }

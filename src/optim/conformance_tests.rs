@@ -174,6 +174,7 @@ fn run_case(path: &Path) -> Outcome {
         defaults,
         groups,
         schedule: None,
+        run: None,
     };
     let names: Vec<String> = groups_json
         .iter()

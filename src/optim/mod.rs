@@ -24,6 +24,7 @@
 //!         lr_scale: 1.0,
 //!     }],
 //!     schedule: None,
+//!     run: None,
 //! };
 //! let mut opt = Optimizer::new(&config, &[("w", 2)]).unwrap();
 //! let mut w = [1.0f32, 2.0];

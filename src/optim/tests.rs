@@ -19,6 +19,7 @@ fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
             })
             .collect(),
         schedule: None,
+        run: None,
     }
 }
 

@@ -121,6 +121,14 @@ impl Builder {
                     span,
                 }
             }
+            Rule::run_stmt => {
+                let call = self.call(inner.next().expect("run has a call"));
+                Statement::Run {
+                    keyword,
+                    call,
+                    span,
+                }
+            }
             Rule::schedule_stmt => {
                 let value = self.expr(inner.next().expect("schedule has a value"));
                 Statement::Schedule {

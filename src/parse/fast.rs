@@ -392,6 +392,18 @@ impl<'s> Parser<'s> {
                     span: Span::new(start, self.prev_end),
                 })
             }
+            b"run" => {
+                // `run` is a statement's first word but not a keyword (`is_keyword`).
+                let keyword = self.eat_keyword(b"run")?;
+                self.expect(b"=")?;
+                let name = self.ident()?;
+                let call = self.call(name)?;
+                Some(Statement::Run {
+                    keyword,
+                    call,
+                    span: Span::new(start, self.prev_end),
+                })
+            }
             b"schedule" => {
                 let keyword = self.eat_keyword(b"schedule")?;
                 self.expect(b"=")?;

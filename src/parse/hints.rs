@@ -3,7 +3,7 @@
 //! brackets, missing values, misplaced keywords).
 
 use super::builder::{OptimParser, Rule};
-use super::{KEYWORDS, STATEMENT_KEYWORDS};
+use super::{KEYWORDS, STATEMENT_KEYWORDS, STATEMENT_WORDS};
 use crate::ast::Span;
 use crate::diagnostic::{Code, Diagnostic};
 use pest::Parser as _;
@@ -153,6 +153,8 @@ fn rule_phrase(rule: Rule) -> Option<&'static str> {
         | Rule::optimizer_stmt
         | Rule::group_stmt
         | Rule::schedule_stmt
+        | Rule::run_stmt
+        | Rule::kw_run
         | Rule::kw_let
         | Rule::kw_optimizer
         | Rule::kw_group
@@ -422,12 +424,20 @@ fn grammar_words(p: &Place) -> Option<(String, Related)> {
             None,
         ));
     }
+    if expects("a name") && before.ends_with("run =") {
+        return Some((
+            "the run is a call: `run = per_step(steps = 10000)` or `run = per_epoch(epochs = 90)`"
+                .into(),
+            None,
+        ));
+    }
     if at_line_start
         && unclosed_bracket(&source[..at]).is_none()
         && found.text.chars().next().is_some_and(|c| c.is_alphabetic())
         && !STATEMENT_KEYWORDS.contains(&found.text.as_str())
+        && found.text != "run"
     {
-        let guess = STATEMENT_KEYWORDS
+        let guess = STATEMENT_WORDS
             .iter()
             .map(|k| (strsim::jaro_winkler(k, &found.text), *k))
             .filter(|(score, _)| *score > 0.85)

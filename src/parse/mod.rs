@@ -202,6 +202,12 @@ const KEYWORDS: [&str; 12] = [
 /// The words that start a statement.
 const STATEMENT_KEYWORDS: &[&str] = KEYWORDS.split_at(4).0;
 
+/// Every word that starts a statement: the keywords and `run`, which is not reserved
+/// (`let run = 3` is valid). A line that starts with `run` is as good a place to split a
+/// source as one that starts with a keyword (see `fast_in_two`): a name does not continue a
+/// complete expression either, and an incomplete one fails the head's parse.
+const STATEMENT_WORDS: [&str; 5] = ["let", "optimizer", "group", "schedule", "run"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

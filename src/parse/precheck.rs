@@ -2,7 +2,7 @@
 //! nesting deeper than [`MAX_NESTING`]), measured in one pass over the bytes that also finds
 //! where a large source splits for the two-thread parse.
 
-use super::{SPLIT_MIN_LEN, STATEMENT_KEYWORDS};
+use super::{SPLIT_MIN_LEN, STATEMENT_WORDS};
 use crate::ast::Span;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::limits::{MAX_NESTING, MAX_SOURCE_LEN};
@@ -131,7 +131,7 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Whether a line starts at `at` with a statement keyword, as a whole word.
+/// Whether a line starts at `at` with a word that starts a statement, as a whole word.
 pub(super) fn is_statement_start(bytes: &[u8], at: usize) -> bool {
     let (Some(b'\n'), Some(rest)) = (
         at.checked_sub(1).and_then(|i| bytes.get(i)),
@@ -139,7 +139,7 @@ pub(super) fn is_statement_start(bytes: &[u8], at: usize) -> bool {
     ) else {
         return false;
     };
-    STATEMENT_KEYWORDS.iter().any(|k| {
+    STATEMENT_WORDS.iter().any(|k| {
         rest.starts_with(k.as_bytes()) && !rest.get(k.len()).copied().is_some_and(is_word_byte)
     })
 }
@@ -189,6 +189,8 @@ mod tests {
             ("let s = \"a\\ngroup g {}\"", None),
             ("let s = \"a\ngroup g {}\"", None),
             ("let a = [\ngroup g {}\n", None),
+            ("let a = 1\nrun = per_step()", Some("run = per_step()")),
+            ("let a = 1\nrunning = 2\nrun_x", None),
         ];
         for (source, expected) in cases {
             assert_eq!(split_at(source), expected, "{source:?}");

@@ -286,6 +286,7 @@ fn config(case: &Value) -> Config {
         defaults,
         groups,
         schedule: (!case["scheduler"].is_null()).then(|| schedule(&case["scheduler"])),
+        run: None,
     }
 }
 

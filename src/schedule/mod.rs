@@ -29,6 +29,7 @@
 //!         lr_scale: 1.0,
 //!     }],
 //!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
+//!     run: None,
 //! };
 //! let mut schedule = Schedule::new(&config);
 //! let mut trace = Vec::new();

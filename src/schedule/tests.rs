@@ -24,6 +24,7 @@ fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) ->
             })
             .collect(),
         schedule,
+        run: None,
     }
 }
 

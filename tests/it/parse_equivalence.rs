@@ -127,7 +127,7 @@ fn expressions(file: &File) -> Vec<&Expr> {
             Statement::Let { value, .. } | Statement::Schedule { value, .. } => {
                 subexpressions(value, &mut out)
             }
-            Statement::Optimizer { call, .. } => call
+            Statement::Optimizer { call, .. } | Statement::Run { call, .. } => call
                 .args
                 .iter()
                 .for_each(|a| subexpressions(&a.value, &mut out)),
