@@ -60,18 +60,26 @@ fn stages(c: &mut Criterion) {
     for groups in GROUPS {
         let source = common::large_source(groups);
         let file = optimc::parse::parse(&source).expect("the benchmark file parses");
-        let config = optimc::check::check(&file)
-            .config
-            .expect("the benchmark file checks");
+        let checked = optimc::check::check(&file);
+        let config = checked.config.expect("the benchmark file checks");
         group.throughput(Throughput::Bytes(source.len() as u64));
         group.bench_with_input(BenchmarkId::new("check", groups), &file, |b, f| {
             b.iter_with_large_drop(|| optimc::check::check(black_box(f)))
         });
-        group.bench_with_input(BenchmarkId::new("analysis", groups), &file, |b, f| {
-            b.iter_with_large_drop(|| {
-                optimc::analysis::analyze(black_box(f), &source, &config, &Default::default())
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("analysis", groups),
+            &checked.sources,
+            |b, sources| {
+                b.iter_with_large_drop(|| {
+                    optimc::analysis::analyze(
+                        black_box(sources),
+                        &source,
+                        &config,
+                        &Default::default(),
+                    )
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -26,11 +26,12 @@
 //! epoch. A schedule stepped per step (`run = per_step(...)`) is analysed in steps, and the
 //! warnings say "step" where they would say "epoch".
 
-use crate::ast::{self, ExprKind, Span, Statement};
+use crate::ast::Span;
+use crate::check::{ScheduleSource as Src, Sources};
 use crate::config::{Config, ScheduleConfig};
 use crate::diagnostic::text::{approx, rounded};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::expr::{self, Lambda, Lookup};
+use crate::expr::Lambda;
 use crate::limits::{MAX_HORIZON, WORK_BUDGET};
 use crate::schedule::{start_of, Schedule};
 use std::collections::HashMap;
@@ -104,15 +105,16 @@ pub fn horizon(config: &Config, options: &Options) -> u64 {
         .min((WORK_BUDGET / work_per_epoch(config)).max(1))
 }
 
-/// Analyses a checked file: `config` must be what [`check`](crate::check::check) made of `file`,
-/// whose text is `source`. Returns warnings only, in no particular order.
+/// Analyses a checked file: `config` and `sources` must be what
+/// [`check`](crate::check::check) made of the file whose text is `source`. Returns warnings
+/// only, in no particular order.
 pub fn analyze(
-    file: &ast::File,
+    sources: &Sources,
     source: &str,
     config: &Config,
     options: &Options,
 ) -> Vec<Diagnostic> {
-    analyze_on(file, source, config, options, parallel(config))
+    analyze_on(sources, source, config, options, parallel(config))
 }
 
 /// Schedule instances (groups with their own schedule, and the file's) from which the analysis
@@ -132,11 +134,11 @@ fn parallel(config: &Config) -> bool {
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
-/// [`analyze`], with the schedule run on a second thread (`parallel`) while this one finds
-/// the source of every schedule and lints them. The diagnostics are the same, in the same
+/// [`analyze`], with the schedule run on a second thread (`parallel`) while this one lints
+/// every schedule. The diagnostics are the same, in the same
 /// order (lr problems first, then the schedules' lints), either way.
 fn analyze_on(
-    file: &ast::File,
+    sources: &Sources,
     source: &str,
     config: &Config,
     options: &Options,
@@ -144,8 +146,6 @@ fn analyze_on(
 ) -> Vec<Diagnostic> {
     let horizon = horizon(config, options);
     let run = || Paths::of(Schedule::new(config), horizon);
-    let env = Env::new(file);
-    let sources = Sources::find(file, &env, config);
     let mut lints = Analysis {
         source,
         config,
@@ -156,20 +156,20 @@ fn analyze_on(
     let paths = if parallel {
         std::thread::scope(|scope| {
             let runner = scope.spawn(run);
-            lints.schedule_lints(&sources);
+            lints.schedule_lints(sources);
             runner
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     } else {
-        lints.schedule_lints(&sources);
+        lints.schedule_lints(sources);
         run()
     };
     let mut a = Analysis {
         out: Vec::new(),
         ..lints
     };
-    a.trajectories(&sources, &paths);
+    a.trajectories(sources, &paths);
     a.out.append(&mut lints.out);
     a.out
 }
@@ -224,192 +224,29 @@ impl Paths {
     }
 }
 
-// ----- where each schedule node was written -----
+// ----- where each schedule node was written (the checker noted it: `check::Sources`) -----
 
-/// The `let` definitions, by name.
-struct Env<'a> {
-    lets: HashMap<&'a str, &'a ast::Expr>,
-}
-
-impl<'a> Env<'a> {
-    fn new(file: &'a ast::File) -> Self {
-        let mut lets = HashMap::new();
-        for st in &file.statements {
-            if let Statement::Let { name, value, .. } = st {
-                lets.entry(name.name.as_str()).or_insert(value);
-            }
-        }
-        Env { lets }
-    }
-
-    /// The expression that gives `e` its value: parentheses dropped, `let` names followed,
-    /// `if` decided. Bounded, although the checker already refuses cycles.
-    fn resolve(&self, mut e: &'a ast::Expr) -> &'a ast::Expr {
-        for _ in 0..1000 {
-            e = match &e.kind {
-                ExprKind::Paren(inner) => inner,
-                ExprKind::Name(n) => match self.lets.get(n.as_str()) {
-                    Some(v) => v,
-                    None => return e,
-                },
-                ExprKind::If {
-                    cond,
-                    then,
-                    otherwise,
-                } => {
-                    // As the checker decided it (a NaN, which the checker would have refused,
-                    // counts as true).
-                    let value = expr::constant(cond, &|n| self.lookup(n, 0));
-                    if value.map_or(f64::NAN, |(v, _)| v) != 0.0 {
-                        then
-                    } else {
-                        otherwise
-                    }
-                }
-                _ => return e,
-            };
-        }
-        e
-    }
-
-    /// What `name` means inside a condition: its `let`'s value, computed by the lambda
-    /// compiler's folding. `depth` bounds the `let`s followed, although the checker already
-    /// refuses cycles.
-    fn lookup(&self, name: &str, depth: usize) -> Lookup {
-        let Some(def) = self.lets.get(name).filter(|_| depth < 1000) else {
-            return Lookup::Undefined;
-        };
-        let inner = |n: &str| self.lookup(n, depth + 1);
-        if let ExprKind::Lambda { param, body } = &def.unparen().kind {
-            let lambda = expr::compile(param, body, &inner, &mut Vec::new());
-            return lambda.map_or(Lookup::Poisoned, Lookup::Lambda);
-        }
-        match expr::constant(def, &inner) {
-            Some((v, _)) => Lookup::Number(v),
-            None => Lookup::Poisoned,
-        }
+/// The source of the schedule driving group `g`.
+fn source_of_group<'s>(sources: &'s Sources, config: &Config, g: usize) -> Option<&'s Src> {
+    if config.groups[g].schedule.is_some() {
+        sources.groups.get(g)?.as_ref()
+    } else {
+        sources.file.as_ref()
     }
 }
 
-/// Where one schedule node of the config is written.
-#[derive(Debug, Default)]
-struct Src {
-    /// Where it is used (e.g. the name of a `let` inside `sequence(...)`).
-    at: Span,
-    /// The children of `chain` and `sequence`, in order.
-    children: Vec<Src>,
-    /// The spans of a `sequence`'s milestones.
-    milestones: Vec<Span>,
-}
-
-impl Src {
-    fn build<'a>(env: &Env<'a>, e: &'a ast::Expr, cfg: &ScheduleConfig) -> Src {
-        let mut src = Src {
-            at: e.span,
-            ..Src::default()
-        };
-        let ExprKind::Call(call) = &env.resolve(e).kind else {
-            return src;
-        };
-        let positional = || call.args.iter().filter(|a| a.name.is_none());
-        let named = |n: &str| {
-            call.args
-                .iter()
-                .find(|a| a.name.as_ref().is_some_and(|i| i.name == n))
-        };
-        // A lambda knows where it is written itself (`Lambda::body_span`, `first_fault`).
-        match cfg {
-            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-                src.children = positional()
-                    .zip(children)
-                    .map(|(a, c)| Src::build(env, &a.value, c))
-                    .collect();
-                if let Some(m) = named("milestones") {
-                    if let ExprKind::List(items) | ExprKind::Tuple(items) =
-                        &env.resolve(&m.value).kind
-                    {
-                        src.milestones = items.iter().map(|i| i.span).collect();
-                    }
-                }
-            }
-            _ => {}
-        }
-        src
+/// Every schedule written in the file, once, with its source.
+fn distinct<'c>(sources: &'c Sources, config: &'c Config) -> Vec<(&'c ScheduleConfig, &'c Src)> {
+    let mut out = Vec::new();
+    if let (Some(cfg), Some(src)) = (&config.schedule, &sources.file) {
+        out.push((cfg, src));
     }
-
-    fn child(&self, k: usize) -> Option<&Src> {
-        self.children.get(k)
-    }
-}
-
-/// The source of the file's schedule and of each group's own.
-struct Sources {
-    file: Option<Src>,
-    groups: Vec<Option<Src>>,
-}
-
-impl Sources {
-    fn find<'a>(file: &'a ast::File, env: &Env<'a>, config: &Config) -> Self {
-        let schedule_expr = file.statements.iter().find_map(|s| match s {
-            Statement::Schedule { value, .. } => Some(value),
-            _ => None,
-        });
-        let file_src = match (schedule_expr, &config.schedule) {
-            (Some(e), Some(cfg)) => Some(Src::build(env, e, cfg)),
-            _ => None,
-        };
-        let group_fields: Vec<Option<&ast::Expr>> = file
-            .statements
-            .iter()
-            .filter_map(|s| match s {
-                Statement::Group { fields, .. } => Some(
-                    fields
-                        .iter()
-                        .find(|f| f.key.name == "schedule")
-                        .map(|f| &f.value),
-                ),
-                _ => None,
-            })
-            .collect();
-        let groups = config
-            .groups
-            .iter()
-            .enumerate()
-            .map(
-                |(i, g)| match (group_fields.get(i).copied().flatten(), &g.schedule) {
-                    (Some(e), Some(cfg)) => Some(Src::build(env, e, cfg)),
-                    _ => None,
-                },
-            )
-            .collect();
-        Sources {
-            file: file_src,
-            groups,
-        }
-    }
-
-    /// The source of the schedule driving group `g`.
-    fn of_group(&self, config: &Config, g: usize) -> Option<&Src> {
-        if config.groups[g].schedule.is_some() {
-            self.groups[g].as_ref()
-        } else {
-            self.file.as_ref()
-        }
-    }
-
-    /// Every schedule written in the file, once, with its source.
-    fn distinct<'c>(&'c self, config: &'c Config) -> Vec<(&'c ScheduleConfig, &'c Src)> {
-        let mut out = Vec::new();
-        if let (Some(cfg), Some(src)) = (&config.schedule, &self.file) {
+    for (g, src) in config.groups.iter().zip(&sources.groups) {
+        if let (Some(cfg), Some(src)) = (&g.schedule, src) {
             out.push((cfg, src));
         }
-        for (g, src) in config.groups.iter().zip(&self.groups) {
-            if let (Some(cfg), Some(src)) = (&g.schedule, src) {
-                out.push((cfg, src));
-            }
-        }
-        out
     }
+    out
 }
 
 // ----- the analysis -----
@@ -445,7 +282,7 @@ impl Analysis<'_> {
 
     /// The lints of every schedule written in the file: lambda jumps and the tree's shape.
     fn schedule_lints(&mut self, sources: &Sources) {
-        for (cfg, src) in sources.distinct(self.config) {
+        for (cfg, src) in distinct(sources, self.config) {
             self.lambda_jumps(cfg, src, self.horizon);
             self.tree_lints(cfg, src);
         }
@@ -471,7 +308,7 @@ impl Analysis<'_> {
             let Some(cfg) = self.config.schedule_of(g) else {
                 continue;
             };
-            let src = sources.of_group(self.config, g);
+            let src = source_of_group(sources, self.config, g);
 
             let stays_zero = zero_since[g]
                 .filter(|&z| z + 1 < self.horizon && self.config.groups[g].options.lr != 0.0);
@@ -1060,8 +897,13 @@ mod tests {
 
     fn analyse(source: &str) -> Vec<Diagnostic> {
         let file = crate::parse::parse(source).unwrap();
-        let config = crate::check::check(&file).config.unwrap();
-        analyze(&file, source, &config, &Options::default())
+        let checked = crate::check::check(&file);
+        analyze(
+            &checked.sources,
+            source,
+            &checked.config.unwrap(),
+            &Options::default(),
+        )
     }
 
     fn config_with(schedule: ScheduleConfig) -> Config {
@@ -1213,12 +1055,13 @@ mod tests {
         let mut compared = 0;
         for source in &sources {
             let file = crate::parse::parse(source).unwrap();
-            let Some(config) = crate::check::check(&file).config else {
+            let checked = crate::check::check(&file);
+            let Some(config) = checked.config else {
                 continue;
             };
             for options in [Options::default(), Options { horizon: Some(7) }] {
-                let serial = analyze_on(&file, source, &config, &options, false);
-                let parallel = analyze_on(&file, source, &config, &options, true);
+                let serial = analyze_on(&checked.sources, source, &config, &options, false);
+                let parallel = analyze_on(&checked.sources, source, &config, &options, true);
                 assert_eq!(serial, parallel, "{source}");
                 compared += serial.len();
             }
@@ -1383,14 +1226,41 @@ mod tests {
         );
     }
 
+    /// The spans come from the checker: through `let` names and the branch of an `if` it took,
+    /// to the child as it is used and the milestone as it is written.
+    #[test]
+    fn a_cut_short_child_is_found_through_lets_and_ifs() {
+        let source = "optimizer = sgd(lr = 1)\n\
+            let short = 1\n\
+            let warm = linear(start_factor = 0.1, total_iters = 10)\n\
+            let plan = if short == 1 then sequence(warm, cosine(t_max = 50), milestones = [5]) \
+            else sequence(warm, cosine(t_max = 50), milestones = [20])\n\
+            schedule = (plan)\n";
+        let found = analyse(source);
+        let d = found
+            .iter()
+            .find(|d| d.code == Code::ScheduleCutShort)
+            .unwrap();
+        let then = source.find("then").unwrap();
+        assert_eq!(d.span.start, then + source[then..].find("warm").unwrap());
+        assert_eq!(&source[d.span.start..d.span.end], "warm");
+        let milestone = d.related[0].span;
+        assert_eq!(
+            milestone.start,
+            then + source[then..].find("[5]").unwrap() + 1
+        );
+        assert_eq!(&source[milestone.start..milestone.end], "5");
+    }
+
     #[test]
     fn a_bad_horizon_is_clamped_not_trusted() {
         let source = "optimizer = sgd(lr = 1)\nschedule = polynomial(total_iters = 5)";
         let file = crate::parse::parse(source).unwrap();
-        let config = crate::check::check(&file).config.unwrap();
+        let checked = crate::check::check(&file);
+        let config = checked.config.unwrap();
         for horizon in [0, 1, 6, u64::MAX] {
             let found = analyze(
-                &file,
+                &checked.sources,
                 source,
                 &config,
                 &Options {

@@ -160,7 +160,7 @@ fn check_and_analyze(
             let checked = check::check(&file);
             let mut items = checked.diagnostics;
             if let (Some(config), Some(options)) = (&checked.config, analysis) {
-                items.extend(analysis::analyze(&file, source, config, options));
+                items.extend(analysis::analyze(&checked.sources, source, config, options));
                 items.sort_by_key(|d| (d.span.start, d.span.end));
             }
             drop_in_background(file, source.len());

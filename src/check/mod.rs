@@ -33,6 +33,37 @@ use std::collections::HashMap;
 pub struct Checked {
     pub config: Option<Config>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where the config's schedules are written, for the [`analysis`](crate::analysis)
+    /// (empty without a config).
+    pub sources: Sources,
+}
+
+/// Where one schedule of the config is written, as the checker found it while building the
+/// schedule (`let` names followed, `if`s decided as it decided them), so that the analysis can
+/// point at the source without walking the tree again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScheduleSource {
+    /// Where it is used (e.g. the name of a `let` inside `sequence(...)`).
+    pub at: Span,
+    /// The children of `chain` and `sequence`, in order.
+    pub children: Vec<ScheduleSource>,
+    /// The spans of a `sequence`'s milestones.
+    pub milestones: Vec<Span>,
+}
+
+impl ScheduleSource {
+    /// The source of child `k` of a `chain` or `sequence`.
+    pub fn child(&self, k: usize) -> Option<&ScheduleSource> {
+        self.children.get(k)
+    }
+}
+
+/// The source of the file's schedule and of each group's own, beside [`Config::schedule`] and
+/// [`Config::groups`] (by index).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    pub file: Option<ScheduleSource>,
+    pub groups: Vec<Option<ScheduleSource>>,
 }
 
 /// Checks a parsed file. Safe on a thread of any stack size: see [`crate::limits`].
@@ -49,14 +80,15 @@ fn check_file(file: &ast::File) -> Checked {
     }
     let mut diagnostics = checker.diags;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    let config = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
+    let (config, sources) = if diagnostics.iter().any(Diagnostic::is_error) {
+        (None, Sources::default())
     } else {
-        config
+        (config, std::mem::take(&mut checker.sources))
     };
     Checked {
         config,
         diagnostics,
+        sources,
     }
 }
 
@@ -70,7 +102,8 @@ enum Value {
     Word(String),
     List(Vec<Item>),
     Tuple(Vec<Item>),
-    Schedule(ScheduleConfig),
+    /// A schedule, with where its children and milestones are written.
+    Schedule(ScheduleConfig, ScheduleSource),
     Lambda(Lambda),
 }
 
@@ -85,7 +118,7 @@ impl Value {
             Value::Word(w) => format!("the undefined name `{w}`"),
             Value::List(_) => "a list".into(),
             Value::Tuple(_) => "a tuple".into(),
-            Value::Schedule(_) => "a schedule".into(),
+            Value::Schedule(..) => "a schedule".into(),
             Value::Lambda(_) => "a lambda".into(),
         }
     }
@@ -133,6 +166,11 @@ struct Checker {
     guarded: bool,
     /// The name span of the `let` whose value is being checked, which that value cannot use.
     current_let: Option<Span>,
+    /// Where the file's schedule and each group's are written (see [`Checked::sources`]).
+    sources: Sources,
+    /// The children and milestones of the `chain` or `sequence` just built, which
+    /// [`Checker::schedule_call`] takes (a builder returns only the config).
+    built_source: Option<ScheduleSource>,
 }
 
 impl Checker {
@@ -186,6 +224,11 @@ impl Checker {
             counted: Cell::new((0, 0)),
             guarded: false,
             current_let: None,
+            sources: Sources {
+                file: None,
+                groups: Vec::with_capacity(group_count),
+            },
+            built_source: None,
         }
     }
 
@@ -259,7 +302,8 @@ impl Checker {
                         continue;
                     }
                     seen_schedule = true;
-                    schedule = self.schedule_value(value);
+                    let built = self.schedule_value(value);
+                    (schedule, self.sources.file) = built.unzip();
                 }
                 Statement::Run { call, .. } => {
                     if seen_run {

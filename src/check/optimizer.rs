@@ -296,6 +296,7 @@ impl Checker {
         let mut params: Option<Vec<String>> = None;
         let mut schedule = None;
         let mut lr_scale = 1.0;
+        let mut source = None;
         let mut overrides = Vec::new();
         for field in fields {
             let key = field.key.name.as_str();
@@ -322,7 +323,7 @@ impl Checker {
                         patterns.into_iter().map(|(p, _)| p).collect()
                     })
                 }
-                "schedule" => schedule = self.schedule_value(&field.value),
+                "schedule" => (schedule, source) = self.schedule_value(&field.value).unzip(),
                 "lr_scale" => lr_scale = self.lr_scale(&field.value).unwrap_or(1.0),
                 _ => match (self.optimizer, OptionName::from_name(key)) {
                     (Some(kind), option) => match kind.option(key) {
@@ -356,6 +357,7 @@ impl Checker {
             );
         }
         self.groups_checked += 1;
+        self.sources.groups.push(source);
         (
             GroupConfig {
                 name: name.name.clone(),

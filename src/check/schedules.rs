@@ -5,7 +5,7 @@
 //! argument ([`Arguments`]) and the few builders that do more than read.
 
 use super::args::Bound;
-use super::{Checker, Value};
+use super::{Checker, ScheduleSource, Value};
 use crate::ast::{self, Span};
 use crate::config::{AnnealStrategy, PerGroup, ScheduleConfig, WsdShape};
 use crate::diagnostic::{Code, Diagnostic};
@@ -15,10 +15,20 @@ use crate::schedule::{
 };
 
 impl Checker {
-    pub(super) fn schedule_value(&mut self, e: &ast::Expr) -> Option<ScheduleConfig> {
+    /// The schedule `e` is, with where it is written (used at `e`).
+    pub(super) fn schedule_value(
+        &mut self,
+        e: &ast::Expr,
+    ) -> Option<(ScheduleConfig, ScheduleSource)> {
         let v = self.arg_value(e)?;
         match v {
-            Value::Schedule(s) => Some(s),
+            Value::Schedule(s, source) => Some((
+                s,
+                ScheduleSource {
+                    at: e.span,
+                    ..source
+                },
+            )),
             other => {
                 let help = match &other {
                     Value::Lambda(_) => "wrap it: `lambda(epoch -> ...)` multiplies the initial lr by it".to_string(),
@@ -35,7 +45,7 @@ impl Checker {
         &mut self,
         k: &'static KindInfo,
         call: &ast::Call,
-    ) -> Option<ScheduleConfig> {
+    ) -> Option<(ScheduleConfig, ScheduleSource)> {
         let errors_before = self.error_count();
         let b = self.bind(
             call,
@@ -46,13 +56,18 @@ impl Checker {
             k.variadic,
         );
         let config = ScheduleConfig::from_args(k, &mut Reader { c: self, b: &b, k });
+        // Set by `combined_schedule` for this call (its children took theirs already).
+        let source = self.built_source.take().unwrap_or(ScheduleSource {
+            at: call.span,
+            ..ScheduleSource::default()
+        });
         if let Some(c) = &config {
             self.note_momentum_cycling(c, &b);
         }
         if self.error_count() > errors_before {
             None
         } else {
-            config
+            config.map(|c| (c, source))
         }
     }
 
@@ -260,11 +275,18 @@ impl Checker {
     /// `chain` and `sequence`: their positional arguments are schedules.
     fn combined_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
+        let mut sources = Vec::with_capacity(b.rest.len());
         for child in &b.rest {
-            if let Some(s) = self.schedule_value(child) {
+            if let Some((s, source)) = self.schedule_value(child) {
                 children.push(s);
+                sources.push(source);
             }
         }
+        let mut built = ScheduleSource {
+            at: b.call.span,
+            children: sources,
+            milestones: Vec::new(),
+        };
         if b.rest.is_empty() {
             self.error(
                 Diagnostic::error(
@@ -285,9 +307,11 @@ impl Checker {
             );
         }
         if k.kind == ScheduleKind::Chain {
+            self.built_source = Some(built);
             return ScheduleConfig::Chain { children };
         }
         let (items, span) = self.whole_list(b, "milestones").unwrap_or_default();
+        built.milestones = items.iter().map(|&(_, span)| span).collect();
         self.lint_milestones(ScheduleKind::Sequence, &items, 1.0);
         let milestones: Vec<u64> = items.into_iter().map(|(m, _)| m).collect();
         if b.get("milestones").is_some()
@@ -317,6 +341,7 @@ impl Checker {
                 .with_help("milestone k is the epoch at which schedule k + 1 takes over; give one fewer milestone than schedules"),
             );
         }
+        self.built_source = Some(built);
         ScheduleConfig::Sequence {
             children,
             milestones,

@@ -29,7 +29,7 @@ impl Checker {
                 Some(Value::Str(_)) => Lookup::Other("a string"),
                 Some(Value::List(_)) => Lookup::Other("a list"),
                 Some(Value::Tuple(_)) => Lookup::Other("a tuple"),
-                Some(Value::Schedule(_)) => Lookup::Other("a schedule"),
+                Some(Value::Schedule(..)) => Lookup::Other("a schedule"),
                 // An errored `let` was reported already: its uses say nothing more.
                 None => Lookup::Poisoned,
                 Some(Value::Word(_)) => Lookup::Number(1.0),

@@ -190,7 +190,9 @@ impl Checker {
     pub(super) fn call(&mut self, call: &ast::Call) -> Option<Value> {
         let name = call.name.name.as_str();
         if let Some(kind) = ScheduleKind::from_name(name) {
-            return self.schedule_call(kind.info(), call).map(Value::Schedule);
+            return self
+                .schedule_call(kind.info(), call)
+                .map(|(s, source)| Value::Schedule(s, source));
         }
         if let Some(func) = Func::from_name(name) {
             if let Some(d) = expr::arity_error(func, call) {
