@@ -79,7 +79,51 @@ def torch_optimizers(torch):
         "nadam": lambda p, k: o.NAdam(p, lr=2e-3, **k),
         "radam": lambda p, k: o.RAdam(p, lr=1e-3, **k),
         "adam_amsgrad": lambda p, k: o.Adam(p, lr=1e-3, amsgrad=True, **k),
+        "rprop": lambda p, k: o.Rprop(p, lr=0.01, **k),
+        "asgd": lambda p, k: o.ASGD(p, lr=0.01, **k),
+        "adafactor": lambda p, k: o.Adafactor(p, lr=0.01, **k),
+        "muon": lambda p, k: o.Muon(p, lr=0.02, **k),
+        # timm's (the reference of optimc's lion and lamb), where timm is there.
+        "lion": lambda p, k: timm_optim("lion").Lion(p, lr=1e-4, weight_decay=0.01, **k),
+        "lion_caution": lambda p, k: timm_optim("lion").Lion(p, lr=1e-4, caution=True, **k),
+        "lamb": lambda p, k: timm_optim("lamb").Lamb(p, lr=1e-3, **k),
     }
+
+
+# Issue 15's optimizers, run at 10^7 values only (Muon on its 4096 x 2048 matrix).
+NEW_OPTIMIZERS = ["rprop", "asgd", "lion", "lion_caution", "lamb", "adafactor", "muon"]
+MUON_ROWS = 4096  # benches/common/mod.rs: MUON_ROWS
+
+
+def shape_of(name, n):
+    """benches/common/mod.rs: shape_of (Adafactor a matrix with rows of 1,000, Muon one of
+    MUON_ROWS rows)."""
+    if name == "adafactor" and n % 1000 == 0:
+        return (n // 1000, 1000)
+    if name == "muon" and n % MUON_ROWS == 0:
+        return (MUON_ROWS, n // MUON_ROWS)
+    return (n,)
+
+
+def timm_optim(module):
+    """`timm.optim.<module>`. timm's package imports torchvision, which has no build for this
+    torch; the optimizer modules do not need it, so they are loaded without the package's
+    `__init__` when `import timm.optim` fails. Raises ImportError without timm."""
+    import importlib
+    try:
+        return importlib.import_module(f"timm.optim.{module}")
+    except ImportError:
+        import importlib.util
+        import types
+        spec = importlib.util.find_spec("timm")
+        if spec is None:
+            raise
+        root = Path(spec.submodule_search_locations[0])
+        for name, path in [("timm", root), ("timm.optim", root / "optim")]:
+            stub = types.ModuleType(name)
+            stub.__path__ = [str(path)]
+            sys.modules[name] = stub
+        return importlib.import_module(f"timm.optim.{module}")
 
 
 def metric(e):
@@ -132,6 +176,7 @@ def optimizer_side_by_side(torch, name, n, threads, steps, reps, rounds):
     row = dict(ours[0])
     row["ms_per_step"] = statistics.median(r["ms_per_step"] for r in ours)
     row["gb_per_s"] = statistics.median(r["gb_per_s"] for r in ours)
+    theirs = [t for t in theirs if t is not None]
     if not theirs:
         return row, None
     return row, (statistics.median(ms for ms, _ in theirs), theirs[0][1])
@@ -181,17 +226,21 @@ def torch_fill(torch, n, scale):
 
 
 def torch_optimizer(torch, name, n, steps, reps):
-    """ms per step on PyTorch's fastest CPU path: fused=True where it exists, else foreach."""
+    """ms per step on PyTorch's fastest CPU path: fused=True where it exists, else foreach,
+    else the default (Muon has neither); None where the optimizer is not there (timm's)."""
     make = torch_optimizers(torch)[name]
-    for path in ({"fused": True}, {"foreach": True}):
-        p = torch.nn.Parameter(torch_fill(torch, n, 0.5))
-        p.grad = torch_fill(torch, n, 1e-2)
+    shape = shape_of(name, n)
+    for path in ({"fused": True}, {"foreach": True}, {}):
+        p = torch.nn.Parameter(torch_fill(torch, n, 0.5).reshape(shape))
+        p.grad = torch_fill(torch, n, 1e-2).reshape(shape)
         try:
             opt = make([p], path)
             opt.step()
+        except ImportError:
+            return None
         except (RuntimeError, TypeError, ValueError):
             continue
-        label = next(iter(path))
+        label = next(iter(path), "default")
 
         def run():
             t = time.perf_counter()
@@ -303,9 +352,13 @@ def main():
                 stream = run_optimc("stream", n, t, 3 * reps)
                 bw = max(s["best_gb_per_s"] for s in stream)
                 stream_rows.append((n, t, stream))
-                for name in names:
+                runs = [(name, n) for name in names]
+                if n == 10_000_000:
+                    runs += [(name, MUON_ROWS * 2048 if name == "muon" else n)
+                             for name in NEW_OPTIMIZERS]
+                for name, m in runs:
                     ours, theirs = optimizer_side_by_side(
-                        torch, name, n, t, steps, reps, rounds if n >= 10_000_000 else 1)
+                        torch, name, m, t, steps, reps, rounds if n >= 10_000_000 else 1)
                     frac = ours["gb_per_s"] / bw
                     if theirs:
                         tms, path = theirs
@@ -318,7 +371,7 @@ def main():
                         met = "yes" if (ratio is None or ratio >= 1.0) and frac >= 1 / 1.3 else "**no**"
                     else:
                         met = "–"
-                    print(f"| {name} | {n:,} | {t} | {tcol} | {ours['gb_per_s']:.1f} | {bw:.1f} | "
+                    print(f"| {name} | {m:,} | {t} | {tcol} | {ours['gb_per_s']:.1f} | {bw:.1f} | "
                           f"{frac:.2f} | {met} |", flush=True)
 
         print("\n#### STREAM-style bandwidth (GB/s, median / best of "

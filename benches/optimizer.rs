@@ -1,5 +1,6 @@
 //! `Optimizer::step` for every optimizer at 10^5, 10^6 and 10^7 parameters, single-threaded,
-//! plus the 10^7 case on every available core (`OPTIMC_BENCH_THREADS` overrides the count).
+//! plus the 10^7 case on every available core (`OPTIMC_BENCH_THREADS` overrides the count);
+//! Muon on its 4096 x 2048 matrix.
 //! Throughput is in parameters per second.
 
 mod common;
@@ -7,11 +8,16 @@ mod common;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::time::Duration;
 
-fn optimizers(c: &mut Criterion) {
-    let threads = std::env::var("OPTIMC_BENCH_THREADS")
+/// The thread count of the many-thread runs.
+fn bench_threads() -> usize {
+    std::env::var("OPTIMC_BENCH_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn optimizers(c: &mut Criterion) {
+    let threads = bench_threads();
     for &(name, expr) in common::OPTIMIZERS {
         let mut group = c.benchmark_group(format!("optimizer_step/{name}"));
         group.sample_size(10);
@@ -34,5 +40,33 @@ fn optimizers(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, optimizers);
+/// Muon on issue 15's 4096 x 2048 matrix (its Newton-Schulz iteration is matrix products, so
+/// the parameter counts of `optimizers` mean nothing to it): one thread and every core.
+fn muon(c: &mut Criterion) {
+    let threads = bench_threads();
+    let (name, expr) = common::MUON;
+    let n = common::MUON_ROWS * common::MUON_COLS;
+    let mut group = c.benchmark_group(format!("optimizer_step/{name}"));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(Duration::from_secs(5));
+    let mut runs = vec![1];
+    if threads > 1 {
+        runs.push(threads);
+    }
+    for t in runs {
+        let mut bench = common::OptimizerBench::new(expr, n, t);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(
+            BenchmarkId::new(
+                format!("threads{t}"),
+                format!("{}x{}", common::MUON_ROWS, common::MUON_COLS),
+            ),
+            |b| b.iter(|| bench.step()),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, optimizers, muon);
 criterion_main!(benches);

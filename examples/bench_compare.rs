@@ -118,9 +118,7 @@ fn lambdas(reps: usize) {
 
 /// Milliseconds per optimizer step over one parameter of `n` values.
 fn optimizer(name: &str, n: usize, threads: usize, steps: usize, reps: usize) {
-    let &(_, expr) = common::OPTIMIZERS
-        .iter()
-        .find(|(k, _)| *k == name)
+    let expr = common::optimizer_workload(name)
         .unwrap_or_else(|| panic!("no optimizer workload `{name}`"));
     let mut bench = common::OptimizerBench::new(expr, n, threads);
     let kind: OptimizerKind = bench.optimizer.kind();

@@ -82,8 +82,7 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
     ("nadam", "nadam(lr = 2e-3)"),
     ("radam", "radam(lr = 1e-3)"),
     ("adam_amsgrad", "adam(lr = 1e-3, amsgrad = true)"),
-    // Issue 15's (Muon is not here: its Newton-Schulz products are not yet fast enough for a
-    // matrix of 10^7 values; see BENCHMARKS.md).
+    // Issue 15's (Muon is `MUON`: it takes one matrix, of `MUON_ROWS` rows).
     ("rprop", "rprop(lr = 0.01)"),
     ("asgd", "asgd(lr = 0.01)"),
     ("lion", "lion(lr = 1e-4, weight_decay = 0.01)"),
@@ -92,11 +91,29 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
     ("adafactor", "adafactor(lr = 0.01)"),
 ];
 
+/// Muon's workload, apart from `OPTIMIZERS` because it takes only matrices: issue 15's
+/// 4096 x 2048 (`MUON_ROWS` x `MUON_COLS`), as `compare.py` builds it.
+pub const MUON: (&str, &str) = ("muon", "muon(lr = 0.02)");
+pub const MUON_ROWS: usize = 4096;
+pub const MUON_COLS: usize = 2048;
+
+/// Every optimizer workload, `OPTIMIZERS` and `MUON`, by name.
+pub fn optimizer_workload(name: &str) -> Option<&'static str> {
+    OPTIMIZERS
+        .iter()
+        .chain([&MUON])
+        .find(|(k, _)| *k == name)
+        .map(|&(_, expr)| expr)
+}
+
 /// The shape a workload registers its `n` values with: Adafactor factors a matrix (rows of
-/// 1,000, as `compare.py` would build it), the others see a vector.
+/// 1,000, as `compare.py` would build it), Muon takes a matrix of `MUON_ROWS` rows, the others
+/// see a vector.
 pub fn shape_of(expr: &str, n: usize) -> Vec<usize> {
     if expr.starts_with("adafactor") && n.is_multiple_of(1000) {
         vec![n / 1000, 1000]
+    } else if expr.starts_with("muon") && n.is_multiple_of(MUON_ROWS) {
+        vec![MUON_ROWS, n / MUON_ROWS]
     } else {
         vec![n]
     }
