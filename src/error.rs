@@ -91,6 +91,11 @@ pub enum ErrorKind {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Candle(crate::candle::CandleError),
+    /// The burn layer refused a parameter, a module or a schedule.
+    #[cfg(feature = "burn")]
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Burn(crate::burn::BurnError),
 }
 
 impl Error {
@@ -156,6 +161,10 @@ kinds_from! {
 #[cfg(feature = "candle")]
 kinds_from! {
     Candle(crate::candle::CandleError),
+}
+#[cfg(feature = "burn")]
+kinds_from! {
+    Burn(crate::burn::BurnError),
 }
 
 /// The rendered diagnostic (for a refused file, every one of its diagnostics).

@@ -79,6 +79,8 @@
 //!   `default-features = false` the library is the language, schedules, optimizers, [`Trainer`]
 //!   and exports alone, without clap, plotters or png.
 //! * `candle` (off): [`candle`](crate::candle), training candle `Var`s (candle-core, candle-nn).
+//! * `burn` (off): [`burn`](crate::burn), training burn modules and burn `LrScheduler`s from a
+//!   `.optim` file (burn, with its pure-Rust CPU backend `flex`).
 //! * `mimalloc` (default): the allocator of the `optimc` command; the library never sets one.
 //!
 //! Items hidden from these docs (`atomic`, `drop_in_background`, `parse::paths`,
@@ -112,6 +114,10 @@ pub mod train;
 #[cfg(feature = "candle")]
 #[cfg_attr(docsrs, doc(cfg(feature = "candle")))]
 pub mod candle;
+
+#[cfg(feature = "burn")]
+#[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
+pub mod burn;
 
 pub use config::Config;
 pub use diagnostic::{Diagnostic, Diagnostics};

@@ -94,8 +94,8 @@ impl Trainer {
     }
 
     /// [`step`](Self::step) for callers that build `params` from the registered list itself
-    /// (the candle layer), so names need no check.
-    #[cfg(feature = "candle")]
+    /// (the candle and burn layers), so names need no check.
+    #[cfg(any(feature = "candle", feature = "burn"))]
     pub(crate) fn step_registered(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
         Ok(self.optimizer.step(params)?)
     }

@@ -8,6 +8,8 @@ mod common;
 mod counting_alloc;
 
 mod api;
+#[cfg(feature = "burn")]
+mod burn;
 #[cfg(feature = "candle")]
 mod candle;
 mod check;

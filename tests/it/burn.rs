@@ -1,0 +1,467 @@
+//! `optimc::burn` (cargo feature `burn`): a burn module stepped through `BurnTrainer` gets
+//! exactly the values the plain `Trainer` gives the same gradients; `BurnSchedule` as burn's
+//! `LrScheduler` gives the plain `Schedule`'s lrs and resumes from its record;
+//! `module_lr_scheduler` maps the file's groups to burn's parameter groups; bad modules are
+//! refused with typed errors; the `train_burn` example converges.
+
+#[allow(dead_code)]
+#[path = "../../examples/train_burn.rs"]
+mod train_burn;
+
+use burn::lr_scheduler::LrScheduler;
+use burn::module::{Module, Param, ParamId};
+use burn::optim::GradientsParams;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use optimc::burn::{module_lr_scheduler, BurnError, BurnSchedule, BurnTrainer};
+use optimc::error::ErrorKind;
+use optimc::optim::{GroupError, ParamMut};
+use optimc::{Config, Schedule, Trainer};
+
+const ADAM: &str = r#"
+optimizer = adam(lr = 0.01, weight_decay = 1e-2, amsgrad = true)
+group weights { params = "*.weight" }
+group biases  { params = "*.bias", lr = 0.05, weight_decay = 0 }
+schedule = step(step_size = 2, gamma = 0.5)
+"#;
+
+const ADAMW: &str = r#"
+optimizer = adamw(lr = 0.02, betas = [0.8, 0.99], weight_decay = 0.1)
+group weights { params = "*.weight" }
+group biases  { params = "*.bias", lr = 0.01, weight_decay = 0, betas = [0.9, 0.9] }
+schedule = cosine(t_max = 3, eta_min = 0.001)
+"#;
+
+const SGD: &str = r#"
+optimizer = sgd(lr = 0.1, momentum = 0.9, nesterov = true, weight_decay = 1e-3)
+group weights { params = "*.weight" }
+group biases  { params = "*.bias", lr = 0.02, momentum = 0.5, nesterov = false }
+schedule = cyclic(base_lr = [0.01, 0.001], max_lr = [0.1, 0.02], step_size_up = 2)
+"#;
+
+const RMSPROP_PLATEAU: &str = r#"
+optimizer = rmsprop(lr = 0.01, momentum = 0.5, centered = true)
+group weights { params = "*.weight" }
+group biases  { params = "*.bias", lr = 0.002 }
+schedule = plateau(mode = min, factor = 0.5, patience = 0)
+"#;
+
+/// A deterministic generator (xorshift64*), uniform in [-1, 1).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+        bits as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    fn fill(&mut self, n: usize) -> Vec<f32> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
+
+fn config(source: &str) -> Config {
+    Config::from_source("test.optim", source).unwrap()
+}
+
+fn device() -> Device {
+    Device::default().autodiff()
+}
+
+/// A layer with its parameters as plain fields, so the test sets their values.
+#[derive(Module, Debug)]
+struct Layer {
+    weight: Param<Tensor<2>>,
+    bias: Param<Tensor<1>>,
+}
+
+#[derive(Module, Debug)]
+struct Net {
+    fc: Layer,
+    head: Layer,
+}
+
+fn param<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Param<Tensor<D>> {
+    Param::from_data(TensorData::new(values, shape), &device())
+}
+
+/// Names, shapes and the steps (0-based) at which each parameter has no gradient, in the
+/// module's visiting order.
+const PARAMS: [(&str, &[usize], &[usize]); 4] = [
+    ("fc.weight", &[2, 3], &[]),
+    ("fc.bias", &[3], &[2]),
+    ("head.weight", &[3, 1], &[0, 3, 4]),
+    ("head.bias", &[1], &[]),
+];
+
+fn net(init: &[Vec<f32>]) -> Net {
+    Net {
+        fc: Layer {
+            weight: param(init[0].clone(), [2, 3]),
+            bias: param(init[1].clone(), [3]),
+        },
+        head: Layer {
+            weight: param(init[2].clone(), [3, 1]),
+            bias: param(init[3].clone(), [1]),
+        },
+    }
+}
+
+fn ids(net: &Net) -> [ParamId; 4] {
+    [
+        net.fc.weight.id,
+        net.fc.bias.id,
+        net.head.weight.id,
+        net.head.bias.id,
+    ]
+}
+
+fn values(net: &Net) -> Vec<Vec<f32>> {
+    fn read<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
+        p.val().into_data().try_into_vec::<f32>().unwrap()
+    }
+    vec![
+        read(&net.fc.weight),
+        read(&net.fc.bias),
+        read(&net.head.weight),
+        read(&net.head.bias),
+    ]
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+/// A `GradientsParams` holding `grads[i]` (where given) for the `i`-th parameter.
+fn gradients(net: &Net, grads: &[Option<Vec<f32>>]) -> GradientsParams {
+    let mut out = GradientsParams::new();
+    let ids = ids(net);
+    let tensor = |i: usize, g: &[f32]| TensorData::new(g.to_vec(), PARAMS[i].1.to_vec());
+    for (i, g) in grads.iter().enumerate() {
+        let Some(g) = g else { continue };
+        // Gradients live on the inner (non-autodiff) device, as `from_grads` gives them.
+        let inner = Device::default();
+        match PARAMS[i].1.len() {
+            2 => out.register::<2>(ids[i], Tensor::from_data(tensor(i, g), &inner)),
+            _ => out.register::<1>(ids[i], Tensor::from_data(tensor(i, g), &inner)),
+        }
+    }
+    out
+}
+
+/// Steps `BurnTrainer` over a burn module and the plain `Trainer` over `Vec<f32>`s with the
+/// same gradients (two steps per epoch, some parameters without a gradient at some steps), and
+/// compares every value bit for bit after every step.
+fn assert_equivalent(source: &str) {
+    let config = config(source);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let init: Vec<Vec<f32>> = PARAMS
+        .iter()
+        .map(|(_, shape, _)| rng.fill(shape.iter().product()))
+        .collect();
+    let mut model = net(&init);
+    let mut burn = BurnTrainer::new(&config, &model).unwrap();
+    let names: Vec<&str> = PARAMS.iter().map(|p| p.0).collect();
+    assert_eq!(burn.param_names().collect::<Vec<_>>(), names);
+    let registered: Vec<(&str, usize)> = PARAMS
+        .iter()
+        .zip(&init)
+        .map(|((name, _, _), v)| (*name, v.len()))
+        .collect();
+    let mut plain = Trainer::new(&config, &registered).unwrap();
+    let mut data = init.clone();
+    let ids_before = ids(&model);
+
+    for step in 0..6 {
+        let grads: Vec<Option<Vec<f32>>> = PARAMS
+            .iter()
+            .map(|(_, shape, skipped)| {
+                let grad = rng.fill(shape.iter().product());
+                (!skipped.contains(&step)).then_some(grad)
+            })
+            .collect();
+        model = burn.step(&model, gradients(&model, &grads)).unwrap();
+        let mut params: Vec<ParamMut<'_>> = data
+            .iter_mut()
+            .zip(&grads)
+            .zip(&names)
+            .map(|((d, g), name)| match g {
+                Some(g) => ParamMut::named(name, d, g),
+                None => ParamMut::without_grad(d).with_name(name),
+            })
+            .collect();
+        plain.step(&mut params).unwrap();
+        for ((name, got), expected) in names.iter().zip(values(&model)).zip(&data) {
+            assert_eq!(bits(&got), bits(expected), "{name} after step {step}");
+        }
+        if step % 2 == 1 {
+            if plain.schedule().needs_metric() {
+                // Not falling: the plateau halves the lrs.
+                burn.end_epoch_with(1.0);
+                plain.end_epoch_with(1.0);
+            } else {
+                burn.end_epoch().unwrap();
+                plain.end_epoch().unwrap();
+            }
+        }
+        assert_eq!(burn.lrs(), plain.lrs());
+    }
+    // The updated parameters are still trainable leaves with their ids.
+    assert!(model.fc.weight.val().is_require_grad());
+    assert_eq!(ids(&model), ids_before);
+    // The burn trainer registers shapes, the plain one lengths: the rest must be equal.
+    let without_shapes = |mut s: optimc::optim::OptimizerState| {
+        s.params.iter_mut().for_each(|p| p.shape = None);
+        s
+    };
+    assert_eq!(
+        without_shapes(burn.trainer().optimizer().state()),
+        plain.optimizer().state()
+    );
+}
+
+#[test]
+fn adam_two_groups_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(ADAM);
+}
+
+#[test]
+fn adamw_two_groups_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(ADAMW);
+}
+
+#[test]
+fn sgd_momentum_two_groups_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(SGD);
+}
+
+#[test]
+fn rmsprop_with_plateau_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(RMSPROP_PLATEAU);
+}
+
+fn kind(e: optimc::Error) -> ErrorKind {
+    e.into_kind()
+}
+
+fn burn_error(e: optimc::Error) -> BurnError {
+    match kind(e) {
+        ErrorKind::Burn(b) => b,
+        other => panic!("not a burn error: {other:?}"),
+    }
+}
+
+fn small_init() -> Vec<Vec<f32>> {
+    PARAMS
+        .iter()
+        .map(|(_, shape, _)| vec![0.5; shape.iter().product()])
+        .collect()
+}
+
+#[test]
+fn a_parameter_without_a_gradient_is_left_alone() {
+    let config = config(ADAM);
+    let model = net(&small_init());
+    let mut trainer = BurnTrainer::new(&config, &model).unwrap();
+    let grads = [None, Some(vec![1.0; 3]), None, None];
+    let stepped = trainer.step(&model, gradients(&model, &grads)).unwrap();
+    let (before, after) = (values(&model), values(&stepped));
+    assert_eq!(after[0], before[0]);
+    assert_ne!(after[1], before[1]);
+    let steps: Vec<f32> = trainer
+        .trainer()
+        .optimizer()
+        .state()
+        .params
+        .iter()
+        .map(|p| p.step)
+        .collect();
+    assert_eq!(steps, [0.0, 1.0, 0.0, 0.0]);
+}
+
+#[test]
+fn names_matching_no_group_are_all_listed() {
+    let config = config(
+        r#"
+        optimizer = sgd(lr = 0.1)
+        group heads { params = "head.*" }
+        "#,
+    );
+    let err = BurnTrainer::new(&config, &net(&small_init())).unwrap_err();
+    match kind(err) {
+        ErrorKind::Groups(GroupError::Unmatched { names, .. }) => {
+            assert_eq!(names, ["fc.weight", "fc.bias"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn another_module_of_the_same_shape_is_refused_and_kept() {
+    let config = config(SGD);
+    let model = net(&small_init());
+    let mut trainer = BurnTrainer::new(&config, &model).unwrap();
+    let other = net(&small_init()); // new ParamIds
+    let grads = gradients(&other, &[Some(vec![1.0; 6]), None, None, None]);
+    match burn_error(trainer.step(&other, grads).unwrap_err()) {
+        BurnError::Unregistered { params } => {
+            assert_eq!(params, ["fc.weight", "fc.bias", "head.weight", "head.bias"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing stepped: the optimizer state is as new.
+    assert!(trainer
+        .trainer()
+        .optimizer()
+        .state()
+        .params
+        .iter()
+        .all(|p| p.step == 0.0));
+}
+
+#[test]
+fn a_gradient_of_the_wrong_size_is_a_step_error() {
+    let config = config(SGD);
+    let model = net(&small_init());
+    let mut trainer = BurnTrainer::new(&config, &model).unwrap();
+    let mut grads = GradientsParams::new();
+    grads.register::<1>(
+        model.fc.bias.id,
+        Tensor::from_floats([1.0, 2.0], &Device::default()),
+    );
+    let err = trainer.step(&model, grads).unwrap_err();
+    assert!(matches!(kind(err), ErrorKind::Step(_)));
+}
+
+#[derive(Module, Debug)]
+struct Shared {
+    a: Param<Tensor<1>>,
+    b: Param<Tensor<1>>,
+}
+
+#[test]
+fn a_parameter_in_two_places_is_refused() {
+    let p = param(vec![1.0, 2.0], [2]);
+    let shared = Shared { a: p.clone(), b: p };
+    let config = config("optimizer = sgd(lr = 0.1)");
+    match burn_error(BurnTrainer::new(&config, &shared).unwrap_err()) {
+        BurnError::SharedParam { first, second } => assert_eq!((&*first, &*second), ("a", "b")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_f64_parameter_is_refused_with_its_dtype() {
+    let data = TensorData::new(vec![1.0f64, 2.0], [2]);
+    let f64_param = Param::from_tensor(Tensor::<1>::from_data(data, (&device(), DType::F64)));
+    let model = Shared {
+        a: param(vec![1.0, 2.0], [2]),
+        b: f64_param,
+    };
+    let config = config("optimizer = sgd(lr = 0.1)");
+    let err = BurnTrainer::new(&config, &model).unwrap_err();
+    assert!(err.to_string().contains("`b` (dtype F64)"), "{err}");
+    assert!(matches!(burn_error(err), BurnError::Unsupported { params } if params.len() == 1));
+}
+
+#[test]
+fn the_schedule_gives_the_plain_schedules_lrs_one_step_at_a_time() {
+    let config = config(
+        r#"
+        optimizer = adamw(lr = 1e-3)
+        group backbone { params = "fc.*", lr = 1e-4 }
+        group head     { params = "head.*" }
+        schedule = sequence(
+            linear(start_factor = 0.1, total_iters = 3),
+            cosine(t_max = 7, eta_min = 1e-5),
+            milestones = [3],
+        )
+        "#,
+    );
+    let mut plain = Schedule::new(&config);
+    let mut burn: Vec<BurnSchedule> = (0..2)
+        .map(|g| BurnSchedule::new(&config, g).unwrap())
+        .collect();
+    for step in 0..12 {
+        let expected = plain.lrs().to_vec();
+        for (group, schedule) in burn.iter_mut().enumerate() {
+            assert_eq!(
+                schedule.step().to_bits(),
+                expected[group].to_bits(),
+                "step {step}"
+            );
+        }
+        plain.step();
+    }
+}
+
+#[test]
+fn a_schedule_resumes_from_its_record() {
+    let config =
+        config("optimizer = sgd(lr = 0.1)\nschedule = one_cycle(max_lr = 1.0, total_steps = 20)");
+    let mut run = BurnSchedule::new(&config, 0).unwrap();
+    for _ in 0..7 {
+        run.step();
+    }
+    let record = run.to_record();
+    // Through burn's bytes too, as a checkpoint stores it.
+    let record =
+        burn::lr_scheduler::LrSchedulerRecord::from_bytes(record.into_bytes().unwrap()).unwrap();
+    let mut resumed = BurnSchedule::new(&config, 0).unwrap();
+    resumed.load_record(record);
+    assert_eq!(resumed.steps(), 7);
+    for _ in 0..13 {
+        assert_eq!(resumed.step().to_bits(), run.step().to_bits());
+    }
+    // A record of another scheduler is ignored.
+    let before = resumed.lr();
+    resumed.load_record(burn::lr_scheduler::LrSchedulerRecord::new());
+    assert_eq!(resumed.lr(), before);
+}
+
+#[test]
+fn schedules_burn_cannot_drive_are_refused() {
+    let err = BurnSchedule::new(&config(RMSPROP_PLATEAU), 0).unwrap_err();
+    assert!(matches!(burn_error(err), BurnError::MetricNeeded));
+    let err = BurnSchedule::new(&config(ADAM), 2).unwrap_err();
+    assert!(matches!(
+        burn_error(err),
+        BurnError::NoGroup {
+            group: 2,
+            groups: 2
+        }
+    ));
+}
+
+#[test]
+fn module_lr_scheduler_gives_each_parameter_its_groups_lr() {
+    let config = config(ADAM); // weights 0.01, biases 0.05, halved every 2 steps
+    let model = net(&small_init());
+    let mut scheduler = module_lr_scheduler(&config, &model).unwrap();
+    let ids = ids(&model);
+    for step in 0..5 {
+        let lrs = scheduler.step();
+        let factor = 0.5f64.powi(step / 2);
+        for (i, (name, _, _)) in PARAMS.iter().enumerate() {
+            let group_lr = if name.ends_with("weight") { 0.01 } else { 0.05 };
+            // burn asks by id and by path; the path is what the groups hold.
+            assert_eq!(
+                lrs.lr_from_param(ids[i], Some(name)),
+                group_lr * factor,
+                "{name} at step {step}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_example_converges() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/train_burn.optim");
+    let config = Config::from_path(path).unwrap();
+    let losses = train_burn::train(&config, 150).unwrap();
+    let (first, last) = (losses[0], *losses.last().unwrap());
+    assert!(last < first / 50.0, "loss {first} -> {last}");
+    assert!(last < 5e-3, "loss {last}");
+}
