@@ -920,6 +920,8 @@ mod tests {
                 options,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             }],
             schedule: Some(schedule),
             run: None,

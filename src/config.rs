@@ -129,6 +129,60 @@ pub struct GroupConfig {
     /// [`Schedule::lrs`]: crate::schedule::Schedule::lrs
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub lr_scale: f64,
+    /// Glob patterns a parameter must NOT match to join this group (`exclude = ["*.bias"]`):
+    /// one that matches `params` and an `exclude` pattern goes on to the next groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// The numbers of dimensions a parameter must have to join this group (`where = ndim >= 2`);
+    /// one outside the range goes on to the next groups. Needs the parameters' shapes.
+    #[serde(default, skip_serializing_if = "NdimRange::is_any")]
+    pub ndim: NdimRange,
+}
+
+impl GroupConfig {
+    /// Whether the group selects beyond its `params` globs (`exclude`, `where`).
+    pub fn filters(&self) -> bool {
+        !self.exclude.is_empty() || !self.ndim.is_any()
+    }
+
+    /// Whether a parameter its `params` match also passes its `exclude` and `where`.
+    pub fn admits(&self, name: &str, shape: &[usize]) -> bool {
+        self.ndim.contains(shape.len())
+            && !self
+                .exclude
+                .iter()
+                .any(|p| crate::optim::glob_match(p, name))
+    }
+}
+
+/// `min <= ndim <= max` (`max: None`: no upper bound), what a group's `where = ndim ...` keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NdimRange {
+    #[serde(default)]
+    pub min: usize,
+    #[serde(default)]
+    pub max: Option<usize>,
+}
+
+impl NdimRange {
+    /// Every number of dimensions (no `where`).
+    pub fn is_any(&self) -> bool {
+        *self == NdimRange::default()
+    }
+
+    pub fn contains(&self, ndim: usize) -> bool {
+        ndim >= self.min && self.max.is_none_or(|m| ndim <= m)
+    }
+
+    /// The condition as written in a `.optim` file (`ndim >= 2`, `ndim == 1`, ...).
+    pub fn to_source(&self) -> String {
+        match (self.min, self.max) {
+            (min, Some(max)) if min == max => format!("ndim == {min}"),
+            (0, Some(max)) => format!("ndim <= {max}"),
+            (min, None) => format!("ndim >= {min}"),
+            (min, Some(max)) => format!("ndim >= {min} and ndim <= {max}"),
+        }
+    }
 }
 
 fn one() -> f64 {

@@ -18,6 +18,8 @@ pub fn big_config() -> Config {
         options,
         schedule: None,
         lr_scale: 1.0,
+        exclude: Vec::new(),
+        ndim: Default::default(),
     };
     config.groups = (0..N)
         .map(|i| {

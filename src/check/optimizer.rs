@@ -4,7 +4,7 @@
 use super::{Checker, Item, Value};
 use crate::ast::{self, Span};
 use crate::config::{
-    GroupConfig, Hyperparams, OptimizerKind, OptionName, OptionValue, OptionValueKind,
+    GroupConfig, Hyperparams, NdimRange, OptimizerKind, OptionName, OptionValue, OptionValueKind,
 };
 use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
@@ -297,6 +297,10 @@ impl Checker {
         let mut schedule = None;
         let mut lr_scale = 1.0;
         let mut source = None;
+        // (`exclude` and `where` let some of what `params` matches through to later groups, so
+        // such a group is left out of the shadow lint: see the end.)
+        let mut exclude = Vec::new();
+        let mut ndim = NdimRange::default();
         let mut overrides = Vec::new();
         for field in fields {
             let key = field.key.name.as_str();
@@ -325,6 +329,17 @@ impl Checker {
                 }
                 "schedule" => (schedule, source) = self.schedule_value(&field.value).unzip(),
                 "lr_scale" => lr_scale = self.lr_scale(&field.value).unwrap_or(1.0),
+                "exclude" => {
+                    exclude = self
+                        .patterns(&field.value)
+                        .map(|ps| ps.into_iter().map(|(p, _)| p).collect())
+                        .unwrap_or_default()
+                }
+                "where" => {
+                    if self.guard_depth(&field.value) {
+                        ndim = self.ndim_condition(&field.value).unwrap_or_default();
+                    }
+                }
                 _ => match (self.optimizer, OptionName::from_name(key)) {
                     (Some(kind), option) => match kind.option(key) {
                         Some(o) => {
@@ -356,6 +371,11 @@ impl Checker {
                 )),
             );
         }
+        if seen.contains_key("exclude") || seen.contains_key("where") {
+            // Even when its `where` is refused: the shadow lint would only add noise.
+            let this = self.groups_checked;
+            self.group_patterns.retain(|(g, ..)| *g != this);
+        }
         self.groups_checked += 1;
         self.sources.groups.push(source);
         (
@@ -365,6 +385,8 @@ impl Checker {
                 options: Hyperparams::defaults(self.optimizer.unwrap_or(OptimizerKind::Sgd)),
                 schedule,
                 lr_scale,
+                exclude,
+                ndim,
             },
             GroupOverrides {
                 name_span: name.span,
@@ -396,6 +418,107 @@ impl Checker {
             ),
         );
         None
+    }
+
+    /// A group's `where`: comparisons of `ndim` with whole numbers, joined by `and`, as the
+    /// range of dimension counts they keep.
+    fn ndim_condition(&mut self, e: &ast::Expr) -> Option<NdimRange> {
+        use ast::{BinaryOp, ExprKind};
+        let e = e.unparen();
+        let is_ndim = |x: &ast::Expr| matches!(&x.unparen().kind, ExprKind::Name(n) if n == "ndim");
+        let help = "write comparisons of `ndim` (the parameter's number of dimensions) with whole \
+                    numbers, joined by `and`: `where = ndim >= 2`, `where = ndim == 1`";
+        let ExprKind::Binary { op, lhs, rhs } = &e.kind else {
+            self.error(
+                Diagnostic::error(
+                    Code::TypeMismatch,
+                    e.span,
+                    "`where` is not a condition on `ndim`",
+                )
+                .with_label("expected e.g. `ndim >= 2`")
+                .with_help(help),
+            );
+            return None;
+        };
+        if *op == BinaryOp::And {
+            let (a, b) = (self.ndim_condition(lhs), self.ndim_condition(rhs));
+            let (a, b) = (a?, b?);
+            let both = NdimRange {
+                min: a.min.max(b.min),
+                max: match (a.max, b.max) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                },
+            };
+            return self.ndim_nonempty(both, e.span);
+        }
+        let (op, value) = match (
+            op.is_comparison() && *op != BinaryOp::Ne,
+            is_ndim(lhs),
+            is_ndim(rhs),
+        ) {
+            (true, true, false) => (*op, rhs),
+            (true, false, true) => {
+                let flipped = match op {
+                    BinaryOp::Lt => BinaryOp::Gt,
+                    BinaryOp::Le => BinaryOp::Ge,
+                    BinaryOp::Gt => BinaryOp::Lt,
+                    BinaryOp::Ge => BinaryOp::Le,
+                    other => *other,
+                };
+                (flipped, lhs)
+            }
+            _ => {
+                self.error(
+                    Diagnostic::error(
+                        Code::TypeMismatch,
+                        e.span,
+                        "`where` compares `ndim` with a number (`<`, `<=`, `>`, `>=`, `==`)",
+                    )
+                    .with_label("not a comparison of `ndim`")
+                    .with_help(help),
+                );
+                return None;
+            }
+        };
+        let v = self.eval(value)?;
+        let n = self.as_whole(v, value.span, "ndim")? as usize;
+        let range = match op {
+            BinaryOp::Ge => NdimRange { min: n, max: None },
+            BinaryOp::Gt => NdimRange {
+                min: n + 1,
+                max: None,
+            },
+            BinaryOp::Le => NdimRange {
+                min: 0,
+                max: Some(n),
+            },
+            BinaryOp::Lt if n == 0 => NdimRange {
+                min: 1,
+                max: Some(0),
+            },
+            BinaryOp::Lt => NdimRange {
+                min: 0,
+                max: Some(n - 1),
+            },
+            _ => NdimRange {
+                min: n,
+                max: Some(n),
+            },
+        };
+        self.ndim_nonempty(range, e.span)
+    }
+
+    fn ndim_nonempty(&mut self, range: NdimRange, span: Span) -> Option<NdimRange> {
+        if range.max.is_some_and(|max| max < range.min) {
+            self.error(
+                Diagnostic::error(Code::OutOfRange, span, "`where` keeps no parameter")
+                    .with_label("no number of dimensions satisfies this")
+                    .with_help("a parameter has 0 or more dimensions: widen the condition"),
+            );
+            return None;
+        }
+        Some(range)
     }
 
     pub(super) fn unknown_field(
@@ -436,7 +559,7 @@ impl Checker {
             ) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!(
-                    "a group takes `params`, `schedule`, `lr_scale` and the optimizer's options: {}",
+                    "a group takes `params`, `exclude`, `where`, `schedule`, `lr_scale` and the optimizer's options: {}",
                     allowed.join(", ")
                 ),
             },
@@ -516,6 +639,8 @@ impl Checker {
                 options: defaults,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             });
         } else {
             for (group, own) in groups.iter_mut().zip(overrides) {
@@ -574,7 +699,7 @@ impl Checker {
 }
 
 /// The fields of a group that are not optimizer options.
-pub(crate) const GROUP_FIELDS: &[&str] = &["params", "schedule", "lr_scale"];
+pub(crate) const GROUP_FIELDS: &[&str] = &["params", "exclude", "where", "schedule", "lr_scale"];
 
 /// A group's own options, kept until the optimizer's values are known (it may come later in
 /// the file).

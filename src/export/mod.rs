@@ -154,6 +154,10 @@ struct WrittenGroup {
     schedule: Option<ScheduleConfig>,
     #[serde(default = "one")]
     lr_scale: f64,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    ndim: crate::config::NdimRange,
 }
 
 fn one() -> f64 {
@@ -170,6 +174,8 @@ impl Written {
                 options: defaults,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             }]
         } else {
             self.groups
@@ -180,6 +186,8 @@ impl Written {
                     options: g.options.over(defaults),
                     schedule: g.schedule,
                     lr_scale: g.lr_scale,
+                    exclude: g.exclude,
+                    ndim: g.ndim,
                 })
                 .collect()
         };
@@ -373,6 +381,18 @@ fn problems(config: &Config) -> Vec<Problem> {
                     crate::diagnostic::text::format_number(g.lr_scale)
                 ),
                 "every lr of the group is multiplied by it: give a factor such as 0.75 ** 3",
+            );
+        }
+        if g.ndim.max.is_some_and(|max| max < g.ndim.min) {
+            push(
+                Code::OutOfRange,
+                &path,
+                "ndim",
+                format!(
+                    "`ndim` keeps no number of dimensions: {}",
+                    g.ndim.to_source()
+                ),
+                "give `min` at most `max`",
             );
         }
         option_sets.push((format!("{path}.options"), &g.options));

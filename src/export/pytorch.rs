@@ -48,13 +48,34 @@ fn snippet(config: &Config) -> String {
         );
         out.push_str(&HEADER.replacen("import torch\n", &import, 1));
     }
+    let filters = config.groups.iter().any(|g| g.filters());
+    if filters {
+        out.push_str(
+            "# With each group, the patterns a parameter must not match and the range of its ndim.\n",
+        );
+    }
     out.push_str("GROUPS = [\n");
+    let py_list = |ps: &[String]| {
+        let ps: Vec<String> = ps.iter().map(|p| py_str(p)).collect();
+        format!("[{}]", ps.join(", "))
+    };
     for g in &config.groups {
-        let patterns: Vec<String> = g.params.iter().map(|p| py_str(p)).collect();
-        let _ = writeln!(out, "    ({}, [{}]),", py_str(&g.name), patterns.join(", "));
+        if filters {
+            let max = g.ndim.max.map_or("None".to_string(), |m| m.to_string());
+            let _ = writeln!(
+                out,
+                "    ({}, {}, {}, ({}, {max})),",
+                py_str(&g.name),
+                py_list(&g.params),
+                py_list(&g.exclude),
+                g.ndim.min
+            );
+        } else {
+            let _ = writeln!(out, "    ({}, {}),", py_str(&g.name), py_list(&g.params));
+        }
     }
     out.push_str("]\n\n\n");
-    out.push_str(MATCHING);
+    out.push_str(if filters { MATCHING_FILTERS } else { MATCHING });
     for f in &w.functions {
         out.push_str("\n\n");
         out.push_str(f);
@@ -137,6 +158,40 @@ const LR_SCALE: &str = r#"class LrScale:
 
     def get_last_lr(self):
         return [g["lr"] for g in self.optimizer.param_groups]
+"#;
+
+/// [`MATCHING`] for groups that also `exclude` patterns or select by `ndim` (`where`).
+const MATCHING_FILTERS: &str = r#"def _glob(pattern):
+    """optimc's glob as a regex: `*` any run of characters (dots too), `?` one character."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def param_groups(model):
+    """The parameters of `model`, one list per group: a parameter joins the first group with a
+    matching pattern, no matching `exclude` pattern and an ndim in its range; a parameter no
+    group takes is an error."""
+    groups = [
+        ([_glob(p) for p in patterns], [_glob(p) for p in exclude], lo, hi)
+        for _, patterns, exclude, (lo, hi) in GROUPS
+    ]
+    params = [[] for _ in GROUPS]
+    unmatched = []
+    for name, param in model.named_parameters():
+        for i, (globs, exclude, lo, hi) in enumerate(groups):
+            if (
+                any(g.fullmatch(name) for g in globs)
+                and not any(g.fullmatch(name) for g in exclude)
+                and lo <= param.ndim
+                and (hi is None or param.ndim <= hi)
+            ):
+                params[i].append(param)
+                break
+        else:
+            unmatched.append(name)
+    if unmatched:
+        raise ValueError("parameters that match no group: " + ", ".join(unmatched))
+    return params
 "#;
 
 #[derive(Default)]

@@ -166,6 +166,8 @@ fn run_case(path: &Path) -> Outcome {
                 options,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             }
         })
         .collect();

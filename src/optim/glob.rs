@@ -68,14 +68,14 @@ fn matches_chars(p: &[char], s: &[char]) -> bool {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct GroupMatcher {
-    /// Exact names: the first group with each.
-    exact: HashMap<String, usize>,
-    /// `prefix*`: the first group with each prefix.
-    prefixes: HashMap<String, usize>,
+    /// Exact names: the groups with each, ascending.
+    exact: HashMap<String, Vec<usize>>,
+    /// `prefix*`: the groups with each prefix, ascending.
+    prefixes: HashMap<String, Vec<usize>>,
     /// The distinct lengths (bytes) of `prefixes`' keys, ascending.
     prefix_lens: Vec<usize>,
-    /// `*suffix`: the first group with each suffix.
-    suffixes: HashMap<String, usize>,
+    /// `*suffix`: the groups with each suffix, ascending.
+    suffixes: HashMap<String, Vec<usize>>,
     /// The distinct lengths (bytes) of `suffixes`' keys, ascending.
     suffix_lens: Vec<usize>,
     /// Every other pattern (as characters), with its group, in group order.
@@ -109,16 +109,20 @@ impl GroupMatcher {
         let mut m = GroupMatcher::default();
         for (group, patterns) in groups.into_iter().enumerate() {
             for pattern in patterns {
-                // `or_insert`: an earlier group keeps a pattern a later one repeats.
-                match shape(pattern) {
-                    Shape::Exact(name) => {
-                        m.exact.entry(name.to_string()).or_insert(group);
+                // Every group with the pattern, in order: a group that turns a parameter away
+                // (`exclude`, `where`) hands it to the next ([`first_match_from`]).
+                let push = |groups: &mut Vec<usize>| {
+                    if groups.last() != Some(&group) {
+                        groups.push(group);
                     }
+                };
+                match shape(pattern) {
+                    Shape::Exact(name) => push(m.exact.entry(name.to_string()).or_default()),
                     Shape::Prefix(prefix) => {
-                        m.prefixes.entry(prefix.to_string()).or_insert(group);
+                        push(m.prefixes.entry(prefix.to_string()).or_default())
                     }
                     Shape::Suffix(suffix) => {
-                        m.suffixes.entry(suffix.to_string()).or_insert(group);
+                        push(m.suffixes.entry(suffix.to_string()).or_default())
                     }
                     Shape::General => m.general.push((group, pattern.chars().collect())),
                 }
@@ -139,11 +143,34 @@ impl GroupMatcher {
     /// holds near-linear (trying every group for every name would count groups × names).
     #[doc(hidden)]
     pub fn first_match_counting(&self, name: &str, work: &mut usize) -> Option<usize> {
+        self.first_match_from_counting(name, 0, work)
+    }
+
+    /// The index of the first group at or after `from` with a pattern matching `name`: where a
+    /// parameter goes when the groups before `from` turned it away (`exclude`, `where`).
+    pub fn first_match_from(&self, name: &str, from: usize) -> Option<usize> {
+        self.first_match_from_counting(name, from, &mut 0)
+    }
+
+    /// [`first_match_from`](Self::first_match_from), counting work as
+    /// [`first_match_counting`](Self::first_match_counting) does.
+    #[doc(hidden)]
+    pub fn first_match_from_counting(
+        &self,
+        name: &str,
+        from: usize,
+        work: &mut usize,
+    ) -> Option<usize> {
         *work += 1;
-        let mut best = self.exact.get(name).copied();
-        let mut consider = |found: Option<&usize>| {
+        // The first group at or after `from` in an ascending list.
+        let at_or_after = |groups: &Vec<usize>| match groups.first() {
+            Some(&g) if g >= from => Some(g),
+            _ => groups.get(groups.partition_point(|&g| g < from)).copied(),
+        };
+        let mut best = self.exact.get(name).and_then(at_or_after);
+        let mut consider = |found: Option<&Vec<usize>>| {
             *work += 1;
-            if let Some(&g) = found {
+            if let Some(g) = found.and_then(at_or_after) {
                 best = Some(best.map_or(g, |b| b.min(g)));
             }
         };
@@ -158,8 +185,8 @@ impl GroupMatcher {
                 consider(self.suffixes.get(&name[start..]));
             }
         }
-        let mut candidates = self
-            .general
+        let start = self.general.partition_point(|(g, _)| *g < from);
+        let mut candidates = self.general[start..]
             .iter()
             .take_while(|(g, _)| best.is_none_or(|b| *g < b))
             .peekable();
@@ -227,6 +254,12 @@ mod tests {
                     matcher.first_match(&name),
                     naive(&groups, &name),
                     "{name:?} in {groups:?}"
+                );
+                let from = next(groups.len() as u64 + 1);
+                assert_eq!(
+                    matcher.first_match_from(&name, from),
+                    naive(&groups[from..], &name).map(|g| g + from),
+                    "{name:?} from {from} in {groups:?}"
                 );
             }
         }

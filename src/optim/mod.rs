@@ -22,6 +22,8 @@
 //!         options: hp,
 //!         schedule: None,
 //!         lr_scale: 1.0,
+//!         exclude: Vec::new(),
+//!         ndim: Default::default(),
 //!     }],
 //!     schedule: None,
 //!     run: None,
@@ -135,6 +137,14 @@ pub enum GroupError {
         help("give every parameter a unique full name, e.g. `layer1.weight`")
     )]
     Duplicate { name: String },
+    /// A group selects by shape (`where = ndim ...`) but the parameters were registered by
+    /// length ([`Optimizer::new`], [`Trainer::new`](crate::Trainer::new)), whose shapes are unknown.
+    #[error("group `{group}` selects parameters by shape (`where = {condition}`), but they were registered without shapes")]
+    #[diagnostic(
+        code(optimc::shapes_needed),
+        help("register the parameters with their shapes (`Optimizer::with_shapes`, `Trainer::with_shapes`, replay's `shapes`): a length alone does not say how many dimensions a parameter has")
+    )]
+    ShapesNeeded { group: String, condition: String },
 }
 
 fn unmatched_message(names: &[String]) -> String {
@@ -449,13 +459,22 @@ impl Optimizer {
     /// they will be passed to [`step`](Self::step).
     ///
     /// Each parameter joins the FIRST group, in declaration order, one of whose `params` glob
-    /// patterns matches its full name (see [`glob_match`]); [`GroupMatcher`] finds it without
-    /// trying every group for every parameter.
+    /// patterns matches its full name (see [`glob_match`]) and whose `exclude` patterns and
+    /// `where` condition do not turn it away; [`GroupMatcher`] finds it without trying every
+    /// group for every parameter.
     ///
     /// # Errors
     /// [`GroupError::Unmatched`] listing every parameter no group matches, with the groups'
     /// patterns; [`GroupError::Duplicate`] if a name is registered twice.
+    /// A group that selects by shape (`where = ndim >= 2`) cannot be served from lengths:
+    /// [`GroupError::ShapesNeeded`] (use [`with_shapes`](Self::with_shapes)).
     pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Optimizer, GroupError> {
+        if let Some(g) = config.groups.iter().find(|g| !g.ndim.is_any()) {
+            return Err(GroupError::ShapesNeeded {
+                group: g.name.clone(),
+                condition: g.ndim.to_source(),
+            });
+        }
         let lens: Vec<[usize; 1]> = params.iter().map(|&(_, len)| [len]).collect();
         let shaped: Vec<(&str, &[usize])> = params
             .iter()
@@ -513,7 +532,15 @@ impl Optimizer {
                     optimizer: kind.torch_name(),
                 });
             }
-            let group = matcher.first_match(name);
+            // The first group whose patterns match and whose `exclude` and `where` let the
+            // parameter in; one that turns it away hands it on to the groups after it.
+            let mut group = matcher.first_match(name);
+            while let Some(g) = group {
+                if config.groups[g].admits(name, shape) {
+                    break;
+                }
+                group = matcher.first_match_from(name, g + 1);
+            }
             match group {
                 Some(group) => slots.push(Slot::new(
                     kind,

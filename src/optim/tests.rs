@@ -16,6 +16,8 @@ fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
                 options: defaults,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             })
             .collect(),
         schedule: None,
@@ -51,6 +53,43 @@ fn parameters_join_the_first_matching_group() {
     assert_eq!(opt.group_name(2), "head");
     let names: Vec<&str> = opt.param_names().collect();
     assert_eq!(names, MODEL.iter().map(|p| p.0).collect::<Vec<_>>());
+}
+
+/// `exclude` and `where` turn a parameter away from a group its patterns match: it goes on to
+/// the first later group that takes it (nanoGPT's split: decay for matrices only).
+#[test]
+fn exclude_and_where_hand_parameters_to_later_groups() {
+    let src = "optimizer = adamw(lr = 1e-3)\n\
+               group decay { params = \"*\", exclude = \"*pos*\", where = 2 <= ndim }\n\
+               group vectors { params = \"*\", where = ndim < 2 and ndim >= 1, weight_decay = 0 }\n\
+               group rest { params = \"*\", weight_decay = 0 }";
+    let c = Config::from_source("a.optim", src).unwrap();
+    let shapes: &[(&str, &[usize])] = &[
+        ("h.0.attn.weight", &[4, 3]),
+        ("h.0.attn.bias", &[4]),
+        ("wpe.pos", &[8, 3]),
+        ("scalar", &[]),
+    ];
+    let opt = Optimizer::with_shapes(&c, shapes).unwrap();
+    assert_eq!(opt.group_of("h.0.attn.weight"), Some(0));
+    assert_eq!(opt.group_of("h.0.attn.bias"), Some(1));
+    assert_eq!(opt.group_of("wpe.pos"), Some(2));
+    assert_eq!(opt.group_of("scalar"), Some(2));
+    // Lengths alone do not say how many dimensions a parameter has.
+    let err = Optimizer::new(&c, &[("w", 12)]).unwrap_err();
+    assert!(
+        matches!(&err, GroupError::ShapesNeeded { group, condition } if group == "decay" && condition == "ndim >= 2"),
+        "{err}"
+    );
+    // `exclude` alone needs no shapes.
+    let c = Config::from_source(
+        "b.optim",
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"*\", exclude = [\"*.bias\"] }\ngroup b { params = \"*\" }",
+    )
+    .unwrap();
+    let opt = Optimizer::new(&c, MODEL).unwrap();
+    assert_eq!(opt.group_of("base.layer1.weight"), Some(0));
+    assert_eq!(opt.group_of("classifier.bias"), Some(1));
 }
 
 #[test]

@@ -278,6 +278,8 @@ fn config(case: &Value) -> Config {
                 options,
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             }
         })
         .collect();

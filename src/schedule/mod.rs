@@ -27,6 +27,8 @@
 //!         options,
 //!         schedule: None,
 //!         lr_scale: 1.0,
+//!         exclude: Vec::new(),
+//!         ndim: Default::default(),
 //!     }],
 //!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
 //!     run: None,

@@ -21,6 +21,8 @@ fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) ->
                 options: Hyperparams { lr, ..defaults },
                 schedule: None,
                 lr_scale: 1.0,
+                exclude: Vec::new(),
+                ndim: Default::default(),
             })
             .collect(),
         schedule,

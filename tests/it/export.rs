@@ -316,3 +316,22 @@ fn toml_holds_only_the_options_the_optimizer_takes() {
         );
     }
 }
+
+/// `exclude` and `where` are written only where a group has them, and read back.
+#[test]
+fn exclude_and_where_round_trip() {
+    let config = Config::from_source(
+        "w.optim",
+        "optimizer = adamw(lr = 1e-3)\ngroup decay { params = \"*\", exclude = [\"*.bias\", \"*norm*\"], where = ndim >= 2 }\ngroup flat { params = \"*\", where = ndim == 1 }\ngroup rest { params = \"*\", weight_decay = 0 }",
+    )
+    .unwrap();
+    assert_eq!(config.groups[0].exclude, ["*.bias", "*norm*"]);
+    assert_eq!(config.groups[0].ndim.to_source(), "ndim >= 2");
+    assert_eq!(config.groups[1].ndim.to_source(), "ndim == 1");
+    assert!(!config.groups[2].filters());
+    let toml = optimc::export::to_toml(&config);
+    assert_eq!(Config::from_toml(&toml).unwrap(), config, "{toml}");
+    let json = optimc::export::to_json(&config);
+    assert_eq!(json.matches("\"exclude\"").count(), 1, "{json}");
+    assert_eq!(Config::from_json(&json).unwrap(), config);
+}
