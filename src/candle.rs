@@ -4,7 +4,10 @@
 //! A [`CandleTrainer`] is a [`Trainer`] over named `candle_core::Var`s: the names are matched
 //! against the groups' `params` patterns, [`step`](CandleTrainer::step) takes the gradients of a
 //! `GradStore` (what `loss.backward()` returns) and updates the `Var`s in place, and
-//! [`end_epoch`](CandleTrainer::end_epoch) steps the schedule. The optimizers and schedules are
+//! [`end_batch`](CandleTrainer::end_batch) after every step and
+//! [`end_epoch`](CandleTrainer::end_epoch) after every epoch step the schedule where the file
+//! says (`run = per_step(...)`: after every batch; else once per epoch; see
+//! [`Trainer`]'s loop). The optimizers and schedules are
 //! optimc's own (PyTorch's arithmetic, bit for bit): this layer only copies values between the
 //! `Var`s and the trainer, so a `Var` ends up with exactly the values the plain [`Trainer`] would
 //! give the same numbers.
@@ -284,12 +287,35 @@ impl CandleTrainer {
         Ok(())
     }
 
-    /// Ends the epoch: one schedule step, then the new lrs (and cycled momenta) go into the
-    /// optimizer ([`Trainer::end_epoch`]).
+    /// When the schedule steps ([`Trainer::stepping`]): per step (`run = per_step(...)`, at
+    /// [`end_batch`](Self::end_batch)) or per epoch (at [`end_epoch`](Self::end_epoch)).
+    pub fn stepping(&self) -> crate::Stepping {
+        self.trainer.stepping()
+    }
+
+    /// Ends a batch: call it after every [`step`](Self::step); the schedule step where the
+    /// file steps per step ([`Trainer::end_batch`]).
+    ///
+    /// # Errors
+    /// As [`Trainer::end_batch`].
+    pub fn end_batch(&mut self) -> Result<(), Error> {
+        self.trainer.end_batch()
+    }
+
+    /// [`end_batch`](Self::end_batch) with the metric a per-step `plateau` watches
+    /// ([`Trainer::end_batch_with`]).
+    pub fn end_batch_with(&mut self, metric: f64) {
+        self.trainer.end_batch_with(metric);
+    }
+
+    /// Ends the epoch: the schedule step where the file steps per epoch (the default), then
+    /// the new lrs (and cycled momenta) go into the optimizer ([`Trainer::end_epoch`]).
     ///
     /// # Errors
     /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) for a schedule with a
-    /// `plateau`: use [`end_epoch_with`](Self::end_epoch_with).
+    /// `plateau`: use [`end_epoch_with`](Self::end_epoch_with);
+    /// [`ErrorKind::BatchesNotEnded`](crate::error::ErrorKind::BatchesNotEnded) for a file
+    /// stepped per step whose epoch ended no batch.
     pub fn end_epoch(&mut self) -> Result<(), Error> {
         self.trainer.end_epoch()
     }
@@ -297,6 +323,19 @@ impl CandleTrainer {
     /// Ends the epoch with the metric a `plateau` watches ([`Trainer::end_epoch_with`]).
     pub fn end_epoch_with(&mut self, metric: f64) {
         self.trainer.end_epoch_with(metric);
+    }
+
+    /// One schedule step now, whatever the file declares ([`Trainer::step_schedule`]).
+    ///
+    /// # Errors
+    /// As [`Trainer::step_schedule`].
+    pub fn step_schedule(&mut self) -> Result<(), Error> {
+        self.trainer.step_schedule()
+    }
+
+    /// One schedule step now with a `plateau`'s metric ([`Trainer::step_schedule_with`]).
+    pub fn step_schedule_with(&mut self, metric: f64) {
+        self.trainer.step_schedule_with(metric);
     }
 
     /// The lr in force of every group, in group order.
@@ -376,8 +415,9 @@ impl CandleTrainer {
 
 /// candle's optimizer interface, so a `CandleTrainer` drops into code written for
 /// `candle_nn::AdamW` or `candle_nn::SGD`: `backward_step(&loss)` and `step(&grads)` take one
-/// optimizer step with the schedule's current lrs. The schedule still steps only on
-/// [`CandleTrainer::end_epoch`] / [`end_epoch_with`](CandleTrainer::end_epoch_with).
+/// optimizer step with the schedule's current lrs. The schedule steps only on
+/// [`CandleTrainer::end_batch`] / [`end_epoch`](CandleTrainer::end_epoch) (where the file's
+/// `run` says) or [`step_schedule`](CandleTrainer::step_schedule).
 /// Errors come as a `candle_core::Error` wrapping optimc's [`Error`] (its message and help).
 impl candle_nn::Optimizer for CandleTrainer {
     type Config = CandleConfig;

@@ -86,6 +86,15 @@ pub enum ErrorKind {
         help("call `end_epoch_with(metric)` at the end of every epoch instead, with the value the plateau watches (e.g. the validation loss); the schedule did not step")
     )]
     MetricNeeded,
+    /// [`Trainer::end_epoch`](crate::Trainer::end_epoch) on a file that steps its schedule per
+    /// step (`run = per_step(...)`) with no [`Trainer::end_batch`](crate::Trainer::end_batch)
+    /// since the last epoch ended: the schedule did not step this epoch.
+    #[error("the file steps its schedule after every optimizer step (`run = per_step(...)`), but no `end_batch()` came during this epoch, so the schedule has not stepped")]
+    #[diagnostic(
+        code(optimc::batches_not_ended),
+        help("call `end_batch()` after every `step()`: with `run = per_step(...)` that is where the schedule steps (`end_epoch()` steps nothing then)")
+    )]
+    BatchesNotEnded,
     /// The candle layer refused a `Var` or a gradient.
     #[cfg(feature = "candle")]
     #[error(transparent)]

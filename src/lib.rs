@@ -119,7 +119,7 @@ pub mod candle;
 #[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
 pub mod burn;
 
-pub use config::Config;
+pub use config::{Config, Stepping};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use error::Error;
 pub use schedule::Schedule;

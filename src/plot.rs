@@ -420,6 +420,8 @@ struct Prepared {
     /// The right end of the epoch axis: epoch `e` is drawn over `e..e + 1`.
     end: f64,
     milestones: Milestones,
+    /// The x axis's unit: "step" where the file steps its schedule per step, else "epoch".
+    unit: &'static str,
 }
 
 impl Prepared {
@@ -535,6 +537,7 @@ impl Prepared {
             momentum_range,
             end: options.epochs as f64,
             milestones: milestones(config, options.epochs),
+            unit: config.stepping().unit(),
         })
     }
 
@@ -589,12 +592,13 @@ impl Prepared {
         if !self.non_finite.is_empty() {
             y_desc.push_str("; shaded: inf (top) or NaN, -inf (bottom)");
         }
+        let unit = self.unit;
         let x_desc = if self.milestones.too_many {
-            format!("epoch (more than {MAX_MILESTONES} milestones: not drawn)")
+            format!("{unit} (more than {MAX_MILESTONES} milestones: not drawn)")
         } else if self.milestones.epochs.is_empty() {
-            "epoch".to_string()
+            unit.to_string()
         } else {
-            "epoch (dashed: milestones)".to_string()
+            format!("{unit} (dashed: milestones)")
         };
         chart
             .configure_mesh()
@@ -656,7 +660,7 @@ impl Prepared {
             .bold_line_style(RGBColor(215, 215, 215))
             .label_style(font.clone())
             .axis_desc_style(font)
-            .x_desc("epoch")
+            .x_desc(self.unit)
             .y_desc("momentum (cycled)")
             .y_labels(6)
             .max_light_lines(1)

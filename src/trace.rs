@@ -239,7 +239,7 @@ fn record_unchecked(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Tr
         }
         match metrics.and_then(|m| m.get(e as usize)) {
             Some(&metric) if schedule.needs_metric() => schedule.step_with(metric),
-            _ => schedule.step(),
+            _ => schedule.step_counting_plateaus(),
         }
     }
     Trace {

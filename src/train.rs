@@ -2,12 +2,41 @@
 //! loop every tool agrees on (LANGUAGE.md, "Time, and the loop every tool agrees on").
 //!
 //! For epoch `e = 0, 1, …`: the lr in force is read ([`Trainer::lrs`]), the optimizer steps
-//! ([`Trainer::step`], once or once per batch), then the schedule steps ([`Trainer::end_epoch`],
-//! or [`Trainer::end_epoch_with`] with `metrics[e]` for a `plateau`). After every schedule step
-//! each group's lr, and for `cyclic` / `one_cycle` its momentum (or `betas[0]`), is written into
-//! the optimizer. Nothing here allocates per step.
+//! ([`Trainer::step`], once per batch, each followed by [`Trainer::end_batch`]), then the epoch
+//! ends ([`Trainer::end_epoch`], or [`Trainer::end_epoch_with`] with `metrics[e]` for a
+//! `plateau`). The schedule steps at whichever of the two the file declares
+//! ([`Trainer::stepping`]): after every batch for `run = per_step(...)` (as `OneCycleLR`,
+//! transformers' and timm's per-update schedules expect), else once per epoch. So the loop is
+//! the same for both, and a per-step schedule is never stepped by a call named `end_epoch`.
+//! [`Trainer::step_schedule`] steps it now, whatever the file declares, for loops of their own.
+//! After every schedule step each group's lr, and for `cyclic` / `one_cycle` its momentum (or
+//! `betas[0]`), is written into the optimizer. Nothing here allocates per step.
+//!
+//! ```
+//! use optimc::{optim::ParamMut, Config, Stepping, Trainer};
+//!
+//! let config = Config::from_source("a.optim", "
+//!     optimizer = sgd(lr = 0.1)
+//!     schedule = linear(start_factor = 1, end_factor = 0.5, total_iters = 4)
+//!     run = per_step(epochs = 2, steps_per_epoch = 2)
+//! ")?;
+//! let mut trainer = Trainer::new(&config, &[("w", 1)])?;
+//! assert_eq!(trainer.stepping(), Stepping::PerStep);
+//! let mut w = [1.0f32];
+//! let mut lrs = Vec::new();
+//! for _epoch in 0..2 {
+//!     for _batch in 0..2 {
+//!         lrs.push(trainer.lrs()[0]);
+//!         trainer.step(&mut [ParamMut::named("w", &mut w, &[1.0])])?;
+//!         trainer.end_batch()?; // per step: the schedule steps here
+//!     }
+//!     trainer.end_epoch()?; // per step: nothing more to step
+//! }
+//! assert_eq!(lrs, [0.1, 0.0875, 0.075, 0.0625]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
-use crate::config::Config;
+use crate::config::{Config, Stepping};
 use crate::error::{Error, ErrorKind};
 use crate::optim::{Optimizer, ParamMut, StepError};
 use crate::schedule::Schedule;
@@ -21,6 +50,10 @@ pub struct Trainer {
     fingerprint: String,
     /// Registered names and sizes.
     params: Vec<(String, usize)>,
+    /// When the schedule steps ([`Config::stepping`]).
+    stepping: Stepping,
+    /// Batches ended ([`Trainer::end_batch`]) since the last [`Trainer::end_epoch`].
+    batches_this_epoch: u64,
 }
 
 impl Trainer {
@@ -56,6 +89,8 @@ impl Trainer {
             schedule,
             fingerprint: config.fingerprint(),
             params,
+            stepping: config.stepping(),
+            batches_this_epoch: 0,
         };
         trainer.sync();
         Ok(trainer)
@@ -100,27 +135,87 @@ impl Trainer {
         Ok(self.optimizer.step(params)?)
     }
 
-    /// Ends the epoch: one schedule step (`scheduler.step()`), then the new lrs (and cycled
-    /// momenta) go into the optimizer.
+    /// When the schedule steps: [`Stepping::PerStep`] where the file declares
+    /// `run = per_step(...)` (at [`end_batch`](Self::end_batch)), else [`Stepping::PerEpoch`]
+    /// (at [`end_epoch`](Self::end_epoch)).
+    pub fn stepping(&self) -> Stepping {
+        self.stepping
+    }
+
+    /// One schedule step now (`scheduler.step()`), whatever the file declares, then the new
+    /// lrs (and cycled momenta) go into the optimizer. [`end_batch`](Self::end_batch) and
+    /// [`end_epoch`](Self::end_epoch) call it where the file's stepping says.
     ///
     /// # Errors
     /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) if the schedule has a
     /// `plateau` ([`Schedule::needs_metric`]), alone or inside a `chain` or `sequence`: it needs
-    /// [`end_epoch_with`](Self::end_epoch_with) and the epoch's metric. Nothing steps then.
-    pub fn end_epoch(&mut self) -> Result<(), Error> {
-        if self.schedule.needs_metric() {
-            return Err(ErrorKind::MetricNeeded.into());
-        }
-        self.schedule.step();
+    /// [`step_schedule_with`](Self::step_schedule_with) and the metric. Nothing steps then.
+    pub fn step_schedule(&mut self) -> Result<(), Error> {
+        self.schedule.try_step()?;
         self.sync();
         Ok(())
     }
 
-    /// Ends the epoch with the metric a `plateau` watches (`scheduler.step(metric)`); a schedule
-    /// without a plateau ignores it.
-    pub fn end_epoch_with(&mut self, metric: f64) {
+    /// One schedule step now with the metric a `plateau` watches (`scheduler.step(metric)`);
+    /// a schedule without a plateau ignores it.
+    pub fn step_schedule_with(&mut self, metric: f64) {
         self.schedule.step_with(metric);
         self.sync();
+    }
+
+    /// Ends a batch: call it after every [`step`](Self::step). Where the file steps its
+    /// schedule per step (`run = per_step(...)`), this is the schedule step; per epoch, it only
+    /// counts the batch.
+    ///
+    /// # Errors
+    /// As [`step_schedule`](Self::step_schedule), when it steps: a per-step `plateau` needs
+    /// [`end_batch_with`](Self::end_batch_with).
+    pub fn end_batch(&mut self) -> Result<(), Error> {
+        self.batches_this_epoch += 1;
+        match self.stepping {
+            Stepping::PerStep => self.step_schedule(),
+            Stepping::PerEpoch => Ok(()),
+        }
+    }
+
+    /// [`end_batch`](Self::end_batch) with the metric a per-step `plateau` watches; a file
+    /// stepped per epoch ignores it here (give the epoch's metric to
+    /// [`end_epoch_with`](Self::end_epoch_with)).
+    pub fn end_batch_with(&mut self, metric: f64) {
+        self.batches_this_epoch += 1;
+        if self.stepping == Stepping::PerStep {
+            self.step_schedule_with(metric);
+        }
+    }
+
+    /// Ends the epoch. Stepped per epoch (the default), this is the schedule step
+    /// (`scheduler.step()`), and the new lrs (and cycled momenta) go into the optimizer.
+    /// Stepped per step (`run = per_step(...)`), the batches stepped the schedule and this
+    /// steps nothing.
+    ///
+    /// # Errors
+    /// Per epoch, as [`step_schedule`](Self::step_schedule): a `plateau` needs
+    /// [`end_epoch_with`](Self::end_epoch_with) and the epoch's metric. Per step,
+    /// [`ErrorKind::BatchesNotEnded`](crate::error::ErrorKind::BatchesNotEnded) if no
+    /// [`end_batch`](Self::end_batch) came since the last epoch ended: the schedule has not
+    /// stepped at all this epoch, which is what a loop written for per-epoch stepping does.
+    pub fn end_epoch(&mut self) -> Result<(), Error> {
+        let batches = std::mem::take(&mut self.batches_this_epoch);
+        match self.stepping {
+            Stepping::PerEpoch => self.step_schedule(),
+            Stepping::PerStep if batches == 0 => Err(ErrorKind::BatchesNotEnded.into()),
+            Stepping::PerStep => Ok(()),
+        }
+    }
+
+    /// Ends the epoch with the metric a `plateau` watches (`scheduler.step(metric)`); a schedule
+    /// without a plateau ignores it. Stepped per step, this steps nothing (the batches did,
+    /// with [`end_batch_with`](Self::end_batch_with)).
+    pub fn end_epoch_with(&mut self, metric: f64) {
+        self.batches_this_epoch = 0;
+        if self.stepping == Stepping::PerEpoch {
+            self.step_schedule_with(metric);
+        }
     }
 
     /// The lr in force of every group, in group order.
@@ -133,7 +228,8 @@ impl Trainer {
         self.schedule.momentum(group)
     }
 
-    /// How many epochs have ended.
+    /// How many schedule steps have been taken: epochs ended, or with `run = per_step(...)`
+    /// batches ended ([`Schedule::epoch`]).
     pub fn epoch(&self) -> u64 {
         self.schedule.epoch()
     }

@@ -1,7 +1,7 @@
-//! `optimc plot FILE --epochs N [--metrics M] -o OUT.svg|OUT.png [--size WxH]`: draw the trace
+//! `optimc plot FILE [--epochs N] [--metrics M] -o OUT.svg|OUT.png [--size WxH]`: draw the trace
 //! (see `optimc::plot`).
 
-use super::trace::{cannot_trace, load_with_metrics};
+use super::trace::{cannot_trace, horizon, load_with_metrics};
 use super::{cannot_run, OK};
 use optimc::plot::{render_png, render_svg, PlotError, PlotOptions};
 use std::path::{Path, PathBuf};
@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     /// The .optim file.
     file: PathBuf,
-    /// How many epochs (scheduler steps) to draw.
-    #[arg(long)]
-    epochs: u64,
+    /// How many epochs (scheduler steps) to draw. Default: the run the file declares
+    /// (`run = per_step(steps = N)` or `run = per_epoch(epochs = N)`).
+    #[arg(long, visible_alias = "steps")]
+    epochs: Option<u64>,
     /// The metric of each epoch, for `plateau`: a JSON array of numbers, or one number per line.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -46,7 +47,11 @@ pub fn run(args: Args) -> u8 {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| args.file.display().to_string());
-    let mut options = PlotOptions::new(args.epochs)
+    let epochs = match horizon(&args.file, &config, args.epochs) {
+        Ok(epochs) => epochs,
+        Err(code) => return code,
+    };
+    let mut options = PlotOptions::new(epochs)
         .title(&title)
         .size(args.size.0, args.size.1);
     options.metrics = metrics.as_deref();

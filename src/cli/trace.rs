@@ -1,4 +1,4 @@
-//! `optimc trace FILE --epochs N [--metrics M] [--format table|csv|json]`: the numbers come from
+//! `optimc trace FILE [--epochs N] [--metrics M] [--format table|csv|json]`: the numbers come from
 //! `optimc::trace`; the table ends with one sparkline per group (`optimc::plot::sparkline`).
 
 use super::output::{self, Stdout};
@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     /// The .optim file.
     file: PathBuf,
-    /// How many epochs (scheduler steps) to trace.
-    #[arg(long)]
-    epochs: u64,
+    /// How many epochs (scheduler steps) to trace. Default: the run the file declares
+    /// (`run = per_step(steps = N)` or `run = per_epoch(epochs = N)`).
+    #[arg(long, visible_alias = "steps")]
+    epochs: Option<u64>,
     /// The metric of each epoch, for `plateau`: a JSON array of numbers, or one number per line.
     #[arg(long)]
     metrics: Option<PathBuf>,
@@ -32,17 +33,41 @@ pub fn run(args: Args) -> u8 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let trace = match Trace::record(&config, args.epochs, metrics.as_deref()) {
+    let epochs = match horizon(&args.file, &config, args.epochs) {
+        Ok(epochs) => epochs,
+        Err(code) => return code,
+    };
+    let trace = match Trace::record(&config, epochs, metrics.as_deref()) {
         Ok(trace) => trace,
         Err(e) => return cannot_trace(&args.file, &e),
     };
+    let unit = config.stepping().unit();
+    // The unit is written into the JSON only where the file declares its run, so that the
+    // output of a file without `run` stays what it was.
+    let json_unit = config.run.is_some().then_some(unit);
     let mut out = Stdout::lock();
     let written = match args.format {
-        Format::Table => table(&trace, &mut out),
-        Format::Csv => csv(&trace, &mut out),
-        Format::Json => json(&trace, &mut out),
+        Format::Table => table(&trace, unit, &mut out),
+        Format::Csv => csv(&trace, unit, &mut out),
+        Format::Json => json(&trace, json_unit, &mut out),
     };
     output::finish(written.and_then(|()| out.flush()), OK)
+}
+
+/// How many schedule steps to trace or plot: `--epochs` (`--steps`) if given, else the length
+/// of the run the file declares; `Err` holds the exit code after saying that neither is there.
+pub fn horizon(file: &Path, config: &Config, flag: Option<u64>) -> Result<u64, u8> {
+    if let Some(n) = flag {
+        return Ok(n);
+    }
+    config.run_length().ok_or_else(|| {
+        let unit = config.stepping().unit();
+        cannot_run(format!(
+            "{}: how many {unit}s? pass --epochs N, or declare the run's length in the file: `run = {}({unit}s = N)`",
+            file.display(),
+            config.stepping().call_name(),
+        ))
+    })
 }
 
 /// Loads and checks `file`, and reads `--metrics` if given: what `trace` and `plot` start from.
@@ -95,7 +120,7 @@ fn columns(trace: &Trace) -> Vec<(String, &[f64])> {
     cols
 }
 
-fn table(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
+fn table(trace: &Trace, unit: &str, out: &mut impl Write) -> io::Result<()> {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
     // Each cell is formatted twice (for the widths, then for the text) rather than held: a
@@ -110,8 +135,8 @@ fn table(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
                 .unwrap_or(0)
         })
         .collect();
-    let epoch_width = "epoch".len().max(epochs.to_string().len());
-    write!(out, "{:>epoch_width$}", "epoch")?;
+    let epoch_width = unit.len().max(epochs.to_string().len());
+    write!(out, "{unit:>epoch_width$}")?;
     for ((h, _), w) in cols.iter().zip(&widths) {
         write!(out, "  {h:>w$}")?;
     }
@@ -123,14 +148,14 @@ fn table(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
         }
         writeln!(out)?;
     }
-    out.write_all(sparklines(trace).as_bytes())
+    out.write_all(sparklines(trace, unit).as_bytes())
 }
 
 /// The most characters a sparkline takes: longer traces are resampled to this width.
 const SPARKLINE_WIDTH: usize = 60;
 
 /// Below the table: every group's lr as a sparkline on a log scale, with its range.
-fn sparklines(trace: &Trace) -> String {
+fn sparklines(trace: &Trace, unit: &str) -> String {
     let epochs = trace.epochs();
     if epochs == 0 {
         return String::new();
@@ -138,9 +163,9 @@ fn sparklines(trace: &Trace) -> String {
     let mut out = String::new();
     let marks = epochs.min(SPARKLINE_WIDTH);
     let per_mark = if marks == epochs {
-        "one mark per epoch".to_string()
+        format!("one mark per {unit}")
     } else {
-        format!("{marks} marks over {epochs} epochs")
+        format!("{marks} marks over {epochs} {unit}s")
     };
     let _ = writeln!(out, "\nlr, log scale ({per_mark}):");
     let name_width = trace
@@ -187,10 +212,10 @@ fn compact(v: f64) -> String {
     format_number(rounded)
 }
 
-fn csv(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
+fn csv(trace: &Trace, unit: &str, out: &mut impl Write) -> io::Result<()> {
     let cols = columns(trace);
     let epochs = trace.lr.first().map_or(0, Vec::len);
-    write!(out, "epoch")?;
+    write!(out, "{unit}")?;
     for (h, _) in &cols {
         write!(out, ",{}", h.replace(' ', "_"))?;
     }
@@ -208,16 +233,20 @@ fn csv(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-fn json(trace: &Trace, out: &mut impl Write) -> io::Result<()> {
+fn json(trace: &Trace, unit: Option<&str>, out: &mut impl Write) -> io::Result<()> {
     // Serialized from the trace itself: a `serde_json::Value` would take 32 bytes per number.
     // Numbers as `optimc::number` writes them: an infinite or NaN lr is a string, not `null`.
     #[derive(serde::Serialize)]
     struct Json<'a> {
+        /// What one entry of each list is: "step" or "epoch" (only with a declared run).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        unit: Option<&'a str>,
         groups: &'a [String],
         lr: Vec<Nums<'a, f64>>,
         momentum: Option<Vec<Option<Nums<'a, f64>>>>,
     }
     let value = Json {
+        unit,
         groups: &trace.groups,
         lr: trace.lr.iter().map(|v| Nums(v)).collect(),
         momentum: trace

@@ -135,6 +135,24 @@ impl Run {
     }
 }
 
+/// The call as a file writes it: `per_step(steps = 10000, steps_per_epoch = 500)`.
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let args: Vec<String> = Run::params(self.stepping)
+            .iter()
+            .filter_map(|&name| {
+                let value = match name {
+                    "epochs" => self.epochs,
+                    "steps" => self.steps,
+                    _ => self.steps_per_epoch,
+                };
+                value.map(|v| format!("{name} = {v}"))
+            })
+            .collect();
+        write!(f, "{}({})", self.stepping.call_name(), args.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +180,18 @@ mod tests {
         let r = run(Stepping::PerStep, Some(90), None, None);
         assert_eq!((r.length(), r.total_epochs()), (None, Some(90)));
         assert_eq!(run(Stepping::PerStep, None, None, None).length(), None);
+    }
+
+    #[test]
+    fn a_run_is_written_as_its_call() {
+        let r = run(Stepping::PerStep, Some(3), None, Some(500));
+        assert_eq!(r.to_string(), "per_step(epochs = 3, steps_per_epoch = 500)");
+        let r = run(Stepping::PerEpoch, Some(90), None, None);
+        assert_eq!(r.to_string(), "per_epoch(epochs = 90)");
+        assert_eq!(
+            run(Stepping::PerStep, None, None, None).to_string(),
+            "per_step()"
+        );
     }
 
     #[test]

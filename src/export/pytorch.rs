@@ -22,7 +22,9 @@
 //!   yields an infinity or NaN (`1 / 0`, `math.log(0)`, `math.sqrt(-1)`).
 
 use crate::ast::{BinaryOp, UnaryOp};
-use crate::config::{Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig};
+use crate::config::{
+    Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping,
+};
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
 use crate::schedule::{ParamType, ParamValue};
 use std::fmt::Write as _;
@@ -81,10 +83,24 @@ fn snippet(config: &Config) -> String {
         out.push_str(f);
     }
     out.push_str("\n\ndef build(model):\n");
-    out.push_str(
-        "    \"\"\"The optimizer and scheduler for `model`: call `optimizer.step()` then \
-         `scheduler.step()`\n    once per optimc epoch",
-    );
+    match config.run {
+        // Without `run`, the text of every earlier export.
+        None => out.push_str(
+            "    \"\"\"The optimizer and scheduler for `model`: call `optimizer.step()` then \
+             `scheduler.step()`\n    once per optimc epoch",
+        ),
+        Some(run) => {
+            let when = match run.stepping {
+                Stepping::PerStep => "after every batch",
+                Stepping::PerEpoch => "once per epoch",
+            };
+            let _ = write!(
+                out,
+                "    \"\"\"The optimizer and scheduler for `model`: call `optimizer.step()` then \
+                 `scheduler.step()`\n    {when} (`run = {run}`)"
+            );
+        }
+    }
     if config.groups.iter().enumerate().any(|(i, _)| {
         config
             .schedule_of(i)

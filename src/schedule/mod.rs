@@ -52,7 +52,7 @@
 //! # Beyond PyTorch
 //!
 //! * `plateau` may appear inside `chain` and `sequence`; [`Schedule::step_with`] hands the metric
-//!   to every plateau that steps. A plateau stepped without a metric ([`Schedule::step`], or the
+//!   to every plateau that steps. A plateau stepped without a metric ([`Schedule::step_counting_plateaus`], or the
 //!   initial step a `sequence` gives its first child) counts the epoch and changes nothing else.
 //! * When a `plateau`, `chain` or `sequence` child of a `sequence` takes over at its milestone
 //!   (PyTorch raises there), the groups' lrs return to `initial_lr` and the child restarts as if
@@ -214,11 +214,40 @@ impl Schedule {
         self.needs_metric
     }
 
-    /// One `scheduler.step()` of every schedule instance, at the end of an epoch.
+    /// One `scheduler.step()` of every schedule instance: at the end of an epoch, or after
+    /// every optimizer step for a file that declares `run = per_step(...)`
+    /// ([`Config::stepping`](crate::Config::stepping)).
     ///
-    /// On a schedule that needs a metric this does not panic: each `plateau` counts the epoch
-    /// and leaves its lr, best value and counters alone; the rest of the tree steps normally.
+    /// # Panics
+    /// If the schedule has a `plateau` ([`Schedule::needs_metric`]): PyTorch's
+    /// `ReduceLROnPlateau.step()` raises without its metric, and stepping on would leave the lr
+    /// frozen. Call [`Schedule::step_with`] with the metric, or [`Schedule::try_step`] to get
+    /// an error instead.
+    #[track_caller]
     pub fn step(&mut self) {
+        if self.needs_metric {
+            panic!("{}", crate::error::ErrorKind::MetricNeeded);
+        }
+        self.step_counting_plateaus();
+    }
+
+    /// [`Schedule::step`], or an
+    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) error (and no step)
+    /// on a schedule with a `plateau`.
+    pub fn try_step(&mut self) -> Result<(), crate::Error> {
+        if self.needs_metric {
+            return Err(crate::error::ErrorKind::MetricNeeded.into());
+        }
+        self.step_counting_plateaus();
+        Ok(())
+    }
+
+    /// One step without a metric, even on a schedule with a `plateau`: each `plateau` counts
+    /// the step and leaves its lr, best value and counters alone; the rest of the tree steps
+    /// normally. For tools that run a schedule without metrics on purpose (a trace of the
+    /// schedule's other parts); a training loop wants [`Schedule::step_with`].
+    #[inline]
+    pub fn step_counting_plateaus(&mut self) {
         // One instance (the common case): no loop over instances; for one scheduler of the
         // kinds whose step is a multiplication (`step`, `exponential`, ...) a few instructions
         // without a call. Scaled groups take the general path, which rescales after stepping.

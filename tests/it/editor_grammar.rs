@@ -105,6 +105,16 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
         assert!(call("function", name), "function {name}");
     }
     assert!(!call("schedule", "steps"));
+    // `run = per_step(...)`: the statement word and both steppings.
+    for stepping in [optimc::Stepping::PerStep, optimc::Stepping::PerEpoch] {
+        assert!(call("stepping", stepping.call_name()), "{stepping:?}");
+    }
+    assert!(
+        g["repository"]["statement-keyword"]
+            .to_string()
+            .contains("optimizer|schedule|run"),
+        "the `run` statement"
+    );
     let keywords = g["repository"]["keyword"].to_string();
     for kw in [
         "let",

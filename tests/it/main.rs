@@ -35,6 +35,7 @@ mod proptest_pipeline;
 mod pytorch_export;
 mod recipes;
 mod robustness;
+mod run_units;
 mod train_linear;
 mod train_no_alloc;
 mod warnings;

@@ -99,7 +99,7 @@ impl Recording {
             }
             match &self.metrics {
                 Some(m) => schedule.step_with(m[e]),
-                None => schedule.step(),
+                None => schedule.step_counting_plateaus(),
             }
         }
         let momentum = cycled.iter().any(|&c| c).then(|| {
@@ -147,10 +147,12 @@ impl Recording {
                 values: &params,
             };
             serde_json::to_writer(&mut *out, &snapshot).map_err(io::Error::from)?;
+            // One schedule step per replayed step, whatever the file's `run` says: each
+            // step of the trace is one of the schedule's steps.
             match &self.metrics {
-                Some(m) => trainer.end_epoch_with(m[e]),
+                Some(m) => trainer.step_schedule_with(m[e]),
                 // `run` refused a plateau without metrics, so this does not fail.
-                None => trainer.end_epoch().map_err(RunError::Step)?,
+                None => trainer.step_schedule().map_err(RunError::Step)?,
             }
         }
         self.init = params;
