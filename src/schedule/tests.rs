@@ -346,8 +346,10 @@ fn plateau_needs_a_metric_but_survives_without() {
     let c = sgd(&[1.0], plateau(1));
     let mut s = Schedule::new(&c);
     assert!(s.needs_metric());
+    assert!(s.try_step().is_err());
+    assert_eq!(s.epoch(), 0);
     for _ in 0..5 {
-        s.step();
+        s.step_counting_plateaus();
     }
     assert_eq!(s.lrs(), [1.0]);
     let t = run(&mut s, 6, Some(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]));
@@ -587,7 +589,7 @@ fn stepping_and_reading_do_not_allocate() {
         if e % 2 == 0 {
             s.step_with(e as f64);
         } else {
-            s.step();
+            s.step_counting_plateaus();
         }
     }
     assert_eq!(alloc_count::get(), before, "step/lrs allocated");
