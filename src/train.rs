@@ -17,7 +17,7 @@
 //!
 //! let config = Config::from_source("a.optim", "
 //!     optimizer = sgd(lr = 0.1)
-//!     schedule = linear(start_factor = 1, end_factor = 0.5, total_iters = 4)
+//!     schedule = step(step_size = 1, gamma = 0.5)
 //!     run = per_step(epochs = 2, steps_per_epoch = 2)
 //! ")?;
 //! let mut trainer = Trainer::new(&config, &[("w", 1)])?;
@@ -32,7 +32,7 @@
 //!     }
 //!     trainer.end_epoch()?; // per step: nothing more to step
 //! }
-//! assert_eq!(lrs, [0.1, 0.0875, 0.075, 0.0625]);
+//! assert_eq!(lrs, [0.1, 0.05, 0.025, 0.0125]); // once per batch, not per epoch
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
