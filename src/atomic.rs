@@ -47,6 +47,19 @@ const LEFTOVER_AGE: std::time::Duration = std::time::Duration::from_secs(10 * 60
 /// Any I/O error from creating, writing, syncing or renaming the file; `PermissionDenied` for a
 /// read-only `path`. On error `path` is untouched and no temporary file is left.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, |file| file.write_all(bytes))
+}
+
+/// As [`write`], with the contents written by `fill` (through a buffer) instead of taken from
+/// one slice, so a large file (a checkpoint's tensors) is streamed to disk without first being
+/// assembled in memory. If `fill` fails, `path` is untouched and no temporary file is left.
+///
+/// # Errors
+/// As [`write`], and any error `fill` returns.
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -71,7 +84,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(metadata) = &existing {
         keep_owner_and_permissions(&file, metadata)?;
     }
-    file.write_all(bytes)?;
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, &mut file);
+        fill(&mut buffered)?;
+        buffered.flush()?;
+    }
     file.sync_all()?;
     drop(file);
     let temp = guard.path();

@@ -72,9 +72,13 @@
 //!   code allocates nothing per step; candle's in-place op allocates a few bytes per `Var` for its
 //!   aliasing check (pinned by `tests/it/candle.rs`). Building the `GradStore` (`backward`)
 //!   allocates far more, in candle.
-//! - **Checkpoints.** [`trainer`](CandleTrainer::trainer) / [`trainer_mut`](CandleTrainer::trainer_mut)
-//!   give the [`Trainer`], whose `save` / `load` keep the optimizer's and schedule's state; save
-//!   the `Var`s themselves with candle (`VarMap::save`).
+//! - **Checkpoints.** [`CandleTrainer::save`] writes the optimizer's and schedule's state and
+//!   every `Var`'s values to one safetensors file ([`crate::checkpoint`]), the `Var`s under
+//!   their names (as f32; bf16 and f16 widen exactly), so candle's `VarMap::load` reads f32
+//!   weights straight from it; [`CandleTrainer::load`] puts both back (rounding to each
+//!   `Var`'s dtype gives back the saved bf16/f16 values exactly). The [`Trainer`]'s own
+//!   `save` / `load` keep the state alone, and `load_changed` resumes with a changed
+//!   configuration.
 
 use crate::config::Config;
 use crate::error::Error;
@@ -350,6 +354,59 @@ impl CandleTrainer {
             .iter()
             .zip(&self.vars)
             .map(|((name, _), var)| (name.as_str(), var))
+    }
+
+    /// Saves the trainer's state and every `Var`'s values to `path`, atomically (see
+    /// [`crate::checkpoint`]): the `Var`s under their registered names and shapes, as f32.
+    ///
+    /// # Errors
+    /// As [`Trainer::save`]; [`CandleError::Candle`] if a `Var` cannot be read.
+    pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let mut values = Vec::with_capacity(self.vars.len());
+        for (i, var) in self.vars.iter().enumerate() {
+            let name = &self.trainer.params()[i].0;
+            let mut v = Vec::with_capacity(var.elem_count());
+            copy_out(var, &mut v).map_err(|found| match found {
+                Problem::Candle(source) => CandleError::Candle {
+                    name: name.clone(),
+                    source,
+                },
+                Problem::Unsupported(why) => CandleError::Unsupported {
+                    vars: vec![(name.clone(), why)],
+                },
+            })?;
+            values.push(v);
+        }
+        let views: Vec<(String, Vec<usize>, &[f32])> = self
+            .vars
+            .iter()
+            .zip(self.trainer.params())
+            .zip(&values)
+            .map(|((var, (name, _)), v)| (name.clone(), var.dims().to_vec(), v.as_slice()))
+            .collect();
+        self.trainer.save_tensors(path.as_ref(), &views)
+    }
+
+    /// Loads a state file written by [`save`](Self::save) into the trainer and the `Var`s
+    /// (each rounded to its dtype). A file of the same configuration and `Var`s only; on error
+    /// neither the trainer nor any `Var` has changed (but for a `Var` candle fails to write,
+    /// reported as [`CandleError::Candle`], after the state was restored).
+    ///
+    /// # Errors
+    /// As [`Trainer::load`]; [`Params`](crate::checkpoint::CheckpointError::Params) if the
+    /// file holds no values for a `Var` (it was saved with `trainer().save`).
+    pub fn load(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let mut c = self.trainer.read_checked(path.as_ref())?;
+        let values = self.trainer.take_params(&mut c)?;
+        self.trainer.restore_owned(c)?;
+        for ((var, v), (name, _)) in self.vars.iter().zip(&values).zip(self.trainer.params()) {
+            var.inplace_op1(&WriteBack(v))
+                .map_err(|source| CandleError::Candle {
+                    name: name.clone(),
+                    source,
+                })?;
+        }
+        Ok(())
     }
 
     /// The underlying [`Trainer`]: optimizer, schedule, epoch, momentum, `save`.

@@ -109,6 +109,12 @@ pub const MAX_WORK: u64 = 1_000_000_000;
 /// /dev/zero or a huge file is refused rather than read into memory.
 pub const MAX_READ: u64 = 256 << 20;
 
+/// The largest JSON header a state file may have (the safetensors header: every tensor's
+/// name, type, shape and place, and optimc's own header, read before any tensor). A state file
+/// declaring more is refused before anything is allocated for it; a real one needs about 300
+/// bytes per parameter.
+pub const MAX_STATE_HEADER: u64 = 64 << 20;
+
 /// A diagnostic on a line longer than this (in bytes) is shown without its source line.
 pub const MAX_SNIPPET_COLUMN: usize = 1_000;
 

@@ -46,6 +46,9 @@ use crate::schedule::Schedule;
 pub struct Trainer {
     optimizer: Optimizer,
     schedule: Schedule,
+    /// The configuration the trainer was built from (a state file records it, so that a
+    /// changed one can be described: [`Checkpoint::diff`](crate::checkpoint::Checkpoint::diff)).
+    config: Config,
     /// [`Config::fingerprint`] of the config.
     fingerprint: String,
     /// Registered names and sizes.
@@ -87,6 +90,7 @@ impl Trainer {
         let mut trainer = Trainer {
             optimizer,
             schedule,
+            config: config.clone(),
             fingerprint: config.fingerprint(),
             params,
             stepping: config.stepping(),
@@ -97,7 +101,7 @@ impl Trainer {
     }
 
     /// Writes the schedule's lrs and cycled momenta into the optimizer's groups.
-    fn sync(&mut self) {
+    pub(crate) fn sync(&mut self) {
         for g in 0..self.optimizer.num_groups() {
             self.optimizer.set_lr(g, self.schedule.lrs()[g]);
             if let Some(m) = self.schedule.momentum(g) {
@@ -273,6 +277,11 @@ impl Trainer {
         &self.schedule
     }
 
+    /// The configuration the trainer was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// The fingerprint of the configuration (see [`Config::fingerprint`]).
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
@@ -283,11 +292,9 @@ impl Trainer {
         &self.params
     }
 
-    /// Swaps in a restored optimizer and schedule (keeping the thread count).
-    pub(crate) fn replace(&mut self, optimizer: Optimizer, schedule: Schedule) {
-        let threads = self.optimizer.threads();
-        self.optimizer = optimizer;
-        self.optimizer.set_threads(threads);
+    /// Swaps in a restored schedule (the optimizer's lrs are the caller's to write: see
+    /// [`sync`](Self::sync)).
+    pub(crate) fn set_schedule(&mut self, schedule: Schedule) {
         self.schedule = schedule;
     }
 }

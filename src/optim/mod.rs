@@ -799,6 +799,27 @@ impl Optimizer {
 
     /// A snapshot of the whole state: groups' hyperparameters, step counts, every buffer.
     pub fn state(&self) -> OptimizerState {
+        self.snapshot(true)
+    }
+
+    /// [`state`](Self::state) with every buffer's values left out (each buffer present with no
+    /// values), for a checkpoint that stores them apart ([`buffers`](Self::buffers)).
+    pub(crate) fn state_without_values(&self) -> OptimizerState {
+        self.snapshot(false)
+    }
+
+    /// Every buffer that exists: parameter index, PyTorch's name, values.
+    pub(crate) fn buffers(&self) -> impl Iterator<Item = (usize, &'static str, &[f32])> + '_ {
+        let (names, _) = buffer_names(self.kind);
+        self.slots.iter().enumerate().flat_map(move |(i, s)| {
+            names
+                .iter()
+                .zip(&s.bufs)
+                .filter_map(move |(n, b)| Some((i, *n, b.as_deref()?)))
+        })
+    }
+
+    fn snapshot(&self, values: bool) -> OptimizerState {
         let (names, _) = buffer_names(self.kind);
         OptimizerState {
             optimizer: self.kind,
@@ -827,7 +848,10 @@ impl Optimizer {
                     buffers: names
                         .iter()
                         .zip(&s.bufs)
-                        .filter_map(|(n, b)| Some((n.to_string(), b.clone()?)))
+                        .filter_map(|(n, b)| {
+                            let b = b.as_ref()?;
+                            Some((n.to_string(), if values { b.clone() } else { Vec::new() }))
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -843,6 +867,11 @@ impl Optimizer {
     /// other parameter names, lengths or group assignments, or if its buffers do not fit.
     /// Nothing is changed on error.
     pub fn restore(&mut self, s: &OptimizerState) -> Result<(), StateError> {
+        self.restore_owned(s.clone())
+    }
+
+    /// [`restore`](Self::restore), moving the buffers out of `s` instead of copying them.
+    pub(crate) fn restore_owned(&mut self, s: OptimizerState) -> Result<(), StateError> {
         if s.optimizer != self.kind {
             return Err(StateError::Kind {
                 expected: self.kind.torch_name(),
@@ -870,28 +899,13 @@ impl Optimizer {
                 found: s.params.len(),
             });
         }
-        let (names, _) = buffer_names(self.kind);
-        let mut new_bufs = Vec::with_capacity(self.slots.len());
-        for (index, (p, slot)) in s.params.iter().zip(&self.slots).enumerate() {
+        let mut taken = Vec::with_capacity(self.slots.len());
+        for (index, (mut p, slot)) in s.params.into_iter().zip(&self.slots).enumerate() {
             if p.name != slot.name {
                 return Err(StateError::ParamName {
                     index,
                     expected: slot.name.clone(),
-                    found: p.name.clone(),
-                });
-            }
-            if p.len != slot.len {
-                return Err(StateError::ParamLength {
-                    name: slot.name.clone(),
-                    expected: slot.len,
-                    found: p.len,
-                });
-            }
-            if let Some(shape) = p.shape.as_ref().filter(|&s| *s != slot.shape) {
-                return Err(StateError::ParamShape {
-                    name: slot.name.clone(),
-                    expected: slot.shape.clone(),
-                    found: shape.clone(),
+                    found: p.name,
                 });
             }
             if p.group != slot.group {
@@ -901,38 +915,151 @@ impl Optimizer {
                     found: p.group,
                 });
             }
-            let layout = buffer_layout(self.kind, &slot.shape);
-            let mut bufs: [Option<Vec<f32>>; 3] = [None, None, None];
-            for (buffer, data) in &p.buffers {
-                let found = names.iter().position(|n| n == buffer);
-                let Some((i, (len, _))) = found.and_then(|i| Some((i, layout[i]?))) else {
-                    let known: Vec<&str> = names
-                        .iter()
-                        .zip(&layout)
-                        .filter_map(|(n, l)| l.map(|_| *n))
-                        .collect();
-                    return Err(StateError::UnknownBuffer {
-                        name: slot.name.clone(),
-                        buffer: buffer.clone(),
-                        optimizer: self.kind.torch_name(),
-                        known: known.join(", "),
-                    });
-                };
-                if data.len() != len {
-                    return Err(StateError::BufferLength {
-                        name: slot.name.clone(),
-                        buffer: buffer.clone(),
-                        expected: len,
-                        found: data.len(),
-                    });
+            taken.push(self.take_param_state(slot, &mut p)?);
+        }
+        for (g, mine) in s.groups.iter().zip(&mut self.groups) {
+            mine.hp = g.options;
+            mine.step = g.step.unwrap_or(0.0);
+        }
+        for (slot, (counters, bufs)) in self.slots.iter_mut().zip(taken) {
+            slot.counters = counters;
+            slot.bufs = bufs;
+        }
+        Ok(())
+    }
+
+    /// Takes what still applies of `s`, saved by an optimizer of another configuration, into
+    /// this fresh one: parameters are matched by name and keep their counters and buffers when
+    /// their shape fits (else they stay fresh); groups are matched by name and keep their
+    /// hyperparameters where `unchanged[group]` says the configuration did not change them
+    /// (Lamb's group step count either way). Returns a note for each parameter that starts
+    /// fresh, is dropped, or changed group.
+    ///
+    /// # Errors
+    /// [`StateError::Kind`] if `s` is another optimizer's; nothing is changed then.
+    pub(crate) fn adopt(
+        &mut self,
+        s: OptimizerState,
+        unchanged: &[bool],
+    ) -> Result<Vec<String>, StateError> {
+        if s.optimizer != self.kind {
+            return Err(StateError::Kind {
+                expected: self.kind.torch_name(),
+                found: s.optimizer.torch_name(),
+            });
+        }
+        let mut notes = Vec::new();
+        for (i, g) in self.groups.iter_mut().enumerate() {
+            if let Some(saved) = s.groups.iter().find(|x| x.name == g.name) {
+                if unchanged.get(i).copied().unwrap_or(false) {
+                    g.hp = saved.options;
                 }
-                bufs[i] = Some(data.clone());
+                g.step = saved.step.unwrap_or(0.0);
             }
-            if let Some(missing) = names
-                .iter()
-                .zip(&layout)
-                .zip(&bufs)
-                .find_map(|((n, l), b)| (l.is_some_and(|l| l.1) && b.is_none()).then_some(n))
+        }
+        let group_names: Vec<String> = s.groups.iter().map(|g| g.name.clone()).collect();
+        let mut saved: HashMap<String, ParamState> =
+            s.params.into_iter().map(|p| (p.name.clone(), p)).collect();
+        for i in 0..self.slots.len() {
+            let name = self.slots[i].name.clone();
+            let Some(mut p) = saved.remove(&name) else {
+                notes.push(format!(
+                    "parameter `{name}` is not in the state file: it starts fresh"
+                ));
+                continue;
+            };
+            match self.take_param_state(&self.slots[i], &mut p) {
+                Ok((counters, bufs)) => {
+                    let slot = &mut self.slots[i];
+                    slot.counters = counters;
+                    slot.bufs = bufs;
+                    let now = &self.groups[slot.group].name;
+                    match group_names.get(p.group) {
+                        Some(was) if was != now => notes.push(format!(
+                            "parameter `{name}` moves from group {was} to group {now}, keeping its state"
+                        )),
+                        _ => {}
+                    }
+                }
+                Err(e) => notes.push(format!("parameter `{name}` starts fresh: {e}")),
+            }
+        }
+        let mut dropped: Vec<&String> = saved.keys().collect();
+        dropped.sort();
+        for name in dropped {
+            notes.push(format!(
+                "parameter `{name}` of the state file is not registered here: its state is dropped"
+            ));
+        }
+        Ok(notes)
+    }
+
+    /// Checks saved parameter state `p` against `slot` (length, shape, buffers and their
+    /// lengths, the counters ASGD needs) and moves its buffers out; the name and group are the
+    /// caller's to check.
+    fn take_param_state(
+        &self,
+        slot: &Slot,
+        p: &mut ParamState,
+    ) -> Result<(Counters, [Option<Vec<f32>>; 3]), StateError> {
+        let (names, _) = buffer_names(self.kind);
+        if p.len != slot.len {
+            return Err(StateError::ParamLength {
+                name: slot.name.clone(),
+                expected: slot.len,
+                found: p.len,
+            });
+        }
+        if let Some(shape) = p.shape.as_ref().filter(|&s| *s != slot.shape) {
+            return Err(StateError::ParamShape {
+                name: slot.name.clone(),
+                expected: slot.shape.clone(),
+                found: shape.clone(),
+            });
+        }
+        let layout = buffer_layout(self.kind, &slot.shape);
+        let mut bufs: [Option<Vec<f32>>; 3] = [None, None, None];
+        for (buffer, data) in &mut p.buffers {
+            let found = names.iter().position(|n| n == buffer);
+            let Some((i, (len, _))) = found.and_then(|i| Some((i, layout[i]?))) else {
+                let known: Vec<&str> = names
+                    .iter()
+                    .zip(&layout)
+                    .filter_map(|(n, l)| l.map(|_| *n))
+                    .collect();
+                return Err(StateError::UnknownBuffer {
+                    name: slot.name.clone(),
+                    buffer: buffer.clone(),
+                    optimizer: self.kind.torch_name(),
+                    known: known.join(", "),
+                });
+            };
+            if data.len() != len {
+                return Err(StateError::BufferLength {
+                    name: slot.name.clone(),
+                    buffer: buffer.clone(),
+                    expected: len,
+                    found: data.len(),
+                });
+            }
+            bufs[i] = Some(std::mem::take(data));
+        }
+        if let Some(missing) = names
+            .iter()
+            .zip(&layout)
+            .zip(&bufs)
+            .find_map(|((n, l), b)| (l.is_some_and(|l| l.1) && b.is_none()).then_some(n))
+        {
+            return Err(StateError::MissingBuffer {
+                name: slot.name.clone(),
+                buffer: missing.to_string(),
+                optimizer: self.kind.torch_name(),
+            });
+        }
+        if self.kind == OptimizerKind::Asgd && p.step > 0.0 {
+            if let Some(missing) = [("eta", p.eta), ("mu", p.mu)]
+                .into_iter()
+                .find_map(|(n, v)| v.is_none().then_some(n))
             {
                 return Err(StateError::MissingBuffer {
                     name: slot.name.clone(),
@@ -940,34 +1067,14 @@ impl Optimizer {
                     optimizer: self.kind.torch_name(),
                 });
             }
-            if self.kind == OptimizerKind::Asgd && p.step > 0.0 {
-                if let Some(missing) = [("eta", p.eta), ("mu", p.mu)]
-                    .into_iter()
-                    .find_map(|(n, v)| v.is_none().then_some(n))
-                {
-                    return Err(StateError::MissingBuffer {
-                        name: slot.name.clone(),
-                        buffer: missing.to_string(),
-                        optimizer: self.kind.torch_name(),
-                    });
-                }
-            }
-            new_bufs.push(bufs);
         }
-        for (g, mine) in s.groups.iter().zip(&mut self.groups) {
-            mine.hp = g.options;
-            mine.step = g.step.unwrap_or(0.0);
-        }
-        for ((p, slot), bufs) in s.params.iter().zip(&mut self.slots).zip(new_bufs) {
-            slot.counters = Counters {
-                step: p.step,
-                mu_product: p.mu_product.unwrap_or(1.0),
-                eta: p.eta.unwrap_or(Counters::FRESH.eta),
-                mu: p.mu.unwrap_or(Counters::FRESH.mu),
-            };
-            slot.bufs = bufs;
-        }
-        Ok(())
+        let counters = Counters {
+            step: p.step,
+            mu_product: p.mu_product.unwrap_or(1.0),
+            eta: p.eta.unwrap_or(Counters::FRESH.eta),
+            mu: p.mu.unwrap_or(Counters::FRESH.mu),
+        };
+        Ok((counters, bufs))
     }
 }
 

@@ -187,7 +187,7 @@ fn a_resumed_run_continues_bit_for_bit() {
     let config = config(ADAM);
     let dir = std::env::temp_dir().join(format!("optimc-candle-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("run.state.json");
+    let path = dir.join("run.state.safetensors");
     let grads = |w: &Var, b: &Var, step: usize| {
         let mut store = GradStore::default();
         let g = (step as f32 + 1.0).recip();
@@ -230,6 +230,73 @@ fn a_resumed_run_continues_bit_for_bit() {
         second.trainer().optimizer().state(),
         whole.trainer().optimizer().state()
     );
+}
+
+/// `CandleTrainer::save` keeps the `Var`s with the state in one safetensors file: `load` into
+/// fresh `Var`s continues bit for bit, and candle's own `VarMap::load` reads the weights.
+#[test]
+fn save_keeps_the_vars_and_load_puts_them_back() {
+    let config = config(ADAM);
+    let dir = std::env::temp_dir().join(format!("optimc-candle-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.safetensors");
+    let grads = |w: &Var, b: &Var, step: usize| {
+        let mut store = GradStore::default();
+        let g = (step as f32 + 1.0).recip();
+        store.insert(w, Tensor::new(&[g, -g, 0.5 * g], &Device::Cpu).unwrap());
+        store.insert(b, Tensor::new(&[g * g], &Device::Cpu).unwrap());
+        store
+    };
+    let new = |w: &[f32], b: &[f32]| {
+        let (w, b) = (var(w), var(b));
+        let trainer = CandleTrainer::new(&config, named(&[("l.weight", &w), ("l.bias", &b)]));
+        (w, b, trainer.unwrap())
+    };
+    let (w, b, mut whole) = new(&[1.0, 2.0, 3.0], &[0.5]);
+    for step in 0..6 {
+        whole.step(&grads(&w, &b, step)).unwrap();
+        whole.end_epoch().unwrap();
+    }
+    let (w1, b1, mut first) = new(&[1.0, 2.0, 3.0], &[0.5]);
+    for step in 0..3 {
+        first.step(&grads(&w1, &b1, step)).unwrap();
+        first.end_epoch().unwrap();
+    }
+    first.save(&path).unwrap();
+
+    // candle reads the weights from the same file.
+    let mut varmap = candle_nn::VarMap::new();
+    {
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        vb.get(3, "l.weight").unwrap();
+        vb.get(1, "l.bias").unwrap();
+    }
+    varmap.load(&path).unwrap();
+    let loaded = varmap.data().lock().unwrap()["l.weight"].clone();
+    assert_eq!(bits(&values(&loaded)), bits(&values(&w1)));
+
+    // A fresh process: zeros, then `load` gives back the Vars and the state.
+    let (w2, b2, mut second) = new(&[0.0; 3], &[0.0]);
+    second.load(&path).unwrap();
+    assert_eq!(bits(&values(&w2)), bits(&values(&w1)));
+    for step in 3..6 {
+        second.step(&grads(&w2, &b2, step)).unwrap();
+        second.end_epoch().unwrap();
+    }
+    assert_eq!(bits(&values(&w2)), bits(&values(&w)));
+    assert_eq!(bits(&values(&b2)), bits(&values(&b)));
+    assert_eq!(
+        second.trainer().optimizer().state(),
+        whole.trainer().optimizer().state()
+    );
+
+    // A state saved without the Vars is refused, and nothing changes.
+    first.trainer().save(&path).unwrap();
+    let before = values(&w2);
+    let err = second.load(&path).unwrap_err();
+    assert!(err.to_string().contains("without the parameters"), "{err}");
+    assert_eq!(bits(&values(&w2)), bits(&before));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -115,19 +115,58 @@ fn assert_resumes(name: &str, source: &str, epochs: usize, k: usize) {
         first.epoch(e);
     }
     first.trainer.save(&path).unwrap();
-    let mut resumed = Run::new(&config);
-    resumed.values = first.values.clone();
-    drop(first);
-    resumed.trainer.load(&path).unwrap();
-    assert_eq!(resumed.trainer.epoch(), k as u64, "{name}");
-    for (e, want) in expected.iter().enumerate().skip(k) {
-        assert_eq!(
-            &resumed.epoch(e),
-            want,
-            "{name}: epoch {e} differs after resuming"
-        );
+    let json = dir.join("state-v1.json");
+    write_version_1(&first.trainer, &json);
+    for (file, format) in [(&path, "safetensors"), (&json, "version-1 JSON")] {
+        let mut resumed = Run::new(&config);
+        resumed.values = first.values.clone();
+        resumed.trainer.load(file).unwrap();
+        assert_eq!(resumed.trainer.epoch(), k as u64, "{name}");
+        for (e, want) in expected.iter().enumerate().skip(k) {
+            assert_eq!(
+                &resumed.epoch(e),
+                want,
+                "{name}: epoch {e} differs after resuming from {format}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A state file as optimc wrote them before safetensors (format version 1): the whole
+/// checkpoint as pretty JSON, without the configuration.
+fn write_version_1(trainer: &Trainer, path: &Path) {
+    let mut c = trainer.checkpoint();
+    c.version = 1;
+    c.configuration = None;
+    let mut text = serde_json::to_vec_pretty(&c).unwrap();
+    text.push(b'\n');
+    std::fs::write(path, text).unwrap();
+}
+
+/// Rewrites optimc's JSON header inside safetensors file `bytes` with `edit`, keeping the
+/// file well-formed (length prefix, padding), as a hand edit or another build might.
+fn edit_header(bytes: &[u8], edit: impl FnOnce(String) -> String) -> Vec<u8> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut outer: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let meta = &mut outer["__metadata__"]["optimc"];
+    *meta = serde_json::Value::String(edit(meta.as_str().unwrap().to_string()));
+    let mut head = serde_json::to_vec(&outer).unwrap();
+    head.resize(head.len().next_multiple_of(8), b' ');
+    let mut out = (head.len() as u64).to_le_bytes().to_vec();
+    out.extend(head);
+    out.extend(&bytes[8 + n..]);
+    out
+}
+
+/// optimc's JSON header of the state file at `path`.
+fn header_text(path: &Path) -> String {
+    let mut text = None;
+    edit_header(&std::fs::read(path).unwrap(), |t| {
+        text = Some(t.clone());
+        t
+    });
+    text.unwrap()
 }
 
 #[test]
@@ -236,7 +275,23 @@ fn truncated_and_corrupt_files_are_refused() {
         refused(&bad, BASE),
         CheckpointError::Corrupt { .. }
     ));
-    let text = String::from_utf8(good.clone()).unwrap();
+    std::fs::write(
+        &bad,
+        edit_header(&good, |t| t.replacen("\"epoch\"", "\"epoch_\"", 1)),
+    )
+    .unwrap();
+    let err = refused(&bad, BASE);
+    assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
+    // The same in a version-1 file.
+    let (run, _) = saved(BASE, &dir);
+    let json = dir.join("v1.json");
+    write_version_1(&run.trainer, &json);
+    let text = std::fs::read_to_string(&json).unwrap();
+    for cut in [1, text.len() / 2, text.len() - 3] {
+        std::fs::write(&bad, &text.as_bytes()[..cut]).unwrap();
+        let err = refused(&bad, BASE);
+        assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
+    }
     std::fs::write(&bad, text.replacen("\"epoch\"", "\"epoch_\"", 1)).unwrap();
     let err = refused(&bad, BASE);
     assert!(matches!(err, CheckpointError::Corrupt { .. }), "{err}");
@@ -249,23 +304,34 @@ fn truncated_and_corrupt_files_are_refused() {
 fn other_versions_configs_and_parameters_are_refused() {
     let dir = tmp_dir("mismatch");
     let (_, path) = saved(BASE, &dir);
-    let text = std::fs::read_to_string(&path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let text = header_text(&path);
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, text.replacen("\"version\": 1", "\"version\": 99", 1)).unwrap();
+    assert!(text.contains("\"version\":2"), "{text}");
+    std::fs::write(
+        &bad,
+        edit_header(&good, |t| t.replacen("\"version\":2", "\"version\":99", 1)),
+    )
+    .unwrap();
     let err = refused(&bad, BASE);
     assert!(
         matches!(err, CheckpointError::Version { found: 99, .. }),
         "{err}"
     );
 
+    // Another configuration: refused, with the difference in words.
     let other = BASE.replace("lr = 0.005", "lr = 0.004");
     let err = refused(&path, &other);
     assert!(matches!(err, CheckpointError::Config { .. }), "{err}");
+    assert!(
+        err.to_string().contains("group b: lr 0.005 -> 0.004"),
+        "{err}"
+    );
 
-    // Same config, other parameters: rename and resize in the file itself.
-    let (name, len) = ("\"a.weight\"", "a.weight");
-    assert!(text.contains(name));
-    std::fs::write(&bad, text.replace(len, "a.other")).unwrap();
+    // Same config, other parameters: rename in the file itself (header and tensors).
+    assert!(text.contains("\"a.weight\""));
+    let renamed = edit_header(&good, |t| t.replace("a.weight", "a.other"));
+    std::fs::write(&bad, renamed).unwrap();
     let err = refused(&bad, BASE);
     assert!(matches!(err, CheckpointError::Params { .. }), "{err}");
     let config = Config::from_source("base.optim", BASE).unwrap();
@@ -314,16 +380,24 @@ fn saving_is_atomic_and_leaves_no_temporary_files() {
 fn edited_state_that_does_not_fit_is_refused() {
     let dir = tmp_dir("edited");
     let (_, path) = saved(BASE, &dir);
-    let text = std::fs::read_to_string(&path).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let text = header_text(&path);
     let bad = dir.join("bad.json");
-    // The optimizer part names another group than the configuration's.
-    assert!(text.contains("\"name\": \"a\""), "{text}");
-    std::fs::write(&bad, text.replacen("\"name\": \"a\"", "\"name\": \"z\"", 1)).unwrap();
+    // The optimizer part names another group than the configuration's (the configuration
+    // recorded in the header comes first and keeps its name).
+    let optimizer_part = text.find("\"optimizer\":{\"optimizer\"").unwrap();
+    let at = optimizer_part + text[optimizer_part..].find("\"name\":\"a\"").unwrap();
+    let edited = format!("{}\"name\":\"z\"{}", &text[..at], &text[at + 10..]);
+    std::fs::write(&bad, edit_header(&good, |_| edited)).unwrap();
     let err = refused(&bad, BASE);
     assert!(matches!(err, CheckpointError::State { .. }), "{err}");
     // The recorded epoch disagrees with the schedule's.
-    assert!(text.contains("\"epoch\": 3"), "{text}");
-    std::fs::write(&bad, text.replacen("\"epoch\": 3", "\"epoch\": 7", 1)).unwrap();
+    assert!(text.contains("\"epoch\":3"), "{text}");
+    std::fs::write(
+        &bad,
+        edit_header(&good, |t| t.replacen("\"epoch\":3", "\"epoch\":7", 1)),
+    )
+    .unwrap();
     let err = refused(&bad, BASE);
     assert!(matches!(err, CheckpointError::State { .. }), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -407,5 +481,370 @@ fn non_finite_state_saves_loads_and_resumes_exactly() {
             "{kind}: nothing became infinite or NaN, so this tests nothing"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A state file is a safetensors file other tools read: the optimizer's buffers under
+/// `optimizer/{param}/{buffer}` with the parameter's shape, the parameters under their own
+/// names when saved with them; and `load_with_params` gives them back.
+#[test]
+fn the_file_is_safetensors_with_the_parameters_under_their_names() {
+    let dir = tmp_dir("params");
+    let config = Config::from_source("base.optim", BASE).unwrap();
+    let mut run = Run::new(&config);
+    for e in 0..3 {
+        run.epoch(e);
+    }
+    let path = dir.join("run.safetensors");
+    let values: Vec<&[f32]> = run.values.iter().map(Vec::as_slice).collect();
+    run.trainer.save_with_params(&path, &values).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = file.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "a.weight",
+            "b.weight",
+            "optimizer/a.weight/exp_avg",
+            "optimizer/a.weight/exp_avg_sq",
+            "optimizer/b.weight/exp_avg",
+            "optimizer/b.weight/exp_avg_sq",
+        ]
+    );
+    let w = file.tensor("b.weight").unwrap();
+    assert_eq!(w.shape(), [2, 4]);
+    assert_eq!(w.dtype(), safetensors::Dtype::F32);
+    let state = run.trainer.optimizer().state();
+    let m = file.tensor("optimizer/b.weight/exp_avg").unwrap();
+    let bits: Vec<u32> = m
+        .data()
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let want: Vec<u32> = state.params[1].buffers["exp_avg"]
+        .iter()
+        .map(|x| x.to_bits())
+        .collect();
+    assert_eq!(bits, want);
+
+    let mut resumed = Run::new(&config);
+    let mut back: Vec<Vec<f32>> = run.values.iter().map(|v| vec![0.0; v.len()]).collect();
+    let mut slots: Vec<&mut [f32]> = back.iter_mut().map(Vec::as_mut_slice).collect();
+    resumed.trainer.load_with_params(&path, &mut slots).unwrap();
+    assert_eq!(back, run.values);
+    assert_eq!(resumed.trainer.checkpoint(), run.trainer.checkpoint());
+    let read = optimc::checkpoint::Checkpoint::read(&path).unwrap();
+    assert_eq!(read.tensors["a.weight"].values, run.values[0]);
+    assert_eq!(read.tensors["a.weight"].shape, [2, 3]);
+
+    // A file saved without the parameters says so.
+    run.trainer.save(&path).unwrap();
+    let mut slots: Vec<&mut [f32]> = back.iter_mut().map(Vec::as_mut_slice).collect();
+    let err = resumed
+        .trainer
+        .load_with_params(&path, &mut slots)
+        .map_err(checkpoint_error)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("saved without the parameters"),
+        "{err}"
+    );
+
+    // Extra tensors travel with the checkpoint; a name the optimizer uses is refused.
+    let mut c = run.trainer.checkpoint();
+    c.tensors.insert(
+        "swa/a.weight".into(),
+        optimc::checkpoint::Tensor {
+            shape: vec![2, 3],
+            values: vec![f32::NAN, -0.0, f32::INFINITY, 1.0, 2.0, 3.0],
+        },
+    );
+    c.write(&path).unwrap();
+    let back = optimc::checkpoint::Checkpoint::read(&path).unwrap();
+    let bits = |c: &optimc::checkpoint::Checkpoint| {
+        c.tensors["swa/a.weight"]
+            .values
+            .iter()
+            .map(|x| x.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&back), bits(&c));
+    c.tensors.insert(
+        "optimizer/a.weight/exp_avg".into(),
+        optimc::checkpoint::Tensor {
+            shape: vec![6],
+            values: vec![0.0; 6],
+        },
+    );
+    assert!(c.write(&path).is_err());
+    c.tensors.clear();
+    c.tensors.insert(
+        "bad".into(),
+        optimc::checkpoint::Tensor {
+            shape: vec![4],
+            values: vec![0.0; 3],
+        },
+    );
+    assert!(c.write(&path).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hostile state files: a header length past the limit or the file, tensors whose sizes do
+/// not add up, another dtype, missing or unknown buffers, parameters larger than the
+/// trainer's, and every single-byte corruption of the header: each is refused (or, for a byte
+/// inside a tensor's values, read as other values), never a panic, a hang or a huge
+/// allocation.
+#[test]
+fn hostile_state_files_are_refused_without_panicking() {
+    let dir = tmp_dir("hostile");
+    let (_, path) = saved(BASE, &dir);
+    let good = std::fs::read(&path).unwrap();
+    let bad = dir.join("bad.safetensors");
+    let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+
+    let mut huge = good.clone();
+    huge[..8].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    std::fs::write(&bad, &huge).unwrap();
+    assert!(matches!(
+        refused(&bad, BASE),
+        CheckpointError::Corrupt { .. }
+    ));
+    let mut past = good.clone();
+    past[..8].copy_from_slice(&((good.len() + 8) as u64).to_le_bytes());
+    std::fs::write(&bad, &past).unwrap();
+    assert!(matches!(
+        refused(&bad, BASE),
+        CheckpointError::Corrupt { .. }
+    ));
+    // One value too many or too few after the header.
+    let mut longer = good.clone();
+    longer.extend([0; 4]);
+    std::fs::write(&bad, &longer).unwrap();
+    assert!(matches!(
+        refused(&bad, BASE),
+        CheckpointError::Corrupt { .. }
+    ));
+
+    let outer = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_slice(&good[8..8 + n]).unwrap();
+        edit(&mut v);
+        let mut head = serde_json::to_vec(&v).unwrap();
+        head.resize(head.len().next_multiple_of(8), b' ');
+        let mut out = (head.len() as u64).to_le_bytes().to_vec();
+        out.extend(head);
+        out.extend(&good[8 + n..]);
+        out
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "F16",
+            outer(&|v| v["optimizer/a.weight/exp_avg"]["dtype"] = "F16".into()),
+        ),
+        (
+            "shape",
+            outer(&|v| {
+                v["optimizer/a.weight/exp_avg"]["shape"] =
+                    serde_json::json!([4, 1_000_000_000_000u64])
+            }),
+        ),
+        (
+            "offsets",
+            outer(&|v| v["optimizer/a.weight/exp_avg"]["data_offsets"] = serde_json::json!([0, 4])),
+        ),
+        (
+            "no metadata",
+            outer(&|v| {
+                v.as_object_mut().unwrap().remove("__metadata__");
+            }),
+        ),
+        (
+            "renamed buffer",
+            outer(&|v| {
+                let o = v.as_object_mut().unwrap();
+                let t = o.remove("optimizer/a.weight/exp_avg").unwrap();
+                o.insert("optimizer/a.weight/other".into(), t);
+            }),
+        ),
+        (
+            "no optimc",
+            edit_header(&good, |t| t.replace("optimc-training-state", "other")),
+        ),
+        (
+            "huge parameter",
+            edit_header(&good, |t| {
+                t.replace("[\"a.weight\",6]", "[\"a.weight\",600000000000]")
+            }),
+        ),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&bad, &bytes).unwrap();
+        let err = refused(&bad, BASE);
+        assert!(
+            matches!(
+                err,
+                CheckpointError::Corrupt { .. } | CheckpointError::Params { .. }
+            ),
+            "{what}: {err}"
+        );
+    }
+    // Every byte of the length and the header flipped, one at a time (and a sample of the
+    // values): never a panic.
+    let config = Config::from_source("base.optim", BASE).unwrap();
+    for at in (0..8)
+        .chain((8..8 + n).step_by(3))
+        .chain((8 + n..good.len()).step_by(37))
+    {
+        let mut b = good.clone();
+        b[at] ^= 0x5a;
+        std::fs::write(&bad, &b).unwrap();
+        let mut run = Run::new(&config);
+        let _ = run.trainer.load(&bad);
+        let _ = run.trainer.load_changed(&bad);
+        let _ = optimc::checkpoint::Checkpoint::read(&bad);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `load_changed`: a lowered lr and a longer cosine are reported in words, the optimizer's
+/// state is kept, and the schedule is the new one stepped to the saved epoch; a new group
+/// moves a parameter with its state; a new parameter starts fresh; another optimizer, and a
+/// changed schedule with a plateau, are refused and leave the trainer untouched.
+#[test]
+fn a_changed_configuration_resumes_with_its_changes_said_in_words() {
+    let dir = tmp_dir("changed");
+    let base = "optimizer = adam(lr = 0.01)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\", lr = 0.005 }\nschedule = cosine(t_max = 10)\n";
+    let (run, path) = saved(base, &dir);
+    let saved_state = run.trainer.optimizer().state();
+
+    let changed = base
+        .replace("lr = 0.005", "lr = 0.0025")
+        .replace("t_max = 10", "t_max = 20");
+    let config = Config::from_source("changed.optim", &changed).unwrap();
+    let mut resumed = Run::new(&config);
+    let diff = resumed.trainer.load_changed(&path).unwrap();
+    assert_eq!(
+        diff.changes,
+        [
+            "group b: lr 0.005 -> 0.0025",
+            "schedule cosine: t_max 10 -> 20"
+        ]
+    );
+    assert!(
+        diff.notes.iter().any(|n| n.contains("stepped to epoch 3")),
+        "{diff}"
+    );
+    assert_eq!(resumed.trainer.epoch(), 3);
+    // The buffers and step counts carried over, bit for bit.
+    let state = resumed.trainer.optimizer().state();
+    for (p, q) in state.params.iter().zip(&saved_state.params) {
+        assert_eq!(p.step, q.step);
+        assert_eq!(p.buffers, q.buffers);
+    }
+    // The lrs are the new schedule's at epoch 3, and the optimizer uses them.
+    let mut fresh = Run::new(&config);
+    for _ in 0..3 {
+        fresh.trainer.end_epoch().unwrap();
+    }
+    assert_eq!(resumed.trainer.lrs(), fresh.trainer.lrs());
+    assert_eq!(
+        resumed.trainer.optimizer().lr(1).to_bits(),
+        fresh.trainer.lrs()[1].to_bits()
+    );
+
+    // Only weight decay changed: the schedule continues from its saved state, bit for bit.
+    let decay = base.replace(
+        "group a { params = \"a.*\" }",
+        "group a { params = \"a.*\", weight_decay = 0.1 }",
+    );
+    let config = Config::from_source("decay.optim", &decay).unwrap();
+    let mut resumed = Run::new(&config);
+    let diff = resumed.trainer.load_changed(&path).unwrap();
+    assert_eq!(diff.changes, ["group a: weight_decay 0 -> 0.1"]);
+    assert!(
+        diff.notes
+            .iter()
+            .any(|n| n.contains("continues from its saved state")),
+        "{diff}"
+    );
+    assert_eq!(resumed.trainer.lrs(), run.trainer.lrs());
+    assert_eq!(resumed.trainer.optimizer().hyperparams(0).weight_decay, 0.1);
+
+    // A new group takes `b.weight` with its state; a new parameter starts fresh.
+    let regrouped = base.replace(
+        "group b {",
+        "group head { params = \"b.*\", lr = 0.001 }\ngroup b {",
+    );
+    let config = Config::from_source("regrouped.optim", &regrouped).unwrap();
+    let mut t = Trainer::with_shapes(
+        &config,
+        &[
+            ("a.weight", &[2, 3]),
+            ("b.weight", &[2, 4]),
+            ("a.extra", &[3]),
+        ],
+    )
+    .unwrap();
+    let diff = t.load_changed(&path).unwrap();
+    assert!(
+        diff.changes
+            .contains(&"new group `head` (params \"b.*\")".to_string()),
+        "{diff}"
+    );
+    assert!(
+        diff.notes.contains(
+            &"parameter `b.weight` moves from group b to group head, keeping its state".to_string()
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.notes
+            .contains(&"parameter `a.extra` is not in the state file: it starts fresh".to_string()),
+        "{diff}"
+    );
+    let state = t.optimizer().state();
+    assert_eq!(state.params[1].buffers, saved_state.params[1].buffers);
+    assert_eq!(state.params[2].step, 0.0);
+
+    // Refused: another optimizer; a changed plateau schedule; the trainer does not change.
+    for (other, words) in [
+        (base.replace("adam(", "sgd("), "means nothing"),
+        (
+            base.replace("cosine(t_max = 10)", "plateau(patience = 2)"),
+            "plateau",
+        ),
+    ] {
+        let config = Config::from_source("other.optim", &other).unwrap();
+        let mut run = Run::new(&config);
+        run.epoch(0);
+        let before = run.trainer.checkpoint();
+        let err = run
+            .trainer
+            .load_changed(&path)
+            .map_err(checkpoint_error)
+            .unwrap_err();
+        assert!(matches!(err, CheckpointError::Incompatible { .. }), "{err}");
+        assert!(err.to_string().contains(words), "{err}");
+        assert_eq!(run.trainer.checkpoint(), before);
+    }
+
+    // The same configuration: `load_changed` is `load`, and says nothing changed.
+    let config = Config::from_source("base.optim", base).unwrap();
+    let mut same = Run::new(&config);
+    assert!(same.trainer.load_changed(&path).unwrap().is_empty());
+    assert_eq!(same.trainer.checkpoint(), run.trainer.checkpoint());
+
+    // A version-1 file does not record its configuration: a changed one is refused in words.
+    let json = dir.join("v1.json");
+    write_version_1(&run.trainer, &json);
+    let config = Config::from_source("changed.optim", &changed).unwrap();
+    let mut t = Run::new(&config);
+    let err = t
+        .trainer
+        .load_changed(&json)
+        .map_err(checkpoint_error)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not record"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
