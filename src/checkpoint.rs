@@ -60,7 +60,7 @@
 //! assert_eq!(w2, w);
 //! assert_eq!(resumed.checkpoint(), trainer.checkpoint());
 //! # std::fs::remove_dir_all(&dir)?;
-//! # Ok::<(), optimc::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod diff;
@@ -540,7 +540,7 @@ impl Trainer {
 enum Opened {
     /// A version-1 file, read whole.
     Json(Box<Checkpoint>),
-    Tensors(TensorFile),
+    Tensors(Box<TensorFile>),
 }
 
 /// A safetensors state file whose headers were read and checked, positioned at its data.
@@ -577,7 +577,8 @@ fn open(path: &Path) -> Result<Opened, CheckpointError> {
                 format!("its header claims {header_len} bytes, but the file has {file_len} in all"),
             ));
         }
-        return read_tensor_header(path, file, file_len, header_len).map(Opened::Tensors);
+        return read_tensor_header(path, file, file_len, header_len)
+            .map(|t| Opened::Tensors(Box::new(t)));
     }
     if prefix[..got].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
         let mut bytes = prefix[..got].to_vec();
@@ -977,7 +978,7 @@ impl Trainer {
     /// }
     /// assert_eq!(resumed.lrs(), fresh.lrs());
     /// # std::fs::remove_dir_all(&dir)?;
-    /// # Ok::<(), optimc::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors

@@ -406,6 +406,9 @@ struct StepContext {
     group_step: f32,
 }
 
+/// A parameter's buffers, by position in [`buffer_names`]; `None` where PyTorch has no tensor.
+type Buffers = [Option<Vec<f32>>; 3];
+
 /// Work space of a parameter's step that is not state (allocated once, with the state).
 #[derive(Clone, Debug)]
 enum Scratch {
@@ -1001,7 +1004,7 @@ impl Optimizer {
         &self,
         slot: &Slot,
         p: &mut ParamState,
-    ) -> Result<(Counters, [Option<Vec<f32>>; 3]), StateError> {
+    ) -> Result<(Counters, Buffers), StateError> {
         let (names, _) = buffer_names(self.kind);
         if p.len != slot.len {
             return Err(StateError::ParamLength {
