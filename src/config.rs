@@ -4,6 +4,7 @@
 pub use crate::schedule::library::*;
 pub use crate::schedule::named::WsdShape;
 pub use crate::schedule::ScheduleConfig;
+pub use crate::schedule::warmup::{WarmupClock, WarmupShape};
 use serde::{Deserialize, Serialize};
 
 mod optimizers;
@@ -264,14 +265,23 @@ words! {
 }
 
 impl ScheduleConfig {
+    /// The schedules this one is made of: the children of `chain` and `sequence`, `warmup`'s
+    /// `then`; none for the others.
+    pub fn children(&self) -> &[ScheduleConfig] {
+        match self {
+            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+                children
+            }
+            ScheduleConfig::Warmup { then, .. } => std::slice::from_ref(&**then),
+            _ => &[],
+        }
+    }
+
     /// Whether this schedule (or any child) needs a metric each epoch.
     pub fn needs_metric(&self) -> bool {
         match self {
             ScheduleConfig::Plateau { .. } => true,
-            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-                children.iter().any(ScheduleConfig::needs_metric)
-            }
-            _ => false,
+            s => s.children().iter().any(ScheduleConfig::needs_metric),
         }
     }
 
@@ -280,10 +290,7 @@ impl ScheduleConfig {
         match self {
             ScheduleConfig::Cyclic { cycle_momentum, .. }
             | ScheduleConfig::OneCycle { cycle_momentum, .. } => *cycle_momentum,
-            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-                children.iter().any(ScheduleConfig::cycles_momentum)
-            }
-            _ => false,
+            s => s.children().iter().any(ScheduleConfig::cycles_momentum),
         }
     }
 }

@@ -7,7 +7,7 @@
 use super::args::Bound;
 use super::{Checker, ScheduleSource, Value};
 use crate::ast::{self, Span};
-use crate::config::{AnnealStrategy, PerGroup, ScheduleConfig, WsdShape};
+use crate::config::{AnnealStrategy, PerGroup, ScheduleConfig, WarmupClock, WarmupShape, WsdShape};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
 use crate::schedule::{
@@ -272,6 +272,43 @@ impl Checker {
         })
     }
 
+    /// `warmup`: its `then` is a schedule, and it starts from `start_factor` or from
+    /// `start_lr`, not both.
+    fn warmup_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
+        let steps = self.whole_param(b, k.param("steps"));
+        let then = match b.get("then") {
+            Some(e) => self.schedule_value(e),
+            // Reported as a missing argument.
+            None => None,
+        };
+        let start_factor = self.number_param(b, k.param("start_factor"));
+        let start_lr = self.per_group_opt(b, "start_lr");
+        if let (Some(factor), Some(lr)) = (b.span_of("start_factor"), b.span_of("start_lr")) {
+            self.error(
+                Diagnostic::error(
+                    Code::InvalidCombination,
+                    lr,
+                    "`warmup` starts from `start_factor` or from `start_lr`, not both",
+                )
+                .with_label("an absolute start")
+                .with_related(factor, "a start relative to `then`'s first lr")
+                .with_help("keep one: `start_factor = 0.1` starts at a tenth of `then`'s first lr, `start_lr = 0.001` at that lr"),
+            );
+        }
+        let shape = WarmupShape::ALL[self.word_param(b, k.param("shape"))];
+        let clock = WarmupClock::ALL[self.word_param(b, k.param("clock"))];
+        let then_every = self.whole_param(b, k.param("then_every"));
+        Some(ScheduleConfig::Warmup {
+            steps,
+            then: Box::new(then?),
+            start_factor,
+            start_lr,
+            shape,
+            clock,
+            then_every,
+        })
+    }
+
     /// `chain` and `sequence`: their positional arguments are schedules.
     fn combined_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
@@ -404,5 +441,8 @@ impl Arguments for Reader<'_, '_, '_> {
     }
     fn wsd(&mut self) -> Option<ScheduleConfig> {
         self.c.wsd_schedule(self.b, self.k)
+    }
+    fn warmup(&mut self) -> Option<ScheduleConfig> {
+        self.c.warmup_schedule(self.b, self.k)
     }
 }

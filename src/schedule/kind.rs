@@ -25,6 +25,7 @@
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ThresholdMode};
 use crate::expr::Lambda;
 use crate::schedule::named::WsdShape;
+use crate::schedule::warmup::{WarmupClock, WarmupShape};
 use serde::{Deserialize, Serialize};
 
 /// Everything the table says about one kind.
@@ -82,6 +83,8 @@ pub enum ParamType {
     Lambda,
     /// A list of whole numbers.
     WholeList,
+    /// A schedule (`warmup`'s `then`).
+    Schedule,
 }
 
 /// A parameter's default.
@@ -289,6 +292,11 @@ impl AsParam for Vec<ScheduleConfig> {
         None
     }
 }
+impl AsParam for Box<ScheduleConfig> {
+    fn as_param(&self) -> Option<ParamValue<'_>> {
+        None
+    }
+}
 impl<T: AsParam> AsParam for Option<T> {
     fn as_param(&self) -> Option<ParamValue<'_>> {
         self.as_ref()?.as_param()
@@ -324,6 +332,7 @@ pub(crate) trait Arguments {
     fn chain(&mut self) -> Option<ScheduleConfig>;
     fn sequence(&mut self) -> Option<ScheduleConfig>;
     fn wsd(&mut self) -> Option<ScheduleConfig>;
+    fn warmup(&mut self) -> Option<ScheduleConfig>;
 }
 
 // ----- the parameter types of the table: `Number`, `Whole`, `Bool`, `Word<E>`, `PerGroup`,
@@ -337,6 +346,7 @@ macro_rules! field_type {
     (PerGroup) => { PerGroup };
     (Lambda) => { Lambda };
     (WholeList) => { Vec<u64> };
+    (Schedule) => { Box<ScheduleConfig> };
     (Word $word:ident) => { $word };
     (Option $inner:ident) => { Option<field_type!($inner)> };
 }
@@ -360,6 +370,9 @@ macro_rules! param_type {
     };
     (WholeList) => {
         ParamType::WholeList
+    };
+    (Schedule) => {
+        ParamType::Schedule
     };
     (Word $word:ident) => {
         ParamType::Word(<$word as Word>::NAMES)
@@ -867,6 +880,30 @@ schedules! {
     }
     extent { *anneal_epochs }
     length { Some((*anneal_epochs, "its annealing".into(), Some("anneal_epochs"))) };
+    /// A warmup before any schedule (`schedule/warmup.rs`): over `steps` steps the lr goes
+    /// from `start_factor` × `then`'s first lr (or from the absolute `start_lr`) to `then`'s
+    /// lr, along `shape`; `clock` says whether `then` starts after the warmup (`after`) or runs
+    /// beneath it from step 0 (`overlap`: the ramp ends at `then`'s lr at step `steps`;
+    /// `follow`: the ramp heads for `then`'s current lr); `then` steps once every `then_every`
+    /// steps.
+    Warmup = "warmup", torch "warmup", required 2 {
+        steps: Whole = 0, example "500";
+        then: Schedule, example "cosine(t_max = 1000)";
+        start_factor: Number = 0.0, range UnitInterval;
+        start_lr: Option<PerGroup>;
+        shape: Word<WarmupShape> = Linear;
+        clock: Word<WarmupClock> = After;
+        then_every: Whole = 1, range AtLeastOne;
+    }
+    build warmup
+    extent {
+        let then = then.extent().saturating_mul(*then_every);
+        match clock {
+            WarmupClock::After => steps.saturating_add(then),
+            WarmupClock::Overlap | WarmupClock::Follow => (*steps).max(then),
+        }
+    }
+    length { Some((*steps, "its warmup".into(), Some("steps"))) };
 
     // The named schedules of today's libraries (src/schedule/named.rs): each is what its
     // library builds, a `LambdaLR` of a closed-form factor, so PyTorch's name for it is the
@@ -1049,6 +1086,9 @@ mod tests {
             "plateau(mode = max, threshold_mode = abs)",
             "chain(step(step_size = 2), exponential(gamma = 0.9))",
             "sequence(step(step_size = 2), exponential(gamma = 0.9), milestones = [3])",
+            "warmup(steps = 5, then = cosine(t_max = 10), start_factor = 0.1, shape = cosine, \
+             clock = overlap, then_every = 2)",
+            "warmup(5, step(step_size = 3), start_lr = 0.01, shape = constant, clock = follow)",
             "inverse_sqrt(warmup = 10, timescale = 20)",
             "noam(d_model = 512, warmup = 30, factor = 2)",
             "wsd(warmup = 10, decay = 30, total = 100, warmup_shape = cosine, \
@@ -1077,18 +1117,15 @@ mod tests {
                     | (ParamType::PerGroup, ParamValue::PerGroup(_))
                     | (ParamType::Lambda, ParamValue::Lambda(_))
                     | (ParamType::WholeList, ParamValue::WholeList(_)) => {}
+                    (ParamType::Schedule, _) => panic!("{kind:?}.{name}: a schedule is not listed"),
                     (ParamType::Word(choices), ParamValue::Word(w)) => {
                         assert!(w < choices.len());
                     }
                     (ty, v) => panic!("{kind:?}.{name}: {ty:?} holds {v:?}"),
                 }
             }
-            if let ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } =
-                s
-            {
-                for c in children {
-                    visit(c, seen);
-                }
+            for c in s.children() {
+                visit(c, seen);
             }
         }
         for config in &configs {

@@ -593,7 +593,8 @@ impl Leaf {
             named_kinds!() => LeafKind::Named(Box::new(cfg.named_rule()?)),
             ScheduleConfig::Plateau { .. }
             | ScheduleConfig::Chain { .. }
-            | ScheduleConfig::Sequence { .. } => return None,
+            | ScheduleConfig::Sequence { .. }
+            | ScheduleConfig::Warmup { .. } => return None,
         };
         // LRScheduler.__init__(optimizer, last_epoch=-1)
         let base_lrs = groups

@@ -65,6 +65,7 @@ mod groups;
 mod kind;
 mod leaf;
 pub mod named;
+pub mod warmup;
 mod node;
 mod plateau;
 mod state;

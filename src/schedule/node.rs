@@ -1,9 +1,10 @@
 //! The scheduler tree of one schedule instance: leaves, `ReduceLROnPlateau`,
-//! `ChainedScheduler` and `SequentialLR`. Every operation dispatches here, on one enum.
+//! `ChainedScheduler`, `SequentialLR` and `warmup`. Every operation dispatches here, on one enum.
 
 use super::groups::ParamGroups;
 use super::leaf::{bisect_right, Leaf};
 use super::plateau::Plateau;
+use super::warmup::Warmup;
 use crate::config::ScheduleConfig;
 
 #[derive(Clone, Debug)]
@@ -18,6 +19,8 @@ pub(crate) enum Node {
         milestones: Vec<i64>,
         last_epoch: i64,
     },
+    /// `warmup(...)` over its `then`.
+    Warmup(Box<Warmup>),
 }
 
 impl Node {
@@ -78,6 +81,9 @@ impl Node {
                     last_epoch: 0,
                 }
             }
+            ScheduleConfig::Warmup { .. } => {
+                Node::Warmup(Box::new(Warmup::construct(cfg, groups, pg)))
+            }
             leaf => Node::Leaf(
                 Leaf::construct(leaf, groups, pg).expect("every other variant is a leaf"),
             ),
@@ -93,6 +99,8 @@ impl Node {
             Node::Chain(children) | Node::Sequence { children, .. } => {
                 children.iter_mut().for_each(Node::recursive_undo)
             }
+            // Its initial step (or take-over) restarts it whole.
+            Node::Warmup(_) => {}
         }
     }
 
@@ -102,6 +110,7 @@ impl Node {
     fn initial_step(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         match self {
             Node::Leaf(l) => l.initial_step(groups, pg),
+            Node::Warmup(w) => w.restart(groups, pg),
             _ => self.step(None, groups, pg),
         }
     }
@@ -129,6 +138,7 @@ impl Node {
                     c.step(metric, groups, pg);
                 }
             }
+            Node::Warmup(w) => w.step(metric, groups, pg),
             Node::Sequence {
                 children,
                 milestones,
@@ -172,7 +182,7 @@ impl Node {
     /// a leaf redoes its initial step from `last_epoch = -1` (its `base_lrs` unchanged), a
     /// plateau forgets its best value and counters, a chain restarts every child in order, and
     /// a sequence resets the lrs to `initial_lr`, its epoch to 0 and restarts its first child.
-    fn restart(&mut self, groups: &[usize], pg: &mut ParamGroups) {
+    pub(super) fn restart(&mut self, groups: &[usize], pg: &mut ParamGroups) {
         match self {
             Node::Leaf(l) => {
                 l.last_epoch = -1;
@@ -200,6 +210,7 @@ impl Node {
                     first.restart(groups, pg);
                 }
             }
+            Node::Warmup(w) => w.restart(groups, pg),
         }
     }
 }

@@ -118,6 +118,13 @@ enum NodeState {
         last_epoch: i64,
         children: Vec<NodeState>,
     },
+    Warmup {
+        step: i64,
+        start: Vec<Exact>,
+        end: Vec<Exact>,
+        held: Vec<Exact>,
+        then: Box<NodeState>,
+    },
 }
 
 /// A [`ScheduleState`] that does not fit the schedule it is restored into.
@@ -256,6 +263,13 @@ impl NodeState {
                 last_epoch: *last_epoch,
                 children: children.iter().map(NodeState::capture).collect(),
             },
+            Node::Warmup(w) => NodeState::Warmup {
+                step: w.step,
+                start: exact(&w.start),
+                end: exact(&w.end),
+                held: exact(&w.held),
+                then: Box::new(NodeState::capture(&w.then)),
+            },
         }
     }
 
@@ -265,6 +279,7 @@ impl NodeState {
             NodeState::Plateau { .. } => "ReduceLROnPlateau",
             NodeState::Chain { .. } => "ChainedScheduler",
             NodeState::Sequence { .. } => "SequentialLR",
+            NodeState::Warmup { .. } => "warmup",
         }
     }
 
@@ -274,6 +289,7 @@ impl NodeState {
             Node::Plateau(_) => "ReduceLROnPlateau",
             Node::Chain(_) => "ChainedScheduler",
             Node::Sequence { .. } => "SequentialLR",
+            Node::Warmup(_) => "warmup",
         };
         let differ = || {
             mismatch(
@@ -339,6 +355,33 @@ impl NodeState {
             ) => {
                 *last_epoch = *saved_epoch;
                 apply_children(saved, children, path)
+            }
+            (
+                NodeState::Warmup {
+                    step,
+                    start,
+                    end,
+                    held,
+                    then,
+                },
+                Node::Warmup(w),
+            ) => {
+                let n = w.start.len();
+                if [start.len(), end.len(), held.len()].iter().any(|&l| l != n) {
+                    return Err(mismatch(
+                        path,
+                        format!("saved over {} groups, this warmup has {n}", start.len()),
+                    ));
+                }
+                then.apply(&mut w.then, &format!("{path} > then"))?;
+                w.step = *step;
+                let put = |to: &mut Vec<f64>, from: &[Exact]| {
+                    to.iter_mut().zip(from).for_each(|(t, f)| *t = f.0)
+                };
+                put(&mut w.start, start);
+                put(&mut w.end, end);
+                put(&mut w.held, held);
+                Ok(())
             }
             _ => Err(differ()),
         }

@@ -40,6 +40,7 @@ fn takes(p: &Param) -> String {
         ParamType::PerGroup => "number, or a list with one per group".to_string(),
         ParamType::Lambda => "a lambda (`x -> expr`)".to_string(),
         ParamType::WholeList => "list of whole numbers".to_string(),
+        ParamType::Schedule => "a schedule".to_string(),
     };
     match p.range {
         Some(r) => format!("`{}`: {ty}, {}", p.name, r.expected()),
