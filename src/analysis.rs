@@ -28,12 +28,12 @@
 
 use crate::ast::Span;
 use crate::check::{ScheduleSource as Src, Sources};
-use crate::config::{Config, ScheduleConfig};
+use crate::config::{Config, ScheduleConfig, WarmupClock};
 use crate::diagnostic::text::{approx, rounded};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
 use crate::limits::{MAX_HORIZON, WORK_BUDGET};
-use crate::schedule::{start_of, Schedule};
+use crate::schedule::{start_of, ParamValue, Schedule};
 use std::collections::HashMap;
 
 /// The shortest default horizon, in epochs.
@@ -77,6 +77,8 @@ fn work_per_epoch(config: &Config) -> u64 {
             ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
                 children.iter().map(size).sum()
             }
+            // Its lrs copied in and out of `then` each warmup step.
+            ScheduleConfig::Warmup { then, .. } => 1 + size(then),
             // Each step looks the epoch up among the milestones.
             ScheduleConfig::Multistep { milestones, .. } => milestones.len() as u64,
             _ => 0,
@@ -421,6 +423,25 @@ impl Analysis<'_> {
                     }
                 }
             }
+            ScheduleConfig::Warmup {
+                steps,
+                then,
+                clock,
+                then_every,
+                ..
+            } => {
+                // Past the warmup the lr is `then`'s, on `then`'s own clock.
+                if epoch >= *steps {
+                    let local = match clock {
+                        WarmupClock::After => epoch - steps,
+                        WarmupClock::Overlap | WarmupClock::Follow => epoch,
+                    } / (*then_every).max(1);
+                    let child_src = src.and_then(|s| s.child(0));
+                    if child_src.is_some() {
+                        return self.culprit(problem, then, child_src, local);
+                    }
+                }
+            }
             ScheduleConfig::Chain { children } => {
                 // A lambda that breaks explains it best; otherwise the chain as a whole.
                 for (k, child) in children.iter().enumerate() {
@@ -634,6 +655,13 @@ impl Analysis<'_> {
                     }
                 }
             }
+            ScheduleConfig::Warmup {
+                then, then_every, ..
+            } => {
+                if let Some(s) = src.child(0) {
+                    self.lambda_jumps(then, s, len / (*then_every).max(1));
+                }
+            }
             _ => {}
         }
     }
@@ -718,8 +746,38 @@ impl Analysis<'_> {
                     }
                 }
             }
+            ScheduleConfig::Warmup { then, steps, .. } => {
+                if let Some(s) = src.child(0) {
+                    self.warmup_lints(*steps, then, s);
+                    self.tree_lints(then, s);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// A `warmup` before a schedule that warms up itself: the two warmups follow each other.
+    fn warmup_lints(&mut self, steps: u64, then: &ScheduleConfig, then_src: &Src) {
+        let own = then
+            .params()
+            .into_iter()
+            .find_map(|(name, v)| match (name, v) {
+                ("warmup", ParamValue::Whole(n)) if n > 0 => Some(n),
+                _ => None,
+            });
+        let (Some(own), true) = (own, steps > 0) else {
+            return;
+        };
+        let name = kind_name(then);
+        self.out.push(
+            Diagnostic::warning(
+                Code::ConflictingSchedules,
+                then_src.at,
+                format!("`{name}` warms up again after this `warmup`: {steps} steps of warmup, then {own} more of its own"),
+            )
+            .with_label(format!("`{name}` has `warmup = {own}`"))
+            .with_help(format!("keep one warmup: give `{name}` `warmup = 0`, or drop the outer `warmup(...)`")),
+        );
     }
 
     fn chain_lints(&mut self, children: &[ScheduleConfig], src: &Src) {

@@ -3,8 +3,8 @@
 
 pub use crate::schedule::library::*;
 pub use crate::schedule::named::WsdShape;
-pub use crate::schedule::ScheduleConfig;
 pub use crate::schedule::warmup::{WarmupClock, WarmupShape};
+pub use crate::schedule::ScheduleConfig;
 use serde::{Deserialize, Serialize};
 
 mod optimizers;
@@ -90,6 +90,16 @@ impl Config {
     /// steps when stepped per step), where the file gives it.
     pub fn run_length(&self) -> Option<u64> {
         self.run.and_then(|r| r.length())
+    }
+
+    /// Fills in what a schedule takes from the optimizer where the file leaves it out
+    /// (`warmup_polynomial`'s `lr_init`, transformers' `optimizer.defaults["lr"]`).
+    pub(crate) fn resolve_from_optimizer(&mut self) {
+        let lr = self.defaults.lr;
+        let groups = self.groups.iter_mut().filter_map(|g| g.schedule.as_mut());
+        for s in self.schedule.iter_mut().chain(groups) {
+            s.resolve_lr_init(lr);
+        }
     }
 
     /// The schedule driving group `i`: its own, else the file's.
@@ -274,6 +284,23 @@ impl ScheduleConfig {
             }
             ScheduleConfig::Warmup { then, .. } => std::slice::from_ref(&**then),
             _ => &[],
+        }
+    }
+
+    /// Fills in transformers' `lr_init` (the optimizer's lr) wherever a `warmup_polynomial`
+    /// leaves it out.
+    pub(crate) fn resolve_lr_init(&mut self, optimizer_lr: f64) {
+        match self {
+            ScheduleConfig::WarmupPolynomial { lr_init, .. } => {
+                lr_init.get_or_insert(optimizer_lr);
+            }
+            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
+                for c in children {
+                    c.resolve_lr_init(optimizer_lr);
+                }
+            }
+            ScheduleConfig::Warmup { then, .. } => then.resolve_lr_init(optimizer_lr),
+            _ => {}
         }
     }
 

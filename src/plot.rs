@@ -26,7 +26,7 @@
 //! the axis is linear instead, and its title says that. An lr that is not finite is drawn at the
 //! top edge (inf) or the bottom edge (-inf, NaN), over a shaded band, and the title says so.
 
-use crate::config::ScheduleConfig;
+use crate::config::{ScheduleConfig, WarmupClock};
 use crate::diagnostic::text::short;
 use crate::limits::{MAX_MILESTONES, MAX_SIDE, MIN_SIDE};
 use crate::trace::{Trace, TraceError};
@@ -284,6 +284,25 @@ fn walk(s: &ScheduleConfig, start: f64, end: f64, found: &mut Found) {
         ScheduleConfig::Chain { children } => {
             for child in children {
                 walk(child, start, end, found);
+            }
+        }
+        ScheduleConfig::Warmup {
+            steps,
+            then,
+            clock,
+            then_every,
+            ..
+        } => {
+            found.push(start, *steps as f64, end);
+            // `then`'s own milestones, where its clock is the plot's.
+            if *then_every == 1 {
+                let then_start = match clock {
+                    WarmupClock::After => start + *steps as f64,
+                    WarmupClock::Overlap | WarmupClock::Follow => start,
+                };
+                if then_start < end {
+                    walk(then, then_start, end, found);
+                }
             }
         }
         ScheduleConfig::Sequence {

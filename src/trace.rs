@@ -15,7 +15,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::config::ScheduleConfig;
+use crate::config::{ScheduleConfig, WarmupClock};
 use crate::limits::{MAX_EPOCHS, MAX_VALUES, MAX_WORK};
 use crate::number::Num;
 use crate::{Config, Schedule};
@@ -181,10 +181,11 @@ fn step_cost(s: &ScheduleConfig) -> u64 {
         ScheduleConfig::Cyclic {
             scale_fn: Some(f), ..
         } => f.ops() as u64,
-        ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-            children.iter().map(step_cost).fold(0, u64::saturating_add)
-        }
-        _ => 0,
+        s => s
+            .children()
+            .iter()
+            .map(step_cost)
+            .fold(0, u64::saturating_add),
     };
     own.saturating_add(1)
 }
@@ -199,22 +200,27 @@ fn schedules(config: &Config) -> impl Iterator<Item = &ScheduleConfig> {
 
 /// The shortest `one_cycle` in the file, whose `total_steps` bounds how far it can run.
 fn one_cycle_limit(config: &Config) -> Option<u64> {
-    fn walk(s: &ScheduleConfig, min: &mut Option<u64>) {
+    fn walk(s: &ScheduleConfig) -> Option<u64> {
         match s {
-            ScheduleConfig::OneCycle { total_steps, .. } => {
-                *min = Some(min.map_or(*total_steps, |m| m.min(*total_steps)))
-            }
-            ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-                children.iter().for_each(|c| walk(c, min))
-            }
-            _ => {}
+            ScheduleConfig::OneCycle { total_steps, .. } => Some(*total_steps),
+            // `then`'s steps are `then_every` apart, and after the warmup under `after`.
+            ScheduleConfig::Warmup {
+                steps,
+                then,
+                clock,
+                then_every,
+                ..
+            } => walk(then).map(|limit| {
+                let limit = limit.saturating_mul(*then_every);
+                match clock {
+                    WarmupClock::After => limit.saturating_add(*steps),
+                    WarmupClock::Overlap | WarmupClock::Follow => limit,
+                }
+            }),
+            s => s.children().iter().filter_map(walk).min(),
         }
     }
-    let mut min = None;
-    for s in schedules(config) {
-        walk(s, &mut min);
-    }
-    min
+    schedules(config).filter_map(walk).min()
 }
 
 fn record_unchecked(config: &Config, epochs: u64, metrics: Option<&[f64]>) -> Trace {

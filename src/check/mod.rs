@@ -45,7 +45,7 @@ pub struct Checked {
 pub struct ScheduleSource {
     /// Where it is used (e.g. the name of a `let` inside `sequence(...)`).
     pub at: Span,
-    /// The children of `chain` and `sequence`, in order.
+    /// The children of `chain` and `sequence`, in order; `warmup`'s `then`.
     pub children: Vec<ScheduleSource>,
     /// The spans of a `sequence`'s milestones.
     pub milestones: Vec<Span>,
@@ -151,6 +151,9 @@ struct Checker {
     optimizer: Option<OptimizerKind>,
     /// Calls that cycle momentum, checked against the optimizer at the end.
     momentum_cyclers: Vec<Span>,
+    /// Each `warmup_polynomial`'s `lr_end`, its `lr_init` if given and where `lr_end` is written:
+    /// transformers refuses an `lr_end` not below `lr_init` (the optimizer's lr by default).
+    polynomial_ends: Vec<(f64, Option<f64>, Span)>,
     /// Each group's name and `params` patterns with their spans, for the `shadowed_group` lint.
     /// (The patterns themselves are the group's `params`: by index into the groups, the span of
     /// the group's name and of each pattern.)
@@ -218,6 +221,7 @@ impl Checker {
             group_count: group_count.max(1),
             optimizer: None,
             momentum_cyclers: Vec::new(),
+            polynomial_ends: Vec::new(),
             group_patterns: Vec::with_capacity(group_count),
             groups_checked: 0,
             inline_budget: expr::InlineBudget::default(),
@@ -319,13 +323,16 @@ impl Checker {
         let kind = self.optimizer?;
         let defaults = defaults?;
         self.finish_groups(&mut groups, overrides, kind, defaults);
-        Some(Config {
+        self.check_polynomial_ends(defaults.lr);
+        let mut config = Config {
             optimizer: kind,
             defaults,
             groups,
             schedule,
             run,
-        })
+        };
+        config.resolve_from_optimizer();
+        Some(config)
     }
 
     /// Reports a second `optimizer = ...` or `schedule = ...`, or no optimizer at all, and notes

@@ -151,9 +151,30 @@ impl Checker {
 
     /// Reports `value` if it is outside the parameter's range.
     fn param_range(&mut self, b: &Bound, p: &Param, value: f64) {
-        if let Some(r) = p.range {
-            self.range(b, p.name, value, r.admits(value), r.expected());
+        let Some(r) = p.range else { return };
+        // `warmup` is optimc's own: PyTorch has no opinion on its arguments.
+        if b.call.name.name == ScheduleKind::Warmup.name() && !r.admits(value) {
+            let span = b.get(p.name).map_or(b.call.span, |e| e.span);
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    span,
+                    format!(
+                        "`{}` must be {}, not {}",
+                        p.name,
+                        r.expected(),
+                        crate::diagnostic::text::format_number(value)
+                    ),
+                )
+                .with_label(format!("must be {}", r.expected()))
+                .with_help(match p.name {
+                    "start_factor" => "the warmup starts at `start_factor` times `then`'s first lr: 0 starts from 0, 1 from that lr; for an absolute start write `start_lr = ...`".to_string(),
+                    name => format!("choose `{name}` {}", r.expected()),
+                }),
+            );
+            return;
         }
+        self.range(b, p.name, value, r.admits(value), r.expected());
     }
 
     // ----- the kinds whose config is more than their arguments -----
@@ -276,11 +297,8 @@ impl Checker {
     /// `start_lr`, not both.
     fn warmup_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
         let steps = self.whole_param(b, k.param("steps"));
-        let then = match b.get("then") {
-            Some(e) => self.schedule_value(e),
-            // Reported as a missing argument.
-            None => None,
-        };
+        // A missing `then` is reported as a missing argument.
+        let then = b.get("then").and_then(|e| self.schedule_value(e));
         let start_factor = self.number_param(b, k.param("start_factor"));
         let start_lr = self.per_group_opt(b, "start_lr");
         if let (Some(factor), Some(lr)) = (b.span_of("start_factor"), b.span_of("start_lr")) {
@@ -298,15 +316,67 @@ impl Checker {
         let shape = WarmupShape::ALL[self.word_param(b, k.param("shape"))];
         let clock = WarmupClock::ALL[self.word_param(b, k.param("clock"))];
         let then_every = self.whole_param(b, k.param("then_every"));
+        let (then, then_source) = then?;
+        // Set last: building `then` took the source of its own call.
+        self.built_source = Some(ScheduleSource {
+            at: b.call.span,
+            children: vec![then_source],
+            milestones: Vec::new(),
+        });
         Some(ScheduleConfig::Warmup {
             steps,
-            then: Box::new(then?),
+            then: Box::new(then),
             start_factor,
             start_lr,
             shape,
             clock,
             then_every,
         })
+    }
+
+    /// transformers' `get_polynomial_decay_schedule_with_warmup`: `lr_end` is checked against
+    /// `lr_init` once the optimizer's lr is known ([`Self::check_polynomial_ends`]).
+    fn warmup_polynomial_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
+        let warmup = self.whole_param(b, k.param("warmup"));
+        let total = self.whole_param(b, k.param("total"));
+        let lr_end = self.number_param(b, k.param("lr_end"));
+        let power = self.number_param(b, k.param("power"));
+        let lr_init = self.number_param_opt(b, k.param("lr_init"));
+        let span = b.span_of("lr_end").unwrap_or(b.call.span);
+        self.polynomial_ends.push((lr_end, lr_init, span));
+        ScheduleConfig::WarmupPolynomial {
+            warmup,
+            total,
+            lr_end,
+            power,
+            lr_init,
+        }
+    }
+
+    /// Reports each `warmup_polynomial` whose `lr_end` is not below its `lr_init` (the
+    /// optimizer's lr, `optimizer_lr`, where not given), as transformers raises.
+    pub(super) fn check_polynomial_ends(&mut self, optimizer_lr: f64) {
+        for (lr_end, lr_init, span) in std::mem::take(&mut self.polynomial_ends) {
+            let init = lr_init.unwrap_or(optimizer_lr);
+            if init > lr_end {
+                continue;
+            }
+            let number = crate::diagnostic::text::format_number;
+            let whose = if lr_init.is_some() {
+                "`lr_init`"
+            } else {
+                "the optimizer's lr"
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    span,
+                    format!("`lr_end` ({}) must be smaller than {whose} ({})", number(lr_end), number(init)),
+                )
+                .with_label("the decay would not go down")
+                .with_help("transformers refuses this too: the lr decays from the optimizer's lr down to `lr_end`; choose a smaller `lr_end`"),
+            );
+        }
     }
 
     /// `chain` and `sequence`: their positional arguments are schedules.
@@ -444,5 +514,8 @@ impl Arguments for Reader<'_, '_, '_> {
     }
     fn warmup(&mut self) -> Option<ScheduleConfig> {
         self.c.warmup_schedule(self.b, self.k)
+    }
+    fn warmup_polynomial(&mut self) -> Option<ScheduleConfig> {
+        Some(self.c.warmup_polynomial_schedule(self.b, self.k))
     }
 }

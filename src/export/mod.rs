@@ -191,13 +191,15 @@ impl Written {
                 })
                 .collect()
         };
-        Config {
+        let mut config = Config {
             optimizer: self.optimizer,
             defaults,
             groups,
             schedule: self.schedule,
             run: self.run,
-        }
+        };
+        config.resolve_from_optimizer();
+        config
     }
 }
 
@@ -525,9 +527,14 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
             }
         }
     }
-    if let ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } = s {
-        for (i, child) in children.iter().enumerate() {
-            schedule_problems(child, &format!("{path}.children[{i}]"), groups, sink.out);
+    match s {
+        ScheduleConfig::Warmup { then, .. } => {
+            schedule_problems(then, &format!("{path}.then"), groups, sink.out)
+        }
+        s => {
+            for (i, child) in s.children().iter().enumerate() {
+                schedule_problems(child, &format!("{path}.children[{i}]"), groups, sink.out);
+            }
         }
     }
 }

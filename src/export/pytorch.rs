@@ -11,6 +11,8 @@
 //!   group the options that differ from the optimizer's; `lion` and `lamb` are timm's
 //!   (`from timm.optim import Lion`), the others `torch.optim`'s; `none` is Python's `None`;
 //! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
+//!   a `warmup` is `SequentialLR([warmup, then], milestones=[steps])` with `LinearLR`,
+//!   `ConstantLR` or a `LambdaLR` for the warmup (one that runs `then` beneath it raises);
 //! - a group's `lr_scale` goes into its dict (`"lr_scale": 0.5625`, as timm's
 //!   `param_groups_layer_decay` puts it), and the scheduler is wrapped in `LrScale`, which
 //!   runs it on the unscaled lrs and gives each group `lr * group["lr_scale"]` after every step;
@@ -23,10 +25,11 @@
 
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::config::{
-    Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping,
+    Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping, WarmupClock,
+    WarmupShape,
 };
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
-use crate::schedule::{ParamType, ParamValue};
+use crate::schedule::{ParamType, ParamValue, Word};
 use std::fmt::Write as _;
 
 /// The Python snippet for `config` (see the module documentation).
@@ -216,6 +219,8 @@ struct Writer {
     functions: Vec<String>,
     /// How many schedulers were named so far.
     schedulers: usize,
+    /// Every group's lr (a `warmup` from an absolute `start_lr` is a `LambdaLR` of its ratio).
+    group_lrs: Vec<f64>,
 }
 
 /// A Python string literal.
@@ -441,6 +446,7 @@ impl Writer {
     /// The body of `build(model)`.
     fn build_body(&mut self, config: &Config) -> String {
         let kind = config.optimizer;
+        self.group_lrs = config.groups.iter().map(|g| g.options.lr).collect();
         let pytorch_defaults = Hyperparams::defaults(kind);
         let (options, _) = kind.options();
         let mut out = String::from("    params = param_groups(model)\n");
@@ -571,6 +577,9 @@ impl Writer {
             );
             return "None".into();
         }
+        if let ScheduleConfig::Warmup { .. } = s {
+            return self.warmup(s, out, nested);
+        }
         let mut class = s.kind().torch_name();
         let args: Vec<String> = match s {
             ScheduleConfig::Chain { children } => {
@@ -606,12 +615,7 @@ impl Writer {
                 None => self.keyword_args(s),
             },
         };
-        let name = if nested {
-            self.schedulers += 1;
-            format!("scheduler_{}", self.schedulers)
-        } else {
-            "scheduler".to_string()
-        };
+        let name = self.scheduler_name(nested);
         let mut args = args;
         if !matches!(
             s,
@@ -624,20 +628,118 @@ impl Writer {
             ScheduleConfig::Swa { .. } => "swa_utils",
             _ => "lr_scheduler",
         };
-        let one_line = format!(
-            "    {name} = torch.optim.{module}.{class}({})",
-            args.join(", ")
-        );
-        if one_line.len() <= 100 {
-            out.push_str(&one_line);
-            out.push('\n');
+        write_call(out, &name, module, class, &args);
+        name
+    }
+
+    /// The variable of the next scheduler: `scheduler` at the top, `scheduler_N` inside.
+    fn scheduler_name(&mut self, nested: bool) -> String {
+        if nested {
+            self.schedulers += 1;
+            format!("scheduler_{}", self.schedulers)
         } else {
-            let _ = writeln!(out, "    {name} = torch.optim.{module}.{class}(");
-            for a in args {
-                let _ = writeln!(out, "        {a},");
-            }
-            out.push_str("    )\n");
+            "scheduler".to_string()
         }
+    }
+
+    /// A `warmup`, as PyTorch users write one: `SequentialLR([warmup, then], milestones=[steps])`
+    /// whose warmup is `LinearLR`/`ConstantLR` from a factor, or a `LambdaLR` (from 0, along a
+    /// cosine, or from an absolute lr: one function per group). PyTorch has nothing that runs
+    /// `then` beneath the warmup (`overlap`, `follow`) or steps it every n steps.
+    fn warmup(&mut self, s: &ScheduleConfig, out: &mut String, nested: bool) -> String {
+        let ScheduleConfig::Warmup {
+            steps,
+            then,
+            start_factor,
+            start_lr,
+            shape,
+            clock,
+            then_every,
+        } = s
+        else {
+            unreachable!("a warmup")
+        };
+        if *steps == 0 {
+            return self.schedule(then, out, nested);
+        }
+        if *clock != WarmupClock::After || *then_every != 1 {
+            let what = if *then_every != 1 {
+                format!("`then_every = {then_every}`")
+            } else {
+                format!("`clock = {}`", WarmupClock::NAMES[clock.index()])
+            };
+            let _ = writeln!(
+                out,
+                "    # optimc's warmup with {what} runs its `then` beneath the warmup (or every n steps);\n    \
+                 # torch.optim.lr_scheduler has no scheduler that does (SequentialLR starts `then` after it)."
+            );
+            out.push_str(
+                "    raise NotImplementedError(\"a warmup whose schedule runs beneath it, or every n steps\")\n",
+            );
+            return "None".into();
+        }
+        let ramp = |step: &str| match shape {
+            WarmupShape::Linear => format!("{step} / {steps}"),
+            WarmupShape::Cosine => format!("0.5 * (1.0 - math.cos(math.pi * {step} / {steps}))"),
+            WarmupShape::Constant => "0.0".into(),
+        };
+        let (class, args) = match (start_lr, shape) {
+            (None, WarmupShape::Linear) if *start_factor > 0.0 => (
+                "LinearLR",
+                vec![
+                    format!("start_factor={}", py_float(*start_factor)),
+                    format!("total_iters={steps}"),
+                ],
+            ),
+            (None, WarmupShape::Constant) => (
+                "ConstantLR",
+                vec![
+                    format!("factor={}", py_float(*start_factor)),
+                    format!("total_iters={steps}"),
+                ],
+            ),
+            (None, _) if *start_factor == 0.0 => (
+                "LambdaLR",
+                vec![format!("lr_lambda=lambda step: {}", ramp("step"))],
+            ),
+            (None, _) => {
+                let f = py_float(*start_factor);
+                let ramp = ramp("step");
+                (
+                    "LambdaLR",
+                    vec![format!("lr_lambda=lambda step: {f} + (1 - {f}) * ({ramp})")],
+                )
+            }
+            (Some(lr), _) => {
+                // One function per group: the ratio of the ramp's lr to the group's.
+                let ramp = ramp("step");
+                let lambdas: Vec<String> = self
+                    .group_lrs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &base)| {
+                        let (s, b) = (py_float(lr.get(i)), py_float(base));
+                        format!("lambda step: ({s} + ({b} - {s}) * ({ramp})) / {b}")
+                    })
+                    .collect();
+                (
+                    "LambdaLR",
+                    vec![format!("lr_lambda=[{}]", lambdas.join(", "))],
+                )
+            }
+        };
+        let warm = self.scheduler_name(true);
+        let mut warm_args = vec!["optimizer".to_string()];
+        warm_args.extend(args);
+        write_call(out, &warm, "lr_scheduler", class, &warm_args);
+        let then = self.schedule(then, out, true);
+        let name = self.scheduler_name(nested);
+        let args = [
+            "optimizer".to_string(),
+            format!("schedulers=[{warm}, {then}]"),
+            format!("milestones=[{steps}]"),
+        ];
+        write_call(out, &name, "lr_scheduler", "SequentialLR", &args);
         name
     }
 
@@ -670,6 +772,24 @@ impl Writer {
             args.push(format!("{}={value}", p.torch));
         }
         args
+    }
+}
+
+/// `    name = torch.optim.module.Class(args)`, on one line if it fits in 100 columns.
+fn write_call(out: &mut String, name: &str, module: &str, class: &str, args: &[String]) {
+    let one_line = format!(
+        "    {name} = torch.optim.{module}.{class}({})",
+        args.join(", ")
+    );
+    if one_line.len() <= 100 {
+        out.push_str(&one_line);
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "    {name} = torch.optim.{module}.{class}(");
+        for a in args {
+            let _ = writeln!(out, "        {a},");
+        }
+        out.push_str("    )\n");
     }
 }
 

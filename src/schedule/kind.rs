@@ -333,6 +333,7 @@ pub(crate) trait Arguments {
     fn sequence(&mut self) -> Option<ScheduleConfig>;
     fn wsd(&mut self) -> Option<ScheduleConfig>;
     fn warmup(&mut self) -> Option<ScheduleConfig>;
+    fn warmup_polynomial(&mut self) -> Option<ScheduleConfig>;
 }
 
 // ----- the parameter types of the table: `Number`, `Whole`, `Bool`, `Word<E>`, `PerGroup`,
@@ -987,6 +988,51 @@ schedules! {
     }
     extent { *warmup }
     length { Some((*warmup, "its warmup".into(), Some("warmup"))) };
+    /// transformers' `get_cosine_with_hard_restarts_schedule_with_warmup` (a `LambdaLR`):
+    /// linear warmup from 0, then `num_cycles` cosines from 1 to 0 by step `total`, each
+    /// restarting at 1; 0 from `total` on.
+    WarmupCosineRestarts named WarmupCosineRestarts = "warmup_cosine_restarts",
+        torch "transformers.get_cosine_with_hard_restarts_schedule_with_warmup", required 2,
+        sets_lr_from_scratch {
+        warmup: Whole = 0, example "1000";
+        total: Whole = 1, range AtLeastOne, example "10000";
+        num_cycles: Whole = 1, range AtLeastOne;
+    }
+    extent { *total }
+    length { Some((*total, "its annealing".into(), Some("total"))) };
+    /// transformers' `get_polynomial_decay_schedule_with_warmup` (a `LambdaLR`): linear warmup
+    /// from 0, then `((lr_init - lr_end) * (1 - progress) ** power + lr_end) / lr_init` until
+    /// `total`, `lr_end / lr_init` after. `lr_init` is the optimizer's lr unless given
+    /// (transformers reads `optimizer.defaults["lr"]`), so a group with another lr ends at
+    /// `lr_end` scaled by its lr's ratio to the optimizer's, as there.
+    WarmupPolynomial named WarmupPolynomial = "warmup_polynomial",
+        torch "transformers.get_polynomial_decay_schedule_with_warmup", required 2,
+        sets_lr_from_scratch {
+        warmup: Whole = 0, example "1000";
+        total: Whole = 1, range AtLeastOne, example "10000";
+        lr_end: Number = 1e-7;
+        power: Number = 1.0;
+        lr_init: Option<Number>, range Positive;
+    }
+    build warmup_polynomial
+    extent { *total }
+    length { Some((*total, "its decay".into(), Some("total"))) };
+    /// transformers' `get_cosine_with_min_lr_schedule_with_warmup_lr_rate` (a `LambdaLR`):
+    /// warmup `(step + 1) / warmup` (1 at step `warmup - 1`), or from `warmup_lr_rate` to 1
+    /// over steps 0 to `warmup - 1`; then a cosine of `num_cycles` waves from 1 to
+    /// `min_lr_ratio` whose progress is `(step - warmup + 1) / (total - warmup)`, one step
+    /// ahead of `warmup_cosine`'s, clamped at 0 (past `total` it goes on).
+    WarmupCosineLrRate named WarmupCosineLrRate = "warmup_cosine_lr_rate",
+        torch "transformers.get_cosine_with_min_lr_schedule_with_warmup_lr_rate", required 2,
+        sets_lr_from_scratch {
+        warmup: Whole = 0, example "1000";
+        total: Whole = 1, range AtLeastOne, example "10000";
+        num_cycles: Number = 0.5;
+        min_lr_ratio: Number = 0.0, range UnitInterval;
+        warmup_lr_rate: Option<Number>, range UnitInterval;
+    }
+    extent { *total }
+    length { Some((*total, "its annealing".into(), Some("total"))) };
 }
 
 /// `CyclicLR`'s first cycle: up and down.
@@ -1097,6 +1143,10 @@ mod tests {
             "warmup_linear(warmup = 10, total = 100)",
             "warmup_constant(warmup = 10)",
             "swa(swa_lr = 0.05, anneal_epochs = 3, anneal_strategy = linear)",
+            "warmup_cosine_restarts(warmup = 10, total = 100, num_cycles = 3)",
+            "warmup_polynomial(warmup = 10, total = 100, lr_end = 1e-5, power = 2, lr_init = 0.1)",
+            "warmup_cosine_lr_rate(warmup = 10, total = 100, num_cycles = 1, min_lr_ratio = 0.1, \
+             warmup_lr_rate = 0.05)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

@@ -65,10 +65,10 @@ mod groups;
 mod kind;
 mod leaf;
 pub mod named;
-pub mod warmup;
 mod node;
 mod plateau;
 mod state;
+pub mod warmup;
 
 #[cfg(test)]
 mod conformance;

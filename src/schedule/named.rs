@@ -156,6 +156,111 @@ impl WarmupConstant {
     }
 }
 
+impl WarmupCosineRestarts {
+    /// transformers' `_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda`.
+    pub fn factor(&self, step: i64) -> f64 {
+        if step < self.warmup as i64 {
+            return ratio(step, self.warmup);
+        }
+        let progress = ratio(
+            step - self.warmup as i64,
+            self.total.saturating_sub(self.warmup),
+        );
+        if progress >= 1.0 {
+            return 0.0;
+        }
+        // Python's float `%` is C's `fmod` for these non-negative operands.
+        (0.5 * (1.0 + (PI * ((self.num_cycles as f64 * progress) % 1.0)).cos())).max(0.0)
+    }
+
+    /// [`WarmupCosineRestarts::factor`] in Python.
+    pub fn python(&self) -> String {
+        format!(
+            "lambda step: float(step) / float(max(1, {w})) if step < {w} else 0.0 \
+             if float(step - {w}) / float(max(1, {d})) >= 1.0 else max(0.0, 0.5 * (1.0 + \
+             math.cos(math.pi * ((float({n}) * (float(step - {w}) / float(max(1, {d})))) \
+             % 1.0))))",
+            w = self.warmup,
+            d = self.total.saturating_sub(self.warmup),
+            n = self.num_cycles,
+        )
+    }
+}
+
+impl WarmupPolynomial {
+    /// transformers' `lr_init`: the optimizer's lr, which the checker and the JSON/TOML import
+    /// fill in where the file leaves it out (1 if a config built by hand does not).
+    pub fn lr_init(&self) -> f64 {
+        self.lr_init.unwrap_or(1.0)
+    }
+
+    /// transformers' `_get_polynomial_decay_schedule_with_warmup_lr_lambda`.
+    pub fn factor(&self, step: i64) -> f64 {
+        let (warmup, total) = (self.warmup as i64, self.total as i64);
+        let lr_init = self.lr_init();
+        if step < warmup {
+            return ratio(step, self.warmup);
+        }
+        if step > total {
+            return self.lr_end / lr_init;
+        }
+        let lr_range = lr_init - self.lr_end;
+        let decay_steps = total - warmup;
+        // Python's `int / int` is the correctly rounded quotient, as f64's of exact integers.
+        let pct_remaining = 1.0 - (step - warmup) as f64 / decay_steps as f64;
+        let decay = lr_range * pct_remaining.powf(self.power) + self.lr_end;
+        decay / lr_init
+    }
+
+    /// [`WarmupPolynomial::factor`] in Python.
+    pub fn python(&self) -> String {
+        let (w, t) = (self.warmup, self.total);
+        let (end, init) = (self.lr_end, self.lr_init());
+        format!(
+            "lambda step: float(step) / float(max(1, {w})) if step < {w} else {end:?} / \
+             {init:?} if step > {t} else (({init:?} - {end:?}) * (1 - (step - {w}) / {d}) \
+             ** {power:?} + {end:?}) / {init:?}",
+            d = t as i64 - w as i64,
+            power = self.power,
+        )
+    }
+}
+
+impl WarmupCosineLrRate {
+    /// transformers' `_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda`, which
+    /// converts the step and both counts to floats first.
+    pub fn factor(&self, step: i64) -> f64 {
+        let (step, warmup, total) = (step as f64, self.warmup as f64, self.total as f64);
+        if step < warmup {
+            return match self.warmup_lr_rate {
+                None => (step + 1.0) / warmup.max(1.0),
+                Some(r) => r + (1.0 - r) * step / (warmup - 1.0).max(1.0),
+            };
+        }
+        let progress = (step - warmup + 1.0) / (total - warmup).max(1.0);
+        let factor = 0.5 * (1.0 + (PI * self.num_cycles * 2.0 * progress).cos());
+        let factor = factor * (1.0 - self.min_lr_ratio) + self.min_lr_ratio;
+        factor.max(0.0)
+    }
+
+    /// [`WarmupCosineLrRate::factor`] in Python.
+    pub fn python(&self) -> String {
+        let w = self.warmup as f64;
+        let up = match self.warmup_lr_rate {
+            None => format!("(float(step) + 1.0) / max(1.0, {w:?})"),
+            Some(r) => format!("{r:?} + (1.0 - {r:?}) * float(step) / (max(1, {w:?} - 1))"),
+        };
+        format!(
+            "lambda step: {up} if float(step) < {w:?} else max(0, 0.5 * (1.0 + \
+             math.cos(math.pi * {n:?} * 2.0 * ((float(step) - {w:?} + 1.0) / \
+             max(1.0, {t:?} - {w:?})))) * (1 - {m:?}) + {m:?})",
+            n = self.num_cycles,
+            t = self.total as f64,
+            m = self.min_lr_ratio,
+        )
+    }
+}
+
 /// transformers' `timescale = num_warmup_steps or 10_000` when none is given.
 fn resolved_timescale(warmup: u64, timescale: Option<u64>) -> u64 {
     timescale.unwrap_or(if warmup == 0 { 10_000 } else { warmup })
@@ -299,6 +404,46 @@ mod tests {
         assert_matches("hf_linear_warmup", linear, 2);
         let constant = NamedRule::WarmupConstant(WarmupConstant { warmup: 15 });
         assert_matches("hf_constant_warmup", constant, 2);
+    }
+
+    #[test]
+    fn hard_restarts_polynomial_and_lr_rate_match_transformers() {
+        let restarts = NamedRule::WarmupCosineRestarts(WarmupCosineRestarts {
+            warmup: 10,
+            total: 100,
+            num_cycles: 3,
+        });
+        assert_matches("hf_cosine_hard_restarts", restarts, 2);
+        let poly = |warmup, total, lr_end, power, lr_init| {
+            NamedRule::WarmupPolynomial(WarmupPolynomial {
+                warmup,
+                total,
+                lr_end,
+                power,
+                lr_init: Some(lr_init),
+            })
+        };
+        assert_matches("hf_polynomial_power1", poly(10, 100, 1e-5, 1.0, 1e-3), 2);
+        assert_matches("hf_polynomial_power2", poly(25, 250, 1e-7, 2.0, 3e-4), 2);
+        let rate = |min_lr_ratio, warmup_lr_rate| {
+            NamedRule::WarmupCosineLrRate(WarmupCosineLrRate {
+                warmup: 10,
+                total: 100,
+                num_cycles: 0.5,
+                min_lr_ratio,
+                warmup_lr_rate,
+            })
+        };
+        assert_matches(
+            "hf_cosine_min_lr_warmup_lr_rate",
+            rate(1e-5 / 1e-3, Some(0.05)),
+            2,
+        );
+        assert_matches(
+            "hf_cosine_min_lr_warmup_lr_rate_default",
+            rate(0.1, None),
+            2,
+        );
     }
 
     #[test]
