@@ -4,7 +4,7 @@
 use super::{Schedule, ScheduleState};
 use crate::config::{
     AnnealStrategy, Config, CyclicMode, GroupConfig, Hyperparams, OptimizerKind, PerGroup,
-    PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode,
+    PlateauMode, ScaleMode, ScheduleConfig, ThresholdMode, WarmupClock, WarmupShape,
 };
 
 fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) -> Config {
@@ -566,6 +566,141 @@ fn restore_refuses_other_structures_and_leaves_schedule_alone() {
     assert!(err.to_string().contains("drives groups"), "{err}");
 }
 
+fn warmup(
+    steps: u64,
+    then: ScheduleConfig,
+    clock: WarmupClock,
+    start_lr: Option<PerGroup>,
+) -> ScheduleConfig {
+    ScheduleConfig::Warmup {
+        steps,
+        then: Box::new(then),
+        start_factor: 0.0,
+        start_lr,
+        shape: WarmupShape::Linear,
+        clock,
+        then_every: 1,
+    }
+}
+
+fn multistep(milestones: &[u64]) -> ScheduleConfig {
+    ScheduleConfig::Multistep {
+        milestones: milestones.to_vec(),
+        gamma: 0.5,
+    }
+}
+
+fn cosine(t_max: u64) -> ScheduleConfig {
+    ScheduleConfig::Cosine {
+        t_max,
+        eta_min: 0.0,
+    }
+}
+
+/// A warmup from 0 before a schedule is transformers' warmup, to the bit: `lr * step / steps`,
+/// then the schedule from its step 0.
+#[test]
+fn warmup_after_is_transformers_warmup_bit_for_bit() {
+    let ours = warmup(
+        10,
+        ScheduleConfig::WarmupLinear {
+            warmup: 0,
+            total: 90,
+        },
+        WarmupClock::After,
+        None,
+    );
+    let theirs = ScheduleConfig::WarmupLinear {
+        warmup: 10,
+        total: 100,
+    };
+    let (a, b) = (sgd(&[0.1, 0.3], ours), sgd(&[0.1, 0.3], theirs));
+    assert_eq!(
+        run(&mut Schedule::new(&a), 120, None),
+        run(&mut Schedule::new(&b), 120, None)
+    );
+}
+
+/// The three clocks over the same multistep: `after` shifts its milestones by the warmup,
+/// `overlap` and `follow` keep them; `follow` heads for each step's lr, `overlap` for step
+/// `steps`'s.
+#[test]
+fn warmup_clocks() {
+    let lrs = |clock, then| trace(&sgd(&[1.0], warmup(4, then, clock, None)), 12);
+    let after = lrs(WarmupClock::After, multistep(&[6]));
+    assert_eq!(
+        after,
+        [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5]
+    );
+    let overlap = lrs(WarmupClock::Overlap, multistep(&[2]));
+    assert_eq!(
+        overlap,
+        [0.0, 0.125, 0.25, 0.375, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    );
+    let follow = lrs(WarmupClock::Follow, multistep(&[2]));
+    assert_eq!(
+        follow,
+        [0.0, 0.25, 0.25, 0.375, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+    );
+    // From an absolute lr per group, down as well as up; `then_every` slows `then`'s clock.
+    let mut per_group = warmup(
+        4,
+        multistep(&[1]),
+        WarmupClock::Follow,
+        Some(PerGroup::Each(vec![2.0, 0.0])),
+    );
+    if let ScheduleConfig::Warmup { then_every, .. } = &mut per_group {
+        *then_every = 3;
+    }
+    let got = run(&mut Schedule::new(&sgd(&[1.0, 1.0], per_group)), 7, None);
+    let expected = [
+        [2.0, 0.0],
+        [1.75, 0.25],
+        [1.5, 0.5],
+        [0.875, 0.375],
+        [0.5, 0.5],
+        [0.5, 0.5],
+        [0.5, 0.5],
+    ];
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn save_restore_warmup_mid_warmup_and_after() {
+    for clock in [
+        WarmupClock::After,
+        WarmupClock::Overlap,
+        WarmupClock::Follow,
+    ] {
+        let c = sgd(
+            &[0.1, 0.2],
+            warmup(6, cosine(20), clock, Some(PerGroup::Each(vec![0.3, 0.0]))),
+        );
+        resume_is_bit_identical(&c, None, 3, 30);
+        resume_is_bit_identical(&c, None, 9, 30);
+    }
+}
+
+/// A warmup as a later child of `sequence` restarts when it takes over: from 0 to the
+/// group's initial lr again.
+#[test]
+fn warmup_inside_sequence_restarts_at_its_milestone() {
+    let seq = ScheduleConfig::Sequence {
+        children: vec![
+            ScheduleConfig::Constant {
+                factor: 0.5,
+                total_iters: 100,
+            },
+            warmup(2, multistep(&[3]), WarmupClock::After, None),
+        ],
+        milestones: vec![3],
+    };
+    assert_eq!(
+        trace(&sgd(&[1.0], seq), 10),
+        [0.5, 0.5, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5]
+    );
+}
+
 #[test]
 fn stepping_and_reading_do_not_allocate() {
     let seq = ScheduleConfig::Sequence {
@@ -578,8 +713,9 @@ fn stepping_and_reading_do_not_allocate() {
                 milestones: vec![20, 22, 22],
                 gamma: 0.5,
             },
+            warmup(3, cosine(5), WarmupClock::Follow, None),
         ],
-        milestones: vec![6, 14],
+        milestones: vec![6, 14, 24],
     };
     let mut s = Schedule::new(&sgd(&[0.1, 0.2], seq));
     let before = alloc_count::get();
