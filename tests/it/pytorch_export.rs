@@ -70,10 +70,7 @@ fn lambdas_of(s: &ScheduleConfig, out: &mut Vec<Lambda>) {
         ScheduleConfig::Cyclic {
             scale_fn: Some(f), ..
         } => out.push(f.clone()),
-        ScheduleConfig::Chain { children } | ScheduleConfig::Sequence { children, .. } => {
-            children.iter().for_each(|c| lambdas_of(c, out))
-        }
-        _ => {}
+        s => s.children().iter().for_each(|c| lambdas_of(c, out)),
     }
 }
 
@@ -234,6 +231,63 @@ fn what_pytorch_cannot_express_raises_and_says_why() {
         text.contains("raise NotImplementedError(\"ReduceLROnPlateau inside"),
         "{text}"
     );
+}
+
+/// A `warmup` is written as PyTorch users write one: its warmup scheduler, `then`, and a
+/// `SequentialLR` of both (checked against torch in `the_snippet_matches_optimc_trace` through
+/// `examples/warmup_cosine.optim`); one whose `then` runs beneath it has no PyTorch form.
+#[test]
+fn warmups_become_sequential_lr() {
+    let warmup = |args: &str| {
+        snippet(&format!(
+            "optimizer = sgd(lr = 0.1)\ngroup a {{ params = \"a\" }}\n\
+             group b {{ params = \"b\", lr = 0.2 }}\nschedule = warmup({args})"
+        ))
+    };
+    let cases = [
+        (
+            "steps = 5, then = step(10)",
+            "scheduler_1 = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda=lambda step: step / 5)",
+        ),
+        (
+            "steps = 5, start_factor = 0.1, then = step(10)",
+            "scheduler_1 = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=5)",
+        ),
+        (
+            "steps = 5, start_factor = 0.1, shape = constant, then = step(10)",
+            "scheduler_1 = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=0.1, total_iters=5)",
+        ),
+        (
+            "steps = 5, shape = cosine, then = step(10)",
+            "lr_lambda=lambda step: 0.5 * (1.0 - math.cos(math.pi * step / 5))",
+        ),
+        (
+            "steps = 5, start_lr = [0.5, 0.01], then = step(10)",
+            "lambda step: (0.5 + (0.1 - 0.5) * (step / 5)) / 0.1, \
+             lambda step: (0.01 + (0.2 - 0.01) * (step / 5)) / 0.2",
+        ),
+    ];
+    for (args, expected) in cases {
+        let text = warmup(args);
+        assert!(text.contains(expected), "{args}:\n{text}");
+        assert!(
+            text.contains("schedulers=[scheduler_1, scheduler_2],\n        milestones=[5],"),
+            "{args}:\n{text}"
+        );
+        compile(&text);
+    }
+    for args in [
+        "steps = 5, clock = overlap, then = step(10)",
+        "steps = 5, clock = follow, then = step(10)",
+        "steps = 5, then_every = 3, then = step(10)",
+    ] {
+        let text = warmup(args);
+        assert!(
+            text.contains("raise NotImplementedError(\"a warmup whose schedule runs beneath it"),
+            "{args}:\n{text}"
+        );
+        compile(&text);
+    }
 }
 
 #[test]
