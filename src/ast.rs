@@ -151,6 +151,12 @@ pub enum ExprKind {
         param: Box<Ident>,
         body: Box<Expr>,
     },
+    /// `let name = value in body`: a local name inside a lambda's body, computed once.
+    LetIn {
+        name: Box<Ident>,
+        value: Box<Expr>,
+        body: Box<Expr>,
+    },
 }
 
 impl Expr {

@@ -106,7 +106,7 @@ fn end_of(e: &Expr) -> usize {
         ExprKind::Unary { operand, .. } => end_of(operand),
         ExprKind::Binary { rhs, .. } => end_of(rhs),
         ExprKind::If { otherwise, .. } => end_of(otherwise),
-        ExprKind::Lambda { body, .. } => end_of(body),
+        ExprKind::Lambda { body, .. } | ExprKind::LetIn { body, .. } => end_of(body),
         _ => e.span.end,
     }
 }
@@ -190,6 +190,9 @@ fn expr_slot(comment: Span, e: &Expr) -> Option<Slot> {
             .or_else(|| expr_slot(comment, then))
             .or_else(|| expr_slot(comment, otherwise)),
         ExprKind::Lambda { body, .. } => expr_slot(comment, body),
+        ExprKind::LetIn { value, body, .. } => {
+            expr_slot(comment, value).or_else(|| expr_slot(comment, body))
+        }
         ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Name(_) => None,
     }
 }
@@ -509,7 +512,33 @@ impl Formatter<'_> {
                 self.flat(otherwise)
             ),
             ExprKind::Lambda { param, body } => format!("{} -> {}", param.name, self.flat(body)),
+            ExprKind::LetIn { name, value, body } => format!(
+                "let {} = {} in {}",
+                name.name,
+                self.flat(value),
+                self.flat(body)
+            ),
         }
+    }
+
+    /// A `let ... in` chain that does not fit on one line: each `let name = value in` on a
+    /// line of its own, then the body, every line after the first indented `level + 1` times.
+    /// The first line starts at column `col`.
+    fn let_chain(&self, e: &Expr, level: usize, col: usize, suffix: usize) -> String {
+        let indent = INDENT.repeat(level + 1);
+        let mut out = String::new();
+        let mut e = e;
+        let mut at = col;
+        while let ExprKind::LetIn { name, value, body } = &e.kind {
+            let head = format!("let {} = ", name.name);
+            out += &head;
+            out += &self.expr(value, level + 1, at + head.len(), 3);
+            out += " in\n";
+            out += &indent;
+            at = indent.len();
+            e = body;
+        }
+        out + &self.expr(e, level + 1, at, suffix)
     }
 
     /// `e` laid out starting at column `col` of a line indented `level` times, with `suffix`
@@ -579,11 +608,21 @@ impl Formatter<'_> {
                 out += &self.expr(otherwise, level, at(&out), suffix);
                 out
             }
+            // A body of local values starts on the next line, as the chain goes on.
+            ExprKind::Lambda { param, body } if matches!(body.kind, ExprKind::LetIn { .. }) => {
+                let indent = INDENT.repeat(level + 1);
+                format!(
+                    "{} ->\n{indent}{}",
+                    param.name,
+                    self.let_chain(body, level, indent.len(), suffix)
+                )
+            }
             ExprKind::Lambda { param, body } => {
                 let head = format!("{} -> ", param.name);
                 let body = self.expr(body, level, col + head.len(), suffix);
                 head + &body
             }
+            ExprKind::LetIn { .. } => self.let_chain(e, level, col, suffix),
             ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {
                 flat
             }

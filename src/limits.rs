@@ -11,6 +11,7 @@
 //! | brackets and `if`s nested | [`MAX_NESTING`] levels | `optimc::too_large` |
 //! | expression tree depth (`1 + 1 + ...`, `- - x`) | [`MAX_TREE_DEPTH`] levels | `optimc::too_large` |
 //! | a lambda's evaluation stack | [`MAX_STACK`] slots | `optimc::too_large` |
+//! | a lambda's local values (`let ... in`) | [`MAX_LOCALS`] | `optimc::too_large` |
 //! | a lambda's size once `let` lambdas are inlined | [`MAX_LAMBDA_OPS`] operations | `optimc::too_large` |
 //! | all the operations inlining produces in one file | [`MAX_INLINED_OPS`] | `optimc::too_large` |
 //! | numbers | finite `f64` (below about 1.8e308); counts fit `u64` | `optimc::syntax`, range errors |
@@ -70,6 +71,10 @@ pub const MAX_COUNT: f64 = 9.007_199_254_740_992e15;
 
 /// The deepest operand stack a lambda may need; deeper bodies are refused when checked.
 pub const MAX_STACK: usize = 64;
+
+/// The most local values (`let ... in`) one compiled lambda may keep, once `let` lambdas are
+/// inlined; evaluation keeps them in an array of this size on the stack.
+pub const MAX_LOCALS: usize = 16;
 
 /// The most operations one compiled lambda may have (after `let` lambdas are inlined), which
 /// bounds the cost of one evaluation; bigger lambdas are refused when checked.

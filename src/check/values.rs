@@ -51,6 +51,10 @@ impl Checker {
                     stack.push((otherwise, depth + 1));
                 }
                 ExprKind::Lambda { body, .. } => stack.push((body, depth + 1)),
+                ExprKind::LetIn { value, body, .. } => {
+                    stack.push((value, depth + 1));
+                    stack.push((body, depth + 1));
+                }
                 ExprKind::Number(_)
                 | ExprKind::String(_)
                 | ExprKind::Bool(_)
@@ -72,6 +76,22 @@ impl Checker {
             ExprKind::Tuple(items) => Some(Value::Tuple(self.items(items)?)),
             ExprKind::Lambda { param, body } => self.compile_lambda(param, body).map(Value::Lambda),
             ExprKind::Call(call) => self.call(call),
+            ExprKind::LetIn { name, .. } => {
+                let keyword = Span::new(e.span.start, name.span.end);
+                self.error(
+                    Diagnostic::error(
+                        Code::BadLambda,
+                        keyword,
+                        "`let ... in` names a value inside a lambda's body, not here",
+                    )
+                    .with_label("outside any lambda")
+                    .with_help(format!(
+                        "define it for the whole file on a line of its own, `let {} = ...`, or move it into the lambda that uses it: `e -> let {} = ... in ...`",
+                        name.name, name.name
+                    )),
+                );
+                None
+            }
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand)?;
                 match op {

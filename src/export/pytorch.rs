@@ -310,21 +310,91 @@ const PY_KEYWORDS: &[&str] = &[
 ///     "def f(e):\n    e = float(e)\n    return min(max(e / 5.0, 0.1), 1.0) if e < 5.0 else 0.5 ** (e // 10.0)\n",
 /// );
 /// ```
+///
+/// Local values (`let c = value in body`) at the top of the body become assignments before the
+/// `return`; one deeper in (in a branch, say) becomes `(lambda c: body)(value)`. Both compute
+/// the value once, before the body, as optimc does.
 pub fn lambda_to_python(lambda: &Lambda, name: &str) -> String {
-    let param = if PY_KEYWORDS.contains(&lambda.param()) || lambda.param().starts_with("__") {
-        format!("{}_", lambda.param())
-    } else {
-        lambda.param().to_string()
-    };
-    let mut body = String::new();
-    write_node(&mut body, lambda.body(), &param, 0);
-    format!("def {name}({param}):\n    {param} = float({param})\n    return {body}\n")
+    let names = PyNames::of(lambda);
+    let param = &names.param;
+    let mut out = format!("def {name}({param}):\n    {param} = float({param})\n");
+    let mut body = lambda.body();
+    while let NodeKind::Let {
+        name: local,
+        value,
+        body: rest,
+    } = body.kind()
+    {
+        let _ = write!(out, "    {} = ", names.local(local));
+        write_node(&mut out, value, &names, 0);
+        out.push('\n');
+        body = rest;
+    }
+    out.push_str("    return ");
+    write_node(&mut out, body, &names, 0);
+    out.push('\n');
+    out
+}
+
+/// The Python names of a lambda's parameter and local values: as written, but for Python's
+/// keywords and the names the generated code uses (`math`, `min`, ...), which get a `_` after
+/// them (more than one if that name is taken too).
+struct PyNames {
+    param: String,
+    locals: std::collections::HashMap<String, String>,
+}
+
+impl PyNames {
+    fn of(lambda: &Lambda) -> PyNames {
+        let mut written = vec![lambda.param().to_string()];
+        let mut stack = vec![lambda.body()];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                NodeKind::Let { name, value, body } => {
+                    if !written.iter().any(|w| w == name) {
+                        written.push(name.to_string());
+                    }
+                    stack.extend([value, body]);
+                }
+                NodeKind::Unary(_, x) => stack.push(x),
+                NodeKind::Binary(_, l, r) => stack.extend([l, r]),
+                NodeKind::If(c, t, e) => stack.extend([c, t, e]),
+                NodeKind::Call(_, args) => stack.extend(args.iter()),
+                NodeKind::Number(_) | NodeKind::Bool(_) | NodeKind::Param | NodeKind::Local(_) => {
+                }
+            }
+        }
+        let mut taken: Vec<String> = written.clone();
+        let mut python = |name: &str| -> String {
+            if !(PY_KEYWORDS.contains(&name) || name.starts_with("__")) {
+                return name.to_string();
+            }
+            let mut out = format!("{name}_");
+            while taken.contains(&out) || PY_KEYWORDS.contains(&out.as_str()) {
+                out.push('_');
+            }
+            taken.push(out.clone());
+            out
+        };
+        let param = python(&written[0]);
+        let locals = written[1..]
+            .iter()
+            .map(|n| (n.clone(), python(n)))
+            .collect();
+        PyNames { param, locals }
+    }
+
+    fn local<'a>(&'a self, name: &'a str) -> &'a str {
+        self.locals.get(name).map_or(name, String::as_str)
+    }
 }
 
 /// Python's precedence levels, loosest first (they match the language's).
 fn precedence(node: NodeRef<'_>) -> u8 {
     match node.kind() {
         NodeKind::If(..) => 0,
+        // `(lambda c: body)(value)` is a call.
+        NodeKind::Let { .. } => 9,
         NodeKind::Binary(op, ..) => match op {
             BinaryOp::Or => 1,
             BinaryOp::And => 2,
@@ -340,7 +410,7 @@ fn precedence(node: NodeRef<'_>) -> u8 {
     }
 }
 
-fn write_node(out: &mut String, node: NodeRef<'_>, param: &str, min_prec: u8) {
+fn write_node(out: &mut String, node: NodeRef<'_>, names: &PyNames, min_prec: u8) {
     let prec = precedence(node);
     let parens = prec < min_prec;
     if parens {
@@ -349,14 +419,22 @@ fn write_node(out: &mut String, node: NodeRef<'_>, param: &str, min_prec: u8) {
     match node.kind() {
         NodeKind::Number(v) => out.push_str(&py_float(v)),
         NodeKind::Bool(b) => out.push_str(py_bool(b)),
-        NodeKind::Param => out.push_str(param),
+        NodeKind::Param => out.push_str(&names.param),
+        NodeKind::Local(name) => out.push_str(names.local(name)),
+        NodeKind::Let { name, value, body } => {
+            let _ = write!(out, "(lambda {}: ", names.local(name));
+            write_node(out, body, names, 0);
+            out.push_str(")(");
+            write_node(out, value, names, 0);
+            out.push(')');
+        }
         NodeKind::Unary(UnaryOp::Neg, x) => {
             out.push('-');
-            write_node(out, x, param, 7);
+            write_node(out, x, names, 7);
         }
         NodeKind::Unary(UnaryOp::Not, x) => {
             out.push_str("not ");
-            write_node(out, x, param, 3);
+            write_node(out, x, names, 3);
         }
         NodeKind::Binary(op, l, r) => {
             let (lp, rp) = match op {
@@ -364,22 +442,22 @@ fn write_node(out: &mut String, node: NodeRef<'_>, param: &str, min_prec: u8) {
                 op if op.is_comparison() => (prec + 1, prec + 1),
                 _ => (prec, prec + 1),
             };
-            write_node(out, l, param, lp);
+            write_node(out, l, names, lp);
             let _ = write!(out, " {} ", op.symbol());
-            write_node(out, r, param, rp);
+            write_node(out, r, names, rp);
         }
         NodeKind::If(c, t, e) => {
-            write_node(out, t, param, 1);
+            write_node(out, t, names, 1);
             out.push_str(" if ");
-            write_node(out, c, param, 1);
+            write_node(out, c, names, 1);
             out.push_str(" else ");
-            write_node(out, e, param, 0);
+            write_node(out, e, names, 0);
         }
         NodeKind::Call(func, args) => {
             // (The checker made sure of the arity.)
             let arg = |out: &mut String, i: usize| {
                 if let Some(a) = args.get(i) {
-                    write_node(out, a, param, 0)
+                    write_node(out, a, names, 0)
                 }
             };
             match func {

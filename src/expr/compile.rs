@@ -7,7 +7,7 @@ use super::{Lambda, Origin};
 use crate::ast::{self, ExprKind, Span, UnaryOp};
 use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::limits::{MAX_INLINED_OPS, MAX_LAMBDA_OPS, MAX_STACK};
+use crate::limits::{MAX_INLINED_OPS, MAX_LAMBDA_OPS, MAX_LOCALS, MAX_STACK};
 use std::sync::Arc;
 
 /// What is left of [`MAX_INLINED_OPS`] while the lambdas of one file are compiled.
@@ -83,6 +83,7 @@ pub fn compile_within(
         // what a lambda may have.
         tree: Tree::with_capacity((body.span.len() / 4 + 4).min(MAX_LAMBDA_OPS)),
         operands: Vec::new(),
+        scope: Vec::new(),
     };
     let (root, ty) = compiler.node(body)?;
     if ty != Ty::Number {
@@ -97,10 +98,26 @@ pub fn compile_within(
         );
         return None;
     }
-    if compiler.diags.len() > before {
+    if compiler.diags[before..].iter().any(Diagnostic::is_error) {
         return None;
     }
-    let tree = compiler.tree.compact(root);
+    let mut tree = compiler.tree.compact(root);
+    if tree.locals.len() > MAX_LOCALS {
+        compiler.diags.push(
+            Diagnostic::error(
+                Code::TooLarge,
+                body.span,
+                format!(
+                    "this lambda keeps {} local values (`let ... in`) once `let` lambdas are inlined; the limit is {MAX_LOCALS}",
+                    tree.locals.len()
+                ),
+            )
+            .with_label("too many local values")
+            .with_help("a learning-rate function needs a few; compute fewer values, or call `let` lambdas that bind values fewer times"),
+        );
+        return None;
+    }
+    tree.unique_local_names(&param.name);
     let mut emitter = Emitter {
         tree: &tree,
         code: Vec::with_capacity(tree.nodes.len()),
@@ -171,9 +188,10 @@ pub fn constant(e: &ast::Expr, lookup: &dyn Fn(&str) -> Lookup) -> Option<(f64, 
         budget: &mut budget,
         tree: Tree::default(),
         operands: Vec::new(),
+        scope: Vec::new(),
     };
     let (root, _) = compiler.node(e)?;
-    if !compiler.diags.is_empty() {
+    if compiler.diags.iter().any(Diagnostic::is_error) {
         return None;
     }
     let value = compiler.tree.constant(root)?;
@@ -189,6 +207,27 @@ struct Compiler<'a> {
     tree: Tree,
     /// The arguments of the calls being compiled, until each call takes its own.
     operands: Vec<u32>,
+    /// The local values (`let ... in`) in scope, innermost last.
+    scope: Vec<Local>,
+}
+
+/// A local value in scope while its body is compiled.
+struct Local {
+    name: Box<str>,
+    /// Where its name is written.
+    span: Span,
+    ty: Ty,
+    /// What its name stands for: the value's node itself when that is a constant, the
+    /// parameter or another local (nothing to compute once), else a slot.
+    binding: Binding,
+    /// How many times the body uses it.
+    uses: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Binding {
+    Node(u32),
+    Slot(u32),
 }
 
 impl Compiler<'_> {
@@ -278,6 +317,7 @@ impl Compiler<'_> {
                 Some((self.add(Node::If(c?, t, o), e.span), tt))
             }
             ExprKind::Call(call) => self.call(call),
+            ExprKind::LetIn { name, value, body } => self.let_in(name, value, body, e.span),
             ExprKind::Lambda { .. } => {
                 self.diags.push(
                     Diagnostic::error(
@@ -312,7 +352,127 @@ impl Compiler<'_> {
         }
     }
 
+    /// `let name = value in body`.
+    fn let_in(
+        &mut self,
+        name: &ast::Ident,
+        value: &ast::Expr,
+        body: &ast::Expr,
+        span: Span,
+    ) -> Option<(u32, Ty)> {
+        let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
+        let shadowed = self.shadows(&name.name);
+        if let Some((what, def)) = &shadowed {
+            let mut d = Diagnostic::error(
+                Code::DuplicateDefinition,
+                name.span,
+                format!("`{}` is already {what}", name.name),
+            )
+            .with_label("defined again here")
+            .with_help(format!(
+                "give the local value a name of its own, e.g. `let {}_2 = ... in`; one name for two values makes the body hard to read",
+                name.name
+            ));
+            if let Some(def) = def {
+                d = d.with_related(*def, "first defined here");
+            }
+            self.diags.push(d);
+        }
+        // The value's mistakes and the body's are reported alike.
+        let value = self.node(value);
+        let Some((v, ty)) = value else {
+            // The body is still checked, with the name standing for nothing known.
+            let _ = self.node_with_poisoned(name, body);
+            return None;
+        };
+        let binding = match self.tree.node(v) {
+            Node::Number(_) | Node::Bool(_) | Node::Param | Node::Local(_) => Binding::Node(v),
+            _ => {
+                self.tree.locals.push(name.name.as_str().into());
+                Binding::Slot(self.tree.locals.len() as u32 - 1)
+            }
+        };
+        self.scope.push(Local {
+            name: name.name.as_str().into(),
+            span: name.span,
+            ty,
+            binding,
+            uses: 0,
+        });
+        let body = self.node(body);
+        let local = self.scope.pop().expect("pushed above");
+        // Unused because of a mistake in the body (say, the same name bound again): that
+        // mistake is what to fix.
+        let errors = self.diags.iter().filter(|d| d.is_error()).count();
+        if local.uses == 0 && errors == errors_before {
+            self.diags.push(
+                Diagnostic::warning(
+                    Code::UnusedLet,
+                    name.span,
+                    format!("the local value `{}` is never used", name.name),
+                )
+                .with_label("never used")
+                .with_help(format!(
+                    "remove `let {} = ... in`, or use `{}` in the body",
+                    name.name, name.name
+                )),
+            );
+        }
+        let (b, bty) = body?;
+        match local.binding {
+            // Nothing to compute once: every use is the value itself.
+            Binding::Node(_) => Some((b, bty)),
+            // Unused, so computing it changes nothing (no value has a side effect).
+            Binding::Slot(_) if local.uses == 0 => Some((b, bty)),
+            Binding::Slot(slot) => Some((self.add(Node::Let(slot, v, b), span), bty)),
+        }
+    }
+
+    /// Checks `body` with `name` in scope but of no known value (its own value had errors),
+    /// so that its uses report nothing more.
+    fn node_with_poisoned(&mut self, name: &ast::Ident, body: &ast::Expr) -> Option<(u32, Ty)> {
+        self.scope.push(Local {
+            name: name.name.as_str().into(),
+            span: name.span,
+            ty: Ty::Number,
+            binding: Binding::Slot(u32::MAX),
+            uses: 0,
+        });
+        let body = self.node(body);
+        self.scope.pop();
+        body
+    }
+
+    /// What a local named `name` would hide, and where that is defined if it is written.
+    fn shadows(&self, name: &str) -> Option<(&'static str, Option<Span>)> {
+        if let Some(local) = self.scope.iter().rev().find(|l| &*l.name == name) {
+            return Some(("a local value here", Some(local.span)));
+        }
+        if name == self.param {
+            return Some(("the lambda's parameter", None));
+        }
+        if matches!(name, "pi" | "tau") {
+            return Some(("a constant (`pi` and `tau` are built in)", None));
+        }
+        match (self.lookup)(name) {
+            // A later `let` is not in scope here (a use would be an error).
+            Lookup::Undefined | Lookup::Later(_) => None,
+            Lookup::Itself(def) => Some(("a `let` of this file", Some(def))),
+            _ => Some(("a `let` of this file", None)),
+        }
+    }
+
     fn name(&mut self, name: &str, span: Span) -> Option<(u32, Ty)> {
+        if let Some(local) = self.scope.iter_mut().rev().find(|l| &*l.name == name) {
+            local.uses += 1;
+            let ty = local.ty;
+            return match local.binding {
+                // Its value had errors, already reported.
+                Binding::Slot(u32::MAX) => None,
+                Binding::Node(id) => Some((id, ty)),
+                Binding::Slot(slot) => Some((self.add(Node::Local(slot), span), ty)),
+            };
+        }
         if name == self.param {
             return Some((self.add(Node::Param, span), Ty::Number));
         }
@@ -373,6 +533,7 @@ impl Compiler<'_> {
             Lookup::Poisoned => None,
             Lookup::Undefined => {
                 let mut candidates: Vec<&str> = vec![self.param, "pi", "tau"];
+                candidates.extend(self.scope.iter().map(|l| &*l.name));
                 candidates.extend(Func::NAMES);
                 let mut d = Diagnostic::error(
                     Code::UndefinedName,
@@ -535,6 +696,30 @@ impl Compiler<'_> {
     /// constant; returns its root.
     fn substitute(&mut self, body: &Tree, arg: u32) -> u32 {
         let mut new_id: Vec<u32> = Vec::with_capacity(body.nodes.len());
+        // Each local value of `body`: its value's node there, and what it becomes here (its
+        // value itself if that became a constant, else a slot of this tree), decided at its
+        // first use, which comes after its value and before its `Let`.
+        let mut value_of = vec![0u32; body.locals.len()];
+        for node in &body.nodes {
+            if let Node::Let(slot, v, _) = *node {
+                value_of[slot as usize] = v;
+            }
+        }
+        let mut bound: Vec<Option<Binding>> = vec![None; body.locals.len()];
+        let mut bind = |this: &mut Self, new_id: &[u32], slot: u32| -> Binding {
+            *bound[slot as usize].get_or_insert_with(|| {
+                let v = new_id[value_of[slot as usize] as usize];
+                match this.tree.node(v) {
+                    Node::Number(_) | Node::Bool(_) | Node::Param | Node::Local(_) => {
+                        Binding::Node(v)
+                    }
+                    _ => {
+                        this.tree.locals.push(body.locals[slot as usize].clone());
+                        Binding::Slot(this.tree.locals.len() as u32 - 1)
+                    }
+                }
+            })
+        };
         for (old, &node) in body.nodes.iter().enumerate() {
             let at = |x: u32| new_id[x as usize];
             // Spans stay those of the `let` lambda's own text, where its operations are written.
@@ -555,6 +740,14 @@ impl Compiler<'_> {
                     }
                     self.add(Node::Call(func, first, len), span)
                 }
+                Node::Local(slot) => match bind(self, &new_id, slot) {
+                    Binding::Node(v) => v,
+                    Binding::Slot(s) => self.add(Node::Local(s), span),
+                },
+                Node::Let(slot, v, b) => match bind(self, &new_id, slot) {
+                    Binding::Node(_) => at(b),
+                    Binding::Slot(s) => self.add(Node::Let(s, at(v), at(b)), span),
+                },
             };
             new_id.push(id);
         }
@@ -584,8 +777,9 @@ impl Shape {
             shape.nodes += 1;
             shape.depth = shape.depth.max(d);
             match tree.node(id) {
-                Node::Number(_) | Node::Bool(_) => {}
+                Node::Number(_) | Node::Bool(_) | Node::Local(_) => {}
                 Node::Param => shape.params += 1,
+                Node::Let(_, v, b) => stack.extend([(v, d + 1), (b, d + 1)]),
                 Node::Unary(_, x) => stack.push((x, d + 1)),
                 Node::Binary(_, l, r) => stack.extend([(l, d + 1), (r, d + 1)]),
                 Node::If(c, t, e) => stack.extend([(c, d + 1), (t, d + 1), (e, d + 1)]),
@@ -711,7 +905,9 @@ fn fold(tree: &Tree, node: Node, span: Span) -> (Node, Option<Fault>) {
                     (v, args.iter().find_map(|&a| tree.fault(a)).or_else(own))
                 })
         }
-        Node::Number(_) | Node::Bool(_) | Node::Param => None,
+        // A body that does not depend on its local value (the value has no side effect).
+        Node::Let(_, _, b) => c(b).map(|v| (v, tree.fault(b))),
+        Node::Number(_) | Node::Bool(_) | Node::Param | Node::Local(_) => None,
     };
     match folded {
         Some((v, fault)) if is_bool(tree, node) => (Node::Bool(v != 0.0), fault),
@@ -725,7 +921,7 @@ fn is_bool(tree: &Tree, node: Node) -> bool {
         Node::Bool(_) => true,
         Node::Unary(UnaryOp::Not, _) => true,
         Node::Binary(op, ..) => op.is_comparison() || op.is_logical(),
-        Node::If(_, t, _) => is_bool(tree, tree.node(t)),
+        Node::If(_, t, _) | Node::Let(_, _, t) => is_bool(tree, tree.node(t)),
         _ => false,
     }
 }
@@ -773,6 +969,11 @@ impl Emitter<'_> {
             (Node::Param, _, Some(c)) => {
                 self.constant_here(r);
                 self.op(Op::ParamBinaryConst(f, c), at);
+                self.push();
+            }
+            (Node::Local(slot), _, Some(c)) => {
+                self.constant_here(r);
+                self.op(Op::LocalBinaryConst(f, slot as u16, c), at);
                 self.push();
             }
             (_, Some(c), None) => {
@@ -832,6 +1033,16 @@ impl Emitter<'_> {
                 self.code[jump] = Op::Jump(end);
             }
             Node::Call(func, start, len) => self.call(func, start, len, id),
+            Node::Local(slot) => {
+                self.op(Op::Load(slot as u16), id);
+                self.push();
+            }
+            Node::Let(slot, v, b) => {
+                self.emit(v);
+                self.op(Op::Store(slot as u16), id);
+                self.depth -= 1;
+                self.emit(b);
+            }
         }
     }
 
@@ -916,6 +1127,118 @@ mod tests {
             span: Span::default(),
         };
         compile(&param, &body, &lookup, &mut Vec::new()).unwrap()
+    }
+
+    /// The messages of compiling `e -> body` where `lets` are the file's `let` numbers.
+    fn messages(body: &str, lets: &[&str]) -> Vec<String> {
+        let lookup = |n: &str| {
+            if lets.contains(&n) {
+                Lookup::Number(1.0)
+            } else {
+                Lookup::Undefined
+            }
+        };
+        let body = crate::parse::parse_expr(body).unwrap();
+        let param = ast::Ident {
+            name: "e".into(),
+            span: Span::default(),
+        };
+        let mut diags = Vec::new();
+        compile(&param, &body, &lookup, &mut diags);
+        diags.iter().map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn a_local_value_is_computed_once_and_reads_back() {
+        let text = "e -> let c = e // 10 in let t = e - 10 * c in 0.5 ** c * (1 - t / 10)";
+        let f = Lambda::from_text(text).unwrap();
+        assert_eq!(f.to_string(), text);
+        assert_eq!(Lambda::from_text(&f.to_string()).unwrap(), f);
+        // `e // 10` once: store it, and read it twice.
+        let count = |op: fn(&Op) -> bool| f.code.iter().filter(|o| op(o)).count();
+        assert_eq!(count(|o| matches!(o, Op::Store(_))), 2);
+        assert_eq!(
+            count(|o| matches!(o, Op::ParamBinaryConst(BinaryFn::FloorDiv, _))),
+            1
+        );
+        for x in [0.0, 9.0, 10.0, 25.5] {
+            let c = (x / 10.0f64).floor();
+            assert_eq!(f.eval(x), 0.5f64.powf(c) * (1.0 - (x - 10.0 * c) / 10.0));
+        }
+        // A constant, the parameter or another local is used as it is: nothing to store.
+        let f = Lambda::from_text("e -> let k = 2 ** 3 in let x = e in let y = x in y * k").unwrap();
+        assert_eq!(f.to_string(), "e -> e * 8");
+    }
+
+    #[test]
+    fn a_let_lambda_with_local_values_inlines_with_names_of_its_own() {
+        let f = compile_calling(
+            "g",
+            "x -> let c = x * 2 in c + x",
+            "let c = e + 1 in g(c) + g(e) * c",
+        );
+        // Each inlined copy keeps its own `c`, renamed where two would meet; the outer `c`
+        // passed as `x` stays the outer one.
+        let text = f.to_string();
+        assert_eq!(
+            text,
+            "e -> let c = e + 1 in (let c_2 = c * 2 in c_2 + c) + (let c_3 = e * 2 in c_3 + e) * c"
+        );
+        let back = Lambda::from_text(&text).unwrap();
+        assert_eq!(back, f);
+        for x in [0.0, 1.5, -3.0] {
+            let c = x + 1.0;
+            let want = (c * 2.0 + c) + (x * 2.0 + x) * c;
+            assert_eq!(f.eval(x), want);
+            assert_eq!(back.eval(x), want);
+        }
+        // A constant argument folds the inlined local away.
+        let f = compile_calling("g", "x -> let c = x * 2 in c + x", "e * g(3)");
+        assert_eq!(f.to_string(), "e -> e * 9");
+    }
+
+    #[test]
+    fn local_values_are_checked() {
+        assert_eq!(
+            messages("let c = e in let c = 2 in c", &[]),
+            ["`c` is already a local value here"]
+        );
+        assert_eq!(
+            messages("let e = 1 in e", &[]),
+            ["`e` is already the lambda's parameter"]
+        );
+        assert_eq!(
+            messages("let peak = 2 in e * peak", &["peak"]),
+            ["`peak` is already a `let` of this file"]
+        );
+        assert_eq!(
+            messages("let pi = 3 in e * pi", &[]),
+            ["`pi` is already a constant (`pi` and `tau` are built in)"]
+        );
+        assert_eq!(
+            messages("let c = e * 2 in e", &[]),
+            ["the local value `c` is never used"]
+        );
+        // Out of scope after its body; a typo is matched against the names in scope.
+        assert_eq!(
+            messages("(let c = e in c) + c", &[]),
+            ["`c` is not defined"]
+        );
+        assert_eq!(
+            messages("let cycle = e // 10 in cycel", &[]),
+            ["`cycel` is not defined"]
+        );
+        // A value with errors: its uses say nothing more.
+        assert_eq!(
+            messages("let c = nope in c * 2", &[]),
+            ["`nope` is not defined"]
+        );
+        // A condition may be named, and is still a condition.
+        assert_eq!(messages("let w = e < 5 in if w then 1 else 2", &[]), [""; 0]);
+        assert_eq!(
+            messages("let w = e < 5 in w * 2", &[]),
+            ["expected a number, found a boolean"]
+        );
     }
 
     #[test]

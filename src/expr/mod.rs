@@ -102,7 +102,8 @@ impl Lambda {
         };
         let mut diags = Vec::new();
         match compile(param, body, &|_| Lookup::Undefined, &mut diags) {
-            Some(lambda) if diags.is_empty() => Ok(lambda),
+            // A warning (an unused local value) does not stop a lambda from reading back.
+            Some(lambda) if !diags.iter().any(Diagnostic::is_error) => Ok(lambda),
             _ => Err(diags),
         }
     }

@@ -5,13 +5,13 @@ use super::tree::{Func, UnaryFn};
 use super::Lambda;
 use crate::ast::{BinaryOp, Span};
 use crate::diagnostic::text::rounded;
-use crate::limits::MAX_STACK;
+use crate::limits::{MAX_LOCALS, MAX_STACK};
 use std::fmt;
 
 /// The stack size of the fast path of [`Lambda::eval`].
 const SMALL_STACK: usize = 8;
 
-/// How much stack a program needs.
+/// How much stack a program needs, and whether it keeps local values (`let ... in`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stack {
     /// None: no operation pops a value pushed before the top (`Binary`, `Clamp`), so every
@@ -22,11 +22,18 @@ pub(super) enum Stack {
     Small,
     /// Up to [`MAX_STACK`] slots.
     Large,
+    /// [`Stack::None`], [`Stack::Small`] and [`Stack::Large`] with room for [`MAX_LOCALS`]
+    /// local values: apart, so that a lambda without locals does not clear their array at
+    /// every evaluation.
+    NoneLocals,
+    SmallLocals,
+    LargeLocals,
 }
 
 impl Stack {
     pub(super) fn of(code: &[Op], max_depth: usize) -> Stack {
-        if !code
+        let locals = code.iter().any(|op| matches!(op, Op::Store(_)));
+        let stack = if !code
             .iter()
             .any(|op| matches!(op, Op::Binary(_) | Op::Clamp))
         {
@@ -35,6 +42,12 @@ impl Stack {
             Stack::Small
         } else {
             Stack::Large
+        };
+        match (stack, locals) {
+            (stack, false) => stack,
+            (Stack::None, true) => Stack::NoneLocals,
+            (Stack::Small, true) => Stack::SmallLocals,
+            (_, true) => Stack::LargeLocals,
         }
     }
 }
@@ -47,6 +60,9 @@ impl Lambda {
             Stack::None => self.run_without_stack(x),
             Stack::Small => self.run_small(x),
             Stack::Large => self.run_large(x),
+            Stack::NoneLocals => self.run_without_stack_locals(x),
+            Stack::SmallLocals => self.run_small_locals(x),
+            Stack::LargeLocals => self.run_large_locals(x),
         }
     }
 
@@ -54,6 +70,19 @@ impl Lambda {
     /// clear or store to, and a small frame (a schedule step that calls it saves about 3%).
     #[inline(never)]
     fn run_without_stack(&self, x: f64) -> f64 {
+        self.run_stackless::<0>(x)
+    }
+
+    #[inline(never)]
+    fn run_without_stack_locals(&self, x: f64) -> f64 {
+        self.run_stackless::<MAX_LOCALS>(x)
+    }
+
+    /// The stackless program with `L` local slots (none, or [`MAX_LOCALS`] for a program
+    /// that stores some).
+    #[inline(always)]
+    fn run_stackless<const L: usize>(&self, x: f64) -> f64 {
+        let mut locals = [0.0f64; L];
         let mut top = 0.0f64;
         let mut pc = 0usize;
         let code = &self.code[..];
@@ -74,6 +103,11 @@ impl Lambda {
                     }
                 }
                 Op::Jump(target) => pc = target as usize,
+                // The value below, which `run` would restore as the top, is never used: the
+                // body after a `Store` starts with a push.
+                Op::Store(slot) => locals[slot as usize] = top,
+                Op::Load(slot) => top = locals[slot as usize],
+                Op::LocalBinaryConst(f, slot, c) => top = f.apply(locals[slot as usize], c),
                 // `Stack::of` leaves these to `run`.
                 Op::Binary(_) | Op::Clamp => return f64::NAN,
             }
@@ -83,20 +117,32 @@ impl Lambda {
 
     #[inline(never)]
     fn run_small(&self, x: f64) -> f64 {
-        self.run::<SMALL_STACK>(x)
+        self.run::<SMALL_STACK, 0>(x)
     }
 
     #[inline(never)]
     fn run_large(&self, x: f64) -> f64 {
-        self.run::<MAX_STACK>(x)
+        self.run::<MAX_STACK, 0>(x)
     }
 
-    /// Runs the program with a stack of `N >= depth` slots.
+    #[inline(never)]
+    fn run_small_locals(&self, x: f64) -> f64 {
+        self.run::<SMALL_STACK, MAX_LOCALS>(x)
+    }
+
+    #[inline(never)]
+    fn run_large_locals(&self, x: f64) -> f64 {
+        self.run::<MAX_STACK, MAX_LOCALS>(x)
+    }
+
+    /// Runs the program with a stack of `N >= depth` slots and `L` local slots (more than
+    /// the program stores, or none if it stores none).
     #[inline(always)]
-    fn run<const N: usize>(&self, x: f64) -> f64 {
+    fn run<const N: usize, const L: usize>(&self, x: f64) -> f64 {
         // The logical stack is `stack[..sp]` followed by `top`. The first push stores the
         // meaningless initial `top`, so a program of depth `d` uses `stack[..d]`.
         let mut stack = [0.0f64; N];
+        let mut locals = [0.0f64; L];
         let mut sp = 0usize;
         let mut top = 0.0f64;
         let mut pc = 0usize;
@@ -139,6 +185,21 @@ impl Lambda {
                     }
                 }
                 Op::Jump(target) => pc = target as usize,
+                Op::Store(slot) => {
+                    locals[slot as usize] = top;
+                    sp -= 1;
+                    top = stack[sp];
+                }
+                Op::Load(slot) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = locals[slot as usize];
+                }
+                Op::LocalBinaryConst(f, slot, c) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = f.apply(locals[slot as usize], c);
+                }
             }
         }
         top
@@ -208,6 +269,7 @@ impl Lambda {
     /// diagnostics only; `eval` itself never looks at spans.
     pub fn first_fault(&self, x: f64) -> Option<Fault> {
         let mut stack = [0.0f64; MAX_STACK];
+        let mut locals = [0.0f64; MAX_LOCALS];
         let mut sp = 0usize;
         let mut top = 0.0f64;
         let mut pc = 0usize;
@@ -279,6 +341,25 @@ impl Lambda {
                 Op::Jump(target) => {
                     pc = target as usize;
                     None
+                }
+                Op::Store(slot) => {
+                    locals[slot as usize] = top;
+                    sp -= 1;
+                    top = stack[sp];
+                    None
+                }
+                Op::Load(slot) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    top = locals[slot as usize];
+                    None
+                }
+                Op::LocalBinaryConst(f, slot, c) => {
+                    stack[sp] = top;
+                    sp += 1;
+                    let a = locals[slot as usize];
+                    top = f.apply(a, c);
+                    Fault::binary(span, f, a, c, top)
                 }
             };
             if fault.is_some() {
@@ -520,6 +601,12 @@ pub(super) enum Op {
     /// Pop; jump if it is false (0).
     JumpIfFalse(u32),
     Jump(u32),
+    /// `locals[slot] = pop` (`let ... in`).
+    Store(u16),
+    /// Push `locals[slot]`.
+    Load(u16),
+    /// Push `f(locals[slot], c)`.
+    LocalBinaryConst(BinaryFn, u16, f64),
 }
 
 #[cfg(test)]
@@ -558,22 +645,35 @@ mod tests {
 
     /// The tree, evaluated directly: what the compiled program must reproduce bit for bit.
     fn eval_tree(node: NodeRef<'_>, x: f64) -> f64 {
+        eval_in(node, x, &mut Vec::new())
+    }
+
+    /// `eval_tree` with the local values in scope, innermost last.
+    fn eval_in<'a>(node: NodeRef<'a>, x: f64, env: &mut Vec<(&'a str, f64)>) -> f64 {
         match node.kind() {
             NodeKind::Number(v) => v,
             NodeKind::Bool(b) => bool_value(b),
             NodeKind::Param => x,
-            NodeKind::Unary(UnaryOp::Neg, a) => -eval_tree(a, x),
-            NodeKind::Unary(UnaryOp::Not, a) => bool_value(eval_tree(a, x) == 0.0),
-            NodeKind::Binary(op, l, r) => binary(op, eval_tree(l, x), eval_tree(r, x)),
+            NodeKind::Local(name) => env.iter().rev().find(|(n, _)| *n == name).unwrap().1,
+            NodeKind::Let { name, value, body } => {
+                let v = eval_in(value, x, env);
+                env.push((name, v));
+                let result = eval_in(body, x, env);
+                env.pop();
+                result
+            }
+            NodeKind::Unary(UnaryOp::Neg, a) => -eval_in(a, x, env),
+            NodeKind::Unary(UnaryOp::Not, a) => bool_value(eval_in(a, x, env) == 0.0),
+            NodeKind::Binary(op, l, r) => binary(op, eval_in(l, x, env), eval_in(r, x, env)),
             NodeKind::If(c, t, e) => {
-                if eval_tree(c, x) != 0.0 {
-                    eval_tree(t, x)
+                if eval_in(c, x, env) != 0.0 {
+                    eval_in(t, x, env)
                 } else {
-                    eval_tree(e, x)
+                    eval_in(e, x, env)
                 }
             }
             NodeKind::Call(f, args) => {
-                let values: Vec<f64> = args.iter().map(|a| eval_tree(a, x)).collect();
+                let values: Vec<f64> = args.iter().map(|a| eval_in(a, x, env)).collect();
                 f.apply(&values)
             }
         }
@@ -598,6 +698,14 @@ mod tests {
             "e -> round(e / 4) + ceil(e / 4) + tanh(e) + atan(e) + sin(e) / e",
             // Deeper than the small stack.
             "e -> e - (e * (e - (e * (e - (e * (e - (e * (e - (e * (e - e))))))))))",
+            // Local values, in each of the three ways of running a program.
+            "e -> let c = e // 10 in let t = e - 10 * c in 0.5 ** c * (1 - t / 10)",
+            "e -> let w = e < 5 in if w then (let s = e / 5 in s * s) else 0.9 ** (e - 5)",
+            "e -> let a = sin(e) in let b = a * 2 in clamp(a, b - 1, max(b, a + 1)) + a",
+            "e -> let c = e * 3 in e - (c * (e - (e * (e - (c * (e - (e * (c - (e * (e - c))))))))))",
+            "e -> let c = e // 10 in sqrt(0.5 ** c) + 1",
+            // Aliases: a constant, the parameter, another local.
+            "e -> let k = 2 in let x = e in let y = x * k in let z = y in z + y",
         ];
         let xs = [
             0.0,
@@ -627,8 +735,15 @@ mod tests {
                 );
             }
         }
-        // Each of the three ways of running a program is exercised above.
-        for stack in [Stack::None, Stack::Small, Stack::Large] {
+        // Each of the six ways of running a program is exercised above.
+        for stack in [
+            Stack::None,
+            Stack::Small,
+            Stack::Large,
+            Stack::NoneLocals,
+            Stack::SmallLocals,
+            Stack::LargeLocals,
+        ] {
             assert!(
                 stacks.contains(&stack),
                 "no lambda above runs with {stack:?}"

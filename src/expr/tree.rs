@@ -20,6 +20,10 @@ pub(super) struct Tree {
     pub(super) root: u32,
     /// Where each node was written (in the `let` that defines it, for an inlined lambda's).
     pub(super) spans: Vec<Span>,
+    /// The names of the local values (`let name = value in body`), by slot: `Node::Let` and
+    /// `Node::Local` refer to them by index. Within one tree no two are the same (nor the
+    /// parameter's), so that the body written back as text reads back as the same tree.
+    pub(super) locals: Vec<Box<str>>,
     /// For the constants that folding made NaN or infinite from finite operands: the first
     /// operation that broke, in evaluation order, for [`Lambda::first_fault`]. Rare, so a map.
     ///
@@ -40,6 +44,12 @@ pub(super) enum Node {
     If(u32, u32, u32),
     /// A call with the arguments `args[start..start + len]`: `Call(func, start, len)`.
     Call(Func, u32, u32),
+    /// The local value in slot `slot` (`locals[slot]`).
+    Local(u32),
+    /// `let locals[slot] = value in body`: `Let(slot, value, body)`. The value is computed
+    /// once, before the body, as Python computes an assignment before the statements after it.
+    /// Every `Local(slot)` is inside `body` and after `value` in `nodes`.
+    Let(u32, u32, u32),
 }
 
 impl Tree {
@@ -86,6 +96,27 @@ impl Tree {
         }
     }
 
+    /// Renames local values so that no two share a name and none is called like the parameter
+    /// or a constant (`pi`, `tau`): inlining a `let` lambda twice, or into a body that has a
+    /// local of the same name, brings the same name in twice. The new name is the old one with
+    /// `_2`, `_3`, ... after it, the first that is free.
+    pub(super) fn unique_local_names(&mut self, param: &str) {
+        let mut taken: std::collections::HashSet<Box<str>> =
+            [param, "pi", "tau"].iter().map(|&n| n.into()).collect();
+        let originals: std::collections::HashSet<Box<str>> = self.locals.iter().cloned().collect();
+        for name in &mut self.locals {
+            if taken.insert(name.clone()) {
+                continue;
+            }
+            let fresh = (2..)
+                .map(|k| format!("{name}_{k}").into_boxed_str())
+                .find(|n| !taken.contains(n) && !originals.contains(n))
+                .expect("some suffix is free");
+            taken.insert(fresh.clone());
+            *name = fresh;
+        }
+    }
+
     /// The tree under `root` alone, without the nodes folding left behind.
     pub(super) fn compact(&self, root: u32) -> Tree {
         let mut live = vec![false; self.nodes.len()];
@@ -98,7 +129,7 @@ impl Tree {
             }
             count += 1;
             match self.nodes[id] {
-                Node::Number(_) | Node::Bool(_) | Node::Param => {}
+                Node::Number(_) | Node::Bool(_) | Node::Param | Node::Local(_) => {}
                 Node::Unary(_, x) => live[x as usize] = true,
                 Node::Binary(_, l, r) => {
                     live[l as usize] = true;
@@ -109,6 +140,10 @@ impl Tree {
                         live[x as usize] = true;
                     }
                 }
+                Node::Let(_, v, b) => {
+                    live[v as usize] = true;
+                    live[b as usize] = true;
+                }
                 Node::Call(_, start, len) => {
                     for &a in self.call_args(start, len) {
                         live[a as usize] = true;
@@ -117,6 +152,24 @@ impl Tree {
             }
         }
         let mut out = Tree::with_capacity(count);
+        // The slots of the live `let`s, numbered again from 0 (folding drops some) in the order
+        // their values were built, which is the order they are written in: an outer `let`
+        // before those of the `let` lambdas its body inlines, so that its name is the one
+        // kept if two are the same (`unique_local_names`). A live `Local` is inside the body
+        // of its live `Let`.
+        let mut lets: Vec<(u32, u32)> = (0..self.nodes.len())
+            .filter(|&id| live[id])
+            .filter_map(|id| match self.nodes[id] {
+                Node::Let(s, v, _) => Some((v, s)),
+                _ => None,
+            })
+            .collect();
+        lets.sort_unstable();
+        let mut slot = vec![u32::MAX; self.locals.len()];
+        for (_, s) in lets {
+            slot[s as usize] = out.locals.len() as u32;
+            out.locals.push(self.locals[s as usize].clone());
+        }
         let mut new_id = vec![0u32; self.nodes.len()];
         let at = |new_id: &[u32], x: u32| new_id[x as usize];
         for (id, &node) in self.nodes.iter().enumerate() {
@@ -125,6 +178,8 @@ impl Tree {
             }
             let node = match node {
                 Node::Number(_) | Node::Bool(_) | Node::Param => node,
+                Node::Local(s) => Node::Local(slot[s as usize]),
+                Node::Let(s, v, b) => Node::Let(slot[s as usize], at(&new_id, v), at(&new_id, b)),
                 Node::Unary(op, x) => Node::Unary(op, at(&new_id, x)),
                 Node::Binary(op, l, r) => Node::Binary(op, at(&new_id, l), at(&new_id, r)),
                 Node::If(c, t, e) => Node::If(at(&new_id, c), at(&new_id, t), at(&new_id, e)),
@@ -161,6 +216,14 @@ pub enum NodeKind<'a> {
     Binary(BinaryOp, NodeRef<'a>, NodeRef<'a>),
     If(NodeRef<'a>, NodeRef<'a>, NodeRef<'a>),
     Call(Func, Args<'a>),
+    /// A local value, by name (`c` in `let c = e // 10 in c * 2`).
+    Local(&'a str),
+    /// `let name = value in body`.
+    Let {
+        name: &'a str,
+        value: NodeRef<'a>,
+        body: NodeRef<'a>,
+    },
 }
 
 /// The arguments of a call in a lambda's body.
@@ -233,12 +296,18 @@ impl<'a> NodeRef<'a> {
                     ids: tree.call_args(start, len),
                 },
             ),
+            Node::Local(slot) => NodeKind::Local(&tree.locals[slot as usize]),
+            Node::Let(slot, value, body) => NodeKind::Let {
+                name: &tree.locals[slot as usize],
+                value: tree.at(value),
+                body: tree.at(body),
+            },
         }
     }
 
     fn precedence(self) -> u8 {
         match self.kind() {
-            NodeKind::If(..) => 0,
+            NodeKind::If(..) | NodeKind::Let { .. } => 0,
             NodeKind::Binary(op, ..) => binary_precedence(op),
             NodeKind::Unary(UnaryOp::Not, _) => 3,
             NodeKind::Unary(UnaryOp::Neg, _) => 7,
@@ -263,6 +332,13 @@ impl<'a> NodeRef<'a> {
             NodeKind::Number(v) => write_number(f, v)?,
             NodeKind::Bool(b) => write!(f, "{b}")?,
             NodeKind::Param => f.write_str(param)?,
+            NodeKind::Local(name) => f.write_str(name)?,
+            NodeKind::Let { name, value, body } => {
+                write!(f, "let {name} = ")?;
+                value.write(f, param, 0)?;
+                f.write_str(" in ")?;
+                body.write(f, param, 0)?;
+            }
             NodeKind::Unary(UnaryOp::Neg, x) => {
                 f.write_str("-")?;
                 x.write(f, param, 7)?;

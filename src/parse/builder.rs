@@ -224,6 +224,7 @@ impl Builder {
                 self.node(inner)
             }
             Rule::lambda => self.lambda(pair),
+            Rule::let_in => self.let_in(pair),
             Rule::if_chain => self.if_chain(pair),
             Rule::or_expr | Rule::and_expr | Rule::sum | Rule::product => self.left_assoc(pair),
             Rule::cmp_expr => self.comparison(pair, span),
@@ -298,6 +299,40 @@ impl Builder {
                 },
                 s,
                 depth + 1,
+            );
+        }
+        (acc, depth)
+    }
+
+    /// `let a = x in let b = y in body`, nested right to left.
+    fn let_in(&mut self, pair: Pair<Rule>) -> (Expr, usize) {
+        // Layout: (let name = value in)+ body
+        let mut bindings = Vec::new();
+        let mut it = pair.into_inner();
+        let mut last = None;
+        while let Some(p) = it.next() {
+            if p.as_rule() == Rule::kw_let {
+                let let_start = p.as_span().start();
+                let name = self.ident(it.next().expect("let has a name"));
+                let value = self.node(it.next().expect("let has a value"));
+                it.next(); // in
+                bindings.push((let_start, name, value));
+            } else {
+                last = Some(self.node(p));
+            }
+        }
+        let (mut acc, mut depth) = last.expect("let ... in has a body");
+        for (let_start, name, (value, vd)) in bindings.into_iter().rev() {
+            let s = Span::new(let_start, acc.span.end);
+            let d = 1 + vd.max(depth);
+            (acc, depth) = self.make(
+                ExprKind::LetIn {
+                    name: Box::new(name),
+                    value: Box::new(value),
+                    body: Box::new(acc),
+                },
+                s,
+                d,
             );
         }
         (acc, depth)

@@ -139,6 +139,8 @@ struct Stacks {
     params: Vec<Ident>,
     /// Where each `if` of the chains being built starts.
     ifs: Vec<usize>,
+    /// The `let`s of the `let ... in` chains being built: where each starts, and its name.
+    lets: Vec<(usize, Ident)>,
     /// Operands of `**` chains: the atom, its depth, and how many minus signs before it
     /// (their starts are on `starts`).
     operands: Vec<(Expr, usize, usize)>,
@@ -167,6 +169,7 @@ fn is_keyword(word: &[u8]) -> bool {
             | b"not"
             | b"true"
             | b"false"
+            | b"in"
     )
 }
 
@@ -474,20 +477,23 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// `expr` (`lambda | if_chain | or_expr`); a lambda's body is `if_chain | or_expr`
-    /// (`lambda` false) and the last branch of an `if` chain is `lambda | or_expr` (`if_`
-    /// false).
+    /// `expr` (`lambda | let_in | if_chain | or_expr`); a lambda's body is
+    /// `let_in | if_chain | or_expr` (`lambda` false), the body of a `let ... in` chain is
+    /// `lambda | if_chain | or_expr` (`let_` false) and the last branch of an `if` chain is
+    /// `lambda | let_in | or_expr` (`if_` false).
     ///
     /// Each expression rule pushes its node, with its depth as the builder counts it, on
     /// `values`, and an operator's rule takes its operands from there: a node is moved only
     /// when it is built into its parent, not once per precedence level on its way up.
-    fn expr(&mut self, lambda: bool, if_: bool) -> Done {
+    fn expr(&mut self, lambda: bool, let_: bool, if_: bool) -> Done {
         if self.levels >= self.max_levels {
             return None;
         }
         self.levels += 1;
         if lambda && self.at_lambda() {
             self.lambda()?;
+        } else if let_ && self.at_keyword(b"let") {
+            self.let_in()?;
         } else if if_ && self.at_keyword(b"if") {
             self.if_chain()?;
         } else {
@@ -499,7 +505,7 @@ impl<'s> Parser<'s> {
 
     /// Parses an `expr` and takes its node.
     fn expr_value(&mut self) -> Option<(Expr, usize)> {
-        self.expr(true, true)?;
+        self.expr(true, true, true)?;
         self.values.pop()
     }
 
@@ -549,7 +555,7 @@ impl<'s> Parser<'s> {
                 break;
             }
         }
-        self.expr(false, true)?;
+        self.expr(false, true, true)?;
         let (mut acc, mut depth) = self.values.pop()?;
         while self.stacks.params.len() > base {
             let param = self.stacks.params.pop()?;
@@ -567,18 +573,50 @@ impl<'s> Parser<'s> {
         Some(())
     }
 
-    /// `(kw_if ~ expr ~ kw_then ~ expr ~ kw_else)+ ~ (lambda | or_expr)`, nested right to left.
+    /// `(kw_let ~ ident ~ "=" ~ expr ~ kw_in)+ ~ (lambda | if_chain | or_expr)`, nested right
+    /// to left (the builder's `let_in`). Each binding's value stays on `values` until the chain
+    /// is folded.
+    fn let_in(&mut self) -> Done {
+        let base = self.stacks.lets.len();
+        while let Some(kw) = self.eat_keyword(b"let") {
+            let name = self.ident()?;
+            self.expect(b"=")?;
+            self.expr(true, true, true)?;
+            self.eat_keyword(b"in")?;
+            self.stacks.lets.push((kw.start, name));
+        }
+        self.expr(true, false, true)?;
+        let (mut acc, mut depth) = self.values.pop()?;
+        while self.stacks.lets.len() > base {
+            let (let_start, name) = self.stacks.lets.pop()?;
+            let (value, vd) = self.values.pop()?;
+            let span = Span::new(let_start, acc.span.end);
+            (acc, depth) = make(
+                ExprKind::LetIn {
+                    name: Box::new(name),
+                    value: Box::new(value),
+                    body: Box::new(acc),
+                },
+                span,
+                1 + vd.max(depth),
+            )?;
+        }
+        self.values.push((acc, depth));
+        Some(())
+    }
+
+    /// `(kw_if ~ expr ~ kw_then ~ expr ~ kw_else)+ ~ (lambda | let_in | or_expr)`, nested right to left.
     /// Each branch's condition and value stay on `values` until the chain is folded.
     fn if_chain(&mut self) -> Done {
         let base = self.stacks.ifs.len();
         while let Some(kw) = self.eat_keyword(b"if") {
-            self.expr(true, true)?;
+            self.expr(true, true, true)?;
             self.eat_keyword(b"then")?;
-            self.expr(true, true)?;
+            self.expr(true, true, true)?;
             self.eat_keyword(b"else")?;
             self.stacks.ifs.push(kw.start);
         }
-        self.expr(true, false)?;
+        self.expr(true, true, false)?;
         let (mut acc, mut depth) = self.values.pop()?;
         while self.stacks.ifs.len() > base {
             let if_start = self.stacks.ifs.pop()?;

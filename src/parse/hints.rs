@@ -169,8 +169,10 @@ fn rule_phrase(rule: Rule) -> Option<&'static str> {
         Rule::cmp_op | Rule::add_op | Rule::mul_op | Rule::pow_op | Rule::kw_and | Rule::kw_or => {
             "an operator"
         }
+        Rule::kw_in => "`in`",
         Rule::expr
         | Rule::lambda
+        | Rule::let_in
         | Rule::if_chain
         | Rule::or_expr
         | Rule::and_expr

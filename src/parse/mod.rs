@@ -74,8 +74,10 @@ fn fast_file(source: &str, shape: &Prechecked) -> Option<ast::File> {
 /// and makes the same choices, but for those it makes on looking at the token at `at`: the end
 /// of the input for the head's parse, a statement keyword (`let`, `optimizer`, `group` or
 /// `schedule`, as a whole word) for the one-thread parse. A statement keyword continues no
-/// expression: it is no operator, bracket, comma, `=`, `->`, `then` or `else`, and no name.
-/// So every such choice is the same, but two: inside a group's braces or a call's parentheses
+/// expression: it is no operator, bracket, comma, `=`, `->`, `then`, `else` or `in`, and no
+/// name. (`let` starts an expression, `let c = ... in ...`, but only where one is expected,
+/// where the end of the input fails the head's parse.) So every such choice is the same, but
+/// two: inside a group's braces or a call's parentheses
 /// the keyword could start a field or argument (`schedule = ...`), where the end of the input
 /// fails the head's parse (the bracket is never closed); and at the top level, where it starts
 /// the next statement. Hence if the head parses, the one-thread parse builds the same
@@ -184,7 +186,7 @@ pub fn parse_expr(source: &str) -> Result<ast::Expr, Vec<Diagnostic>> {
 }
 
 /// The grammar's reserved words, the statement keywords first.
-const KEYWORDS: [&str; 12] = [
+const KEYWORDS: [&str; 13] = [
     "let",
     "optimizer",
     "group",
@@ -197,6 +199,7 @@ const KEYWORDS: [&str; 12] = [
     "not",
     "true",
     "false",
+    "in",
 ];
 
 /// The words that start a statement.
@@ -264,6 +267,9 @@ mod tests {
                 show(otherwise)
             ),
             ExprKind::Lambda { param, body } => format!("({} -> {})", param.name, show(body)),
+            ExprKind::LetIn { name, value, body } => {
+                format!("(let {} = {} in {})", name.name, show(value), show(body))
+            }
         }
     }
 
@@ -293,6 +299,34 @@ mod tests {
         assert_eq!(p("f(a == b)"), "f((a == b))");
         assert_eq!(p("1_000 + 2.5E+4 + .5"), "((1000 + 25000) + 0.5)");
         assert_eq!(p("\"a\\\"b\\n\""), "\"a\\\"b\\n\"");
+        // `let ... in` takes everything after `in`, and `in` ends its value.
+        assert_eq!(
+            p("e -> let c = e // 10 in let d = c + 1 in d * 2 + c"),
+            "(e -> (let c = (e // 10) in (let d = (c + 1) in ((d * 2) + c))))"
+        );
+        assert_eq!(
+            p("e -> if e < 1 then let a = e in a else let b = 2 in x -> b"),
+            "(e -> (if (e < 1) then (let a = e in a) else (let b = 2 in (x -> b))))"
+        );
+        assert_eq!(
+            p("e -> let a = let b = e in b in (let c = a in c) * 2"),
+            "(e -> (let a = (let b = e in b) in ((let c = a in c) * 2)))"
+        );
+        // The spans: from `let` to the end of the body.
+        let e = parse_expr("x -> let c = x in c * 2").unwrap();
+        let ExprKind::Lambda { body, .. } = &e.kind else {
+            panic!()
+        };
+        assert_eq!(body.span, Span::new(5, 23));
+    }
+
+    #[test]
+    fn in_is_a_keyword() {
+        for text in ["let in = 3", "let f = in -> 1"] {
+            assert_eq!(parse(text).unwrap_err()[0].code, Code::Syntax, "{text}");
+        }
+        // Not as part of a longer name, nor as a field or argument name.
+        assert!(parse("let index = 3\nlet inner = index\ngroup g { in = 1 }").is_ok());
     }
 
     #[test]

@@ -116,6 +116,10 @@ fn subexpressions<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
             subexpressions(otherwise, out);
         }
         ExprKind::Lambda { body, .. } => subexpressions(body, out),
+        ExprKind::LetIn { value, body, .. } => {
+            subexpressions(value, out);
+            subexpressions(body, out);
+        }
         ExprKind::Number(_) | ExprKind::String(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
     }
 }
@@ -352,6 +356,12 @@ fn corners() {
         "let a = if a then b",
         "let a = f(x = )",
         "let if = 1",
+        "let in = 1",
+        "let a = e -> let in = 1 in e",
+        "let a = e -> let c = 1",
+        "let a = e -> let c = 1 in",
+        "let a = e -> let c in c",
+        "let a = 1 in a",
         "optimizer = sgd",
         "let a = b == = c",
         "let a = not",
@@ -384,6 +394,11 @@ fn corners() {
         "let a = not not a < b and c or not d",
         "let a = x -> y -> z -> if x then y else if y then z else w -> w",
         "let a = if if a then b else c then if d then e else f else g",
+        "let a = e -> let c = e // 10 in let d = c in if d then let f = 1 in f else x -> c",
+        "let a = e -> let c = let d = e in d in (let f = c in f) * 2 \nlet b = 1",
+        "let a = e ->\nlet c = e in c\nlet b = let x = 1 in x # c\n",
+        "let a = f(let c = 1 in c, x = let d = 2 in d) + [let e = 3 in e]",
+        "let a = index + inner + in_ + _in",
         "let a = f(if = 1, not = 2, x == 3, y <= 4, z != 5,)",
         "let a = f( ) + g(1,) + (1,) + (1, 2,) + [] + [1] + [1, 2,] + ((1))",
         "let a = \"a\\\"b\\\\c\\nd\\te # not a comment\" # but this is \"one\"\r\n",
@@ -448,6 +463,8 @@ fn deep_and_long_inputs() {
             format!("let a = 2 ** {}2", "-".repeat(n)),
             format!("let a = {}1", "x -> ".repeat(n)),
             format!("let a = {}1", "if x then 1 else ".repeat(n)),
+            format!("let a = {}1", "let x = 1 in ".repeat(n)),
+            format!("let a = {}1{}", "let x = ".repeat(n), " in x".repeat(n)),
             format!(
                 "let a = {}1{}",
                 "[".repeat(n.min(128)),
@@ -581,6 +598,19 @@ fn expr() -> impl Strategy<Value = Vec<String>> {
                 inner.clone()
             )
                 .prop_map(move |(p, body)| cat(vec![word(p), word("->"), body])),
+            (
+                prop::sample::select(&["c", "x", "in", "let"][..]),
+                inner.clone(),
+                inner.clone()
+            )
+                .prop_map(move |(name, value, body)| cat(vec![
+                    word("let"),
+                    word(name),
+                    word("="),
+                    value,
+                    word("in"),
+                    body
+                ])),
         ]
     })
 }
