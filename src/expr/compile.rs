@@ -84,6 +84,7 @@ pub fn compile_within(
         tree: Tree::with_capacity((body.span.len() / 4 + 4).min(MAX_LAMBDA_OPS)),
         operands: Vec::new(),
         scope: Vec::new(),
+        ended: Vec::new(),
     };
     let (root, ty) = compiler.node(body)?;
     if ty != Ty::Number {
@@ -189,6 +190,7 @@ pub fn constant(e: &ast::Expr, lookup: &dyn Fn(&str) -> Lookup) -> Option<(f64, 
         tree: Tree::default(),
         operands: Vec::new(),
         scope: Vec::new(),
+        ended: Vec::new(),
     };
     let (root, _) = compiler.node(e)?;
     if compiler.diags.iter().any(Diagnostic::is_error) {
@@ -209,6 +211,9 @@ struct Compiler<'a> {
     operands: Vec<u32>,
     /// The local values (`let ... in`) in scope, innermost last.
     scope: Vec<Local>,
+    /// The local values whose bodies have ended, and where each is named: a use after its
+    /// body is explained as such.
+    ended: Vec<(Box<str>, Span)>,
 }
 
 /// A local value in scope while its body is compiled.
@@ -401,6 +406,7 @@ impl Compiler<'_> {
         });
         let body = self.node(body);
         let local = self.scope.pop().expect("pushed above");
+        self.ended.push((local.name.clone(), local.span));
         // Unused because of a mistake in the body (say, the same name bound again): that
         // mistake is what to fix.
         let errors = self.diags.iter().filter(|d| d.is_error()).count();
@@ -531,6 +537,22 @@ impl Compiler<'_> {
                 None
             }
             Lookup::Poisoned => None,
+            Lookup::Undefined if self.ended.iter().any(|(n, _)| &**n == name) => {
+                let def = self.ended.iter().rev().find(|(n, _)| &**n == name).expect("found").1;
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UndefinedName,
+                        span,
+                        format!("`{name}` is a local value known only in the body of its `let ... in`"),
+                    )
+                    .with_label("used after that body ends")
+                    .with_related(def, "named here")
+                    .with_help(format!(
+                        "move `let {name} = ... in` out, before everything that uses `{name}` (the body of a `let ... in` reaches as far right as it can, so bracket it only where it should end)"
+                    )),
+                );
+                None
+            }
             Lookup::Undefined => {
                 let mut candidates: Vec<&str> = vec![self.param, "pi", "tau"];
                 candidates.extend(self.scope.iter().map(|l| &*l.name));
@@ -1222,7 +1244,7 @@ mod tests {
         // Out of scope after its body; a typo is matched against the names in scope.
         assert_eq!(
             messages("(let c = e in c) + c", &[]),
-            ["`c` is not defined"]
+            ["`c` is a local value known only in the body of its `let ... in`"]
         );
         assert_eq!(
             messages("let cycle = e // 10 in cycel", &[]),

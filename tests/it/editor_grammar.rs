@@ -130,7 +130,159 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
         "true",
         "false",
         "none",
+        "in",
     ] {
         assert!(keywords.contains(kw), "keyword {kw}");
+    }
+}
+
+/// The first of the `keyword` rule's patterns that matches all of `text`, by scope name.
+fn keyword_scope(g: &Value, text: &str) -> Option<String> {
+    g["repository"]["keyword"]["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            Regex::new(p["match"].as_str().unwrap())
+                .unwrap()
+                .find(text)
+                .unwrap()
+                .is_some_and(|m| m.start() == 0)
+        })
+        .map(|p| p["name"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn warmup_groups_and_local_values_are_highlighted() {
+    let g = grammar();
+    // `then` is a keyword in `if c then a`, an argument name in `warmup(then = ...)`.
+    assert_eq!(
+        keyword_scope(&g, "then 1").as_deref(),
+        Some("keyword.control.conditional.optim")
+    );
+    assert_eq!(keyword_scope(&g, "then = cosine(t_max = 10)"), None);
+    assert_eq!(keyword_scope(&g, "then=1"), None);
+    assert_eq!(
+        keyword_scope(&g, "in c * 2").as_deref(),
+        Some("keyword.control.let-in.optim")
+    );
+    // Every word a schedule's argument takes (`shape = cosine`, `clock = overlap`), but not a
+    // call of the schedule of that name, nor a name being assigned.
+    let word = regex_named(&g, "enum-word");
+    let whole = |text: &str, w: &str| {
+        word.find(text)
+            .unwrap()
+            .is_some_and(|m| m.as_str() == w && m.start() == text.len() - w.len())
+    };
+    for kind in optimc::schedule::KINDS {
+        for p in kind.params {
+            if let optimc::schedule::ParamType::Word(choices) = p.ty {
+                for w in choices {
+                    assert!(whole(&format!("{} = {w}", p.name), w), "{}: {w}", kind.name);
+                }
+            }
+        }
+    }
+    assert!(word.find("cosine(t_max = 10)").unwrap().is_none());
+    assert!(word.find("linear = 3").unwrap().is_none());
+    assert!(word.find("nonlinear").unwrap().is_none());
+    // A group's fields, `ndim` in `where`, inside the group's braces.
+    let group = &g["repository"]["group"];
+    let begin = Regex::new(group["begin"].as_str().unwrap()).unwrap();
+    let caps = begin.captures("group layer_0 {").unwrap().unwrap();
+    assert_eq!(&caps[2], "layer_0");
+    let field = regex_named(&g, "group-field");
+    for f in ["params", "exclude", "where", "lr_scale", "schedule"] {
+        let text = format!("{f} = 1");
+        let caps = field.captures(&text).unwrap().unwrap();
+        assert_eq!(caps.get(1).unwrap().as_str(), f);
+    }
+    assert!(field.find("params == 1").unwrap().is_none());
+    assert!(regex_named(&g, "ndim").is_match("where = ndim >= 2").unwrap());
+    let inside = group["patterns"].to_string();
+    for rule in ["#group-field", "#ndim", "#expression"] {
+        assert!(inside.contains(rule), "{rule} inside a group");
+    }
+}
+
+/// A snippet's body with every placeholder filled in with its default (the first choice of a
+/// `${1|a,b|}`), as accepting every suggestion gives.
+fn expand(body: &str) -> String {
+    let choice = fancy_regex::Regex::new(r"\$\{(\d+)\|([^,|]*)[^}]*\|\}").unwrap();
+    let default = fancy_regex::Regex::new(r"\$\{(\d+):([^${}]*)\}").unwrap();
+    let mut text = body.to_string();
+    let mut values = std::collections::HashMap::new();
+    loop {
+        let before = text.clone();
+        for re in [&choice, &default] {
+            let found = re.captures(&text).unwrap().map(|c| {
+                let part = |i: usize| c.get(i).unwrap();
+                (part(0).range(), part(1).as_str().to_string(), part(2).as_str().to_string())
+            });
+            if let Some((range, n, value)) = found {
+                values.insert(n, value.clone());
+                text.replace_range(range, &value);
+            }
+        }
+        // `$n` repeats placeholder n's value.
+        let mirror = fancy_regex::Regex::new(r"\$(\d+)").unwrap();
+        while let Some((range, n)) = mirror.captures(&text).unwrap().map(|c| {
+            let part = |i: usize| c.get(i).unwrap();
+            (part(0).range(), part(1).as_str().to_string())
+        }) {
+            match values.get(&n).cloned() {
+                Some(value) => text.replace_range(range, &value),
+                None if n == "0" => text.replace_range(range, ""),
+                None => break,
+            }
+        }
+        if text == before {
+            return text;
+        }
+    }
+}
+
+#[test]
+fn every_snippet_filled_in_checks() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/editors/vscode/snippets.json");
+    let snippets: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/editors/vscode/package.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["contributes"]["snippets"][0]["path"],
+        "./snippets.json"
+    );
+    let mut prefixes = Vec::new();
+    for (name, snippet) in snippets.as_object().unwrap() {
+        prefixes.push(snippet["prefix"].as_str().unwrap().to_string());
+        assert!(snippet["description"].is_string(), "{name}");
+        let body: Vec<&str> = snippet["body"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        let text = expand(&body.join("\n"));
+        assert!(!text.contains('$'), "{name}: {text}");
+        // Each snippet is one statement or one schedule; give it the rest of a file.
+        let source = if text.starts_with("optimizer") {
+            text.clone()
+        } else if text.starts_with("group") || text.starts_with("run") {
+            format!("optimizer = sgd(lr = 0.1)\n{text}\nschedule = cosine(t_max = 100)\n")
+        } else {
+            format!("optimizer = sgd(lr = 0.1)\nschedule = {text}\n")
+        };
+        let (config, diagnostics) = optimc::check_bytes(name, source.as_bytes());
+        let errors: Vec<String> = diagnostics.errors().map(|d| d.message.clone()).collect();
+        assert!(config.is_some(), "{name}:\n{source}\n{errors:?}");
+    }
+    for prefix in ["group", "exclude", "where", "lr_scale", "run", "warmup", "letin"] {
+        assert!(prefixes.iter().any(|p| p == prefix), "no `{prefix}` snippet");
     }
 }

@@ -130,6 +130,32 @@ schedule = sequence(
 }
 
 #[test]
+fn local_values_go_one_per_line_when_a_lambda_does_not_fit() {
+    let source = "let short = e -> let c = e // 10 in c*2\n\
+        let f = it -> let e = it % 15 / 15 + it // 15 in let w = e < 2 in if w then e / 2 else 0.5 * (1 + cos(pi * (e - 2) / 8))\n\
+        optimizer = sgd(lr = 0.1)\n\
+        schedule = lambda(step -> let cycle = step // 1000 in let t = step - 1000 * cycle in 0.5 ** cycle * (1 + cos(pi * t / 1000)))\n";
+    let expected = "let short = e -> let c = e // 10 in c * 2
+let f = it ->
+    let e = it % 15 / 15 + it // 15 in
+    let w = e < 2 in
+    if w then e / 2 else 0.5 * (1 + cos(pi * (e - 2) / 8))
+
+optimizer = sgd(lr = 0.1)
+
+schedule = lambda(
+    step ->
+        let cycle = step // 1000 in
+        let t = step - 1000 * cycle in
+        0.5 ** cycle * (1 + cos(pi * t / 1000)),
+)
+";
+    let formatted = optimc::format::format_source(source).unwrap();
+    assert_eq!(formatted, expected);
+    assert_eq!(optimc::format::format_source(&formatted).unwrap(), formatted);
+}
+
+#[test]
 fn parentheses_numbers_and_strings_are_kept_as_written() {
     let source = "optimizer = sgd(lr = (1E-2))\nschedule = lambda(e -> -(2) ** 2 + ((e)) // 3 % 0.5_0)\ngroup g { params = \"a\\\"b\\\\.*\" }\n";
     let formatted = optimc::format::format_source(source).unwrap();

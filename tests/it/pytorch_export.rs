@@ -104,6 +104,12 @@ fn lambdas() -> Vec<Lambda> {
         "e -> 1e-3 * 1_000 + 2.5E+1",
         "e -> 1 / e",
         "e -> log(e)",
+        // Local values: assignments at the top, `(lambda c: ...)(v)` deeper in, Python's
+        // names escaped apart from each other.
+        "e -> let c = e // 10 in let t = e - 10 * c in 0.5 ** c * (1 - t / 10)",
+        "e -> let w = e < 5 in if w then (let s = e / 5 in s * s) else 0.9 ** (e - 5)",
+        "e -> 2 * (let c = sin(e) in c * c) + (let d = cos(e) in d - 1)",
+        "math -> let min = math * 2 in let min_ = min + 1 in let float = min_ * min in float - math",
     ];
     for text in written {
         out.push(Lambda::from_text(text).unwrap_or_else(|e| panic!("{text}: {e:?}")));
@@ -185,6 +191,21 @@ fn compile(text: &str) {
         "{}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn local_values_become_assignments_or_an_applied_lambda() {
+    let f = Lambda::from_text(
+        "it -> let e = it / 15 in let w = e < 2 in if w then e / 2 else (let c = cos(e) in c * c)",
+    )
+    .unwrap();
+    let text = lambda_to_python(&f, "f");
+    assert_eq!(
+        text,
+        "def f(it):\n    it = float(it)\n    e = it / 15.0\n    w = e < 2.0\n    \
+         return e / 2.0 if w else (lambda c: c * c)(math.cos(e))\n"
+    );
+    compile(&text);
 }
 
 #[test]
