@@ -21,6 +21,46 @@ pub struct Args {
     trace: PathBuf,
 }
 
+/// Why the replay cannot assign its parameters to groups, if a group selects by shape
+/// (`where = ndim ...`) and the trace leaves some parameter's shape out: taking it as `[len]`
+/// would put a matrix in a vector's group without a word.
+fn shapes_missing(config: &optimc::Config, rec: &Recording, args: &Args) -> Option<String> {
+    let group = config.groups.iter().find(|g| !g.ndim.is_any())?;
+    let missing: Vec<&str> = rec
+        .names
+        .iter()
+        .zip(&rec.shaped)
+        .filter(|(_, &shaped)| !shaped)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let first = *missing.first()?;
+    const SHOWN: usize = 5;
+    let mut list = missing
+        .iter()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if missing.len() > SHOWN {
+        list += &format!(" and {} more", missing.len() - SHOWN);
+    }
+    let len = rec.names.iter().position(|n| n == first).map_or(0, |i| rec.init[i].len());
+    Some(format!(
+        "group `{}` of {} selects parameters by shape (`where = {}`), but {} gives no shape for {} \
+         ({} of {} parameters), and their values alone do not say how many dimensions they have. \
+         Give the trace a `shapes` object with every parameter's dimensions, e.g. \
+         `\"shapes\": {{\"{first}\": [{len}]}}` for a vector of {len} values or \
+         `[rows, columns]` for a matrix (a conformance file's `groups[].shape` serves too)",
+        group.name,
+        args.file.display(),
+        group.ndim.to_source(),
+        args.trace.display(),
+        list,
+        missing.len(),
+        rec.names.len(),
+    ))
+}
+
 pub fn run(args: Args) -> u8 {
     let config = match load(&args.file) {
         Ok(c) => c,
@@ -41,6 +81,9 @@ pub fn run(args: Args) -> u8 {
     };
     // The text is not needed any more: the recording holds every number it had.
     drop(text);
+    if let Some(message) = shapes_missing(&config, &rec, &args) {
+        return cannot_run(message);
+    }
     let registered: Vec<(&str, &[usize])> = rec
         .names
         .iter()

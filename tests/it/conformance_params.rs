@@ -446,3 +446,54 @@ fn differences(cases: &[(PathBuf, PathBuf)]) -> Vec<String> {
     }
     failures
 }
+
+/// A group that selects by shape (`where = ndim >= 2`) needs every parameter's shape: without
+/// them replay refuses, naming the group, the parameters and how to give the shapes, rather
+/// than take every parameter as a vector (which would put matrices in the vectors' group).
+#[test]
+fn replay_refuses_a_where_group_without_shapes() {
+    let tmp = std::env::temp_dir().join(format!("optimc-replay-where-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let optim = tmp.join("split.optim");
+    std::fs::write(
+        &optim,
+        "optimizer = adamw(lr = 1e-3, weight_decay = 0.1)\n\
+         group decay { params = \"*\", where = ndim >= 2 }\n\
+         group no_decay { params = \"*\", weight_decay = 0 }\n",
+    )
+    .unwrap();
+    let init = r#""init": {"w": [1, 2, 3, 4], "b": [1, 2]}, "grads": [{"w": [1, 1, 1, 1], "b": [1, 1]}]"#;
+    let flat = tmp.join("flat.json");
+    std::fs::write(&flat, format!("{{{init}}}")).unwrap();
+    let (code, stdout, stderr) = replay(&optim, &flat);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    for part in [
+        "group `decay`",
+        "`where = ndim >= 2`",
+        "gives no shape for `b`, `w` (2 of 2 parameters)",
+        r#"`"shapes": {"b": [2]}`"#,
+    ] {
+        assert!(stderr.contains(part), "{part:?} not in {stderr}");
+    }
+    // One shape missing is enough to refuse; with both, `w` goes to `decay`, `b` to `no_decay`.
+    let half = tmp.join("half.json");
+    std::fs::write(&half, format!(r#"{{{init}, "shapes": {{"w": [2, 2]}}}}"#)).unwrap();
+    let (code, _, stderr) = replay(&optim, &half);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no shape for `b` (1 of 2 parameters)"), "{stderr}");
+    let shaped = tmp.join("shaped.json");
+    std::fs::write(
+        &shaped,
+        format!(r#"{{{init}, "shapes": {{"w": [2, 2], "b": [2]}}}}"#),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = replay(&optim, &shaped);
+    assert_eq!(code, 0, "{stderr}");
+    let out: Value = serde_json::from_str(&stdout).unwrap();
+    // `b` keeps its values but for the step without weight decay; `w` decays too.
+    let params = &out["params"][0];
+    assert_eq!(params["b"][0].as_f64().unwrap() as f32, 1.0 - 1e-3);
+    assert!(params["w"][0].as_f64().unwrap() < (1.0f32 - 1e-3) as f64);
+    let _ = std::fs::remove_dir_all(&tmp);
+}

@@ -33,6 +33,9 @@ pub struct Recording {
     pub names: Vec<String>,
     /// Per parameter: its shape (`[len]` unless the trace gives one).
     pub shapes: Vec<Vec<usize>>,
+    /// Per parameter: whether the trace gives its shape (else `shapes` holds `[len]`, a guess
+    /// that a group selecting by shape must not take).
+    pub shaped: Vec<bool>,
     /// Per parameter: its values, updated as the replay steps.
     pub init: Vec<Vec<f32>>,
     /// Every number of `init` and `grads`, in the order of the text.
@@ -1053,12 +1056,13 @@ impl Parsed {
                 grad_starts.push(list.start);
             }
         }
-        let shapes = self.shapes(&names, &values)?;
+        let (shapes, shaped) = self.shapes(&names, &values)?;
         Ok(Recording {
             epochs,
             metrics,
             names,
             shapes,
+            shaped,
             init: values,
             values: self.values,
             grad_starts,
@@ -1066,8 +1070,13 @@ impl Parsed {
     }
 
     /// The parameters' shapes: from `shapes` ({name: [dims]}), else from a conformance file's
-    /// `groups` (each `{name, shape}` whose name is a parameter's), else `[len]`.
-    fn shapes(&self, names: &[String], init: &[Vec<f32>]) -> Result<Vec<Vec<usize>>, String> {
+    /// `groups` (each `{name, shape}` whose name is a parameter's), else `[len]`; and whether
+    /// each was given.
+    fn shapes(
+        &self,
+        names: &[String],
+        init: &[Vec<f32>],
+    ) -> Result<(Vec<Vec<usize>>, Vec<bool>), String> {
         let given: Vec<(&str, &Dims)> = match &self.shapes {
             None | Some(Shapes::Null) => self
                 .groups
@@ -1091,6 +1100,7 @@ impl Parsed {
             }
         };
         let mut shapes: Vec<Vec<usize>> = init.iter().map(|v| vec![v.len()]).collect();
+        let mut shaped = vec![false; shapes.len()];
         for (name, value) in given {
             let what = format!("the shape of `{name}`");
             let dims = match value {
@@ -1119,8 +1129,9 @@ impl Parsed {
                 ));
             }
             shapes[i] = dims.clone();
+            shaped[i] = true;
         }
-        Ok(shapes)
+        Ok((shapes, shaped))
     }
 }
 
