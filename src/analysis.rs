@@ -16,7 +16,10 @@
 //!   (`conflicting_schedules`);
 //! * a `plateau` that can never lower the lr, because a schedule chained with it sets the lr
 //!   from scratch every epoch or its `sequence` replaces it before its patience runs out
-//!   (`missing_metric`).
+//!   (`missing_metric`;
+//! * a schedule whose own length (`t_max`, `total_steps`, `total_iters`, a warmup and its
+//!   `then`, ...) ends before or after the run the file declares (`run_length_mismatch`,
+//!   `run_length.rs`).
 //!
 //! `plateau` is run with a constant metric, the worst case (no improvement ever), so it lowers
 //! the lr as often as its patience and cooldown allow. The horizon is [`default_horizon`] (the
@@ -35,6 +38,8 @@ use crate::expr::Lambda;
 use crate::limits::{MAX_HORIZON, WORK_BUDGET};
 use crate::schedule::{start_of, ParamValue, Schedule};
 use std::collections::HashMap;
+
+mod run_length;
 
 /// The shortest default horizon, in epochs.
 pub const MIN_HORIZON: u64 = 100;
@@ -282,11 +287,15 @@ impl Analysis<'_> {
         self.source.get(span.start..span.end).unwrap_or("")
     }
 
-    /// The lints of every schedule written in the file: lambda jumps and the tree's shape.
+    /// The lints of every schedule written in the file: lambda jumps, the tree's shape, and
+    /// its length against the declared run's.
     fn schedule_lints(&mut self, sources: &Sources) {
         for (cfg, src) in distinct(sources, self.config) {
             self.lambda_jumps(cfg, src, self.horizon);
             self.tree_lints(cfg, src);
+            if let Some(run) = sources.run {
+                self.run_length_lint(cfg, src, run);
+            }
         }
     }
 

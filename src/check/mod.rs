@@ -49,12 +49,20 @@ pub struct ScheduleSource {
     pub children: Vec<ScheduleSource>,
     /// The spans of a `sequence`'s milestones.
     pub milestones: Vec<Span>,
+    /// Each argument written in the call, by parameter name, with the span of `name = value`
+    /// (or of the value, given by position): where a lint points to say "change this".
+    pub args: Vec<(&'static str, Span)>,
 }
 
 impl ScheduleSource {
     /// The source of child `k` of a `chain` or `sequence`.
     pub fn child(&self, k: usize) -> Option<&ScheduleSource> {
         self.children.get(k)
+    }
+
+    /// Where argument `name` is written, if it is.
+    pub fn arg(&self, name: &str) -> Option<Span> {
+        self.args.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
     }
 }
 
@@ -64,6 +72,9 @@ impl ScheduleSource {
 pub struct Sources {
     pub file: Option<ScheduleSource>,
     pub groups: Vec<Option<ScheduleSource>>,
+    /// Where the run's length is written: the `run = ...` statement's argument that gives it
+    /// in the unit the schedule steps in (`steps = 10000` of `per_step`), else the call.
+    pub run: Option<Span>,
 }
 
 /// Checks a parsed file. Safe on a thread of any stack size: see [`crate::limits`].
@@ -231,6 +242,7 @@ impl Checker {
             sources: Sources {
                 file: None,
                 groups: Vec::with_capacity(group_count),
+                run: None,
             },
             built_source: None,
         }
@@ -315,6 +327,7 @@ impl Checker {
                     }
                     seen_run = true;
                     run = self.run_call(call);
+                    self.sources.run = run.map(|r| self.run_length_span(call, r));
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! `run = per_step(...)` / `run = per_epoch(...)`: when the schedule steps, and the run's length.
 
 use super::Checker;
-use crate::ast;
+use crate::ast::{self, Span};
 use crate::config::{Run, Stepping};
 use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
@@ -68,6 +68,27 @@ impl Checker {
             return None;
         }
         Some(run)
+    }
+
+    /// Where `call` (checked as `run`) gives the run's length in schedule steps: the argument
+    /// in the unit it steps in (`steps` of `per_step`), else the whole call (the length is
+    /// worked out from two arguments).
+    pub(super) fn run_length_span(&self, call: &ast::Call, run: Run) -> Span {
+        let key = Run::params(run.stepping)[0];
+        let given = match run.stepping {
+            Stepping::PerStep => run.steps,
+            Stepping::PerEpoch => run.epochs,
+        };
+        let by_name = call
+            .args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|n| n.name == key));
+        // The first positional argument is the length in the unit the call steps in.
+        let by_position = call.args.first().filter(|a| a.name.is_none());
+        match (given, by_name.or(by_position)) {
+            (Some(_), Some(arg)) => arg.span(),
+            _ => call.span,
+        }
     }
 
     fn unknown_stepping(&mut self, name: &ast::Ident) {

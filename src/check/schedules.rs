@@ -57,10 +57,11 @@ impl Checker {
         );
         let config = ScheduleConfig::from_args(k, &mut Reader { c: self, b: &b, k });
         // Set by `combined_schedule` for this call (its children took theirs already).
-        let source = self.built_source.take().unwrap_or(ScheduleSource {
+        let mut source = self.built_source.take().unwrap_or(ScheduleSource {
             at: call.span,
             ..ScheduleSource::default()
         });
+        source.args = b.named.iter().map(|&(name, _, span)| (name, span)).collect();
         if let Some(c) = &config {
             self.note_momentum_cycling(c, &b);
         }
@@ -321,7 +322,7 @@ impl Checker {
         self.built_source = Some(ScheduleSource {
             at: b.call.span,
             children: vec![then_source],
-            milestones: Vec::new(),
+            ..ScheduleSource::default()
         });
         Some(ScheduleConfig::Warmup {
             steps,
@@ -392,7 +393,7 @@ impl Checker {
         let mut built = ScheduleSource {
             at: b.call.span,
             children: sources,
-            milestones: Vec::new(),
+            ..ScheduleSource::default()
         };
         if b.rest.is_empty() {
             self.error(

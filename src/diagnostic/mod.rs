@@ -108,6 +108,10 @@ codes! {
     LambdaJump => "lambda_jump",
     /// A `sequence` milestone replaces a child before its warmup, annealing or cycle ends (warning).
     ScheduleCutShort => "schedule_cut_short",
+    /// A schedule whose own length (`t_max`, `total_steps`, `total_iters`, a warmup and its
+    /// `then`, ...) differs from the run the file declares: shorter, the lr sits at its floor
+    /// (or climbs back) for the rest of the run; longer, its decay never finishes (warning).
+    RunLengthMismatch => "run_length_mismatch",
     /// `one_cycle` or `cyclic` chained with another schedule: they overwrite each other's lr (warning).
     ConflictingSchedules => "conflicting_schedules",
     /// Milestones not in increasing order (warning).
