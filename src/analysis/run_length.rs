@@ -38,7 +38,13 @@ struct Course {
 
 impl Course {
     /// A course set by argument `arg` of the schedule at `src`, ending at `end`.
-    fn of(name: &'static str, src: &Src, arg: &'static str, end: u64, what: &'static str) -> Course {
+    fn of(
+        name: &'static str,
+        src: &Src,
+        arg: &'static str,
+        end: u64,
+        what: &'static str,
+    ) -> Course {
         Course {
             end,
             what,
@@ -210,8 +216,12 @@ impl Analysis<'_> {
             .checked_sub(c.offset)
             .filter(|&rest| rest > 0 && c.stretch > 0 && rest % c.stretch == 0)
             .map(|rest| rest / c.stretch);
-        let set_arg = fits.map(|v| format!("set `{} = {v}` so that {} ends with the run", c.arg, c.what));
-        let set_run = format!("declare the run as long as the schedule (`{run_arg} = {}`)", c.end);
+        let set_arg =
+            fits.map(|v| format!("set `{} = {v}` so that {} ends with the run", c.arg, c.what));
+        let set_run = format!(
+            "declare the run as long as the schedule (`{run_arg} = {}`)",
+            c.end
+        );
         let name = c.name;
         let d = if len > c.end && !c.warmup_only && !c.zero_after {
             let rest = len - c.end;
@@ -295,7 +305,10 @@ mod tests {
             .map(|d| {
                 assert_eq!(d.related.len(), 1, "{}", d.message);
                 let help = d.help.unwrap_or_default();
-                (d.message, format!("{} | {help}", &source[d.span.start..d.span.end]))
+                (
+                    d.message,
+                    format!("{} | {help}", &source[d.span.start..d.span.end]),
+                )
             })
             .collect()
     }
@@ -308,20 +321,41 @@ mod tests {
     fn a_schedule_that_ends_with_the_run_or_has_no_end_is_fine() {
         for (schedule, run) in [
             ("cosine(t_max = 100)", "per_epoch(epochs = 100)"),
-            ("cosine(t_max = 300)", "per_step(epochs = 3, steps_per_epoch = 100)"),
-            ("warmup(steps = 10, then = cosine(t_max = 90))", "per_step(steps = 100)"),
-            ("sequence(linear(0.1, total_iters = 5), cosine(t_max = 95), milestones = [5])", "per_epoch(100)"),
+            (
+                "cosine(t_max = 300)",
+                "per_step(epochs = 3, steps_per_epoch = 100)",
+            ),
+            (
+                "warmup(steps = 10, then = cosine(t_max = 90))",
+                "per_step(steps = 100)",
+            ),
+            (
+                "sequence(linear(0.1, total_iters = 5), cosine(t_max = 95), milestones = [5])",
+                "per_epoch(100)",
+            ),
             ("step(step_size = 30)", "per_epoch(epochs = 1000)"),
             ("exponential(0.9)", "per_epoch(epochs = 1000)"),
             ("lambda(e -> 0.9 ** e)", "per_epoch(epochs = 1000)"),
             // A warmup, then a constant or open-ended lr: any longer run is fine.
-            ("linear(start_factor = 0.1, total_iters = 5)", "per_epoch(epochs = 90)"),
-            ("warmup(steps = 500, then = exponential(0.999))", "per_step(steps = 8000)"),
+            (
+                "linear(start_factor = 0.1, total_iters = 5)",
+                "per_epoch(epochs = 90)",
+            ),
+            (
+                "warmup(steps = 500, then = exponential(0.999))",
+                "per_step(steps = 8000)",
+            ),
             ("inverse_sqrt(warmup = 4000)", "per_step(steps = 100000)"),
             // Ending at 0 for good is `lr_stays_zero`'s to report.
             ("polynomial(total_iters = 50)", "per_epoch(epochs = 90)"),
-            ("warmup_linear(warmup = 10, total = 100)", "per_step(steps = 200)"),
-            ("linear(start_factor = 1, end_factor = 0, total_iters = 10)", "per_epoch(epochs = 20)"),
+            (
+                "warmup_linear(warmup = 10, total = 100)",
+                "per_step(steps = 200)",
+            ),
+            (
+                "linear(start_factor = 1, end_factor = 0, total_iters = 10)",
+                "per_epoch(epochs = 20)",
+            ),
         ] {
             assert_eq!(mismatches(&file(schedule, run)), [], "{schedule} / {run}");
         }
@@ -396,6 +430,9 @@ mod tests {
             found[0].0,
             "the run ends at epoch 3, before `constant`'s warmup ends at epoch 5"
         );
-        assert!(found[0].1.starts_with("constant(factor = 0.5) | "), "{found:?}");
+        assert!(
+            found[0].1.starts_with("constant(factor = 0.5) | "),
+            "{found:?}"
+        );
     }
 }

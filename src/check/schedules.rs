@@ -61,7 +61,11 @@ impl Checker {
             at: call.span,
             ..ScheduleSource::default()
         });
-        source.args = b.named.iter().map(|&(name, _, span)| (name, span)).collect();
+        source.args = b
+            .named
+            .iter()
+            .map(|&(name, _, span)| (name, span))
+            .collect();
         if let Some(c) = &config {
             self.note_momentum_cycling(c, &b);
         }

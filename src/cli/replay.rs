@@ -44,7 +44,11 @@ fn shapes_missing(config: &optimc::Config, rec: &Recording, args: &Args) -> Opti
     if missing.len() > SHOWN {
         list += &format!(" and {} more", missing.len() - SHOWN);
     }
-    let len = rec.names.iter().position(|n| n == first).map_or(0, |i| rec.init[i].len());
+    let len = rec
+        .names
+        .iter()
+        .position(|n| n == first)
+        .map_or(0, |i| rec.init[i].len());
     Some(format!(
         "group `{}` of {} selects parameters by shape (`where = {}`), but {} gives no shape for {} \
          ({} of {} parameters), and their values alone do not say how many dimensions they have. \

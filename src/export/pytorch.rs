@@ -360,8 +360,7 @@ impl PyNames {
                 NodeKind::Binary(_, l, r) => stack.extend([l, r]),
                 NodeKind::If(c, t, e) => stack.extend([c, t, e]),
                 NodeKind::Call(_, args) => stack.extend(args.iter()),
-                NodeKind::Number(_) | NodeKind::Bool(_) | NodeKind::Param | NodeKind::Local(_) => {
-                }
+                NodeKind::Number(_) | NodeKind::Bool(_) | NodeKind::Param | NodeKind::Local(_) => {}
             }
         }
         let mut taken: Vec<String> = written.clone();

@@ -538,7 +538,13 @@ impl Compiler<'_> {
             }
             Lookup::Poisoned => None,
             Lookup::Undefined if self.ended.iter().any(|(n, _)| &**n == name) => {
-                let def = self.ended.iter().rev().find(|(n, _)| &**n == name).expect("found").1;
+                let def = self
+                    .ended
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| &**n == name)
+                    .expect("found")
+                    .1;
                 self.diags.push(
                     Diagnostic::error(
                         Code::UndefinedName,
@@ -1188,7 +1194,8 @@ mod tests {
             assert_eq!(f.eval(x), 0.5f64.powf(c) * (1.0 - (x - 10.0 * c) / 10.0));
         }
         // A constant, the parameter or another local is used as it is: nothing to store.
-        let f = Lambda::from_text("e -> let k = 2 ** 3 in let x = e in let y = x in y * k").unwrap();
+        let f =
+            Lambda::from_text("e -> let k = 2 ** 3 in let x = e in let y = x in y * k").unwrap();
         assert_eq!(f.to_string(), "e -> e * 8");
     }
 
@@ -1256,7 +1263,10 @@ mod tests {
             ["`nope` is not defined"]
         );
         // A condition may be named, and is still a condition.
-        assert_eq!(messages("let w = e < 5 in if w then 1 else 2", &[]), [""; 0]);
+        assert_eq!(
+            messages("let w = e < 5 in if w then 1 else 2", &[]),
+            [""; 0]
+        );
         assert_eq!(
             messages("let w = e < 5 in w * 2", &[]),
             ["expected a number, found a boolean"]

@@ -462,7 +462,8 @@ fn replay_refuses_a_where_group_without_shapes() {
          group no_decay { params = \"*\", weight_decay = 0 }\n",
     )
     .unwrap();
-    let init = r#""init": {"w": [1, 2, 3, 4], "b": [1, 2]}, "grads": [{"w": [1, 1, 1, 1], "b": [1, 1]}]"#;
+    let init =
+        r#""init": {"w": [1, 2, 3, 4], "b": [1, 2]}, "grads": [{"w": [1, 1, 1, 1], "b": [1, 1]}]"#;
     let flat = tmp.join("flat.json");
     std::fs::write(&flat, format!("{{{init}}}")).unwrap();
     let (code, stdout, stderr) = replay(&optim, &flat);
@@ -481,7 +482,10 @@ fn replay_refuses_a_where_group_without_shapes() {
     std::fs::write(&half, format!(r#"{{{init}, "shapes": {{"w": [2, 2]}}}}"#)).unwrap();
     let (code, _, stderr) = replay(&optim, &half);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("no shape for `b` (1 of 2 parameters)"), "{stderr}");
+    assert!(
+        stderr.contains("no shape for `b` (1 of 2 parameters)"),
+        "{stderr}"
+    );
     let shaped = tmp.join("shaped.json");
     std::fs::write(
         &shaped,

@@ -198,7 +198,9 @@ fn warmup_groups_and_local_values_are_highlighted() {
         assert_eq!(caps.get(1).unwrap().as_str(), f);
     }
     assert!(field.find("params == 1").unwrap().is_none());
-    assert!(regex_named(&g, "ndim").is_match("where = ndim >= 2").unwrap());
+    assert!(regex_named(&g, "ndim")
+        .is_match("where = ndim >= 2")
+        .unwrap());
     let inside = group["patterns"].to_string();
     for rule in ["#group-field", "#ndim", "#expression"] {
         assert!(inside.contains(rule), "{rule} inside a group");
@@ -217,7 +219,11 @@ fn expand(body: &str) -> String {
         for re in [&choice, &default] {
             let found = re.captures(&text).unwrap().map(|c| {
                 let part = |i: usize| c.get(i).unwrap();
-                (part(0).range(), part(1).as_str().to_string(), part(2).as_str().to_string())
+                (
+                    part(0).range(),
+                    part(1).as_str().to_string(),
+                    part(2).as_str().to_string(),
+                )
             });
             if let Some((range, n, value)) = found {
                 values.insert(n, value.clone());
@@ -282,7 +288,12 @@ fn every_snippet_filled_in_checks() {
         let errors: Vec<String> = diagnostics.errors().map(|d| d.message.clone()).collect();
         assert!(config.is_some(), "{name}:\n{source}\n{errors:?}");
     }
-    for prefix in ["group", "exclude", "where", "lr_scale", "run", "warmup", "letin"] {
-        assert!(prefixes.iter().any(|p| p == prefix), "no `{prefix}` snippet");
+    for prefix in [
+        "group", "exclude", "where", "lr_scale", "run", "warmup", "letin",
+    ] {
+        assert!(
+            prefixes.iter().any(|p| p == prefix),
+            "no `{prefix}` snippet"
+        );
     }
 }

@@ -152,7 +152,10 @@ schedule = lambda(
 ";
     let formatted = optimc::format::format_source(source).unwrap();
     assert_eq!(formatted, expected);
-    assert_eq!(optimc::format::format_source(&formatted).unwrap(), formatted);
+    assert_eq!(
+        optimc::format::format_source(&formatted).unwrap(),
+        formatted
+    );
 }
 
 #[test]
