@@ -113,8 +113,9 @@ enum Value {
     Word(String),
     List(Vec<Item>),
     Tuple(Vec<Item>),
-    /// A schedule, with where its children and milestones are written.
-    Schedule(ScheduleConfig, ScheduleSource),
+    /// A schedule, with where its children, milestones and arguments are written (boxed: the
+    /// other values are small).
+    Schedule(ScheduleConfig, Box<ScheduleSource>),
     Lambda(Lambda),
 }
 

@@ -26,7 +26,7 @@ impl Checker {
                 s,
                 ScheduleSource {
                     at: e.span,
-                    ..source
+                    ..*source
                 },
             )),
             other => {

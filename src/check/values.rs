@@ -212,7 +212,7 @@ impl Checker {
         if let Some(kind) = ScheduleKind::from_name(name) {
             return self
                 .schedule_call(kind.info(), call)
-                .map(|(s, source)| Value::Schedule(s, source));
+                .map(|(s, source)| Value::Schedule(s, Box::new(source)));
         }
         if let Some(func) = Func::from_name(name) {
             if let Some(d) = expr::arity_error(func, call) {
