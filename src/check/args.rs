@@ -501,8 +501,21 @@ impl Checker {
             )
             .with_label(format!("must be {expected}"))
             .with_help(format!(
-                "PyTorch refuses this value too; choose `{name}` {expected}"
+                "{} refuses this value too; choose `{name}` {expected}",
+                refuser(&b.call.name.name)
             )),
         );
+    }
+}
+
+/// Who refuses an argument out of range: PyTorch, or for a library schedule its library (the
+/// first word of its `torch` name, `fairseq.InverseSquareRootSchedule`).
+fn refuser(callee: &str) -> &'static str {
+    match crate::schedule::ScheduleKind::from_name(callee) {
+        Some(kind) => match kind.torch_name().split_once('.') {
+            Some((library, _)) => library,
+            None => "PyTorch",
+        },
+        None => "PyTorch",
     }
 }

@@ -384,6 +384,33 @@ impl Checker {
         }
     }
 
+    /// `nanogpt_cosine`: nanoGPT divides by `lr_decay_iters - warmup_iters` at iteration
+    /// `warmup_iters`, so the two must differ.
+    fn nanogpt_cosine_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
+        let warmup_iters = self.whole_param(b, k.param("warmup_iters"));
+        let lr_decay_iters = self.whole_param(b, k.param("lr_decay_iters"));
+        let min_lr = self.number_param(b, k.param("min_lr"));
+        let learning_rate = self.number_param_opt(b, k.param("learning_rate"));
+        if lr_decay_iters == warmup_iters && b.get("lr_decay_iters").is_some() {
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    b.span_of("lr_decay_iters").unwrap_or(b.call.span),
+                    format!("`lr_decay_iters` equals `warmup_iters` ({warmup_iters})"),
+                )
+                .with_label("nanoGPT divides by `lr_decay_iters - warmup_iters`, here 0")
+                .with_help("make `lr_decay_iters` the iteration the cosine ends at, after the warmup (e.g. `max_iters`)"),
+            );
+            return None;
+        }
+        Some(ScheduleConfig::NanogptCosine {
+            warmup_iters,
+            lr_decay_iters,
+            min_lr,
+            learning_rate,
+        })
+    }
+
     /// `chain` and `sequence`: their positional arguments are schedules.
     fn combined_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
@@ -522,5 +549,8 @@ impl Arguments for Reader<'_, '_, '_> {
     }
     fn warmup_polynomial(&mut self) -> Option<ScheduleConfig> {
         Some(self.c.warmup_polynomial_schedule(self.b, self.k))
+    }
+    fn nanogpt_cosine(&mut self) -> Option<ScheduleConfig> {
+        self.c.nanogpt_cosine_schedule(self.b, self.k)
     }
 }

@@ -29,6 +29,7 @@ use crate::config::{
     WarmupShape,
 };
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
+use crate::schedule::named::PyRule;
 use crate::schedule::{ParamType, ParamValue, Word};
 use std::fmt::Write as _;
 
@@ -211,6 +212,19 @@ def param_groups(model):
     if unmatched:
         raise ValueError("parameters that match no group: " + ", ".join(unmatched))
     return params
+"#;
+
+/// `LambdaLR` for the schedules that give the lr itself rather than a factor of it (fairseq's,
+/// nanoGPT's, timm's): `lr_at(step, base_lr)` is each group's lr.
+const ABSOLUTE_LR: &str = r#"class AbsoluteLR(torch.optim.lr_scheduler.LRScheduler):
+    """Like LambdaLR, but `lr_at(step, base_lr)` is the group's lr itself, not a factor of it."""
+
+    def __init__(self, optimizer, lr_at, last_epoch=-1):
+        self.lr_at = lr_at
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.lr_at(self.last_epoch, base_lr) for base_lr in self.base_lrs]
 "#;
 
 #[derive(Default)]
@@ -507,7 +521,14 @@ fn write_node(out: &mut String, node: NodeRef<'_>, names: &PyNames, min_prec: u8
 impl Writer {
     /// Adds a module-level function for `lambda` and returns its name.
     fn function(&mut self, lambda: &Lambda, base: &str) -> String {
-        let name = if self
+        let name = self.free_name(base);
+        self.functions.push(lambda_to_python(lambda, &name));
+        name
+    }
+
+    /// `base`, or `base_N` if a module-level function is already called `base`.
+    fn free_name(&self, base: &str) -> String {
+        if self
             .functions
             .iter()
             .any(|f| f.starts_with(&format!("def {base}(")))
@@ -515,8 +536,18 @@ impl Writer {
             format!("{base}_{}", self.functions.len() + 1)
         } else {
             base.to_string()
-        };
-        self.functions.push(lambda_to_python(lambda, &name));
+        }
+    }
+
+    /// Adds a module-level `def NAME(step, base_lr):` with `body` (a schedule that gives the lr
+    /// itself) and, once, the `AbsoluteLR` class that runs it; returns the function's name.
+    fn lr_function(&mut self, base: &str, body: &str) -> String {
+        if !self.functions.iter().any(|f| f == ABSOLUTE_LR) {
+            self.functions.push(ABSOLUTE_LR.to_string());
+        }
+        let name = self.free_name(base);
+        self.functions
+            .push(format!("def {name}(step, base_lr):\n{body}"));
         name
     }
 
@@ -657,7 +688,12 @@ impl Writer {
         if let ScheduleConfig::Warmup { .. } = s {
             return self.warmup(s, out, nested);
         }
-        let mut class = s.kind().torch_name();
+        // SWALR is in `torch.optim.swa_utils`; every other class in `lr_scheduler`.
+        let module = match s {
+            ScheduleConfig::Swa { .. } => "swa_utils",
+            _ => "lr_scheduler",
+        };
+        let mut class = format!("torch.optim.{module}.{}", s.kind().torch_name());
         let args: Vec<String> = match s {
             ScheduleConfig::Chain { children } => {
                 let names: Vec<String> = children
@@ -683,11 +719,20 @@ impl Writer {
                     format!("milestones={}", py_ints(milestones)),
                 ]
             }
-            _ => match s.named_rule() {
+            _ => match s.named_rule().map(|rule| rule.python()) {
                 // What its library builds: a LambdaLR of the same factor.
-                Some(rule) => {
-                    class = "LambdaLR";
-                    vec![format!("lr_lambda={}", rule.python())]
+                Some(PyRule::Factor(lambda)) => {
+                    class = "torch.optim.lr_scheduler.LambdaLR".into();
+                    vec![format!("lr_lambda={lambda}")]
+                }
+                // The library sets the lr itself: the same function of the step and the
+                // group's initial lr.
+                Some(PyRule::Lr(body)) => {
+                    class = "AbsoluteLR".into();
+                    vec![format!(
+                        "lr_at={}",
+                        self.lr_function(&format!("{}_lr", s.kind().name()), &body)
+                    )]
                 }
                 None => self.keyword_args(s),
             },
@@ -700,12 +745,7 @@ impl Writer {
         ) {
             args.insert(0, "optimizer".into());
         }
-        // SWALR is in `torch.optim.swa_utils`; every other class in `lr_scheduler`.
-        let module = match s {
-            ScheduleConfig::Swa { .. } => "swa_utils",
-            _ => "lr_scheduler",
-        };
-        write_call(out, &name, module, class, &args);
+        write_call(out, &name, &class, &args);
         name
     }
 
@@ -808,7 +848,12 @@ impl Writer {
         let warm = self.scheduler_name(true);
         let mut warm_args = vec!["optimizer".to_string()];
         warm_args.extend(args);
-        write_call(out, &warm, "lr_scheduler", class, &warm_args);
+        write_call(
+            out,
+            &warm,
+            &format!("torch.optim.lr_scheduler.{class}"),
+            &warm_args,
+        );
         let then = self.schedule(then, out, true);
         let name = self.scheduler_name(nested);
         let args = [
@@ -816,7 +861,7 @@ impl Writer {
             format!("schedulers=[{warm}, {then}]"),
             format!("milestones=[{steps}]"),
         ];
-        write_call(out, &name, "lr_scheduler", "SequentialLR", &args);
+        write_call(out, &name, "torch.optim.lr_scheduler.SequentialLR", &args);
         name
     }
 
@@ -852,17 +897,15 @@ impl Writer {
     }
 }
 
-/// `    name = torch.optim.module.Class(args)`, on one line if it fits in 100 columns.
-fn write_call(out: &mut String, name: &str, module: &str, class: &str, args: &[String]) {
-    let one_line = format!(
-        "    {name} = torch.optim.{module}.{class}({})",
-        args.join(", ")
-    );
+/// `    name = Class(args)` (`Class` qualified: `torch.optim.lr_scheduler.LambdaLR`), on one line
+/// if it fits in 100 columns.
+fn write_call(out: &mut String, name: &str, class: &str, args: &[String]) {
+    let one_line = format!("    {name} = {class}({})", args.join(", "));
     if one_line.len() <= 100 {
         out.push_str(&one_line);
         out.push('\n');
     } else {
-        let _ = writeln!(out, "    {name} = torch.optim.{module}.{class}(");
+        let _ = writeln!(out, "    {name} = {class}(");
         for a in args {
             let _ = writeln!(out, "        {a},");
         }

@@ -24,7 +24,7 @@
 
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ThresholdMode};
 use crate::expr::Lambda;
-use crate::schedule::named::WsdShape;
+use crate::schedule::named::{LrAt, PyRule, WsdShape};
 use crate::schedule::warmup::{WarmupClock, WarmupShape};
 use serde::{Deserialize, Serialize};
 
@@ -334,6 +334,7 @@ pub(crate) trait Arguments {
     fn wsd(&mut self) -> Option<ScheduleConfig>;
     fn warmup(&mut self) -> Option<ScheduleConfig>;
     fn warmup_polynomial(&mut self) -> Option<ScheduleConfig>;
+    fn nanogpt_cosine(&mut self) -> Option<ScheduleConfig>;
 }
 
 // ----- the parameter types of the table: `Number`, `Whole`, `Bool`, `Word<E>`, `PerGroup`,
@@ -473,7 +474,8 @@ macro_rules! library_schedules {
         [$(#[$doc:meta])*] $variant:ident $named:ident [$($f:ident: $fty:ty;)*]
     })*]) => {
         /// The configs of the library schedules (`named` kinds): each struct's fields are its
-        /// [`ScheduleConfig`] variant's, and `named.rs` gives it its `factor` and `python`.
+        /// [`ScheduleConfig`] variant's, and `named.rs` gives it its `factor` and `python`
+        /// (or `absolute.rs` its `at` and `python_rule`).
         pub mod library {
             use super::*;
 
@@ -493,19 +495,20 @@ macro_rules! library_schedules {
         }
 
         impl NamedRule {
-            /// The factor of the initial lr at `step` (`LambdaLR`'s `lr_lambda(last_epoch)`),
-            /// with the library's own expression in its evaluation order.
-            pub fn factor(&self, step: i64) -> f64 {
+            /// Every group's lr at `step` from its initial lr ([`LrAt::lr`]): a `LambdaLR`
+            /// factor, or for the schedules that set the lr itself (`absolute.rs`) their own
+            /// expression; the library's arithmetic in its evaluation order.
+            pub fn at(&self, step: i64) -> LrAt {
                 match self {
-                    $(NamedRule::$variant(rule) => rule.factor(step),)*
+                    $(NamedRule::$variant(rule) => rule.at(step),)*
                 }
             }
 
-            /// A Python function of the step computing [`NamedRule::factor`] with the same
-            /// arithmetic, for a `LambdaLR` (needs `import math`).
-            pub fn python(&self) -> String {
+            /// [`NamedRule::at`] in Python with the same arithmetic: a `LambdaLR` factor, or a
+            /// function of the step and the group's initial lr (needs `import math`).
+            pub fn python(&self) -> PyRule {
                 match self {
-                    $(NamedRule::$variant(rule) => rule.python(),)*
+                    $(NamedRule::$variant(rule) => rule.python_rule(),)*
                 }
             }
         }
@@ -1033,6 +1036,35 @@ schedules! {
     }
     extent { *total }
     length { Some((*total, "its annealing".into(), Some("total"))) };
+
+    // Library schedules that set the lr itself (src/schedule/absolute.rs): their loops write
+    // one lr into every group, or an absolute floor beside each group's lr.
+
+    /// fairseq's `inverse_sqrt` (`InverseSquareRootSchedule`, stepped per update): linear from
+    /// `warmup_init_lr` (-1: from 0) to `lr` over `warmup_updates`, then
+    /// `lr * warmup_updates ** 0.5 * step ** -0.5`. `lr` is fairseq's `--lr`, written into every
+    /// group; left out, each group's own lr.
+    FairseqInverseSqrt named FairseqInverseSqrt = "fairseq_inverse_sqrt",
+        torch "fairseq.InverseSquareRootSchedule", required 0, sets_lr_from_scratch {
+        warmup_updates: Whole = 4000, range AtLeastOne, example "4000";
+        warmup_init_lr: Number = (-1.0), example "1e-7";
+        lr: Option<Number>, example "5e-4";
+    }
+    extent { warmup_updates.saturating_mul(4).max(100) }
+    length { Some((*warmup_updates, "its warmup".into(), Some("warmup_updates"))) };
+    /// nanoGPT's `get_lr(it)`: `(it + 1) / (warmup_iters + 1)` of `learning_rate` while
+    /// warming up, a cosine from `learning_rate` to `min_lr` at `lr_decay_iters`, `min_lr`
+    /// after. `learning_rate` is written into every group; left out, each group's own lr.
+    NanogptCosine named NanogptCosine = "nanogpt_cosine", torch "nanoGPT.get_lr", required 2,
+        sets_lr_from_scratch {
+        warmup_iters: Whole = 2000, example "2000";
+        lr_decay_iters: Whole = 600000, example "600000";
+        min_lr: Number = 6e-5, example "6e-5";
+        learning_rate: Option<Number>, example "6e-4";
+    }
+    build nanogpt_cosine
+    extent { *lr_decay_iters }
+    length { Some((*lr_decay_iters, "its annealing".into(), Some("lr_decay_iters"))) };
 }
 
 /// `CyclicLR`'s first cycle: up and down.
@@ -1147,6 +1179,9 @@ mod tests {
             "warmup_polynomial(warmup = 10, total = 100, lr_end = 1e-5, power = 2, lr_init = 0.1)",
             "warmup_cosine_lr_rate(warmup = 10, total = 100, num_cycles = 1, min_lr_ratio = 0.1, \
              warmup_lr_rate = 0.05)",
+            "fairseq_inverse_sqrt(warmup_updates = 20, warmup_init_lr = 1e-7, lr = 5e-4)",
+            "nanogpt_cosine(warmup_iters = 20, lr_decay_iters = 150, min_lr = 6e-5, \
+             learning_rate = 6e-4)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

@@ -91,7 +91,8 @@ pub(crate) enum LeafKind {
     },
     Cyclic(Box<Cyclic>),
     OneCycle(Box<OneCycle>),
-    /// A named schedule of today's libraries: a `LambdaLR` of a built-in factor.
+    /// A named schedule of today's libraries: a `LambdaLR` of a built-in factor, or a rule
+    /// that sets the lr itself from each group's initial lr.
     Named(Box<NamedRule>),
     /// `SWALR`: counts its own steps (`_step_count`), reads `group["swa_lr"]`.
     Swa {
@@ -928,9 +929,9 @@ impl Leaf {
             | LeafKind::Exponential { .. }
             | LeafKind::Constant { .. } => {} // done by `simple_lrs`
             LeafKind::Named(rule) => {
-                let factor = rule.factor(e);
+                let at = rule.at(e);
                 for (&g, &base_lr) in groups.iter().zip(base_lrs) {
-                    pg.lr[g] = base_lr * factor;
+                    pg.lr[g] = at.lr(base_lr);
                 }
             }
             LeafKind::Swa {

@@ -61,6 +61,7 @@
 //!
 //! [`Config`]: crate::config::Config
 
+mod absolute;
 mod groups;
 mod kind;
 mod leaf;

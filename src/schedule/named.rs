@@ -3,16 +3,18 @@
 //! Transformer's `rate`) and `wsd` (transformers' `get_wsd_schedule`).
 //!
 //! Each is what those libraries build: a `LambdaLR` whose factor is a closed-form function of
-//! the step, multiplying every group's initial lr. [`NamedRule::factor`] computes that factor
+//! the step, multiplying every group's initial lr. Each struct's `factor` computes that factor
 //! with the library's own expression, in its evaluation order (Python `int / int` is a
 //! correctly rounded division, which `f64` division of the exact integers reproduces;
 //! `math.sqrt` is [`f64::sqrt`]; `x ** y` on floats is [`f64::powf`]), so that the lrs agree to
-//! the last bit. [`NamedRule::python`] is the same function as Python source, for
-//! `export --to pytorch`.
+//! the last bit. Its `python` is the same function as Python source, for
+//! `export --to pytorch`. ([`NamedRule::at`] runs them as [`LrAt::Factor`]; the library
+//! schedules that set the lr itself are in `absolute.rs`.)
 
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
+pub use super::absolute::{LrAt, PyRule};
 pub use super::kind::{library::*, NamedRule};
 
 crate::config::words! {
@@ -24,6 +26,37 @@ crate::config::words! {
         OneMinusSqrt = "one_minus_sqrt",
     }
 }
+
+/// The kinds run as a `LambdaLR` of their `factor`: what [`NamedRule::at`] and
+/// [`NamedRule::python`] ask of every named kind (`at`, `python_rule`), from `factor` and
+/// `python`. A kind that sets the lr itself writes these two in `absolute.rs` instead.
+macro_rules! factor_kinds {
+    ($($kind:ident),* $(,)?) => {$(
+        impl $kind {
+            /// `LambdaLR`: the initial lr times [`Self::factor`].
+            pub fn at(&self, step: i64) -> LrAt {
+                LrAt::Factor(self.factor(step))
+            }
+
+            /// [`Self::python`] as a `LambdaLR` factor.
+            pub fn python_rule(&self) -> PyRule {
+                PyRule::Factor(self.python())
+            }
+        }
+    )*};
+}
+
+factor_kinds!(
+    InverseSqrt,
+    Noam,
+    Wsd,
+    WarmupCosine,
+    WarmupLinear,
+    WarmupConstant,
+    WarmupCosineRestarts,
+    WarmupPolynomial,
+    WarmupCosineLrRate,
+);
 
 /// Python's `float(a) / float(max(1, b))` for the integer step counts of transformers.
 fn ratio(a: i64, b: u64) -> f64 {
@@ -354,7 +387,7 @@ mod tests {
             let (base, lrs) = recorded(name, g);
             for (k, &lr) in lrs.iter().enumerate() {
                 assert_eq!(
-                    base * rule.factor(k as i64),
+                    rule.at(k as i64).lr(base),
                     lr,
                     "{name} group {g} step {k}"
                 );
