@@ -386,11 +386,7 @@ mod tests {
         for g in 0..groups {
             let (base, lrs) = recorded(name, g);
             for (k, &lr) in lrs.iter().enumerate() {
-                assert_eq!(
-                    rule.at(k as i64).lr(base),
-                    lr,
-                    "{name} group {g} step {k}"
-                );
+                assert_eq!(rule.at(k as i64).lr(base), lr, "{name} group {g} step {k}");
             }
         }
     }
