@@ -771,21 +771,29 @@ impl Analysis<'_> {
             .params()
             .into_iter()
             .find_map(|(name, v)| match (name, v) {
-                ("warmup", ParamValue::Whole(n)) if n > 0 => Some(n),
+                (name, ParamValue::Whole(n)) if n > 0 && OWN_WARMUPS.contains(&name) => {
+                    Some((name, n))
+                }
                 _ => None,
             });
-        let (Some(own), true) = (own, steps > 0) else {
+        let (Some((param, own)), true) = (own, steps > 0) else {
             return;
         };
         let name = kind_name(then);
+        // fairseq's `warmup_updates` is at least 1: only the outer warmup can go.
+        let help = if param == "warmup_updates" {
+            format!("keep one warmup: drop the outer `warmup(...)` and give its steps to `{name}`'s `{param}`")
+        } else {
+            format!("keep one warmup: give `{name}` `{param} = 0`, or drop the outer `warmup(...)`")
+        };
         self.out.push(
             Diagnostic::warning(
                 Code::ConflictingSchedules,
                 then_src.at,
                 format!("`{name}` warms up again after this `warmup`: {steps} steps of warmup, then {own} more of its own"),
             )
-            .with_label(format!("`{name}` has `warmup = {own}`"))
-            .with_help(format!("keep one warmup: give `{name}` `warmup = 0`, or drop the outer `warmup(...)`")),
+            .with_label(format!("`{name}` has `{param} = {own}`"))
+            .with_help(help),
         );
     }
 
@@ -956,6 +964,10 @@ fn plural(n: u64) -> &'static str {
         "s"
     }
 }
+
+/// The arguments in which a named schedule warms up by itself (transformers' `warmup`,
+/// fairseq's `warmup_updates`, nanoGPT's `warmup_iters`).
+const OWN_WARMUPS: &[&str] = &["warmup", "warmup_updates", "warmup_iters"];
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! example and conformance case, lambdas that compute what optimc computes, and (where PyTorch is
 //! installed) the same lr trace as `optimc trace`.
 
-use crate::common::{example_and_conformance_files, root, scratch};
+use crate::common::{example_and_conformance_files, optim_files, root, scratch};
 use optimc::config::ScheduleConfig;
 use optimc::export::pytorch::{lambda_to_python, to_pytorch};
 use optimc::expr::Lambda;
@@ -394,7 +394,10 @@ fn the_snippet_matches_optimc_trace() {
     // (file, optimc's trace) of every case PyTorch can run, and the jobs for the runner.
     let mut cases = Vec::new();
     let mut jobs = Vec::new();
-    for path in example_and_conformance_files() {
+    for path in example_and_conformance_files()
+        .into_iter()
+        .chain(optim_files(&["examples/recipes"]))
+    {
         let config = Config::from_path(&path).unwrap();
         let rel = path
             .strip_prefix(root())
