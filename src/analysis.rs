@@ -1004,6 +1004,7 @@ mod tests {
             }],
             schedule: Some(schedule),
             run: None,
+            average: None,
         }
     }
 

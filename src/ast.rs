@@ -92,6 +92,13 @@ pub enum Statement {
         call: Call,
         span: Span,
     },
+    /// `average = NAME(args)` (`swa(...)` or `ema(...)`); `keyword` is the span of the word
+    /// `average`, which is not reserved: it starts a statement only at a statement's start.
+    Average {
+        keyword: Span,
+        call: Call,
+        span: Span,
+    },
 }
 
 impl Statement {
@@ -101,7 +108,8 @@ impl Statement {
             | Statement::Optimizer { span, .. }
             | Statement::Group { span, .. }
             | Statement::Schedule { span, .. }
-            | Statement::Run { span, .. } => *span,
+            | Statement::Run { span, .. }
+            | Statement::Average { span, .. } => *span,
         }
     }
 }

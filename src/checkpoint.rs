@@ -14,8 +14,11 @@
 //! - the model's parameters under their own names when saved with them
 //!   ([`Trainer::save_with_params`], `CandleTrainer::save`), so `VarMap::load` in candle and
 //!   `safetensors.torch.load_file` in Python read the weights straight from it;
+//! - `average/{parameter}`: the averaged copy of each parameter where the configuration
+//!   declares `average = swa(...)` / `ema(...)` (once it holds an update; its count,
+//!   `n_averaged`, is in the header);
 //! - any other named tensor a caller adds to [`Checkpoint::tensors`] (averaged parameters,
-//!   ...), under its own name. Names starting with `optimizer/` are the optimizer's.
+//!   ...), under its own name. Names starting with `optimizer/` or `average/` are optimc's.
 //!
 //! The header's metadata (`__metadata__`) has one entry, `optimc`: a JSON text holding the
 //! format name and version, the optimc version that wrote the file, the resolved
@@ -67,6 +70,7 @@ mod diff;
 
 pub use diff::ConfigDiff;
 
+use crate::average::Averager;
 use crate::config::Config;
 use crate::error::Error;
 use crate::limits::MAX_STATE_HEADER;
@@ -95,6 +99,9 @@ const METADATA_KEY: &str = "optimc";
 
 /// The prefix of the optimizer buffers' tensor names.
 const OPTIMIZER_PREFIX: &str = "optimizer/";
+
+/// The prefix of the averaged parameters' tensor names (`average = ...`).
+const AVERAGE_PREFIX: &str = "average/";
 
 /// Values converted per write or read call (1 MiB of f32).
 const CHUNK: usize = 1 << 18;
@@ -134,6 +141,11 @@ pub struct Checkpoint {
     /// (averaged parameters, ...). A name must not start with `optimizer/`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tensors: BTreeMap<String, Tensor>,
+    /// `AveragedModel.n_averaged`, where the configuration declares `average = ...`; the
+    /// averaged values are the tensors `average/{parameter}` in [`tensors`](Self::tensors),
+    /// present once it is above 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_averaged: Option<u64>,
 }
 
 /// A state file could not be written, or was refused.
@@ -231,12 +243,17 @@ impl Checkpoint {
                 views.push((buffer_tensor(&p.name, buffer), shape, values));
             }
         }
-        for (name, t) in &self.tensors {
+        // The averaged parameters are optimc's, as the buffers are; the caller's tensors follow.
+        let (averaged, others): (Vec<_>, Vec<_>) = self
+            .tensors
+            .iter()
+            .partition(|(name, _)| name.starts_with(AVERAGE_PREFIX));
+        let buffers = views.len() + averaged.len();
+        for (name, t) in averaged.into_iter().chain(others) {
             views.push((name.clone(), t.shape.clone(), &t.values));
         }
         header.format = FORMAT_NAME.to_string();
         header.version = FORMAT_VERSION;
-        let buffers = views.len() - self.tensors.len();
         Ok(write_file(path.as_ref(), &header, &views, buffers)?)
     }
 
@@ -297,6 +314,7 @@ impl Checkpoint {
             optimizer,
             schedule: self.schedule.clone(),
             tensors: BTreeMap::new(),
+            n_averaged: self.n_averaged,
         }
     }
 }
@@ -306,7 +324,71 @@ impl Trainer {
     pub fn checkpoint(&self) -> Checkpoint {
         let mut c = self.header();
         c.optimizer = self.optimizer().state();
+        for (name, shape, values) in self.average_views() {
+            c.tensors.insert(
+                name,
+                Tensor {
+                    shape,
+                    values: values.to_vec(),
+                },
+            );
+        }
         c
+    }
+
+    /// The averaged parameters as tensors (`average/{parameter}`, shaped as the parameter),
+    /// once the average holds an update.
+    fn average_views(&self) -> Vec<(String, Vec<usize>, &[f32])> {
+        let Some(values) = self.average().and_then(Averager::all_values) else {
+            return Vec::new();
+        };
+        self.params()
+            .iter()
+            .zip(values)
+            .enumerate()
+            .map(|(i, ((name, _), v))| {
+                (
+                    average_tensor(name),
+                    self.optimizer().param_shape(i).to_vec(),
+                    v.as_slice(),
+                )
+            })
+            .collect()
+    }
+
+    /// The trainer's average with the state of `c` put in its place (moving `c`'s
+    /// `average/...` tensors out), or why it does not fit. `self` is not changed.
+    fn restored_average(&self, c: &mut Checkpoint) -> Result<Option<Averager>, String> {
+        match (self.average(), c.n_averaged) {
+            (None, None) => Ok(None),
+            (Some(a), Some(n)) => {
+                let values = if n == 0 {
+                    None
+                } else {
+                    let values: Result<Vec<Vec<f32>>, String> = self
+                        .params()
+                        .iter()
+                        .map(|(name, _)| {
+                            c.tensors
+                                .remove(&average_tensor(name))
+                                .map(|t| t.values)
+                                .ok_or_else(|| {
+                                    format!("the average holds {n} updates, but the file has no tensor `{}`", average_tensor(name))
+                                })
+                        })
+                        .collect();
+                    Some(values?)
+                };
+                a.restored(n, values).map(Some)
+            }
+            (Some(a), None) => Err(format!(
+                "the configuration declares `average = {}(...)`, but the state has no average",
+                a.config().name()
+            )),
+            (None, Some(_)) => {
+                Err("the state has an average, but the configuration declares none".into())
+            }
+        }
     }
 
     /// [`checkpoint`](Self::checkpoint) with every buffer's values left out.
@@ -322,6 +404,7 @@ impl Trainer {
             optimizer: self.optimizer().state_without_values(),
             schedule: self.schedule().state(),
             tensors: BTreeMap::new(),
+            n_averaged: self.average().map(Averager::n_averaged),
         }
     }
 
@@ -365,7 +448,7 @@ impl Trainer {
     /// Restores `c`, whose identity was checked, moving its buffers. On error `self` is
     /// unchanged: the schedule is restored into a copy, the optimizer checks everything before
     /// it changes anything, and goes last.
-    pub(crate) fn restore_owned(&mut self, c: Checkpoint) -> Result<(), CheckpointError> {
+    pub(crate) fn restore_owned(&mut self, mut c: Checkpoint) -> Result<(), CheckpointError> {
         let state = |message: String| CheckpointError::State { message };
         let mut schedule = self.schedule().clone();
         schedule
@@ -378,10 +461,12 @@ impl Trainer {
                 schedule.epoch()
             )));
         }
+        let average = self.restored_average(&mut c).map_err(state)?;
         self.optimizer_mut()
             .restore_owned(c.optimizer)
             .map_err(|e| state(e.to_string()))?;
         self.set_schedule(schedule);
+        self.set_average(average);
         Ok(())
     }
 
@@ -437,6 +522,7 @@ impl Trainer {
                 (buffer_tensor(name, buffer), shape, values)
             })
             .collect();
+        views.extend(self.average_views());
         let buffers = views.len();
         views.extend(extra.iter().map(|(n, s, v)| (n.clone(), s.clone(), *v)));
         Ok(write_file(path, &header, &views, buffers)?)
@@ -765,6 +851,11 @@ impl TensorFile {
     }
 }
 
+/// The tensor name of the averaged copy of parameter `param`.
+fn average_tensor(param: &str) -> String {
+    format!("{AVERAGE_PREFIX}{param}")
+}
+
 /// The tensor name of buffer `buffer` of parameter `param`. Unambiguous: buffer names hold no
 /// `/`, and parameter names are unique.
 fn buffer_tensor(param: &str, buffer: &str) -> String {
@@ -811,8 +902,8 @@ fn encode_exactly(header: &Checkpoint) -> Result<String, CheckpointError> {
 }
 
 /// Writes `header` (no values in it) and `tensors` as a safetensors file, atomically: the
-/// first `buffers` tensors are the optimizer's, the others the caller's (whose names must not
-/// look like the optimizer's).
+/// first `buffers` tensors are optimc's (the optimizer's buffers, the averaged parameters), the
+/// others the caller's (whose names must not look like optimc's).
 fn write_file(
     path: &Path,
     header: &Checkpoint,
@@ -822,10 +913,17 @@ fn write_file(
     let refuse = |message: String| CheckpointError::State { message };
     let mut names = BTreeSet::new();
     for (i, (name, _, _)) in tensors.iter().enumerate() {
-        if i >= buffers && name.starts_with(OPTIMIZER_PREFIX) {
-            return Err(refuse(format!(
-                "tensor name `{name}` starts with `{OPTIMIZER_PREFIX}`, which the optimizer's buffers use"
-            )));
+        if i >= buffers {
+            for (prefix, whose) in [
+                (OPTIMIZER_PREFIX, "the optimizer's buffers"),
+                (AVERAGE_PREFIX, "the averaged parameters"),
+            ] {
+                if name.starts_with(prefix) {
+                    return Err(refuse(format!(
+                        "tensor name `{name}` starts with `{prefix}`, which {whose} use"
+                    )));
+                }
+            }
         }
         if !names.insert(name.as_str()) {
             return Err(refuse(format!("two tensors are named `{name}`")));
@@ -944,6 +1042,13 @@ impl Trainer {
     ///   changed schedule with a `plateau` is refused: its reductions depend on the metrics of
     ///   past epochs, which the file does not hold (keep the schedule, and change the lr after
     ///   loading with [`set_lr`](Self::set_lr)).
+    /// - **The average** (`average = ...`) continues from its saved values and `n_averaged`
+    ///   when the kind is the same (`swa` stays `swa`, `ema` stays `ema`; a changed `decay`
+    ///   or `start` applies from the next update, as loading an `AveragedModel`'s state into
+    ///   one built with the new options does) and every parameter's averaged copy is in the
+    ///   file at its size. Otherwise (another kind, a new or resized parameter, an average
+    ///   newly declared) it starts empty, and the next update due copies the parameters; an
+    ///   average no longer declared is dropped. Each is a note.
     ///
     /// On error `self` is unchanged.
     ///
@@ -1009,7 +1114,61 @@ impl Trainer {
         Ok(self.restore_changed_owned(c.clone())?)
     }
 
-    fn restore_changed_owned(&mut self, c: Checkpoint) -> Result<ConfigDiff, CheckpointError> {
+    /// What [`load_changed`](Self::load_changed) does with the saved average, on a fresh
+    /// trainer (whose average is empty): kept if the kind is the same and every parameter's
+    /// averaged copy is in `tensors` at its size, else left empty; the note says which.
+    fn adopt_average(
+        &mut self,
+        saved: &Config,
+        n_averaged: Option<u64>,
+        tensors: &mut BTreeMap<String, Tensor>,
+    ) -> Option<String> {
+        let Some(a) = self.average() else {
+            return n_averaged.filter(|&n| n > 0).map(|n| {
+                format!("the saved average ({n} updates) is dropped: the configuration declares none")
+            });
+        };
+        let kind = a.config().name();
+        let Some(n) = n_averaged else {
+            return Some(format!(
+                "the average ({kind}) starts empty: the state file holds none"
+            ));
+        };
+        let was = saved.average.map(|s| s.name());
+        if was != Some(kind) {
+            return Some(format!(
+                "the average starts empty: it was {}, it is {kind}",
+                was.unwrap_or("none")
+            ));
+        }
+        let values = if n == 0 {
+            None
+        } else {
+            let mut values = Vec::with_capacity(self.params().len());
+            for (name, _) in self.params() {
+                match tensors.remove(&average_tensor(name)) {
+                    Some(t) => values.push(t.values),
+                    None => {
+                        return Some(format!(
+                            "the average ({kind}) starts empty: the state file holds no average of parameter `{name}`"
+                        ))
+                    }
+                }
+            }
+            Some(values)
+        };
+        match a.restored(n, values) {
+            Ok(restored) => {
+                self.set_average(Some(restored));
+                Some(format!(
+                    "the average ({kind}) continues from its {n} saved updates"
+                ))
+            }
+            Err(why) => Some(format!("the average ({kind}) starts empty: {why}")),
+        }
+    }
+
+    fn restore_changed_owned(&mut self, mut c: Checkpoint) -> Result<ConfigDiff, CheckpointError> {
         if c.format != FORMAT_NAME
             || (c.version != FORMAT_VERSION && c.version != JSON_FORMAT_VERSION)
         {
@@ -1107,6 +1266,9 @@ impl Trainer {
             ));
         }
         fresh.set_schedule(schedule);
+        if let Some(note) = fresh.adopt_average(&saved, c.n_averaged, &mut c.tensors) {
+            d.notes.push(note);
+        }
         fresh.sync();
         *self = fresh;
         Ok(d)

@@ -53,6 +53,40 @@ pub struct Config {
     /// the run's length is unknown). See [`Config::stepping`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+    /// `average = ...`: the running average of the parameters the [`Trainer`](crate::Trainer)
+    /// keeps. Left out of the serialized form when `None`, so a file without one keeps its
+    /// JSON, TOML and fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average: Option<AverageConfig>,
+}
+
+/// `average = swa(...)` or `average = ema(...)`: `torch.optim.swa_utils.AveragedModel`, updated
+/// after every optimizer step of epoch `start` on (the first update copies the parameters).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum AverageConfig {
+    /// `AveragedModel(model)`: the equal average of every update.
+    Swa { start: u64 },
+    /// `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`: an exponential
+    /// moving average, `avg = lerp(avg, param, 1 - decay)`.
+    Ema { decay: f64, start: u64 },
+}
+
+impl AverageConfig {
+    /// The first epoch whose optimizer steps are averaged.
+    pub fn start(&self) -> u64 {
+        match self {
+            AverageConfig::Swa { start } | AverageConfig::Ema { start, .. } => *start,
+        }
+    }
+
+    /// The name in the language (`swa`, `ema`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AverageConfig::Swa { .. } => "swa",
+            AverageConfig::Ema { .. } => "ema",
+        }
+    }
 }
 
 /// A [`Config`] as deserialized, before the checker's rules.
@@ -64,6 +98,8 @@ struct UncheckedConfig {
     schedule: Option<ScheduleConfig>,
     #[serde(default)]
     run: Option<Run>,
+    #[serde(default)]
+    average: Option<AverageConfig>,
 }
 
 impl TryFrom<UncheckedConfig> for Config {
@@ -76,6 +112,7 @@ impl TryFrom<UncheckedConfig> for Config {
             groups: u.groups,
             schedule: u.schedule,
             run: u.run,
+            average: u.average,
         })
     }
 }

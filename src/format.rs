@@ -121,9 +121,9 @@ fn stmt_span(s: &Statement) -> Span {
         Statement::Let { value, span, .. } | Statement::Schedule { value, span, .. } => {
             Span::new(span.start, end_of(value))
         }
-        Statement::Optimizer { call, span, .. } | Statement::Run { call, span, .. } => {
-            Span::new(span.start, call.span.end)
-        }
+        Statement::Optimizer { call, span, .. }
+        | Statement::Run { call, span, .. }
+        | Statement::Average { call, span, .. } => Span::new(span.start, call.span.end),
         Statement::Group { span, .. } => *span,
     }
 }
@@ -145,7 +145,9 @@ fn slot_of(comment: Span, statements: &[Statement]) -> Slot {
         Statement::Let { value, .. } | Statement::Schedule { value, .. } => {
             expr_slot(comment, value)
         }
-        Statement::Optimizer { call, .. } | Statement::Run { call, .. } => call_slot(comment, call),
+        Statement::Optimizer { call, .. }
+        | Statement::Run { call, .. }
+        | Statement::Average { call, .. } => call_slot(comment, call),
         Statement::Group { fields, span, .. } => {
             match containing(fields, comment, |f| f.key.span.to(espan(&f.value))) {
                 Some(k) => expr_slot(comment, &fields[k].value),
@@ -204,6 +206,7 @@ fn kind_of(s: &Statement) -> u8 {
         Statement::Group { .. } => 2,
         Statement::Schedule { .. } => 3,
         Statement::Run { .. } => 4,
+        Statement::Average { .. } => 5,
     }
 }
 
@@ -372,9 +375,13 @@ impl Formatter<'_> {
                 let body = self.expr(value, 0, head.len(), 0);
                 head + &body
             }
-            Statement::Optimizer { call, .. } | Statement::Run { call, .. } => {
+            Statement::Optimizer { call, .. }
+            | Statement::Run { call, .. }
+            | Statement::Average { call, .. } => {
                 let head = if matches!(s, Statement::Run { .. }) {
                     "run = "
+                } else if matches!(s, Statement::Average { .. }) {
+                    "average = "
                 } else {
                     "optimizer = "
                 };

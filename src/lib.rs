@@ -92,6 +92,7 @@ pub mod analysis;
 pub mod ast;
 #[doc(hidden)]
 pub mod atomic;
+mod average;
 pub mod check;
 pub mod checkpoint;
 pub mod config;

@@ -10,7 +10,9 @@
 //! the same for both, and a per-step schedule is never stepped by a call named `end_epoch`.
 //! [`Trainer::step_schedule`] steps it now, whatever the file declares, for loops of their own.
 //! After every schedule step each group's lr, and for `cyclic` / `one_cycle` its momentum (or
-//! `betas[0]`), is written into the optimizer. Nothing here allocates per step.
+//! `betas[0]`), is written into the optimizer. With an `average = ...` statement, every optimizer
+//! step of epoch `start` on also updates the averaged copy of the parameters
+//! ([`Trainer::averaged`]). Nothing here allocates per step.
 //!
 //! ```
 //! use optimc::{optim::ParamMut, Config, Stepping, Trainer};
@@ -36,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use crate::average::Averager;
 use crate::config::{Config, Stepping};
 use crate::error::{Error, ErrorKind};
 use crate::optim::{Optimizer, ParamMut, StepError};
@@ -57,6 +60,8 @@ pub struct Trainer {
     stepping: Stepping,
     /// Batches ended ([`Trainer::end_batch`]) since the last [`Trainer::end_epoch`].
     batches_this_epoch: u64,
+    /// The averaged copy of the parameters, with `average = ...`.
+    average: Option<Averager>,
 }
 
 impl Trainer {
@@ -81,12 +86,15 @@ impl Trainer {
     }
 
     fn build(config: &Config, optimizer: Optimizer) -> Result<Trainer, Error> {
-        let params = optimizer
+        let params: Vec<(String, usize)> = optimizer
             .param_names()
             .enumerate()
             .map(|(i, n)| (n.to_string(), optimizer.param_len(i)))
             .collect();
         let schedule = Schedule::new(config);
+        let average = config
+            .average
+            .map(|a| Averager::new(a, params.iter().map(|(_, len)| *len)));
         let mut trainer = Trainer {
             optimizer,
             schedule,
@@ -95,6 +103,7 @@ impl Trainer {
             params,
             stepping: config.stepping(),
             batches_this_epoch: 0,
+            average,
         };
         trainer.sync();
         Ok(trainer)
@@ -119,6 +128,9 @@ impl Trainer {
     /// # Errors
     /// [`ErrorKind::Step`](crate::error::ErrorKind::Step) if `params` do not fit the registered
     /// ones (count, names, lengths) or one has no name; nothing is changed then.
+    ///
+    /// With `average = ...`, from epoch `start` on the step also updates the averaged copy
+    /// ([`averaged`](Self::averaged)), as `update_parameters(model)` after `optimizer.step()`.
     pub fn step(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
         for (position, (p, (name, _))) in params.iter().zip(&self.params).enumerate() {
             if p.name.is_none() {
@@ -129,7 +141,47 @@ impl Trainer {
                 .into());
             }
         }
-        Ok(self.optimizer.step(params)?)
+        self.optimizer.step(params)?;
+        self.update_average(params);
+        Ok(())
+    }
+
+    /// `averaged_model.update_parameters(model)` after an optimizer step, where the file
+    /// declares an average and the epoch has reached its `start`.
+    fn update_average(&mut self, params: &[ParamMut<'_>]) {
+        let epoch = self.schedule.epoch();
+        if let Some(a) = &mut self.average {
+            if a.averages(epoch) {
+                a.update(params.iter().map(|p| &*p.data));
+            }
+        }
+    }
+
+    /// The averaged copy of parameter `name` (`average = ...`): `None` without an average,
+    /// for a name that is not registered, or before the first update (epoch `start`).
+    pub fn averaged(&self, name: &str) -> Option<&[f32]> {
+        let i = self.params.iter().position(|(n, _)| n == name)?;
+        self.average.as_ref()?.values(i)
+    }
+
+    /// Whether the configuration declares an average (`average = ...`).
+    pub fn has_average(&self) -> bool {
+        self.average.is_some()
+    }
+
+    /// How many updates the average holds (`AveragedModel.n_averaged`); 0 without one.
+    pub fn n_averaged(&self) -> u64 {
+        self.average.as_ref().map_or(0, Averager::n_averaged)
+    }
+
+    /// The average (`average = ...`), for saving and restoring it.
+    pub(crate) fn average(&self) -> Option<&Averager> {
+        self.average.as_ref()
+    }
+
+    /// Swaps in a restored average.
+    pub(crate) fn set_average(&mut self, average: Option<Averager>) {
+        self.average = average;
     }
 
     /// [`step`](Self::step) for callers that build `params` from the registered list itself

@@ -12,6 +12,7 @@
 //! files that work but probably do not do what was meant, one file per lint).
 
 mod args;
+mod average;
 mod lints;
 mod optimizer;
 mod run;
@@ -266,6 +267,8 @@ impl Checker {
         let mut seen_run = false;
         let mut seen_optimizer = false;
         let mut seen_schedule = false;
+        let mut average = None;
+        let mut seen_average = false;
         // Group options are applied on top of the optimizer's values, which may be defined later
         // in the file; keep each group's overrides and apply them at the end.
         let mut overrides: Vec<GroupOverrides> = Vec::with_capacity(self.group_count);
@@ -330,6 +333,13 @@ impl Checker {
                     run = self.run_call(call);
                     self.sources.run = run.map(|r| self.run_length_span(call, r));
                 }
+                Statement::Average { call, .. } => {
+                    if seen_average {
+                        continue;
+                    }
+                    seen_average = true;
+                    average = self.average_call(call);
+                }
             }
         }
         self.check_momentum_cyclers();
@@ -344,6 +354,7 @@ impl Checker {
             groups,
             schedule,
             run,
+            average,
         };
         config.resolve_from_optimizer();
         Some(config)
@@ -355,6 +366,7 @@ impl Checker {
         let mut optimizer_stmt: Option<(&ast::Call, Span)> = None;
         let mut schedule_stmt: Option<Span> = None;
         let mut run_stmt: Option<Span> = None;
+        let mut average_stmt: Option<Span> = None;
         for st in &file.statements {
             match st {
                 Statement::Optimizer { call, keyword, .. } => {
@@ -404,6 +416,22 @@ impl Checker {
                         );
                     } else {
                         run_stmt = Some(*keyword);
+                    }
+                }
+                Statement::Average { keyword, .. } => {
+                    if let Some(first) = average_stmt {
+                        self.error(
+                            Diagnostic::error(
+                                Code::DuplicateStatement,
+                                *keyword,
+                                "`average = ...` appears twice",
+                            )
+                            .with_label("second average")
+                            .with_related(first, "first average")
+                            .with_help("a file keeps at most one average; remove one of them"),
+                        );
+                    } else {
+                        average_stmt = Some(*keyword);
                     }
                 }
                 _ => {}

@@ -10,10 +10,47 @@ use crate::diagnostic::text::did_you_mean;
 use crate::diagnostic::{Code, Diagnostic};
 use std::collections::HashMap;
 
+/// The `torch.optim` optimizers optimc does not run, written by their name (or PyTorch's): why
+/// not, and what to use instead.
+fn unsupported_optimizer(name: &str, span: Span) -> Option<Diagnostic> {
+    let lower = name.to_ascii_lowercase();
+    let (torch, why, help) = match lower.as_str() {
+        "lbfgs" | "l_bfgs" => (
+            "LBFGS",
+            "it needs a closure",
+            "`LBFGS.step(closure)` re-evaluates the loss and gradient several times within one \
+             step (up to `max_iter` times, more with its line search), while optimc takes one \
+             gradient per step; run `torch.optim.LBFGS` in PyTorch, or use a first-order \
+             optimizer such as `adam`",
+        ),
+        "sparse_adam" | "sparseadam" => (
+            "SparseAdam",
+            "it needs sparse gradients",
+            "`SparseAdam` updates only the rows present in a sparse gradient \
+             (`nn.Embedding(sparse=True)`), while optimc's gradients are dense; use `adam` or \
+             `adamw` with dense gradients, or run `torch.optim.SparseAdam` in PyTorch",
+        ),
+        _ => return None,
+    };
+    Some(
+        Diagnostic::error(
+            Code::UnknownOptimizer,
+            span,
+            format!("optimc does not run `{name}` (torch.optim.{torch}): {why}"),
+        )
+        .with_label(format!("{torch} is not supported"))
+        .with_help(help),
+    )
+}
+
 impl Checker {
     pub(super) fn optimizer_call(&mut self, call: &ast::Call) -> Option<Hyperparams> {
         let name = call.name.name.as_str();
         let Some(kind) = OptimizerKind::from_name(name) else {
+            if let Some(d) = unsupported_optimizer(name, call.name.span) {
+                self.error(d);
+                return None;
+            }
             let names: Vec<&str> = OptimizerKind::ALL.iter().map(|k| k.name()).collect();
             let help = match did_you_mean(name, names.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),

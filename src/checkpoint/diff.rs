@@ -1,7 +1,7 @@
 //! What changed between the configuration a state file was saved with and another one, in
 //! words: [`Checkpoint::diff`](super::Checkpoint::diff) and [`ConfigDiff`].
 
-use crate::config::{Config, GroupConfig, OptionName};
+use crate::config::{AverageConfig, Config, GroupConfig, OptionName};
 use crate::schedule::ScheduleConfig;
 use serde_json::Value;
 use std::fmt;
@@ -135,6 +135,13 @@ pub(crate) fn diff(old: &Config, new: &Config) -> ConfigDiff {
         new.schedule.as_ref(),
         changes,
     );
+    let average = |a: &Option<AverageConfig>| a.as_ref().and_then(|a| serde_json::to_value(a).ok());
+    match (average(&old.average), average(&new.average)) {
+        (None, None) => {}
+        (None, Some(b)) => changes.push(format!("average added: {}", kind_name(&b))),
+        (Some(a), None) => changes.push(format!("average removed (was {})", kind_name(&a))),
+        (Some(a), Some(b)) => values("average", &a, &b, changes),
+    }
     out
 }
 
@@ -293,5 +300,22 @@ mod tests {
                 "schedule sequence > child 1 cosine: t_max 100 -> 95"
             ]
         );
+    }
+
+    #[test]
+    fn an_average_added_removed_and_changed() {
+        let ema = format!("{BASE}average = ema(decay = 0.999)\n");
+        assert_eq!(diff(&config(BASE), &config(&ema)).changes, ["average added: ema"]);
+        assert_eq!(
+            diff(&config(&ema), &config(BASE)).changes,
+            ["average removed (was ema)"]
+        );
+        let slower = ema.replace("0.999", "0.9999");
+        assert_eq!(
+            diff(&config(&ema), &config(&slower)).changes,
+            ["average ema: decay 0.999 -> 0.9999"]
+        );
+        let swa = format!("{BASE}average = swa(start = 10)\n");
+        assert_eq!(diff(&config(&ema), &config(&swa)).changes, ["average: ema -> swa"]);
     }
 }

@@ -1,6 +1,7 @@
 //! `optimc replay FILE --trace T.json`: runs the configured optimizer and schedule over recorded
 //! gradients (the `metrics`, `init` and `grads` fields of a conformance file) and
-//! prints the lr, momentum and parameters after every epoch's optimizer step, as JSON.
+//! prints the lr, momentum and parameters after every epoch's optimizer step (and, with
+//! `average = ...`, the averaged parameters and `n_averaged`), as JSON.
 
 use super::{cannot_run, load, output, read_file, INVALID, OK};
 use optimc::Trainer;

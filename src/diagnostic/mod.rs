@@ -128,6 +128,8 @@ codes! {
     /// A group sets an option its optimizer reads from the optimizer's options only (Lamb's
     /// `max_grad_norm`), so the group's value has no effect (warning).
     IgnoredOption => "ignored_option",
+    /// `average = ...` names neither `swa` nor `ema`.
+    UnknownAverage => "unknown_average",
 }
 
 impl fmt::Display for Code {

@@ -13,8 +13,8 @@ pub mod pytorch;
 
 use crate::ast::Span;
 use crate::config::{
-    Config, GroupConfig, HyperparamOverrides, Hyperparams, OptimizerKind, PerGroup, Run,
-    ScheduleConfig,
+    AverageConfig, Config, GroupConfig, HyperparamOverrides, Hyperparams, OptimizerKind, PerGroup,
+    Run, ScheduleConfig,
 };
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::error::Error;
@@ -141,6 +141,8 @@ struct Written {
     schedule: Option<ScheduleConfig>,
     #[serde(default)]
     run: Option<Run>,
+    #[serde(default)]
+    average: Option<AverageConfig>,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +199,7 @@ impl Written {
             groups,
             schedule: self.schedule,
             run: self.run,
+            average: self.average,
         };
         config.resolve_from_optimizer();
         config
@@ -442,6 +445,17 @@ fn problems(config: &Config) -> Vec<Problem> {
                    know the steps)"
                 .into(),
         });
+    }
+    if let Some(AverageConfig::Ema { decay, .. }) = config.average {
+        if !(0.0..=1.0).contains(&decay) {
+            out.push(Problem {
+                code: Code::OutOfRange,
+                path: "average".into(),
+                key: "decay",
+                message: format!("`decay` must be between 0 and 1, not {decay}"),
+                help: "PyTorch's get_ema_multi_avg_fn refuses it too; e.g. `decay = 0.999`".into(),
+            });
+        }
     }
     out
 }

@@ -25,8 +25,8 @@
 
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::config::{
-    Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping, WarmupClock,
-    WarmupShape,
+    AverageConfig, Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping,
+    WarmupClock, WarmupShape,
 };
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
 use crate::schedule::named::PyRule;
@@ -114,7 +114,36 @@ fn snippet(config: &Config) -> String {
     }
     out.push_str(".\"\"\"\n");
     out.push_str(&body);
+    if let Some(a) = &config.average {
+        out.push_str(&averaged_model(a));
+    }
     out
+}
+
+/// `averaged(model)`: the `AveragedModel` of an `average = ...` statement, and when to update it.
+fn averaged_model(a: &AverageConfig) -> String {
+    let (what, call) = match a {
+        AverageConfig::Swa { .. } => (
+            "The equal average (SWA)".to_string(),
+            "torch.optim.swa_utils.AveragedModel(model)".to_string(),
+        ),
+        AverageConfig::Ema { decay, .. } => (
+            format!("An exponential moving average (decay {})", py_float(*decay)),
+            format!(
+                "torch.optim.swa_utils.AveragedModel(\n        model, \
+                 multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn({})\n    )",
+                py_float(*decay)
+            ),
+        ),
+    };
+    format!(
+        "\n\n# The first epoch whose optimizer steps are averaged.\nAVERAGE_START = {}\n\n\n\
+         def averaged(model):\n    \"\"\"{what} of `model`'s parameters.\n\n    \
+         Call `averaged_model.update_parameters(model)` after every `optimizer.step()` of \
+         epoch\n    `AVERAGE_START` on (the first call copies the parameters).\"\"\"\n    \
+         return {call}\n",
+        a.start()
+    )
 }
 
 const HEADER: &str = r#""""Built by `optimc export --to pytorch`: the optimizer and lr scheduler of an .optim file."""

@@ -177,6 +177,7 @@ fn run_case(path: &Path) -> Outcome {
         groups,
         schedule: None,
         run: None,
+        average: None,
     };
     let names: Vec<String> = groups_json
         .iter()

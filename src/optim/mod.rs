@@ -27,6 +27,7 @@
 //!     }],
 //!     schedule: None,
 //!     run: None,
+//!     average: None,
 //! };
 //! let mut opt = Optimizer::new(&config, &[("w", 2)]).unwrap();
 //! let mut w = [1.0f32, 2.0];

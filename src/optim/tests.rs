@@ -22,6 +22,7 @@ fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
             .collect(),
         schedule: None,
         run: None,
+        average: None,
     }
 }
 

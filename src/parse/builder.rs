@@ -129,6 +129,14 @@ impl Builder {
                     span,
                 }
             }
+            Rule::average_stmt => {
+                let call = self.call(inner.next().expect("average has a call"));
+                Statement::Average {
+                    keyword,
+                    call,
+                    span,
+                }
+            }
             Rule::schedule_stmt => {
                 let value = self.expr(inner.next().expect("schedule has a value"));
                 Statement::Schedule {

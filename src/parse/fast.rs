@@ -407,6 +407,17 @@ impl<'s> Parser<'s> {
                     span: Span::new(start, self.prev_end),
                 })
             }
+            b"average" => {
+                let keyword = self.eat_keyword(b"average")?;
+                self.expect(b"=")?;
+                let name = self.ident()?;
+                let call = self.call(name)?;
+                Some(Statement::Average {
+                    keyword,
+                    call,
+                    span: Span::new(start, self.prev_end),
+                })
+            }
             b"schedule" => {
                 let keyword = self.eat_keyword(b"schedule")?;
                 self.expect(b"=")?;

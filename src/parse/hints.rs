@@ -155,10 +155,14 @@ fn rule_phrase(rule: Rule) -> Option<&'static str> {
         | Rule::schedule_stmt
         | Rule::run_stmt
         | Rule::kw_run
+        | Rule::average_stmt
         | Rule::kw_let
         | Rule::kw_optimizer
         | Rule::kw_group
-        | Rule::kw_schedule => "a statement (`let`, `optimizer`, `group` or `schedule`)",
+        | Rule::kw_schedule
+        | Rule::kw_average => {
+            "a statement (`let`, `optimizer`, `group`, `schedule`, `run` or `average`)"
+        }
         Rule::field | Rule::field_key => "a field such as `lr = 0.1`",
         Rule::arg | Rule::arg_name => "an argument",
         Rule::comma => "`,`",
@@ -437,7 +441,7 @@ fn grammar_words(p: &Place) -> Option<(String, Related)> {
         && unclosed_bracket(&source[..at]).is_none()
         && found.text.chars().next().is_some_and(|c| c.is_alphabetic())
         && !STATEMENT_KEYWORDS.contains(&found.text.as_str())
-        && found.text != "run"
+        && !STATEMENT_WORDS.contains(&found.text.as_str())
     {
         let guess = STATEMENT_WORDS
             .iter()
@@ -448,7 +452,7 @@ fn grammar_words(p: &Place) -> Option<(String, Related)> {
             match guess {
                 Some((_, k)) => format!("did you mean `{k}`?"),
                 None => format!(
-                    "a line starts with `let`, `optimizer`, `group` or `schedule`; to name a value, write `let {} = ...`",
+                    "a line starts with `let`, `optimizer`, `group`, `schedule`, `run` or `average`; to name a value, write `let {} = ...`",
                     found.text
                 ),
             },

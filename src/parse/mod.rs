@@ -73,9 +73,10 @@ fn fast_file(source: &str, shape: &Prechecked) -> Option<ast::File> {
 /// before `at`. So the head's parse reads the same bytes before `at` as the one-thread parse
 /// and makes the same choices, but for those it makes on looking at the token at `at`: the end
 /// of the input for the head's parse, a statement keyword (`let`, `optimizer`, `group` or
-/// `schedule`, as a whole word) for the one-thread parse. A statement keyword continues no
-/// expression: it is no operator, bracket, comma, `=`, `->`, `then`, `else` or `in`, and no
-/// name. (`let` starts an expression, `let c = ... in ...`, but only where one is expected,
+/// `schedule`, as a whole word, or the unreserved `average`: see [`STATEMENT_WORDS`]) for the
+/// one-thread parse. A statement keyword continues no expression: it is no operator, bracket,
+/// comma, `=`, `->`, `then`, `else` or `in`, and no name (`average` is a name, but a complete
+/// expression is never followed by one). (`let` starts an expression, `let c = ... in ...`, but only where one is expected,
 /// where the end of the input fails the head's parse.) So every such choice is the same, but
 /// two: inside a group's braces or a call's parentheses
 /// the keyword could start a field or argument (`schedule = ...`), where the end of the input
@@ -205,11 +206,11 @@ const KEYWORDS: [&str; 13] = [
 /// The words that start a statement.
 const STATEMENT_KEYWORDS: &[&str] = KEYWORDS.split_at(4).0;
 
-/// Every word that starts a statement: the keywords and `run`, which is not reserved
-/// (`let run = 3` is valid). A line that starts with `run` is as good a place to split a
-/// source as one that starts with a keyword (see `fast_in_two`): a name does not continue a
-/// complete expression either, and an incomplete one fails the head's parse.
-const STATEMENT_WORDS: [&str; 5] = ["let", "optimizer", "group", "schedule", "run"];
+/// Every word that starts a statement: the keywords, and `run` and `average`, which are not
+/// reserved (`let run = 3` is valid). A line that starts with one of those is as good a place
+/// to split a source as one that starts with a keyword (see `fast_in_two`): a name does not
+/// continue a complete expression either, and an incomplete one fails the head's parse.
+const STATEMENT_WORDS: [&str; 6] = ["let", "optimizer", "group", "schedule", "run", "average"];
 
 #[cfg(test)]
 mod tests {

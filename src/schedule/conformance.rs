@@ -289,6 +289,7 @@ fn config(case: &Value) -> Config {
         groups,
         schedule: (!case["scheduler"].is_null()).then(|| schedule(&case["scheduler"])),
         run: None,
+        average: None,
     }
 }
 

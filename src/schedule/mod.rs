@@ -32,6 +32,7 @@
 //!     }],
 //!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
 //!     run: None,
+//!     average: None,
 //! };
 //! let mut schedule = Schedule::new(&config);
 //! let mut trace = Vec::new();

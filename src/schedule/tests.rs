@@ -27,6 +27,7 @@ fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) ->
             .collect(),
         schedule,
         run: None,
+        average: None,
     }
 }
 

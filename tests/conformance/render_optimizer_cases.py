@@ -1,6 +1,6 @@
 """Writes optimizers/<name>.optim beside each reference case of an optimizer optimc implements
-and each SWALR case optimc can write (not the documentation's switch loop, which is no
-`sequence`): the case's optimizer, groups and schedule in the .optim language (groups named
+and each SWALR or AveragedModel case optimc can write (not the documentation's switch loop,
+which is no `sequence`): the case's optimizer, groups and schedule in the .optim language (groups named
 after the case's groups, each matching the parameter of the same name). Run after
 generate_optimizers.py:
 
@@ -66,7 +66,8 @@ def renderable(case):
     if t in NAMES:
         return True
     s = case.get("scheduler") or {}
-    return t in OTHERS and s.get("type") != "SWA_switch" and "SWALR" in json.dumps(s)
+    return t in OTHERS and s.get("type") != "SWA_switch" and (
+        "SWALR" in json.dumps(s) or case.get("averaging") is not None)
 
 
 def render(case):
@@ -80,6 +81,10 @@ def render(case):
     s = case.get("scheduler")
     if s:
         lines += ["", f"schedule = {schedule(s)}"]
+    a = case.get("averaging")
+    if a:
+        decay = f"decay = {num(a['decay'])}, " if a["avg"] == "ema" else ""
+        lines += ["", f"average = {a['avg']}({decay}start = {a['start']})"]
     return "\n".join(lines) + "\n"
 
 

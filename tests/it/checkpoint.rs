@@ -25,8 +25,14 @@ fn params_of(config: &Config) -> Vec<(String, [usize; 2])> {
         .collect()
 }
 
-/// Everything observable after an epoch, as bits.
-type Snapshot = (Vec<Vec<u32>>, Vec<u64>, Vec<Option<u64>>);
+/// Everything observable after an epoch, as bits: parameters, lrs, momenta, and the averaged
+/// parameters with `n_averaged`.
+type Snapshot = (
+    Vec<Vec<u32>>,
+    Vec<u64>,
+    Vec<Option<u64>>,
+    (Vec<Option<Vec<u32>>>, u64),
+);
 
 struct Run {
     trainer: Trainer,
@@ -99,6 +105,17 @@ impl Run {
             (0..n)
                 .map(|g| self.trainer.optimizer().momentum(g).map(f64::to_bits))
                 .collect(),
+            (
+                self.trainer
+                    .params()
+                    .iter()
+                    .map(|(name, _)| {
+                        let avg = self.trainer.averaged(name)?;
+                        Some(avg.iter().map(|x| x.to_bits()).collect())
+                    })
+                    .collect(),
+                self.trainer.n_averaged(),
+            ),
         )
     }
 }
@@ -210,6 +227,37 @@ fn plateau_cyclic_and_sequence_schedules_resume_bit_identically() {
     .unwrap();
     assert_resumes("sequence", &sequence, 14, 4);
     assert_resumes("sequence_late", &sequence, 14, 9);
+}
+
+/// A resumed run keeps averaging bit-identically, saved before and after the average started,
+/// with `swa` schedules inside `sequence` (saved before, at and after the hand-over).
+#[test]
+fn averages_and_swa_schedules_resume_bit_identically() {
+    let swa = "optimizer = sgd(lr = 0.1, momentum = 0.9)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\", lr = 0.05 }\nschedule = sequence(cosine(t_max = 5), swa(swa_lr = [0.02, 0.01], anneal_epochs = 3), milestones = [5])\naverage = swa(start = 4)\n";
+    let ema = "optimizer = adamw(lr = 0.01)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\nschedule = swa(swa_lr = 0.001, anneal_epochs = 4, anneal_strategy = linear)\naverage = ema(decay = 0.8, start = 0)\n";
+    for k in [2, 5, 6, 9] {
+        assert_resumes(&format!("swa_{k}"), swa, 14, k);
+        assert_resumes(&format!("ema_{k}"), ema, 14, k);
+    }
+    // A state without the average is refused by a trainer that has one.
+    let dir = tmp_dir("average_mismatch");
+    let path = dir.join("state.json");
+    let plain = swa.replace("average = swa(start = 4)\n", "");
+    let (_, saved_plain) = saved(&plain, &dir);
+    assert_eq!(saved_plain, path);
+    let mut text: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // The fingerprints differ too: make them agree, so that the average itself is refused.
+    let config = Config::from_source("x.optim", swa).unwrap();
+    text["config"] = serde_json::Value::String(config.fingerprint());
+    std::fs::write(&path, text.to_string()).unwrap();
+    let mut run = Run::new(&config);
+    let err = checkpoint_error(run.trainer.load(&path).unwrap_err());
+    assert!(
+        err.to_string().contains("the state has no average"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 const BASE: &str = "optimizer = adam(lr = 0.01)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\", lr = 0.005 }\nschedule = plateau(mode = min, factor = 0.5, patience = 1)\n";

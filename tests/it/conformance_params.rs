@@ -142,12 +142,71 @@ fn run(case: &Case) -> Vec<String> {
                 }
             }
         }
+        failures.extend(averaged_differences(
+            &case.name,
+            e,
+            &case.names,
+            &expected["averaged"],
+            expected["n_averaged"].get(e),
+            |n| {
+                trainer
+                    .averaged(n)
+                    .map(|v| v.iter().map(|&x| f64::from(x)).collect())
+            },
+            trainer.n_averaged(),
+        ));
         match &case.metrics {
             Some(m) => trainer.end_epoch_with(m[e]),
             None => trainer.end_epoch().unwrap(),
         }
         if failures.len() > 5 {
             break;
+        }
+    }
+    failures
+}
+
+/// The averaged parameters after epoch `e` against `AveragedModel`'s (`expected.averaged[e]`,
+/// `null` before the first update), to 1e-5 relative, and `n_averaged`. A case without
+/// averaging must have no average.
+fn averaged_differences(
+    name: &str,
+    e: usize,
+    names: &[String],
+    expected: &Value,
+    n_expected: Option<&Value>,
+    got: impl Fn(&str) -> Option<Vec<f64>>,
+    n_got: u64,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    let want_n = n_expected.and_then(Value::as_u64).unwrap_or(0);
+    if want_n != n_got {
+        failures.push(format!(
+            "{name}: epoch {e}: n_averaged {n_got}, PyTorch {want_n}"
+        ));
+    }
+    for n in names {
+        let want = expected
+            .get(e)
+            .filter(|v| !v.is_null())
+            .map(|v| numbers(&v[n]));
+        match (got(n), want) {
+            (None, None) => {}
+            (Some(got), Some(want)) => {
+                assert_eq!(got.len(), want.len(), "{name}: size of averaged {n}");
+                for (j, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                    if !close_param(g as f32, w) {
+                        failures.push(format!(
+                            "{name}: epoch {e} averaged {n}[{j}] = {g:e}, PyTorch {w:e}"
+                        ));
+                    }
+                }
+            }
+            (got, want) => failures.push(format!(
+                "{name}: epoch {e}: averaged {n} is {}, PyTorch's {}",
+                if got.is_some() { "set" } else { "unset" },
+                if want.is_some() { "set" } else { "unset" },
+            )),
         }
     }
     failures
@@ -204,8 +263,9 @@ fn every_new_optimizer_case_through_the_trainer_and_replay() {
     let cases = optimizer_cases();
     assert_eq!(
         cases.len(),
-        21,
-        "rprop, asgd, lion, lamb, muon (3 cases each), adafactor (4) and SWALR in `sequence` (2)"
+        23,
+        "rprop, asgd, lion, lamb, muon (3 cases each), adafactor (4), SWALR in `sequence` (2) \
+         and EMA averaging (2)"
     );
     let failures = differences(&cases);
     assert!(
@@ -281,7 +341,28 @@ fn check_replay(name: &str, json_path: &Path, optim_path: &Path) {
                 }
             }
         }
+        assert_eq!(
+            got.get("averaged").is_some(),
+            expected.get("averaged").is_some(),
+            "{name}: replay writes `averaged` exactly when the file declares an average"
+        );
         for e in 0..epochs {
+            let failures = averaged_differences(
+                name,
+                e,
+                &groups.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+                &expected["averaged"],
+                expected["n_averaged"].get(e),
+                |n| {
+                    let v = got["averaged"].get(e).filter(|v| !v.is_null())?;
+                    Some(numbers(&v[n]))
+                },
+                got["n_averaged"]
+                    .get(e)
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            );
+            assert!(failures.is_empty(), "{}", failures.join("\n"));
             for n in &groups {
                 let p = numbers(&got["params"][e][n]);
                 let want = numbers(&expected["params"][e][n]);

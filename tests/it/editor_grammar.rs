@@ -104,6 +104,9 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
     for name in optimc::expr::Func::NAMES {
         assert!(call("function", name), "function {name}");
     }
+    for name in ["swa", "ema"] {
+        assert!(call("average", name), "average {name}");
+    }
     assert!(!call("schedule", "steps"));
     // `run = per_step(...)`: the statement word and both steppings.
     for stepping in [optimc::Stepping::PerStep, optimc::Stepping::PerEpoch] {
@@ -112,7 +115,7 @@ fn every_optimizer_schedule_and_function_is_highlighted() {
     assert!(
         g["repository"]["statement-keyword"]
             .to_string()
-            .contains("optimizer|schedule|run"),
+            .contains("optimizer|schedule|run|average"),
         "the `run` statement"
     );
     let keywords = g["repository"]["keyword"].to_string();

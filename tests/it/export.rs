@@ -335,3 +335,35 @@ fn exclude_and_where_round_trip() {
     assert_eq!(json.matches("\"exclude\"").count(), 1, "{json}");
     assert_eq!(Config::from_json(&json).unwrap(), config);
 }
+
+#[test]
+fn an_average_round_trips_and_is_checked() {
+    let config = Config::from_source(
+        "a.optim",
+        "optimizer = sgd(lr = 0.1)\naverage = ema(decay = 0.99, start = 3)",
+    )
+    .unwrap();
+    let json = optimc::export::to_json(&config);
+    assert!(
+        json.contains(
+            "\"average\": {\n    \"kind\": \"ema\",\n    \"decay\": 0.99,\n    \"start\": 3\n  }"
+        ),
+        "{json}"
+    );
+    let toml = optimc::export::to_toml(&config);
+    assert!(
+        toml.contains("[average]\nkind = \"ema\"\ndecay = 0.99\nstart = 3\n"),
+        "{toml}"
+    );
+    assert_eq!(Config::from_toml(&toml).unwrap(), config);
+    let e = Config::from_toml(&toml.replace("decay = 0.99", "decay = 1.5")).unwrap_err();
+    assert!(
+        format!("{e:?}").contains("`decay` must be between 0 and 1"),
+        "{e:?}"
+    );
+    let e = Config::from_toml(&toml.replace("kind = \"ema\"", "kind = \"mean\"")).unwrap_err();
+    assert!(format!("{e:?}").contains("unknown variant `mean`"), "{e:?}");
+    // Without an average the serialized form (and so the fingerprint) has no `average` key.
+    let plain = Config::from_source("p.optim", "optimizer = sgd(lr = 0.1)").unwrap();
+    assert!(!optimc::export::to_json(&plain).contains("average"));
+}

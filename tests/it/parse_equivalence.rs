@@ -131,7 +131,9 @@ fn expressions(file: &File) -> Vec<&Expr> {
             Statement::Let { value, .. } | Statement::Schedule { value, .. } => {
                 subexpressions(value, &mut out)
             }
-            Statement::Optimizer { call, .. } | Statement::Run { call, .. } => call
+            Statement::Optimizer { call, .. }
+            | Statement::Run { call, .. }
+            | Statement::Average { call, .. } => call
                 .args
                 .iter()
                 .for_each(|a| subexpressions(&a.value, &mut out)),

@@ -589,3 +589,110 @@ fn swa_is_written_as_swa_utils_swalr() {
     );
     compile(&text);
 }
+
+#[test]
+fn an_average_becomes_an_averaged_model() {
+    let ema = snippet(
+        "optimizer = sgd(lr = 0.1)\nschedule = cosine(t_max = 10)\naverage = ema(decay = 0.99, start = 3)",
+    );
+    assert!(ema.contains("\nAVERAGE_START = 3\n"), "{ema}");
+    assert!(
+        ema.contains(
+            "    return torch.optim.swa_utils.AveragedModel(\n        model, \
+             multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.99)\n    )\n"
+        ),
+        "{ema}"
+    );
+    compile(&ema);
+    let swa = snippet("optimizer = sgd(lr = 0.1)\naverage = swa(start = 7)");
+    assert!(swa.contains("\nAVERAGE_START = 7\n"), "{swa}");
+    assert!(
+        swa.contains("    return torch.optim.swa_utils.AveragedModel(model)\n"),
+        "{swa}"
+    );
+    compile(&swa);
+    assert!(!snippet("optimizer = sgd(lr = 0.1)").contains("AveragedModel"));
+}
+
+/// Trains a module with one parameter per group (shaped as the case's) with the snippet's
+/// optimizer, scheduler and `averaged(model)`, on the case's gradients, updating the average
+/// after every step of epoch `AVERAGE_START` on; prints `{"lr", "averaged"}` as JSON.
+const AVERAGE_RUNNER: &str = r#"
+import importlib.util, json, sys
+import torch
+
+case = json.load(open(sys.argv[2]))
+spec = importlib.util.spec_from_file_location("snippet", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        for g in case["groups"]:
+            init = torch.tensor(case["init"][g["name"]], dtype=torch.float32)
+            self.register_parameter(g["name"], torch.nn.Parameter(init.reshape(g["shape"])))
+
+model = Model()
+optimizer, scheduler = module.build(model)
+averaged_model = module.averaged(model)
+lrs = [[] for _ in optimizer.param_groups]
+averaged = []
+for e in range(case["epochs"]):
+    for i, g in enumerate(optimizer.param_groups):
+        lrs[i].append(g["lr"])
+    for g in case["groups"]:
+        p = getattr(model, g["name"])
+        p.grad = torch.tensor(case["grads"][e][g["name"]], dtype=torch.float32).reshape(p.shape)
+    optimizer.step()
+    if e >= module.AVERAGE_START:
+        averaged_model.update_parameters(model)
+        averaged.append({g["name"]: getattr(averaged_model.module, g["name"]).detach().flatten().tolist()
+                         for g in case["groups"]})
+    else:
+        averaged.append(None)
+    if scheduler is not None:
+        scheduler.step()
+print(json.dumps({"lr": lrs, "averaged": averaged}))
+"#;
+
+/// The snippet of every recorded averaging case, run by real PyTorch, reproduces the recorded
+/// lrs and averaged parameters.
+#[test]
+#[ignore = "needs PyTorch: run by .ci/run, or `OPTIMC_PYTHON=venv/bin/python cargo test -- --ignored`"]
+fn averaged_snippets_reproduce_the_recorded_cases() {
+    let dir = scratch("torch-average");
+    let runner = dir.join("runner.py");
+    std::fs::write(&runner, AVERAGE_RUNNER).unwrap();
+    let mut ran = 0;
+    for name in ["swa_cos_sequential", "ema_averaged", "ema_start_cosine"] {
+        let case_dir = root().join("tests/conformance/optimizers");
+        let config = Config::from_path(case_dir.join(format!("{name}.optim"))).unwrap();
+        let file = dir.join(format!("{name}.py"));
+        std::fs::write(&file, to_pytorch(&config)).unwrap();
+        let json_path = case_dir.join(format!("{name}.json"));
+        let out = Command::new(torch_python())
+            .arg(&runner)
+            .arg(&file)
+            .arg(&json_path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        assert_eq!(got["lr"], case["expected"]["lr"], "{name}: lrs");
+        // The same torch computed both: equal to the bit.
+        assert_eq!(
+            got["averaged"], case["expected"]["averaged"],
+            "{name}: averaged"
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 3);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -11,6 +11,10 @@ fn stepping_allocates_nothing() {
         "optimizer = sgd(lr = 0.1, momentum = 0.9)\ngroup a { params = \"a\" }\ngroup b { params = \"b\", lr = 0.01 }\nschedule = cyclic(base_lr = 0.01, max_lr = 0.1, step_size_up = 3)\n",
         "optimizer = adam(lr = 0.01, amsgrad = true)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\nschedule = plateau(mode = min, factor = 0.5, patience = 1)\n",
         "optimizer = nadam(lr = 0.01)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\nschedule = step(step_size = 2, gamma = 0.5)\n",
+        // Averaging: the first update (a copy), then updates every step; and one starting
+        // inside the counted steps.
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\nschedule = sequence(cosine(t_max = 5), swa(swa_lr = 0.05, anneal_epochs = 3), milestones = [5])\naverage = swa(start = 0)\n",
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\naverage = ema(decay = 0.9, start = 3)\n",
     ];
     for source in sources {
         let config = Config::from_source("t.optim", source).unwrap();
@@ -39,6 +43,9 @@ fn stepping_allocates_nothing() {
             }
         });
         assert_eq!(count, 0, "{source}");
+        if config.average.is_some() {
+            assert!(trainer.n_averaged() > 10, "{source}");
+        }
     }
 }
 

@@ -67,6 +67,7 @@ fn warning_fixtures_render_helpful_warnings() {
 /// fixtures, every code). Every other fixture's JSON is checked field by field, not
 /// snapshotted, so that new fixtures need only their text snapshot.
 const JSON_SNAPSHOTS: &[&str] = &[
+    "average_unknown_kind.optim",
     "bool_written_as_number.optim",
     "cycle_momentum_adagrad.optim",
     "duplicate_argument.optim",

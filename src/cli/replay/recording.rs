@@ -126,6 +126,11 @@ impl Recording {
         out.write_all(b",\"params\":[")?;
         let mut grads: Vec<&[f32]> = Vec::with_capacity(self.names.len());
         let mut params = std::mem::take(&mut self.init);
+        // With `average = ...`, the averaged parameters after each epoch (`null` before the
+        // first update) follow the parameters in the output, so they are held until then.
+        let averaging = trainer.has_average();
+        let mut averaged: Vec<u8> = Vec::new();
+        let mut n_averaged: Vec<u64> = Vec::new();
         for e in 0..self.epochs {
             grads.clear();
             grads.extend(
@@ -150,6 +155,22 @@ impl Recording {
                 values: &params,
             };
             serde_json::to_writer(&mut *out, &snapshot).map_err(io::Error::from)?;
+            if averaging {
+                averaged.push(if e > 0 { b',' } else { b'[' });
+                let values: Option<Vec<&[f32]>> =
+                    self.names.iter().map(|n| trainer.averaged(n)).collect();
+                match values {
+                    Some(values) => {
+                        let snapshot = AveragedSnapshot {
+                            names: &self.names,
+                            values: &values,
+                        };
+                        serde_json::to_writer(&mut averaged, &snapshot).map_err(io::Error::from)?;
+                    }
+                    None => averaged.extend_from_slice(b"null"),
+                }
+                n_averaged.push(trainer.n_averaged());
+            }
             // One schedule step per replayed step, whatever the file's `run` says: each
             // step of the trace is one of the schedule's steps.
             match &self.metrics {
@@ -159,7 +180,18 @@ impl Recording {
             }
         }
         self.init = params;
-        out.write_all(b"]}\n")?;
+        out.write_all(b"]")?;
+        if averaging {
+            if averaged.is_empty() {
+                averaged.push(b'[');
+            }
+            averaged.push(b']');
+            out.write_all(b",\"averaged\":")?;
+            out.write_all(&averaged)?;
+            out.write_all(b",\"n_averaged\":")?;
+            serde_json::to_writer(&mut *out, &n_averaged).map_err(io::Error::from)?;
+        }
+        out.write_all(b"}\n")?;
         out.flush()?;
         Ok(())
     }
@@ -172,6 +204,23 @@ struct Snapshot<'a> {
 }
 
 impl serde::Serialize for Snapshot<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.names.len()))?;
+        for (name, values) in self.names.iter().zip(self.values) {
+            map.serialize_entry(name, &F32s(values))?;
+        }
+        map.end()
+    }
+}
+
+/// The averaged parameters after one epoch, as `{name: [values]}`.
+struct AveragedSnapshot<'a> {
+    names: &'a [String],
+    values: &'a [&'a [f32]],
+}
+
+impl serde::Serialize for AveragedSnapshot<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(Some(self.names.len()))?;
