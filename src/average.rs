@@ -83,10 +83,18 @@ impl Averager {
     /// This average with a saved state put in its place: `n_averaged` updates and, when that
     /// is above 0, `values` (one per parameter, in registration order, moved in). `Err` says
     /// why the state does not fit; `self` is not changed either way.
-    pub fn restored(&self, n_averaged: u64, values: Option<Vec<Vec<f32>>>) -> Result<Averager, String> {
+    pub fn restored(
+        &self,
+        n_averaged: u64,
+        values: Option<Vec<Vec<f32>>>,
+    ) -> Result<Averager, String> {
         let values = match values {
             None if n_averaged == 0 => self.values.iter().map(|v| vec![0.0; v.len()]).collect(),
-            None => return Err(format!("the average holds {n_averaged} updates but no values")),
+            None => {
+                return Err(format!(
+                    "the average holds {n_averaged} updates but no values"
+                ))
+            }
             Some(v) if n_averaged == 0 && !v.is_empty() => {
                 return Err("the average has values but no update".into())
             }
@@ -115,7 +123,6 @@ impl Averager {
             values,
             n_averaged,
         })
-    }
     }
 }
 
@@ -193,7 +200,9 @@ mod tests {
         assert_eq!(b.values(1).unwrap()[0].to_bits(), (-0.0f32).to_bits());
         assert_eq!(a.n_averaged(), 0);
         assert!(a.restored(3, None).is_err());
-        assert!(a.restored(0, Some(vec![vec![1.0, 2.0], vec![3.0]])).is_err());
+        assert!(a
+            .restored(0, Some(vec![vec![1.0, 2.0], vec![3.0]]))
+            .is_err());
         assert!(a.restored(1, Some(vec![vec![1.0], vec![3.0]])).is_err());
         assert!(a.restored(1, Some(vec![vec![1.0, 2.0]])).is_err());
         assert_eq!(a.restored(0, None).unwrap().n_averaged(), 0);

@@ -1125,7 +1125,9 @@ impl Trainer {
     ) -> Option<String> {
         let Some(a) = self.average() else {
             return n_averaged.filter(|&n| n > 0).map(|n| {
-                format!("the saved average ({n} updates) is dropped: the configuration declares none")
+                format!(
+                    "the saved average ({n} updates) is dropped: the configuration declares none"
+                )
             });
         };
         let kind = a.config().name();

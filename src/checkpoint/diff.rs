@@ -305,7 +305,10 @@ mod tests {
     #[test]
     fn an_average_added_removed_and_changed() {
         let ema = format!("{BASE}average = ema(decay = 0.999)\n");
-        assert_eq!(diff(&config(BASE), &config(&ema)).changes, ["average added: ema"]);
+        assert_eq!(
+            diff(&config(BASE), &config(&ema)).changes,
+            ["average added: ema"]
+        );
         assert_eq!(
             diff(&config(&ema), &config(BASE)).changes,
             ["average removed (was ema)"]
@@ -316,6 +319,9 @@ mod tests {
             ["average ema: decay 0.999 -> 0.9999"]
         );
         let swa = format!("{BASE}average = swa(start = 10)\n");
-        assert_eq!(diff(&config(&ema), &config(&swa)).changes, ["average: ema -> swa"]);
+        assert_eq!(
+            diff(&config(&ema), &config(&swa)).changes,
+            ["average: ema -> swa"]
+        );
     }
 }

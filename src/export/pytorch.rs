@@ -25,8 +25,8 @@
 
 use crate::ast::{BinaryOp, UnaryOp};
 use crate::config::{
-    AverageConfig, Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig, Stepping,
-    WarmupClock, WarmupShape,
+    AverageConfig, Config, Hyperparams, OptionName, OptionValue, PerGroup, ScheduleConfig,
+    Stepping, WarmupClock, WarmupShape,
 };
 use crate::expr::{Func, Lambda, NodeKind, NodeRef, UnaryFn};
 use crate::schedule::named::PyRule;
