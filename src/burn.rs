@@ -317,6 +317,7 @@ impl BurnTrainer {
             data: &mut self.data,
             grad_values: &mut self.grads,
             has_grad: &mut self.has_grad,
+            all_values: self.trainer.averaging_due(),
             unregistered: Vec::new(),
             failed: None,
         };
@@ -404,6 +405,9 @@ struct Read<'a> {
     unregistered: Vec<String>,
     /// The first failure to read a value.
     failed: Option<BurnError>,
+    /// Whether to read the values of parameters without a gradient too: the average
+    /// (`average = ...`) reads every parameter.
+    all_values: bool,
 }
 
 impl ModuleVisitor for Read<'_> {
@@ -424,6 +428,15 @@ impl ModuleVisitor for Read<'_> {
             return;
         }
         let Some(grad) = self.grads.remove::<D>(param.id) else {
+            if self.all_values {
+                if let Err(message) = copy_out(&param.base(), &mut self.data[i]) {
+                    self.failed = Some(BurnError::Read {
+                        name: self.path.join("."),
+                        what: "the values",
+                        message,
+                    });
+                }
+            }
             return;
         };
         let read = copy_out(&grad, &mut self.grad_values[i])

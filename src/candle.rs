@@ -235,6 +235,8 @@ impl CandleTrainer {
     /// write a parameter back (the `Var`s before it in registration order are already updated
     /// then).
     pub fn step(&mut self, grads: &GradStore) -> Result<(), Error> {
+        // The average (`average = ...`) reads every parameter, those without a gradient too.
+        let averaging = self.trainer.averaging_due();
         for (i, var) in self.vars.iter().enumerate() {
             let name = &self.trainer.params()[i].0;
             self.has_grad[i] = match grads.get(var) {
@@ -260,7 +262,20 @@ impl CandleTrainer {
                     })?;
                     true
                 }
-                None => false,
+                None => {
+                    if averaging {
+                        copy_out(var, &mut self.data[i]).map_err(|found| match found {
+                            Problem::Candle(source) => CandleError::Candle {
+                                name: name.clone(),
+                                source,
+                            },
+                            Problem::Unsupported(why) => CandleError::Unsupported {
+                                vars: vec![(name.clone(), why)],
+                            },
+                        })?;
+                    }
+                    false
+                }
             };
         }
         let mut params = reuse(std::mem::take(&mut self.scratch));

@@ -188,7 +188,18 @@ impl Trainer {
     /// (the candle and burn layers), so names need no check.
     #[cfg(any(feature = "candle", feature = "burn"))]
     pub(crate) fn step_registered(&mut self, params: &mut [ParamMut<'_>]) -> Result<(), Error> {
-        Ok(self.optimizer.step(params)?)
+        self.optimizer.step(params)?;
+        self.update_average(params);
+        Ok(())
+    }
+
+    /// Whether the next [`step`](Self::step) updates the average, which then reads every
+    /// parameter's values, those without a gradient included.
+    #[cfg(any(feature = "candle", feature = "burn"))]
+    pub(crate) fn averaging_due(&self) -> bool {
+        self.average
+            .as_ref()
+            .is_some_and(|a| a.averages(self.schedule.epoch()))
     }
 
     /// When the schedule steps: [`Stepping::PerStep`] where the file declares

@@ -241,23 +241,141 @@ fn averages_and_swa_schedules_resume_bit_identically() {
     }
     // A state without the average is refused by a trainer that has one.
     let dir = tmp_dir("average_mismatch");
-    let path = dir.join("state.json");
     let plain = swa.replace("average = swa(start = 4)\n", "");
-    let (_, saved_plain) = saved(&plain, &dir);
-    assert_eq!(saved_plain, path);
-    let mut text: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (_, path) = saved(&plain, &dir);
     // The fingerprints differ too: make them agree, so that the average itself is refused.
     let config = Config::from_source("x.optim", swa).unwrap();
-    text["config"] = serde_json::Value::String(config.fingerprint());
-    std::fs::write(&path, text.to_string()).unwrap();
+    let plain_fingerprint = Config::from_source("x.optim", &plain)
+        .unwrap()
+        .fingerprint();
+    let bytes = edit_header(&std::fs::read(&path).unwrap(), |t| {
+        t.replace(&plain_fingerprint, &config.fingerprint())
+    });
+    std::fs::write(&path, bytes).unwrap();
     let mut run = Run::new(&config);
+    let before = run.trainer.checkpoint();
     let err = checkpoint_error(run.trainer.load(&path).unwrap_err());
     assert!(
-        err.to_string().contains("the state has no average"),
+        err.to_string().contains("but the state has no average"),
         "{err}"
     );
+    assert_eq!(run.trainer.checkpoint(), before);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The averaged copy is saved as tensors `average/{parameter}`, shaped as the parameter, and
+/// `n_averaged` in the header; before the first update there are no such tensors. A
+/// checkpoint read and written again keeps them, and resumes.
+#[test]
+fn averages_are_tensors_and_their_count_is_in_the_header() {
+    let source = "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\naverage = ema(decay = 0.9, start = 2)\n";
+    let config = Config::from_source("x.optim", source).unwrap();
+    let dir = tmp_dir("average_tensors");
+    let path = dir.join("state.safetensors");
+    let mut run = Run::new(&config);
+    run.epoch(0);
+    run.trainer.save(&path).unwrap();
+    let c = optimc::checkpoint::Checkpoint::read(&path).unwrap();
+    assert_eq!(c.n_averaged, Some(0));
+    assert!(c.tensors.is_empty(), "{:?}", c.tensors.keys());
+    run.epoch(1);
+    run.epoch(2);
+    run.epoch(3);
+    assert_eq!(
+        run.trainer.n_averaged(),
+        4,
+        "two steps in each of epochs 2 and 3"
+    );
+    run.trainer.save(&path).unwrap();
+    assert!(header_text(&path).contains("\"n_averaged\":4"));
+    assert!(!header_text(&path).contains("average/"));
+    let c = optimc::checkpoint::Checkpoint::read(&path).unwrap();
+    let names: Vec<&str> = c.tensors.keys().map(String::as_str).collect();
+    assert_eq!(names, ["average/a.weight", "average/b.weight"]);
+    assert_eq!(c.tensors["average/b.weight"].shape, [2, 4]);
+    assert_eq!(
+        c.tensors["average/a.weight"].values,
+        run.trainer.averaged("a.weight").unwrap()
+    );
+    assert_eq!(c, run.trainer.checkpoint());
+    let again = dir.join("again.safetensors");
+    c.write(&again).unwrap();
+    let mut resumed = Run::new(&config);
+    resumed.trainer.load(&again).unwrap();
+    assert_eq!(resumed.trainer.checkpoint(), run.trainer.checkpoint());
+    // A caller's tensor may not take the averaged parameters' names.
+    let values: Vec<&[f32]> = run.values.iter().map(Vec::as_slice).collect();
+    let plain = Config::from_source("p.optim", "optimizer = sgd(lr = 0.1)").unwrap();
+    let t = Trainer::new(&plain, &[("average/x", 2)]).unwrap();
+    let err = t
+        .save_with_params(dir.join("x.safetensors"), &[&values[0][..2]])
+        .unwrap_err();
+    assert!(err.to_string().contains("`average/`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `load_changed` keeps the average when its kind stays (a new decay applies from the next
+/// update), starts it empty for another kind or one newly declared, drops one no longer
+/// declared; each is a note.
+#[test]
+fn load_changed_keeps_an_average_of_the_same_kind() {
+    let ema = "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\" }\naverage = ema(decay = 0.9)\n";
+    let dir = tmp_dir("average_changed");
+    let (run, path) = saved(ema, &dir);
+    let n = run.trainer.n_averaged();
+    assert_eq!(n, 6);
+    let load = |source: &str| {
+        let config = Config::from_source("y.optim", source).unwrap();
+        let mut t = Run::new(&config);
+        let d = t.trainer.load_changed(&path).unwrap();
+        (t, d)
+    };
+    let (t, d) = load(&ema.replace("0.9", "0.99"));
+    assert_eq!(d.changes, ["average ema: decay 0.9 -> 0.99"]);
+    assert!(
+        d.notes
+            .contains(&"the average (ema) continues from its 6 saved updates".to_string()),
+        "{d}"
+    );
+    assert_eq!(t.trainer.n_averaged(), n);
+    assert_eq!(
+        t.trainer.averaged("b.weight"),
+        run.trainer.averaged("b.weight")
+    );
+    let (t, d) = load(&ema.replace("ema(decay = 0.9)", "swa(start = 0)"));
+    assert_eq!(d.changes, ["average: ema -> swa"]);
+    assert!(
+        d.notes
+            .contains(&"the average starts empty: it was ema, it is swa".to_string()),
+        "{d}"
+    );
+    assert_eq!(
+        (t.trainer.n_averaged(), t.trainer.averaged("a.weight")),
+        (0, None)
+    );
+    let plain = ema.replace("average = ema(decay = 0.9)\n", "");
+    let (t, d) = load(&plain);
+    assert_eq!(d.changes, ["average removed (was ema)"]);
+    assert!(
+        d.notes.contains(
+            &"the saved average (6 updates) is dropped: the configuration declares none"
+                .to_string()
+        ),
+        "{d}"
+    );
+    assert!(!t.trainer.has_average());
+    let (_, plain_path) = saved(&plain, &tmp_dir("average_changed_plain"));
+    let config = Config::from_source("y.optim", ema).unwrap();
+    let mut t = Run::new(&config);
+    let d = t.trainer.load_changed(&plain_path).unwrap();
+    assert_eq!(d.changes, ["average added: ema"]);
+    assert!(
+        d.notes
+            .contains(&"the average (ema) starts empty: the state file holds none".to_string()),
+        "{d}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(tmp_dir("average_changed_plain"));
 }
 
 const BASE: &str = "optimizer = adam(lr = 0.01)\ngroup a { params = \"a.*\" }\ngroup b { params = \"b.*\", lr = 0.005 }\nschedule = plateau(mode = min, factor = 0.5, patience = 1)\n";
