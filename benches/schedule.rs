@@ -24,7 +24,7 @@ fn schedules(c: &mut Criterion) {
                         }
                     } else {
                         for _ in 0..common::SCHEDULE_STEPS {
-                            s.step();
+                            s.step().expect("no plateau");
                         }
                     }
                     black_box(s.lrs()[0])

@@ -223,7 +223,7 @@ impl Paths {
                     // The worst case for `plateau`: a metric that never improves.
                     schedule.step_with(0.0);
                 } else {
-                    schedule.step();
+                    schedule.step_counting_plateaus(); // no plateau here
                 }
             }
         }

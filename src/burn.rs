@@ -8,8 +8,10 @@
 //!   `ParamGroup::from_path` names them). The names are matched against the groups' `params`
 //!   patterns, so every per-group option (lr, weight decay, momentum, betas, ...) applies;
 //!   [`step`](BurnTrainer::step) takes the `GradientsParams` of a backward pass, as burn's
-//!   optimizers do, and returns the updated module; [`end_epoch`](BurnTrainer::end_epoch) steps
-//!   the schedule. The optimizers and schedules are optimc's own (PyTorch's arithmetic, bit for
+//!   optimizers do, and returns the updated module; [`end_batch`](BurnTrainer::end_batch) after
+//!   every step and [`end_epoch`](BurnTrainer::end_epoch) after every epoch step the schedule
+//!   where the file says (`run = per_step(...)`: after every batch; else once per epoch; see
+//!   [`Trainer`]'s loop). The optimizers and schedules are optimc's own (PyTorch's arithmetic, bit for
 //!   bit): this layer only copies values between the module's tensors and the trainer, so an f32
 //!   parameter ends up with exactly the values the plain [`Trainer`] gives the same numbers.
 //! - **[`BurnSchedule`]: only the lrs, for burn's optimizers.** A group's schedule as burn's
@@ -84,7 +86,8 @@
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::optim::{Optimizer, ParamMut};
+use crate::host::{unsupported_message, HostBuffers};
+use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 use crate::train::Trainer;
 use ::burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
@@ -101,7 +104,7 @@ use std::collections::HashMap;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum BurnError {
     /// Some parameters are not f32, bf16 or f16 tensors. Lists all of them.
-    #[error("{}", unsupported_message(.params))]
+    #[error("{}", unsupported_message("parameter", .params))]
     #[diagnostic(
         code(optimc::burn_unsupported_param),
         help("optimc's optimizers step f32, bf16 and f16 parameters: build the module with one of those float dtypes")
@@ -151,22 +154,6 @@ pub enum BurnError {
         help("drive this schedule with `BurnTrainer::end_epoch_with(metric)` (or `Trainer::end_epoch_with`), or use a schedule without `plateau`")
     )]
     MetricNeeded,
-}
-
-fn unsupported_message(params: &[(String, String)]) -> String {
-    let list = params
-        .iter()
-        .map(|(n, why)| format!("`{n}` ({why})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if params.len() == 1 {
-        format!("parameter {list} cannot be trained by optimc")
-    } else {
-        format!(
-            "{} parameters cannot be trained by optimc: {list}",
-            params.len()
-        )
-    }
 }
 
 fn unregistered_message(params: &[String]) -> String {
@@ -239,15 +226,8 @@ pub struct BurnTrainer {
     trainer: Trainer,
     /// Each registered parameter's position, by id.
     index: HashMap<ParamId, usize>,
-    /// Per parameter: its values, copied in before and out after each step.
-    data: Vec<Vec<f32>>,
-    /// Per parameter: its gradient of the current step.
-    grads: Vec<Vec<f32>>,
-    /// Per parameter: whether the current step has a gradient for it.
-    has_grad: Vec<bool>,
-    /// Always empty: the allocation of the `ParamMut` list handed to the trainer, kept between
-    /// steps.
-    scratch: Vec<ParamMut<'static>>,
+    /// Per parameter: its values and gradient as f32, for the step.
+    host: HostBuffers,
 }
 
 impl BurnTrainer {
@@ -287,14 +267,10 @@ impl BurnTrainer {
             .map(|p| (p.path.as_str(), p.shape.as_slice()))
             .collect();
         let trainer = Trainer::with_shapes(config, &shapes)?;
-        let sizes = || found.iter().map(|p| p.shape.iter().product::<usize>());
         Ok(BurnTrainer {
             trainer,
             index,
-            data: sizes().map(|n| vec![0.0; n]).collect(),
-            grads: sizes().map(|n| vec![0.0; n]).collect(),
-            has_grad: vec![false; found.len()],
-            scratch: Vec::with_capacity(found.len()),
+            host: HostBuffers::new(found.iter().map(|p| p.shape.iter().product::<usize>())),
         })
     }
 
@@ -309,14 +285,14 @@ impl BurnTrainer {
     /// [`Step`](crate::error::ErrorKind::Step) kind if a gradient has the wrong number of values;
     /// the optimizer state is unchanged then, and `module` is the caller's still.
     pub fn step<M: Module>(&mut self, module: &M, grads: GradientsParams) -> Result<M, Error> {
-        self.has_grad.iter_mut().for_each(|h| *h = false);
+        self.host.has_grad.iter_mut().for_each(|h| *h = false);
         let mut read = Read {
             path: Vec::new(),
             index: &self.index,
             grads,
-            data: &mut self.data,
-            grad_values: &mut self.grads,
-            has_grad: &mut self.has_grad,
+            data: &mut self.host.data,
+            grad_values: &mut self.host.grads,
+            has_grad: &mut self.host.has_grad,
             all_values: self.trainer.averaging_due(),
             unregistered: Vec::new(),
             failed: None,
@@ -332,63 +308,19 @@ impl BurnTrainer {
         if let Some(e) = failed {
             return Err(e.into());
         }
-        let mut params = reuse(std::mem::take(&mut self.scratch));
-        params.extend(
-            self.data
-                .iter_mut()
-                .zip(&self.grads)
-                .zip(&self.has_grad)
-                .map(|((data, grad), &has)| ParamMut {
-                    data,
-                    grad: has.then_some(grad.as_slice()),
-                    name: None,
-                }),
-        );
-        let stepped = self.trainer.step_registered(&mut params);
-        params.clear();
-        self.scratch = reuse(params);
-        stepped?;
+        self.host.step(&mut self.trainer)?;
         Ok(module.clone().map(&mut Write {
             index: &self.index,
-            data: &self.data,
-            has_grad: &self.has_grad,
+            data: &self.host.data,
+            has_grad: &self.host.has_grad,
         }))
     }
 
-    /// Ends the epoch: one schedule step, then the new lrs (and cycled momenta) go into the
-    /// optimizer ([`Trainer::end_epoch`]).
-    ///
-    /// # Errors
-    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) for a schedule with a
-    /// `plateau`: use [`end_epoch_with`](Self::end_epoch_with).
-    pub fn end_epoch(&mut self) -> Result<(), Error> {
-        self.trainer.end_epoch()
-    }
-
-    /// Ends the epoch with the metric a `plateau` watches ([`Trainer::end_epoch_with`]).
-    pub fn end_epoch_with(&mut self, metric: f64) {
-        self.trainer.end_epoch_with(metric);
-    }
-
-    /// The lr in force of every group, in group order.
-    pub fn lrs(&self) -> &[f64] {
-        self.trainer.lrs()
-    }
+    crate::host::trainer_loop_calls!();
 
     /// The registered parameters' paths, in registration order (the trainer's parameter order).
     pub fn param_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.trainer.params().iter().map(|(name, _)| name.as_str())
-    }
-
-    /// The underlying [`Trainer`]: optimizer (which group each parameter is in:
-    /// [`Optimizer::group_of`]), schedule, epoch, momentum, `save`.
-    pub fn trainer(&self) -> &Trainer {
-        &self.trainer
-    }
-
-    /// The underlying [`Trainer`], e.g. to `load` a state file saved by it, or to `set_lr`.
-    pub fn trainer_mut(&mut self) -> &mut Trainer {
-        &mut self.trainer
     }
 }
 
@@ -513,15 +445,6 @@ fn replace<const D: usize>(old: Tensor<D>, values: &[f32], id: ParamId) -> Tenso
     new
 }
 
-/// An empty `Vec` with the allocation of `v` (which must be empty), for another lifetime (see
-/// the candle layer's `reuse`).
-// `filter_map` changes the element's lifetime, which `filter` cannot.
-#[allow(clippy::unnecessary_filter_map)]
-fn reuse<'b>(v: Vec<ParamMut<'_>>) -> Vec<ParamMut<'b>> {
-    debug_assert!(v.is_empty());
-    v.into_iter().filter_map(|_| None).collect()
-}
-
 /// One group's schedule as burn's `LrScheduler`: each [`step`](LrScheduler::step) returns the
 /// lr in force, then steps the schedule, as burn's own schedulers do (the first `step()` gives
 /// the initial lr). So the `k`-th call (from 0) gives what [`Schedule::lrs`] gives after `k`
@@ -600,7 +523,8 @@ const STEPS: &str = "steps";
 impl LrScheduler for BurnSchedule {
     fn step(&mut self) -> f64 {
         let lr = self.lr();
-        self.schedule.step();
+        // No plateau: `BurnSchedule::new` refused it.
+        self.schedule.step_counting_plateaus();
         lr
     }
 
@@ -615,7 +539,7 @@ impl LrScheduler for BurnSchedule {
         if let Some(steps) = record.scalar::<u64>(STEPS) {
             self.schedule = self.initial.clone();
             for _ in 0..steps {
-                self.schedule.step();
+                self.schedule.step_counting_plateaus();
             }
         }
     }

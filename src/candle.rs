@@ -82,7 +82,7 @@
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::optim::ParamMut;
+use crate::host::{unsupported_message, HostBuffers};
 use crate::train::Trainer;
 use candle_core::{
     backprop::GradStore, CpuStorage, DType, InplaceOp1, Layout, Storage, Tensor, Var, WithDType,
@@ -97,7 +97,7 @@ use candle_core::{
 pub enum CandleError {
     /// Some `Var`s are not f32, bf16 or f16 tensors on the CPU, stored contiguously. Lists all
     /// of them.
-    #[error("{}", unsupported_message(.vars))]
+    #[error("{}", unsupported_message("Var", .vars))]
     #[diagnostic(
         code(optimc::candle_unsupported_var),
         help("optimc's optimizers step f32, bf16 and f16 values on the CPU: build the model on `Device::Cpu` with one of those dtypes (e.g. `VarBuilder::from_varmap(&varmap, DType::BF16, &Device::Cpu)`), and make a non-contiguous tensor contiguous before `Var::from_tensor`")
@@ -130,34 +130,14 @@ pub enum CandleError {
     },
 }
 
-fn unsupported_message(vars: &[(String, String)]) -> String {
-    let list = vars
-        .iter()
-        .map(|(n, why)| format!("`{n}` ({why})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if vars.len() == 1 {
-        format!("Var {list} cannot be trained by optimc")
-    } else {
-        format!("{} Vars cannot be trained by optimc: {list}", vars.len())
-    }
-}
-
 /// A [`Trainer`] stepping candle `Var`s from a `GradStore`. See the [module documentation](self).
 #[derive(Debug)]
 pub struct CandleTrainer {
     trainer: Trainer,
     /// The registered `Var`s, in registration order (the trainer's parameter order).
     vars: Vec<Var>,
-    /// Per `Var`: its values, copied in before and out after each step.
-    data: Vec<Vec<f32>>,
-    /// Per `Var`: its gradient of the current step.
-    grads: Vec<Vec<f32>>,
-    /// Per `Var`: whether the current step has a gradient for it.
-    has_grad: Vec<bool>,
-    /// Always empty: the allocation of the `ParamMut` list handed to [`Trainer::step`], kept
-    /// between steps.
-    scratch: Vec<ParamMut<'static>>,
+    /// Per `Var`: its values and gradient as f32, for the step.
+    host: HostBuffers,
 }
 
 impl CandleTrainer {
@@ -200,10 +180,7 @@ impl CandleTrainer {
         let trainer = Trainer::with_shapes(config, &params)?;
         Ok(CandleTrainer {
             trainer,
-            data: vars.iter().map(|v| vec![0.0; v.elem_count()]).collect(),
-            grads: vars.iter().map(|v| vec![0.0; v.elem_count()]).collect(),
-            has_grad: vec![false; vars.len()],
-            scratch: Vec::with_capacity(vars.len()),
+            host: HostBuffers::new(vars.iter().map(|v| v.elem_count())),
             vars,
         })
     }
@@ -239,9 +216,9 @@ impl CandleTrainer {
         let averaging = self.trainer.averaging_due();
         for (i, var) in self.vars.iter().enumerate() {
             let name = &self.trainer.params()[i].0;
-            self.has_grad[i] = match grads.get(var) {
+            self.host.has_grad[i] = match grads.get(var) {
                 Some(grad) => {
-                    copy_out(grad, &mut self.grads[i]).map_err(|found| match found {
+                    copy_out(grad, &mut self.host.grads[i]).map_err(|found| match found {
                         Problem::Candle(source) => CandleError::Candle {
                             name: name.clone(),
                             source,
@@ -251,7 +228,7 @@ impl CandleTrainer {
                             found,
                         },
                     })?;
-                    copy_out(var, &mut self.data[i]).map_err(|found| match found {
+                    copy_out(var, &mut self.host.data[i]).map_err(|found| match found {
                         Problem::Candle(source) => CandleError::Candle {
                             name: name.clone(),
                             source,
@@ -264,7 +241,7 @@ impl CandleTrainer {
                 }
                 None => {
                     if averaging {
-                        copy_out(var, &mut self.data[i]).map_err(|found| match found {
+                        copy_out(var, &mut self.host.data[i]).map_err(|found| match found {
                             Problem::Candle(source) => CandleError::Candle {
                                 name: name.clone(),
                                 source,
@@ -278,25 +255,10 @@ impl CandleTrainer {
                 }
             };
         }
-        let mut params = reuse(std::mem::take(&mut self.scratch));
-        params.extend(
-            self.data
-                .iter_mut()
-                .zip(&self.grads)
-                .zip(&self.has_grad)
-                .map(|((data, grad), &has)| ParamMut {
-                    data,
-                    grad: has.then_some(grad.as_slice()),
-                    name: None,
-                }),
-        );
-        let stepped = self.trainer.step_registered(&mut params);
-        params.clear();
-        self.scratch = reuse(params);
-        stepped?;
+        self.host.step(&mut self.trainer)?;
         for (i, var) in self.vars.iter().enumerate() {
-            if self.has_grad[i] {
-                var.inplace_op1(&WriteBack(&self.data[i]))
+            if self.host.has_grad[i] {
+                var.inplace_op1(&WriteBack(&self.host.data[i]))
                     .map_err(|source| CandleError::Candle {
                         name: self.trainer.params()[i].0.clone(),
                         source,
@@ -306,61 +268,7 @@ impl CandleTrainer {
         Ok(())
     }
 
-    /// When the schedule steps ([`Trainer::stepping`]): per step (`run = per_step(...)`, at
-    /// [`end_batch`](Self::end_batch)) or per epoch (at [`end_epoch`](Self::end_epoch)).
-    pub fn stepping(&self) -> crate::Stepping {
-        self.trainer.stepping()
-    }
-
-    /// Ends a batch: call it after every [`step`](Self::step); the schedule step where the
-    /// file steps per step ([`Trainer::end_batch`]).
-    ///
-    /// # Errors
-    /// As [`Trainer::end_batch`].
-    pub fn end_batch(&mut self) -> Result<(), Error> {
-        self.trainer.end_batch()
-    }
-
-    /// [`end_batch`](Self::end_batch) with the metric a per-step `plateau` watches
-    /// ([`Trainer::end_batch_with`]).
-    pub fn end_batch_with(&mut self, metric: f64) {
-        self.trainer.end_batch_with(metric);
-    }
-
-    /// Ends the epoch: the schedule step where the file steps per epoch (the default), then
-    /// the new lrs (and cycled momenta) go into the optimizer ([`Trainer::end_epoch`]).
-    ///
-    /// # Errors
-    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) for a schedule with a
-    /// `plateau`: use [`end_epoch_with`](Self::end_epoch_with);
-    /// [`ErrorKind::BatchesNotEnded`](crate::error::ErrorKind::BatchesNotEnded) for a file
-    /// stepped per step whose epoch ended no batch.
-    pub fn end_epoch(&mut self) -> Result<(), Error> {
-        self.trainer.end_epoch()
-    }
-
-    /// Ends the epoch with the metric a `plateau` watches ([`Trainer::end_epoch_with`]).
-    pub fn end_epoch_with(&mut self, metric: f64) {
-        self.trainer.end_epoch_with(metric);
-    }
-
-    /// One schedule step now, whatever the file declares ([`Trainer::step_schedule`]).
-    ///
-    /// # Errors
-    /// As [`Trainer::step_schedule`].
-    pub fn step_schedule(&mut self) -> Result<(), Error> {
-        self.trainer.step_schedule()
-    }
-
-    /// One schedule step now with a `plateau`'s metric ([`Trainer::step_schedule_with`]).
-    pub fn step_schedule_with(&mut self, metric: f64) {
-        self.trainer.step_schedule_with(metric);
-    }
-
-    /// The lr in force of every group, in group order.
-    pub fn lrs(&self) -> &[f64] {
-        self.trainer.lrs()
-    }
+    crate::host::trainer_loop_calls!();
 
     /// The registered `Var`s with their names, in registration order.
     pub fn vars(&self) -> impl Iterator<Item = (&str, &Var)> + '_ {
@@ -422,16 +330,6 @@ impl CandleTrainer {
                 })?;
         }
         Ok(())
-    }
-
-    /// The underlying [`Trainer`]: optimizer, schedule, epoch, momentum, `save`.
-    pub fn trainer(&self) -> &Trainer {
-        &self.trainer
-    }
-
-    /// The underlying [`Trainer`], e.g. to `load` a state file saved by it.
-    pub fn trainer_mut(&mut self) -> &mut Trainer {
-        &mut self.trainer
     }
 }
 
@@ -604,14 +502,4 @@ impl InplaceOp1 for WriteBack<'_> {
         }
         Ok(())
     }
-}
-
-/// An empty `Vec` with the allocation of `v` (which must be empty), for another lifetime: the
-/// standard library collects an empty `vec::IntoIter` into a `Vec` of an element type of the same
-/// size in place, so no allocation happens (pinned by `tests/it/candle.rs`).
-// `filter_map` changes the element's lifetime, which `filter` cannot.
-#[allow(clippy::unnecessary_filter_map)]
-fn reuse<'b>(v: Vec<ParamMut<'_>>) -> Vec<ParamMut<'b>> {
-    debug_assert!(v.is_empty());
-    v.into_iter().filter_map(|_| None).collect()
 }

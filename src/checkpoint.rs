@@ -1250,7 +1250,7 @@ impl Trainer {
                 )));
             }
             for _ in 0..c.epoch {
-                schedule.step();
+                schedule.step_counting_plateaus(); // no plateau: checked above
             }
             let lrs: Vec<String> = self
                 .config()

@@ -78,12 +78,13 @@ pub enum ErrorKind {
     #[error(transparent)]
     #[diagnostic(code(optimc::state_schedule))]
     ScheduleState(StateMismatch),
-    /// [`Trainer::end_epoch`](crate::Trainer::end_epoch) on a schedule with a `plateau`, which
-    /// needs the epoch's metric; the schedule did not step.
-    #[error("the schedule has a `plateau`, which needs the epoch's metric: `end_epoch()` would leave its lr frozen")]
+    /// [`Trainer::end_epoch`](crate::Trainer::end_epoch) (or another step without a metric:
+    /// [`Schedule::step`](crate::Schedule::step), `end_batch`, `step_schedule`) on a schedule
+    /// with a `plateau`, which needs the metric it watches; the schedule did not step.
+    #[error("the schedule has a `plateau`, which needs the epoch's metric: a step without it would leave its lr frozen")]
     #[diagnostic(
         code(optimc::metric_needed),
-        help("call `end_epoch_with(metric)` at the end of every epoch instead, with the value the plateau watches (e.g. the validation loss); the schedule did not step")
+        help("call `end_epoch_with(metric)` at the end of every epoch instead (`end_batch_with` for a per-step file, `Schedule::step_with` on a bare schedule), with the value the plateau watches (e.g. the validation loss); the schedule did not step")
     )]
     MetricNeeded,
     /// [`Trainer::end_epoch`](crate::Trainer::end_epoch) on a file that steps its schedule per

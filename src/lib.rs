@@ -119,6 +119,8 @@ pub mod candle;
 #[cfg(feature = "burn")]
 #[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
 pub mod burn;
+#[cfg(any(feature = "candle", feature = "burn"))]
+mod host;
 
 pub use config::{Config, Stepping};
 pub use diagnostic::{Diagnostic, Diagnostics};

@@ -218,7 +218,7 @@ impl Trainer {
     /// `plateau` ([`Schedule::needs_metric`]), alone or inside a `chain` or `sequence`: it needs
     /// [`step_schedule_with`](Self::step_schedule_with) and the metric. Nothing steps then.
     pub fn step_schedule(&mut self) -> Result<(), Error> {
-        self.schedule.try_step()?;
+        self.schedule.step()?;
         self.sync();
         Ok(())
     }

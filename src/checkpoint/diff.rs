@@ -1,7 +1,8 @@
 //! What changed between the configuration a state file was saved with and another one, in
 //! words: [`Checkpoint::diff`](super::Checkpoint::diff) and [`ConfigDiff`].
 
-use crate::config::{AverageConfig, Config, GroupConfig, OptionName};
+use crate::config::{AverageConfig, Config, GroupConfig, NdimRange, OptionName, Run};
+use crate::diagnostic::text::format_number;
 use crate::schedule::ScheduleConfig;
 use serde_json::Value;
 use std::fmt;
@@ -96,6 +97,30 @@ pub(crate) fn diff(old: &Config, new: &Config) -> ConfigDiff {
                 patterns(&g.params)
             ));
         }
+        if was.exclude != g.exclude {
+            changes.push(format!(
+                "group {}: exclude {} -> {}",
+                g.name,
+                optional_patterns(&was.exclude),
+                optional_patterns(&g.exclude)
+            ));
+        }
+        if was.ndim != g.ndim {
+            changes.push(format!(
+                "group {}: where {} -> {}",
+                g.name,
+                ndim(was.ndim),
+                ndim(g.ndim)
+            ));
+        }
+        if was.lr_scale != g.lr_scale {
+            changes.push(format!(
+                "group {}: lr_scale {} -> {}",
+                g.name,
+                format_number(was.lr_scale),
+                format_number(g.lr_scale)
+            ));
+        }
         for o in OptionName::ALL {
             let (a, b) = (was.options.get(o), g.options.get(o));
             // A change inherited from the optimizer's own options is said once, above.
@@ -142,7 +167,33 @@ pub(crate) fn diff(old: &Config, new: &Config) -> ConfigDiff {
         (Some(a), None) => changes.push(format!("average removed (was {})", kind_name(&a))),
         (Some(a), Some(b)) => values("average", &a, &b, changes),
     }
+    if old.run != new.run {
+        let run = |r: Option<&Run>| r.map_or("none".to_string(), Run::to_string);
+        changes.push(format!(
+            "run {} -> {}",
+            run(old.run.as_ref()),
+            run(new.run.as_ref())
+        ));
+    }
     out
+}
+
+/// `none`, one pattern, or a list: an `exclude` as a sentence shows it.
+fn optional_patterns(p: &[String]) -> String {
+    if p.is_empty() {
+        "none".to_string()
+    } else {
+        patterns(p)
+    }
+}
+
+/// A `where` condition as the file writes it, or `none` (every parameter).
+fn ndim(range: NdimRange) -> String {
+    if range.is_any() {
+        "none".to_string()
+    } else {
+        range.to_source()
+    }
 }
 
 fn patterns(p: &[String]) -> String {
@@ -284,6 +335,31 @@ mod tests {
             d.changes,
             ["groups reordered: head, rest -> rest, head (a parameter joins the first group that matches it)"]
         );
+    }
+
+    #[test]
+    fn run_exclude_where_and_lr_scale_are_said_in_words() {
+        let old = "optimizer = adamw(lr = 1e-3)\ngroup decay { params = \"*\", exclude = \"*.bias\", where = ndim >= 2 }\ngroup rest { params = \"*\", lr_scale = 0.5 }\nrun = per_epoch(epochs = 10)\n";
+        let new = old
+            .replace(
+                "exclude = \"*.bias\", where = ndim >= 2",
+                "exclude = [\"*.bias\", \"*.norm\"]",
+            )
+            .replace("lr_scale = 0.5", "lr_scale = 0.25")
+            .replace("per_epoch(epochs = 10)", "per_step(steps = 500)");
+        let d = diff(&config(old), &config(&new));
+        assert_eq!(
+            d.changes,
+            [
+                "group decay: exclude \"*.bias\" -> [\"*.bias\", \"*.norm\"]",
+                "group decay: where ndim >= 2 -> none",
+                "group rest: lr_scale 0.5 -> 0.25",
+                "run per_epoch(epochs = 10) -> per_step(steps = 500)",
+            ]
+        );
+        let without = old.replace("run = per_epoch(epochs = 10)\n", "");
+        let d = diff(&config(old), &config(&without));
+        assert_eq!(d.changes, ["run per_epoch(epochs = 10) -> none"]);
     }
 
     #[test]

@@ -118,6 +118,14 @@ struct Instance {
     root: Node,
 }
 
+/// The error of [`Schedule::step`] on a schedule with a `plateau`, out of line: building it
+/// allocates, and the step's fast path should stay a flag test.
+#[cold]
+#[inline(never)]
+fn metric_needed() -> crate::Error {
+    crate::error::ErrorKind::MetricNeeded.into()
+}
+
 impl Schedule {
     /// Builds the schedules of every group from a checked config, exactly as PyTorch's
     /// constructors do (including the initial step each constructor performs).
@@ -221,25 +229,15 @@ impl Schedule {
     /// every optimizer step for a file that declares `run = per_step(...)`
     /// ([`Config::stepping`](crate::Config::stepping)).
     ///
-    /// # Panics
-    /// If the schedule has a `plateau` ([`Schedule::needs_metric`]): PyTorch's
+    /// # Errors
+    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded), and no step, if the
+    /// schedule has a `plateau` ([`Schedule::needs_metric`]): PyTorch's
     /// `ReduceLROnPlateau.step()` raises without its metric, and stepping on would leave the lr
-    /// frozen. Call [`Schedule::step_with`] with the metric, or [`Schedule::try_step`] to get
-    /// an error instead.
-    #[track_caller]
-    pub fn step(&mut self) {
+    /// frozen. Step it with [`Schedule::step_with`] and the metric instead.
+    #[inline]
+    pub fn step(&mut self) -> Result<(), crate::Error> {
         if self.needs_metric {
-            panic!("{}", crate::error::ErrorKind::MetricNeeded);
-        }
-        self.step_counting_plateaus();
-    }
-
-    /// [`Schedule::step`], or an
-    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) error (and no step)
-    /// on a schedule with a `plateau`.
-    pub fn try_step(&mut self) -> Result<(), crate::Error> {
-        if self.needs_metric {
-            return Err(crate::error::ErrorKind::MetricNeeded.into());
+            return Err(metric_needed());
         }
         self.step_counting_plateaus();
         Ok(())

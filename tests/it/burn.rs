@@ -393,7 +393,7 @@ fn the_schedule_gives_the_plain_schedules_lrs_one_step_at_a_time() {
                 "step {step}"
             );
         }
-        plain.step();
+        plain.step().unwrap();
     }
 }
 
@@ -464,4 +464,118 @@ fn the_example_converges() {
     let (first, last) = (losses[0], *losses.last().unwrap());
     assert!(last < first / 50.0, "loss {first} -> {last}");
     assert!(last < 5e-3, "loss {last}");
+}
+
+/// A file that steps its schedule per step (`run = per_step(...)`): `end_batch` after every
+/// step is the schedule step, as for the plain `Trainer`; `end_epoch` steps nothing more, and
+/// refuses an epoch that ended no batch (a loop written for per-epoch stepping).
+#[test]
+fn a_per_step_file_steps_the_schedule_at_end_batch() {
+    let config = config(
+        r#"
+        optimizer = sgd(lr = 0.1)
+        schedule = step(step_size = 1, gamma = 0.5)
+        run = per_step(epochs = 2, steps_per_epoch = 3)
+        "#,
+    );
+    let mut model = net(&small_init());
+    let mut burn = BurnTrainer::new(&config, &model).unwrap();
+    let sizes: Vec<(&str, usize)> = PARAMS
+        .iter()
+        .map(|(name, shape, _)| (*name, shape.iter().product()))
+        .collect();
+    let mut plain = Trainer::new(&config, &sizes).unwrap();
+    assert_eq!(burn.stepping(), optimc::Stepping::PerStep);
+    let grads: Vec<Option<Vec<f32>>> = sizes.iter().map(|(_, n)| Some(vec![1.0; *n])).collect();
+    let mut lrs = Vec::new();
+    for _epoch in 0..2 {
+        for _batch in 0..3 {
+            lrs.push(burn.lrs()[0]);
+            model = burn.step(&model, gradients(&model, &grads)).unwrap();
+            burn.end_batch().unwrap();
+            plain.end_batch().unwrap();
+            assert_eq!(burn.lrs(), plain.lrs());
+        }
+        burn.end_epoch().unwrap();
+        plain.end_epoch().unwrap();
+    }
+    assert_eq!(lrs, [0.1, 0.05, 0.025, 0.0125, 0.00625, 0.003125]);
+    let err = burn.end_epoch().unwrap_err();
+    assert!(matches!(kind(err), ErrorKind::BatchesNotEnded));
+    burn.step_schedule().unwrap();
+    assert_eq!(burn.trainer().epoch(), 7);
+    burn.step_schedule_with(1.0);
+    assert_eq!(burn.trainer().epoch(), 8);
+}
+
+/// One parameter, of any float dtype.
+#[derive(Module, Debug)]
+struct One {
+    weight: Param<Tensor<1>>,
+}
+
+/// The values of `t` widened to f32.
+fn as_f32(t: &Tensor<1>) -> Vec<f32> {
+    t.try_to_data_as::<f32>()
+        .unwrap()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+/// `values` rounded to `dtype` and widened back, as burn converts.
+fn rounded(values: &[f32], dtype: DType) -> Vec<f32> {
+    let data = TensorData::new(values.to_vec(), [values.len()]);
+    as_f32(&Tensor::<1>::from_data(data, (&Device::default(), dtype)))
+}
+
+/// f32, bf16 and f16 parameters: the optimizer state is f32, each step computes in f32 from
+/// the parameter and gradient widened, and writes the parameter back rounded to its dtype (what
+/// PyTorch's fused AdamW does with bf16 parameters). So each dtype's run is the plain
+/// `Trainer`'s with the parameter rounded after every step, and f32's is the plain one exactly.
+#[test]
+fn bf16_and_f16_parameters_step_in_f32_and_are_rounded_back() {
+    let config = config("optimizer = adam(lr = 0.01, weight_decay = 1e-2, amsgrad = true)");
+    let init = [0.5f32, -1.25, 2.0, 0.75];
+    let mut finals = Vec::new();
+    for dtype in [DType::F32, DType::BF16, DType::F16] {
+        let data = TensorData::new(init.to_vec(), [4]);
+        let tensor = Tensor::<1>::from_data(data, (&device(), dtype)).require_grad();
+        let mut model = One {
+            weight: Param::from_tensor(tensor),
+        };
+        let mut burn = BurnTrainer::new(&config, &model).unwrap();
+        let mut plain = Trainer::new(&config, &[("weight", 4)]).unwrap();
+        let mut expected = init.to_vec();
+        for step in 0..8 {
+            let sign = if step % 3 == 2 { -0.5 } else { 1.0 };
+            let grad: Vec<f32> = (0..4).map(|i| sign * 0.013 * (i as f32 + 1.0)).collect();
+            let mut grads = GradientsParams::new();
+            let g = TensorData::new(grad.clone(), [4]);
+            grads.register::<1>(
+                model.weight.id,
+                Tensor::from_data(g, (&Device::default(), dtype)),
+            );
+            model = burn.step(&model, grads).unwrap();
+            // The gradient as the parameter's dtype holds it, then the update rounded back.
+            let grad = rounded(&grad, dtype);
+            plain
+                .step(&mut [ParamMut::named("weight", &mut expected, &grad)])
+                .unwrap();
+            expected = rounded(&expected, dtype);
+            let weight = model.weight.val();
+            assert_eq!(weight.dtype(), dtype);
+            assert!(weight.is_require_grad());
+            assert_eq!(
+                bits(&as_f32(&weight)),
+                bits(&expected),
+                "{dtype:?} after step {step}"
+            );
+            burn.end_epoch().unwrap();
+            plain.end_epoch().unwrap();
+        }
+        finals.push(expected);
+    }
+    // The rounding is real: the three runs end apart.
+    assert_ne!(bits(&finals[0]), bits(&finals[1]));
+    assert_ne!(bits(&finals[0]), bits(&finals[2]));
 }

@@ -187,7 +187,7 @@ fn cyclic_custom_scale_fn_in_both_modes() {
                 (actual - expected).abs() <= 1e-15,
                 "{mode} epoch {e}: {actual} vs {expected}"
             );
-            schedule.step();
+            schedule.step().unwrap();
         }
     }
 }

@@ -70,7 +70,7 @@ fn every_case_matches_pytorch_lrs() {
             }
             match &metrics {
                 Some(m) => schedule.step_with(m[e]),
-                None => schedule.step(),
+                None => schedule.step().expect("no plateau without metrics"),
             }
         }
         if expected_momentum.is_none() && schedule.cycles_momentum() {

@@ -24,7 +24,7 @@ fn lr_bits(config: &Config) -> Vec<u64> {
         if schedule.needs_metric() {
             schedule.step_with(metric(epoch));
         } else {
-            schedule.step();
+            schedule.step().unwrap();
         }
     }
     out

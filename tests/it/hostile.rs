@@ -308,7 +308,7 @@ fn the_library_needs_no_big_stack() {
                 let _ = optimc::Config::from_json(&json);
                 let _ = optimc::Config::from_toml(&toml);
                 let mut schedule = optimc::Schedule::new(&config);
-                schedule.step();
+                let _ = schedule.step(); // a plateau refuses: an error, not a panic
             }
         }
         let text = format!("e -> {}e{}", "(".repeat(d), ")".repeat(d));

@@ -69,7 +69,7 @@ fn first_difference(name: &str, json: &PathBuf, optim: &PathBuf) -> Option<Strin
                 ));
             }
         }
-        schedule.step();
+        schedule.step().unwrap();
     }
     None
 }

@@ -41,7 +41,7 @@ fn exercise(bytes: &[u8]) {
             if schedule.needs_metric() {
                 schedule.step_with(1.0 / (e as f64 + 1.0));
             } else {
-                schedule.step();
+                schedule.step().unwrap();
             }
         }
     }
