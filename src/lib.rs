@@ -24,39 +24,53 @@
 //! let mut schedule = Schedule::new(&config);
 //! for _epoch in 0..30 {
 //!     // train one epoch with schedule.lrs()[group] as each group's lr ...
-//!     schedule.step();
+//!     schedule.step()?; // a `plateau` needs `step_with(metric)`: `step()` is an error then
 //! }
 //! assert_eq!(schedule.lrs(), &[0.01 * 0.1, 0.1 * 0.1]);
 //! # Ok::<(), optimc::Error>(())
 //! ```
 //!
 //! Training from the library: a [`Trainer`] steps the optimizer with the lrs its schedule sets
-//! (here `y = w·x` fitted to `y = 3x`, weights and bias in two groups):
+//! (here `y = w·x` fitted to `y = 3x`, weights and bias in two groups), a whole program with
+//! `?` on every fallible call:
 //!
 //! ```
 //! use optimc::{optim::ParamMut, Config, Trainer};
+//! use std::error::Error;
 //!
-//! let source = r#"
-//!     optimizer = adam(lr = 0.1)
-//!     group weights { params = "*.weight" }
-//!     group biases  { params = "*.bias", lr = 0.05 }
-//!     schedule = step(step_size = 50, gamma = 0.5)
-//! "#;
-//! let config = Config::from_source("linear.optim", source)?;
-//! let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)])?;
-//! let (mut w, mut b, xs) = ([0.0f32], [0.0f32], [-1.0f32, -0.5, 0.5, 1.0]);
-//! for _epoch in 0..200 {
-//!     let err = |x: f32| w[0] * x + b[0] - 3.0 * x;
-//!     let gw = [xs.iter().map(|&x| err(x) * x).sum::<f32>() / 4.0];
-//!     let gb = [xs.iter().map(|&x| err(x)).sum::<f32>() / 4.0];
-//!     trainer.step(&mut [
-//!         ParamMut::named("fc.weight", &mut w, &gw),
-//!         ParamMut::named("fc.bias", &mut b, &gb),
-//!     ])?;
-//!     trainer.end_epoch()?; // `trainer.save(path)` here makes the run resumable
+//! fn main() -> Result<(), Box<dyn Error>> {
+//!     let source = r#"
+//!         optimizer = adam(lr = 0.1)
+//!         group weights { params = "*.weight" }
+//!         group biases  { params = "*.bias", lr = 0.05 }
+//!         schedule = step(step_size = 50, gamma = 0.5)
+//!     "#;
+//!     let config = Config::from_source("linear.optim", source)?;
+//!     let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)])?;
+//!     let (mut w, mut b, xs) = ([0.0f32], [0.0f32], [-1.0f32, -0.5, 0.5, 1.0]);
+//!     for _epoch in 0..200 {
+//!         let err = |x: f32| w[0] * x + b[0] - 3.0 * x;
+//!         let gw = [xs.iter().map(|&x| err(x) * x).sum::<f32>() / 4.0];
+//!         let gb = [xs.iter().map(|&x| err(x)).sum::<f32>() / 4.0];
+//!         trainer.step(&mut [
+//!             ParamMut::named("fc.weight", &mut w, &gw),
+//!             ParamMut::named("fc.bias", &mut b, &gb),
+//!         ])?;
+//!         trainer.end_batch()?; // one batch per epoch here
+//!         trainer.end_epoch()?;
+//!     }
+//!     assert!((w[0] - 3.0).abs() < 1e-2 && b[0].abs() < 1e-2);
+//!
+//!     // Resumable: the optimizer's and schedule's state (and here the parameters) in one file.
+//!     let path = std::env::temp_dir().join(format!("optimc-doc-{}.safetensors", std::process::id()));
+//!     trainer.save_with_params(&path, &[&w[..], &b[..]])?;
+//!     let mut resumed = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)])?;
+//!     let (mut w2, mut b2) = ([0.0f32], [0.0f32]);
+//!     resumed.load_with_params(&path, &mut [&mut w2[..], &mut b2[..]])?;
+//!     std::fs::remove_file(&path)?;
+//!     assert_eq!((w2, b2, resumed.epoch()), (w, b, 200));
+//!     Ok(())
 //! }
-//! assert!((w[0] - 3.0).abs() < 1e-2 && b[0].abs() < 1e-2);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! # What embedders use

@@ -1,6 +1,7 @@
 //! One module per subcommand; this one parses the arguments and holds what they share.
 
 mod check;
+mod checkpoint;
 mod completions;
 mod export;
 mod fmt;
@@ -49,6 +50,9 @@ enum Command {
     Completions(completions::Args),
     /// Draw every group's lr (and cycled momentum) over the epochs as an SVG or PNG file.
     Plot(plot::Args),
+    /// Look into state files: `checkpoint diff STATE FILE` says what changed since STATE was
+    /// saved.
+    Checkpoint(checkpoint::Args),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Export(args) => export::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Checkpoint(args) => checkpoint::run(args),
     }
 }
 

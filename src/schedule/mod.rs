@@ -38,9 +38,10 @@
 //! let mut trace = Vec::new();
 //! for _epoch in 0..5 {
 //!     trace.push(schedule.lrs()[0]); // set the optimizer's lr from this, then optimizer.step()
-//!     schedule.step();
+//!     schedule.step()?; // an error for a `plateau`, which needs `step_with(metric)`
 //! }
 //! assert_eq!(trace, [0.1, 0.1, 0.05, 0.05, 0.025]);
+//! # Ok::<(), optimc::Error>(())
 //! ```
 //!
 //! # Groups and schedule instances

@@ -14,6 +14,7 @@ mod burn;
 mod candle;
 mod check;
 mod checkpoint;
+mod checkpoint_cli;
 mod completions;
 mod conformance_lr;
 mod conformance_params;
