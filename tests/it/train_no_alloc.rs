@@ -49,6 +49,43 @@ fn stepping_allocates_nothing() {
     }
 }
 
+/// Issue 15's optimizers through the language, on shaped parameters (a matrix and a vector):
+/// every path of their kernels (Lamb's fused two passes and its caution passes, Adafactor's
+/// factored and full moments, Lion's caution count) allocates nothing per step.
+#[test]
+fn shaped_optimizers_step_without_allocating() {
+    let sources = [
+        "optimizer = lamb(lr = 0.01)\n",
+        "optimizer = lamb(lr = 0.01, caution = true, weight_decay = 0)\n",
+        "optimizer = lamb(lr = 0.01, decoupled_decay = true, max_grad_norm = none)\n",
+        "optimizer = adafactor(lr = 0.01, weight_decay = 0.1)\n",
+        "optimizer = lion(lr = 0.01, caution = true)\n",
+    ];
+    let (rows, cols) = (6, 21);
+    let ga: Vec<f32> = (0..rows * cols).map(|i| (i as f32 - 60.0) * 0.01).collect();
+    let gb: Vec<f32> = (0..cols).map(|i| (i as f32 - 9.5) * 0.02).collect();
+    for source in sources {
+        let config = Config::from_source("t.optim", source).unwrap();
+        let shapes: [(&str, &[usize]); 2] = [("a", &[rows, cols]), ("b", &[cols])];
+        let mut trainer = Trainer::with_shapes(&config, &shapes).unwrap();
+        let (mut a, mut b) = (vec![0.5f32; rows * cols], vec![-0.25f32; cols]);
+        let step = |trainer: &mut Trainer, a: &mut [f32], b: &mut [f32]| {
+            trainer
+                .step(&mut [ParamMut::named("a", a, &ga), ParamMut::named("b", b, &gb)])
+                .unwrap();
+        };
+        step(&mut trainer, &mut a, &mut b);
+        let count = allocations(|| {
+            for _ in 0..10 {
+                step(&mut trainer, &mut a, &mut b);
+                trainer.end_epoch().unwrap();
+            }
+        });
+        assert_eq!(count, 0, "{source}");
+        assert!(a.iter().chain(&b).all(|x| x.is_finite()), "{source}");
+    }
+}
+
 /// The kernels of issue 15 (not yet reachable from the language) allocate nothing per step,
 /// the shaped ones included: Adafactor's column sums and Muon's Newton-Schulz work space live in
 /// their state, allocated once.

@@ -1,6 +1,6 @@
 //! Adafactor (`torch.optim.Adafactor`, `_single_tensor_adafactor`).
 
-use super::check_len;
+use super::{check_len, SquareSums, BLOCK};
 use crate::optim::ops::{add, f, fma_kernel, lerp, specialize};
 
 /// Adafactor's options (PyTorch's defaults: lr 1e-2, beta2_decay -0.8, eps (None, 1e-3),
@@ -112,8 +112,9 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
     match moments {
         AdafactorMoments::Full { variance } => {
             check_len(n, &[variance.len()]);
-            let update_sq = specialize!(full_moments(&s, grad, variance)[o.maximize][]);
-            s.scale = scale(update_sq);
+            let mut update_sq = SquareSums::default();
+            full_moments(&s, grad, variance, &mut update_sq);
+            s.scale = scale(update_sq.total());
             specialize!(full_apply(&s, param, grad, variance)[o.maximize, wd][]);
         }
         AdafactorMoments::Factored {
@@ -128,17 +129,16 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
             check_len(batch * rows, &[row_var.len()]);
             check_len(batch * cols, &[col_var.len()]);
             check_len(cols, &[col_sums.len()]);
-            let mut update_sq = 0.0;
+            let mut update_sq = SquareSums::default();
             for b in 0..batch {
                 let g = &grad[b * rows * cols..][..rows * cols];
                 let row_var = &mut row_var[b * rows..][..rows];
                 let col_var = &mut col_var[b * cols..][..cols];
                 factored_moments(&s, g, rows, cols, row_var, col_var, col_sums);
                 let rm = row_mean(&s, row_var);
-                update_sq += specialize!(factored_update_sq(&s, g, cols, rm, row_var, col_var)
-                    [o.maximize][]);
+                factored_update_sq(&s, g, cols, rm, row_var, col_var, &mut update_sq);
             }
-            s.scale = scale(update_sq);
+            s.scale = scale(update_sq.total());
             for b in 0..batch {
                 let range = b * rows * cols..(b + 1) * rows * cols;
                 let row_var = &row_var[b * rows..][..rows];
@@ -167,20 +167,20 @@ struct Scalars {
     scale: f32,
 }
 
-/// `var_estimate.clamp_(min=eps1**2).rsqrt_()`: ATen's rsqrt is `1 / sqrt(x)`.
-#[inline(always)]
-fn rsqrt_clamped(s: &Scalars, v: f32) -> f32 {
-    let v = if v.is_nan() { v } else { v.max(s.eps1_sq) };
-    1.0 / v.sqrt()
-}
-
+fma_kernel! {
 /// The float32 sum of squares ATen's `norm` kernel computes over a contiguous run of values
 /// (the whole tensor for `p.norm()`, a row for `vector_norm(dim=-1)`): 16 lanes accumulated
 /// with fused multiply-adds, the lanes added in order, then the rest one by one. PyTorch's
 /// reductions round in float32, and Adafactor's results depend on their last bits (a relative
 /// step of up to 1 moves a parameter by about its own size), so the order is reproduced rather
 /// than summed more accurately.
-fn sum_squares(x: &[f32]) -> f32 {
+fn sum_squares<>(x: &[f32]) -> f32 {
+    sum_squares_inline(x)
+}
+}
+
+#[inline(always)]
+fn sum_squares_inline(x: &[f32]) -> f32 {
     const LANES: usize = 16;
     let full = x.len() - x.len() % LANES;
     let mut lanes = [0.0f32; LANES];
@@ -206,22 +206,35 @@ fn mean_square(sum_sq: f32, count: usize) -> f32 {
     norm * norm / count as f32
 }
 
+/// `x.clamp_(min=lo)`: NaN stays NaN. Written as one comparison so that it is one vector
+/// `max` instruction.
+#[inline(always)]
+fn clamp_min(x: f32, lo: f32) -> f32 {
+    if x < lo {
+        lo
+    } else {
+        x
+    }
+}
+
+/// `var_estimate.clamp_(min=eps1**2).rsqrt_()`: ATen's rsqrt is `1 / sqrt(x)`.
+#[inline(always)]
+fn rsqrt_clamped(s: &Scalars, v: f32) -> f32 {
+    1.0 / clamp_min(v, s.eps1_sq).sqrt()
+}
+
 /// `row_var.mean(dim=-2).clamp_(min=eps1)` of one matrix: a float32 sum in order, divided by
 /// the count.
 fn row_mean(s: &Scalars, row_var: &[f32]) -> f32 {
     let sum = row_var.iter().fold(0.0f32, |a, &x| a + x);
-    let mean = sum / row_var.len() as f32;
-    if mean.is_nan() {
-        mean
-    } else {
-        mean.max(s.eps1)
-    }
+    clamp_min(sum / row_var.len() as f32, s.eps1)
 }
 
+fma_kernel! {
 /// Updates one matrix's row and column factors from its gradient (signs do not matter). A
 /// column's sum of squares runs down the rows in float32 with fused multiply-adds, as ATen
 /// reduces over a non-contiguous dimension.
-fn factored_moments(
+fn factored_moments<>(
     s: &Scalars,
     g: &[f32],
     rows: usize,
@@ -230,9 +243,11 @@ fn factored_moments(
     col_var: &mut [f32],
     col_sums: &mut [f32],
 ) {
+    let col_sums = &mut col_sums[..cols];
     col_sums.fill(0.0);
     for (r, rv) in g.chunks_exact(cols).zip(row_var.iter_mut()) {
-        *rv = lerp(*rv, mean_square(sum_squares(r), cols), s.weight);
+        let r = &r[..cols];
+        *rv = lerp(*rv, mean_square(sum_squares_inline(r), cols), s.weight);
         for (&x, cs) in r.iter().zip(col_sums.iter_mut()) {
             *cs = x.mul_add(x, *cs);
         }
@@ -241,17 +256,22 @@ fn factored_moments(
         *cv = lerp(*cv, mean_square(sum, rows), s.weight);
     }
 }
+}
 
 fma_kernel! {
-fn full_moments<const MAXIMIZE: bool>(s: &Scalars, grad: &[f32], variance: &mut [f32]) -> f64 {
-    let mut update_sq = 0.0f64;
-    for (&g, v) in grad.iter().zip(variance.iter_mut()) {
-        let g = if MAXIMIZE { -g } else { g };
-        *v = lerp(*v, g * g, s.weight);
-        let u = rsqrt_clamped(s, *v) * g;
-        update_sq += f64::from(u) * f64::from(u);
+/// Updates `variance` and adds the squares of the update to `update_sq` (signs do not matter:
+/// `g * g` and `u * u` are the same for `-g`).
+fn full_moments<>(s: &Scalars, grad: &[f32], variance: &mut [f32], update_sq: &mut SquareSums) {
+    let variance = &mut variance[..grad.len()];
+    for (gb, vb) in grad.chunks(BLOCK).zip(variance.chunks_mut(BLOCK)) {
+        let mut u = [0.0f32; BLOCK];
+        let u = &mut u[..gb.len()];
+        for ((u, &g), v) in u.iter_mut().zip(gb).zip(vb) {
+            *v = lerp(*v, g * g, s.weight);
+            *u = rsqrt_clamped(s, *v) * g;
+        }
+        update_sq.add_all(u);
     }
-    update_sq
 }
 }
 
@@ -272,23 +292,27 @@ fn full_apply<const MAXIMIZE: bool, const WD: bool>(
 }
 
 fma_kernel! {
-fn factored_update_sq<const MAXIMIZE: bool>(
+/// Adds the squares of one matrix's update to `update_sq` (signs do not matter).
+fn factored_update_sq<>(
     s: &Scalars,
     grad: &[f32],
     cols: usize,
     row_mean: f32,
     row_var: &[f32],
     col_var: &[f32],
-) -> f64 {
-    let mut update_sq = 0.0f64;
+    update_sq: &mut SquareSums,
+) {
+    let col_var = &col_var[..cols];
     for (r, &rv) in grad.chunks_exact(cols).zip(row_var) {
-        for (&g, &cv) in r.iter().zip(col_var) {
-            let g = if MAXIMIZE { -g } else { g };
-            let u = rsqrt_clamped(s, rv * cv / row_mean) * g;
-            update_sq += f64::from(u) * f64::from(u);
+        for (gb, cb) in r.chunks(BLOCK).zip(col_var.chunks(BLOCK)) {
+            let mut u = [0.0f32; BLOCK];
+            let u = &mut u[..gb.len()];
+            for ((u, &g), &cv) in u.iter_mut().zip(gb).zip(cb) {
+                *u = rsqrt_clamped(s, rv * cv / row_mean) * g;
+            }
+            update_sq.add_all(u);
         }
     }
-    update_sq
 }
 }
 
@@ -302,6 +326,7 @@ fn factored_apply<const MAXIMIZE: bool, const WD: bool>(
     row_var: &[f32],
     col_var: &[f32],
 ) {
+    let col_var = &col_var[..cols];
     for ((pr, gr), &rv) in param.chunks_exact_mut(cols).zip(grad.chunks_exact(cols)).zip(row_var) {
         for ((p, &g), &cv) in pr.iter_mut().zip(gr).zip(col_var) {
             let g = if MAXIMIZE { -g } else { g };

@@ -45,6 +45,8 @@ pub use rmsprop::{rmsprop, RmsPropState};
 pub use rprop::{rprop, rprop_initial_step_size, RpropOptions, RpropState};
 pub use sgd::{sgd, SgdState};
 
+use crate::optim::ops::fma_kernel;
+
 /// Panics unless every slice has length `n`.
 #[inline]
 pub(crate) fn check_len(n: usize, lens: &[usize]) {
@@ -58,8 +60,65 @@ pub(crate) fn check_len(n: usize, lens: &[usize]) {
 /// summation (which ATen does not fix across builds): the sum of squares is taken in f64 and
 /// its root rounded to f32, so the result is within an ulp or so of PyTorch's.
 pub fn l2_norm(x: &[f32]) -> f32 {
-    x.iter()
-        .map(|&v| f64::from(v) * f64::from(v))
-        .sum::<f64>()
-        .sqrt() as f32
+    square_sum(x).sqrt() as f32
+}
+
+fma_kernel! {
+/// The f64 sum of squares of `x` in [`SquareSums`]' order.
+fn square_sum<>(x: &[f32]) -> f64 {
+    let mut sums = SquareSums::default();
+    sums.add_all(x);
+    sums.total()
+}
+}
+
+/// How many partial sums [`SquareSums`] keeps.
+pub(crate) const SUM_LANES: usize = 8;
+
+/// How many values a kernel that sums the squares of values it computes (an update) computes
+/// at once into a buffer on the stack before summing them with [`SquareSums::add_all`]: computing
+/// and summing in one loop mixes float32 and f64 vectors, which LLVM vectorizes poorly, while
+/// each loop alone becomes full-width vector instructions. A multiple of [`SUM_LANES`].
+pub(crate) const BLOCK: usize = 64;
+
+/// A sum of squares of float32 values in f64 (each square is exact there), kept as
+/// [`SUM_LANES`] partial sums so that it runs as vector instructions instead of one long chain
+/// of dependent additions: [`SquareSums::add_all`] sends value `i` of a run to partial sum
+/// `i % SUM_LANES`, and the partial sums are added in order at the end. The order is fixed, so
+/// the total is the same on every run; it is not ATen's order (which differs between builds),
+/// and the f64 sum is accurate far beyond the float32 norm taken from it.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SquareSums([f64; SUM_LANES]);
+
+impl SquareSums {
+    #[inline(always)]
+    fn add(&mut self, lane: usize, x: f32) {
+        let x = f64::from(x);
+        self.0[lane] += x * x;
+    }
+
+    /// Adds the squares of a run of values (call it from an [`fma_kernel!`] loop): the run is
+    /// summed into fresh partial sums, which are then added to these.
+    #[inline(always)]
+    pub(crate) fn add_all(&mut self, x: &[f32]) {
+        // Fresh local sums: LLVM keeps them in two vector registers, where it splits partial
+        // sums that live behind a reference into odd pieces.
+        let mut run = SquareSums::default();
+        let mut chunks = x.chunks_exact(SUM_LANES);
+        for c in &mut chunks {
+            for (lane, &v) in c.iter().enumerate() {
+                run.add(lane, v);
+            }
+        }
+        for (lane, &v) in chunks.remainder().iter().enumerate() {
+            run.add(lane, v);
+        }
+        for (sum, r) in self.0.iter_mut().zip(run.0) {
+            *sum += r;
+        }
+    }
+
+    pub(crate) fn total(&self) -> f64 {
+        self.0.iter().fold(0.0, |sum, &lane| sum + lane)
+    }
 }
