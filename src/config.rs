@@ -2,7 +2,7 @@
 //! and every `let` substituted. The checker produces it; schedules and optimizers are built from it.
 
 pub use crate::schedule::library::*;
-pub use crate::schedule::named::WsdShape;
+pub use crate::schedule::named::{TimmDecayFn, TimmStableFn, WsdShape};
 pub use crate::schedule::warmup::{WarmupClock, WarmupShape};
 pub use crate::schedule::ScheduleConfig;
 use serde::{Deserialize, Serialize};

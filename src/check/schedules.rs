@@ -7,7 +7,10 @@
 use super::args::Bound;
 use super::{Checker, ScheduleSource, Value};
 use crate::ast::{self, Span};
-use crate::config::{AnnealStrategy, PerGroup, ScheduleConfig, WarmupClock, WarmupShape, WsdShape};
+use crate::config::{
+    AnnealStrategy, PerGroup, ScheduleConfig, TimmDecayFn, TimmStableFn, WarmupClock, WarmupShape,
+    WsdShape,
+};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::expr::Lambda;
 use crate::schedule::{
@@ -411,6 +414,61 @@ impl Checker {
         })
     }
 
+    /// `timm_wsd`: timm raises unless `0 < decay_t <= t_initial`, and a decaying stable phase
+    /// needs a positive timescale (`stable_timescale`, or `warmup_t` by default).
+    fn timm_wsd_schedule(&mut self, b: &Bound, k: &KindInfo) -> Option<ScheduleConfig> {
+        let t_initial = self.whole_param(b, k.param("t_initial"));
+        let decay_t = self.whole_param(b, k.param("decay_t"));
+        let lr_min = self.number_param(b, k.param("lr_min"));
+        let stable_fn = TimmStableFn::ALL[self.word_param(b, k.param("stable_fn"))];
+        let stable_timescale = self.number_param_opt(b, k.param("stable_timescale"));
+        let stable_power = self.number_param(b, k.param("stable_power"));
+        let decay_fn = TimmDecayFn::ALL[self.word_param(b, k.param("decay_fn"))];
+        let decay_power = self.number_param(b, k.param("decay_power"));
+        let decay_ratio = self.number_param(b, k.param("decay_ratio"));
+        let warmup_t = self.whole_param(b, k.param("warmup_t"));
+        let warmup_lr_init = self.number_param(b, k.param("warmup_lr_init"));
+        let mut ok = true;
+        if decay_t > t_initial && b.get("decay_t").is_some() {
+            self.error(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    b.span_of("decay_t").unwrap_or(b.call.span),
+                    format!("`decay_t` ({decay_t}) is longer than `t_initial` ({t_initial})"),
+                )
+                .with_label("the decay is the last `decay_t` steps of `t_initial`")
+                .with_help("timm refuses this too: make `decay_t` at most `t_initial` (`t_initial` is the stable phase and the decay together; the warmup comes before)"),
+            );
+            ok = false;
+        }
+        if stable_fn != TimmStableFn::Constant && stable_timescale.is_none() && warmup_t == 0 {
+            let name = TimmStableFn::NAMES[stable_fn.index()];
+            self.error(
+                Diagnostic::error(
+                    Code::MissingArgument,
+                    b.span_of("stable_fn").unwrap_or(b.call.span),
+                    format!("`stable_fn = {name}` needs a timescale, and there is no warmup to take it from"),
+                )
+                .with_label("`stable_timescale` defaults to `warmup_t`, here 0")
+                .with_help("timm refuses this too: give `stable_timescale` (e.g. `stable_timescale = 1000`) or a warmup"),
+            );
+            ok = false;
+        }
+        ok.then_some(ScheduleConfig::TimmWsd {
+            t_initial,
+            decay_t,
+            lr_min,
+            stable_fn,
+            stable_timescale,
+            stable_power,
+            decay_fn,
+            decay_power,
+            decay_ratio,
+            warmup_t,
+            warmup_lr_init,
+        })
+    }
+
     /// `chain` and `sequence`: their positional arguments are schedules.
     fn combined_schedule(&mut self, b: &Bound, k: &KindInfo) -> ScheduleConfig {
         let mut children = Vec::with_capacity(b.rest.len());
@@ -552,5 +610,8 @@ impl Arguments for Reader<'_, '_, '_> {
     }
     fn nanogpt_cosine(&mut self) -> Option<ScheduleConfig> {
         self.c.nanogpt_cosine_schedule(self.b, self.k)
+    }
+    fn timm_wsd(&mut self) -> Option<ScheduleConfig> {
+        self.c.timm_wsd_schedule(self.b, self.k)
     }
 }

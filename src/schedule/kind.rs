@@ -24,7 +24,7 @@
 
 use crate::config::{AnnealStrategy, CyclicMode, PerGroup, PlateauMode, ScaleMode, ThresholdMode};
 use crate::expr::Lambda;
-use crate::schedule::named::{LrAt, PyRule, WsdShape};
+use crate::schedule::named::{LrAt, PyRule, TimmDecayFn, TimmStableFn, WsdShape};
 use crate::schedule::warmup::{WarmupClock, WarmupShape};
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,10 @@ pub enum Range {
     AboveZeroToOne,
     /// `< 1`.
     BelowOne,
+    /// `>= 0`.
+    NonNegative,
+    /// `0 < v < 1`.
+    OpenUnitInterval,
 }
 
 impl Range {
@@ -123,6 +127,8 @@ impl Range {
             Range::UnitInterval => (0.0..=1.0).contains(&v),
             Range::AboveZeroToOne => v > 0.0 && v <= 1.0,
             Range::BelowOne => v < 1.0,
+            Range::NonNegative => v >= 0.0,
+            Range::OpenUnitInterval => v > 0.0 && v < 1.0,
         }
     }
 
@@ -134,6 +140,8 @@ impl Range {
             Range::UnitInterval => "between 0 and 1",
             Range::AboveZeroToOne => "greater than 0 and at most 1",
             Range::BelowOne => "less than 1",
+            Range::NonNegative => "at least 0",
+            Range::OpenUnitInterval => "between 0 and 1, both excluded",
         }
     }
 }
@@ -335,6 +343,7 @@ pub(crate) trait Arguments {
     fn warmup(&mut self) -> Option<ScheduleConfig>;
     fn warmup_polynomial(&mut self) -> Option<ScheduleConfig>;
     fn nanogpt_cosine(&mut self) -> Option<ScheduleConfig>;
+    fn timm_wsd(&mut self) -> Option<ScheduleConfig>;
 }
 
 // ----- the parameter types of the table: `Number`, `Whole`, `Bool`, `Word<E>`, `PerGroup`,
@@ -1065,6 +1074,131 @@ schedules! {
     build nanogpt_cosine
     extent { *lr_decay_iters }
     length { Some((*lr_decay_iters, "its annealing".into(), Some("lr_decay_iters"))) };
+
+    // timm's schedulers (`timm.scheduler`), with timm's argument names and defaults. Each sets
+    // the lr itself: its `lr_min` and `warmup_lr_init` are lrs, not factors of the group's.
+    // timm's `t_in_epochs` is the file's `run` (`run = per_step(...)` is `t_in_epochs=False`).
+
+    /// timm's `CosineLRScheduler`: warmup from `warmup_lr_init` over `warmup_t` steps, then
+    /// cosine cycles from each group's lr (times `cycle_decay ** i` in cycle `i`) to `lr_min`,
+    /// cycle `i` lasting `t_initial * cycle_mul ** i`, `k_decay` bending the curve; `lr_min`
+    /// after `cycle_limit` cycles. With `warmup_prefix` the cycles start after the warmup.
+    TimmCosine named TimmCosine = "timm_cosine", torch "timm.scheduler.CosineLRScheduler",
+        required 1, sets_lr_from_scratch {
+        t_initial: Whole = 1, range AtLeastOne, example "300";
+        lr_min: Number = 0.0, range NonNegative, example "1e-5";
+        cycle_mul: Number = 1.0, range Positive;
+        cycle_decay: Number = 1.0;
+        cycle_limit: Whole = 1;
+        warmup_t: Whole = 0, example "5";
+        warmup_lr_init: Number = 0.0, example "1e-6";
+        warmup_prefix: Bool = false;
+        k_decay: Number = 1.0, range Positive;
+    }
+    extent { timm_cycles_end(*t_initial, *cycle_mul, *cycle_limit, *warmup_t, *warmup_prefix) }
+    length {
+        Some((
+            timm_cycles_end(*t_initial, *cycle_mul, *cycle_limit, *warmup_t, *warmup_prefix),
+            "its annealing".into(),
+            Some("t_initial"),
+        ))
+    };
+    /// timm's `PolyLRScheduler`: as `timm_cosine`, with `(1 - t ** k / t_i ** k) ** power` for
+    /// the cosine's wave.
+    TimmPoly named TimmPoly = "timm_poly", torch "timm.scheduler.PolyLRScheduler", required 1,
+        sets_lr_from_scratch {
+        t_initial: Whole = 1, range AtLeastOne, example "300";
+        power: Number = 0.5;
+        lr_min: Number = 0.0, range NonNegative, example "1e-5";
+        cycle_mul: Number = 1.0, range Positive;
+        cycle_decay: Number = 1.0;
+        cycle_limit: Whole = 1;
+        warmup_t: Whole = 0, example "5";
+        warmup_lr_init: Number = 0.0, example "1e-6";
+        warmup_prefix: Bool = false;
+        k_decay: Number = 1.0, range Positive;
+    }
+    extent { timm_cycles_end(*t_initial, *cycle_mul, *cycle_limit, *warmup_t, *warmup_prefix) }
+    length {
+        Some((
+            timm_cycles_end(*t_initial, *cycle_mul, *cycle_limit, *warmup_t, *warmup_prefix),
+            "its decay".into(),
+            Some("t_initial"),
+        ))
+    };
+    /// timm's `StepLRScheduler`: warmup from `warmup_lr_init` over `warmup_t` steps, then each
+    /// group's lr times `decay_rate ** (t // decay_t)` (`t` counted after the warmup with
+    /// `warmup_prefix`, timm's default here).
+    TimmStep named TimmStep = "timm_step", torch "timm.scheduler.StepLRScheduler", required 1,
+        sets_lr_from_scratch {
+        decay_t: Number = 1.0, range Positive, example "30";
+        decay_rate: Number = 1.0, example "0.1";
+        warmup_t: Whole = 0, example "5";
+        warmup_lr_init: Number = 0.0, example "1e-6";
+        warmup_prefix: Bool = true;
+    }
+    extent { timm_step_first_decay(*decay_t, *warmup_t, *warmup_prefix) }
+    length {
+        Some((
+            timm_step_first_decay(*decay_t, *warmup_t, *warmup_prefix).saturating_add(1),
+            "its first decay happens".into(),
+            None,
+        ))
+    };
+    /// timm's `WSDLRScheduler`: warmup from `warmup_lr_init` over `warmup_t` steps (always a
+    /// prefix), a stable phase (`stable_fn`), and a decay (`decay_fn`) to `lr_min` over the
+    /// last `decay_t` of `t_initial` steps; `lr_min` after.
+    TimmWsd named TimmWsd = "timm_wsd", torch "timm.scheduler.WSDLRScheduler", required 2,
+        sets_lr_from_scratch {
+        t_initial: Whole = 1, range AtLeastOne, example "1000";
+        decay_t: Whole = 1, range AtLeastOne, example "200";
+        lr_min: Number = 0.0, range NonNegative, example "1e-6";
+        stable_fn: Word<TimmStableFn> = Constant;
+        stable_timescale: Option<Number>, range Positive;
+        stable_power: Number = 0.5, range Positive;
+        decay_fn: Word<TimmDecayFn> = OneMinusSqrt;
+        decay_power: Number = 0.5, range Positive;
+        decay_ratio: Number = 0.1, range OpenUnitInterval;
+        warmup_t: Whole = 0, example "100";
+        warmup_lr_init: Number = 0.0, example "1e-6";
+    }
+    build timm_wsd
+    extent { warmup_t.saturating_add(*t_initial) }
+    length { Some((warmup_t.saturating_add(*t_initial), "its decay".into(), Some("t_initial"))) };
+}
+
+/// The end of timm's `get_cycle_length()` (the warmup included when it is a prefix): the
+/// analysis's horizon for `timm_cosine` and `timm_poly`.
+fn timm_cycles_end(
+    t_initial: u64,
+    cycle_mul: f64,
+    cycle_limit: u64,
+    warmup_t: u64,
+    warmup_prefix: bool,
+) -> u64 {
+    let cycles = cycle_limit.max(1);
+    let length = if cycle_mul == 1.0 {
+        t_initial.saturating_mul(cycles)
+    } else {
+        // `as` saturates: a huge or non-finite length is u64::MAX, bounded by the analysis.
+        (-(t_initial as f64) * (cycle_mul.powf(cycles as f64) - 1.0) / (1.0 - cycle_mul)).floor()
+            as u64
+    };
+    if warmup_prefix {
+        length.saturating_add(warmup_t)
+    } else {
+        length
+    }
+}
+
+/// The step of `timm_step`'s first decay.
+fn timm_step_first_decay(decay_t: f64, warmup_t: u64, warmup_prefix: bool) -> u64 {
+    let first = decay_t.ceil() as u64;
+    if warmup_prefix {
+        first.saturating_add(warmup_t)
+    } else {
+        first.max(warmup_t)
+    }
 }
 
 /// `CyclicLR`'s first cycle: up and down.
@@ -1182,6 +1316,17 @@ mod tests {
             "fairseq_inverse_sqrt(warmup_updates = 20, warmup_init_lr = 1e-7, lr = 5e-4)",
             "nanogpt_cosine(warmup_iters = 20, lr_decay_iters = 150, min_lr = 6e-5, \
              learning_rate = 6e-4)",
+            "timm_cosine(t_initial = 20, lr_min = 1e-5, cycle_mul = 2, cycle_decay = 0.5, \
+             cycle_limit = 3, warmup_t = 3, warmup_lr_init = 1e-5, warmup_prefix = true, \
+             k_decay = 2)",
+            "timm_poly(t_initial = 20, power = 2, lr_min = 1e-5, cycle_mul = 1, cycle_decay = 0.5, \
+             cycle_limit = 2, warmup_t = 3, warmup_lr_init = 1e-5, warmup_prefix = true, \
+             k_decay = 1.5)",
+            "timm_step(decay_t = 10, decay_rate = 0.5, warmup_t = 3, warmup_lr_init = 1e-4, \
+             warmup_prefix = false)",
+            "timm_wsd(t_initial = 100, decay_t = 30, lr_min = 1e-6, stable_fn = power, \
+             stable_timescale = 5, stable_power = 0.3, decay_fn = exp, decay_power = 2, \
+             decay_ratio = 0.2, warmup_t = 10, warmup_lr_init = 1e-6)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();

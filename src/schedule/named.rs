@@ -11,6 +11,7 @@
 //! `export --to pytorch`. ([`NamedRule::at`] runs them as [`LrAt::Factor`]; the library
 //! schedules that set the lr itself are in `absolute.rs`.)
 
+use crate::schedule::Word;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
@@ -24,6 +25,36 @@ crate::config::words! {
         Linear = "linear",
         Cosine = "cosine",
         OneMinusSqrt = "one_minus_sqrt",
+    }
+}
+
+crate::config::words! {
+    /// The stable phase of [`TimmWsd`] (timm's `stable_fn`).
+    TimmStableFn {
+        Constant = "constant",
+        Rsqrt = "rsqrt",
+        Power = "power",
+    }
+}
+
+crate::config::words! {
+    /// The decay of [`TimmWsd`] (timm's `decay_fn`; `one_minus_sqrt` is its `"1-sqrt"`).
+    TimmDecayFn {
+        Linear = "linear",
+        OneMinusSqrt = "one_minus_sqrt",
+        Cosine = "cosine",
+        Power = "power",
+        Exp = "exp",
+    }
+}
+
+impl TimmDecayFn {
+    /// timm's spelling of the decay.
+    pub fn timm_name(self) -> &'static str {
+        match self {
+            TimmDecayFn::OneMinusSqrt => "1-sqrt",
+            other => Self::NAMES[other.index()],
+        }
     }
 }
 
