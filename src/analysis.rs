@@ -966,8 +966,8 @@ fn plural(n: u64) -> &'static str {
 }
 
 /// The arguments in which a named schedule warms up by itself (transformers' `warmup`,
-/// fairseq's `warmup_updates`, nanoGPT's `warmup_iters`).
-const OWN_WARMUPS: &[&str] = &["warmup", "warmup_updates", "warmup_iters"];
+/// fairseq's `warmup_updates`, nanoGPT's `warmup_iters`, timm's `warmup_t`).
+const OWN_WARMUPS: &[&str] = &["warmup", "warmup_updates", "warmup_iters", "warmup_t"];
 
 #[cfg(test)]
 mod tests {

@@ -193,6 +193,48 @@ fn course(cfg: &ScheduleConfig, src: &Src) -> Option<Course> {
             }
             .after("stays at `min_lr_ratio` times the initial lr", *min_lr_ratio == 0.0)
         }
+        ScheduleConfig::TimmCosine {
+            lr_min,
+            cycle_mul,
+            cycle_limit,
+            warmup_t,
+            warmup_prefix,
+            ..
+        }
+        | ScheduleConfig::TimmPoly {
+            lr_min,
+            cycle_mul,
+            cycle_limit,
+            warmup_t,
+            warmup_prefix,
+            ..
+        } => {
+            let end = cfg.extent();
+            let offset = if *warmup_prefix { *warmup_t } else { 0 };
+            // Equal cycles: `end = offset + cycle_limit × t_initial`; growing or shrinking
+            // ones have no single `t_initial` to suggest.
+            let stretch = if *cycle_mul == 1.0 {
+                (*cycle_limit).max(1)
+            } else {
+                0
+            };
+            Course {
+                offset,
+                stretch,
+                ..Course::of(name, src, "t_initial", end, "its annealing")
+            }
+            .after("stays at `lr_min`", *lr_min == 0.0)
+        }
+        ScheduleConfig::TimmWsd {
+            t_initial,
+            lr_min,
+            warmup_t,
+            ..
+        } => Course {
+            offset: *warmup_t,
+            ..Course::of(name, src, "t_initial", warmup_t.saturating_add(*t_initial), "its decay")
+        }
+        .after("stays at `lr_min`", *lr_min == 0.0),
         ScheduleConfig::InverseSqrt { warmup, .. }
         | ScheduleConfig::Noam { warmup, .. }
         | ScheduleConfig::WarmupConstant { warmup } => {

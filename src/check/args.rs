@@ -206,6 +206,12 @@ impl Checker {
                 | "differentiable"
         ) {
             format!("optimc manages `{n}` itself; remove it")
+        } else if n == "t_in_epochs" {
+            "the file's `run` says when the schedule steps: timm's `t_in_epochs=False` is \
+             `run = per_step(...)`, `True` is `run = per_epoch(...)` (the default); remove it"
+                .to_string()
+        } else if n.starts_with("noise_") {
+            format!("optimc adds no random noise to the lr (timm's `{n}`); remove it")
         } else if let Some(p) = params.iter().find(|p| p.eq_ignore_ascii_case(n)) {
             format!("named arguments are lower case here: `{p}`")
         } else if let Some(s) = did_you_mean(n, params.iter().copied()) {

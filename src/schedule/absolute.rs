@@ -254,7 +254,7 @@ fn timm_cycle_at(
     };
     let (i, t_i, t_curr) = timm_cycle(t, t_initial, cycle_mul);
     // `i < cycle_limit`; an infinite `i` is past every limit.
-    if !(i < cycle_limit as f64) {
+    if i.is_nan() || i >= cycle_limit as f64 {
         return None;
     }
     Some((cycle_decay.powf(i), t_curr.powf(k), t_i.powf(k)))
@@ -684,6 +684,131 @@ mod tests {
             ..rule
         };
         assert_matches("nanogpt_cosine", |k| given.at(k));
+    }
+
+    fn cosine(t_initial: u64, lr_min: f64, warmup_t: u64, warmup_lr_init: f64) -> TimmCosine {
+        TimmCosine {
+            t_initial,
+            lr_min,
+            cycle_mul: 1.0,
+            cycle_decay: 1.0,
+            cycle_limit: 1,
+            warmup_t,
+            warmup_lr_init,
+            warmup_prefix: false,
+            k_decay: 1.0,
+        }
+    }
+
+    #[test]
+    fn timm_cosine_matches_timm() {
+        let rule = cosine(50, 1e-5, 5, 1e-6);
+        assert_matches("timm_cosine_epochs", |k| rule.at(k));
+        let rule = cosine(120, 1e-6, 20, 1e-6);
+        assert_matches("timm_cosine_updates", |k| rule.at(k));
+        let rule = TimmCosine {
+            cycle_mul: 2.0,
+            cycle_decay: 0.5,
+            cycle_limit: 3,
+            ..cosine(20, 1e-5, 3, 1e-5)
+        };
+        assert_matches("timm_cosine_restarts", |k| rule.at(k));
+        let rule = TimmCosine {
+            cycle_decay: 0.8,
+            cycle_limit: 2,
+            warmup_prefix: true,
+            k_decay: 2.0,
+            ..cosine(30, 1e-4, 5, 0.0)
+        };
+        assert_matches("timm_cosine_kdecay_prefix", |k| rule.at(k));
+    }
+
+    #[test]
+    fn timm_poly_matches_timm() {
+        let rule = TimmPoly {
+            t_initial: 50,
+            power: 0.5,
+            lr_min: 1e-5,
+            cycle_mul: 1.0,
+            cycle_decay: 1.0,
+            cycle_limit: 1,
+            warmup_t: 5,
+            warmup_lr_init: 1e-5,
+            warmup_prefix: false,
+            k_decay: 1.0,
+        };
+        assert_matches("timm_poly_warmup", |k| rule.at(k));
+        let rule = TimmPoly {
+            t_initial: 100,
+            power: 2.0,
+            lr_min: 0.0,
+            warmup_t: 15,
+            warmup_lr_init: 0.0,
+            warmup_prefix: true,
+            k_decay: 1.5,
+            ..rule
+        };
+        assert_matches("timm_poly_updates", |k| rule.at(k));
+    }
+
+    #[test]
+    fn timm_step_matches_timm() {
+        let rule = TimmStep {
+            decay_t: 10.0,
+            decay_rate: 0.5,
+            warmup_t: 3,
+            warmup_lr_init: 1e-4,
+            warmup_prefix: true,
+        };
+        assert_matches("timm_step", |k| rule.at(k));
+        let rule = TimmStep {
+            decay_t: 8.0,
+            decay_rate: 0.1,
+            warmup_t: 4,
+            warmup_lr_init: 1e-3,
+            warmup_prefix: false,
+        };
+        assert_matches("timm_step_no_prefix", |k| rule.at(k));
+    }
+
+    #[test]
+    fn timm_wsd_matches_timm() {
+        let rule = TimmWsd {
+            t_initial: 100,
+            decay_t: 30,
+            lr_min: 1e-6,
+            stable_fn: TimmStableFn::Constant,
+            stable_timescale: None,
+            stable_power: 0.5,
+            decay_fn: TimmDecayFn::OneMinusSqrt,
+            decay_power: 0.5,
+            decay_ratio: 0.1,
+            warmup_t: 10,
+            warmup_lr_init: 0.0,
+        };
+        assert_matches("timm_wsd_updates", |k| rule.at(k));
+    }
+
+    /// Python's float `//` (CPython's `float_floor_div`).
+    #[test]
+    fn python_float_floor_division() {
+        assert_eq!(py_float_floordiv(7.0, 2.5), 2.0);
+        assert_eq!(py_float_floordiv(-7.0, 2.5), -3.0);
+        assert_eq!(py_float_floordiv(30.0, 10.0), 3.0);
+        assert_eq!(py_float_floordiv(0.0, 3.0), 0.0);
+        assert_eq!(py_float_floordiv(1.0, 0.1), 9.0);
+    }
+
+    /// Shrinking cycles summed past their limit (where timm raises) leave `lr_min`.
+    #[test]
+    fn timm_cosine_past_every_shrinking_cycle_is_lr_min() {
+        let rule = TimmCosine {
+            cycle_mul: 0.5,
+            cycle_limit: 100,
+            ..cosine(10, 1e-4, 0, 0.0)
+        };
+        assert_eq!(rule.at(25).lr(0.1), 1e-4);
+        assert!(rule.at(15).lr(0.1) > 1e-4);
     }
 
     #[test]

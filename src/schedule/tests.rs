@@ -715,13 +715,44 @@ fn stepping_and_reading_do_not_allocate() {
                 gamma: 0.5,
             },
             warmup(3, cosine(5), WarmupClock::Follow, None),
+            // The library schedules that set the lr themselves (absolute.rs).
+            ScheduleConfig::TimmCosine {
+                t_initial: 3,
+                lr_min: 1e-3,
+                cycle_mul: 2.0,
+                cycle_decay: 0.5,
+                cycle_limit: 3,
+                warmup_t: 2,
+                warmup_lr_init: 1e-4,
+                warmup_prefix: true,
+                k_decay: 1.5,
+            },
+            ScheduleConfig::TimmWsd {
+                t_initial: 6,
+                decay_t: 3,
+                lr_min: 1e-3,
+                stable_fn: crate::config::TimmStableFn::Rsqrt,
+                stable_timescale: None,
+                stable_power: 0.5,
+                decay_fn: crate::config::TimmDecayFn::Exp,
+                decay_power: 0.5,
+                decay_ratio: 0.1,
+                warmup_t: 2,
+                warmup_lr_init: 0.0,
+            },
+            ScheduleConfig::NanogptCosine {
+                warmup_iters: 2,
+                lr_decay_iters: 6,
+                min_lr: 1e-3,
+                learning_rate: None,
+            },
         ],
-        milestones: vec![6, 14, 24],
+        milestones: vec![6, 14, 24, 30, 40, 50],
     };
     let mut s = Schedule::new(&sgd(&[0.1, 0.2], seq));
     let before = alloc_count::get();
     let mut sum = 0.0;
-    for e in 0..30 {
+    for e in 0..60 {
         sum += s.lrs().iter().sum::<f64>() + s.momentum(1).unwrap_or(0.0);
         if e % 2 == 0 {
             s.step_with(e as f64);
