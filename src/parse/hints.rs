@@ -69,9 +69,13 @@ pub(super) fn syntax_error(
         }
     }
     // Operators are always possible after a complete value; name them only when nothing else is.
+    // Where a value may come, `let` starts one (`let c = ... in ...`), not a statement.
+    let value_expected = expected.iter().any(|e| e == "a value");
+    let statement = rule_phrase(Rule::let_stmt).unwrap_or_default();
     let structural: Vec<String> = expected
         .iter()
         .filter(|e| e.as_str() != "an operator")
+        .filter(|e| !(value_expected && e.as_str() == statement))
         .cloned()
         .collect();
     let expected = if structural.is_empty() {
@@ -415,6 +419,18 @@ fn grammar_words(p: &Place) -> Option<(String, Related)> {
             None,
         ));
     }
+    if expects("`in`") {
+        return Some((
+            "a local value reads `let name = value in body`, e.g. `let c = e // 10 in 0.5 ** c`".into(),
+            None,
+        ));
+    }
+    if found.text == "in" && at_line_start_of_let(source, at) {
+        return Some((
+            "`let ... in` names a value inside a lambda's body; a `let` statement needs no `in`: write `let c = 3` and use `c` below it".into(),
+            None,
+        ));
+    }
     if found.text == "if" && expected.iter().any(|e| e == "`,`" || e.starts_with("`)`")) {
         return Some((
             "conditionals read `if c then a else b`, e.g. `if e < 5 then 1 else 0.1`".into(),
@@ -708,4 +724,10 @@ fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
         i += 1;
     }
     stack.pop()
+}
+
+/// Whether the line of `at` is a `let` statement (it starts with `let`), as in `let c = 3 in 4`.
+fn at_line_start_of_let(source: &str, at: usize) -> bool {
+    let line_start = source[..at.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
+    source[line_start..].trim_start().starts_with("let ")
 }
