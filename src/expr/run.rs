@@ -637,6 +637,13 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_is_16_bytes() {
+        // A slot is a `u16` so that `LocalBinaryConst` fits beside its constant: a lambda's
+        // program stays one cache line per four operations.
+        assert_eq!(std::mem::size_of::<Op>(), 16);
+    }
+
+    #[test]
     fn round_is_half_to_even() {
         assert_eq!(UnaryFn::Round.apply(2.5), 2.0);
         assert_eq!(UnaryFn::Round.apply(3.5), 4.0);
