@@ -73,9 +73,9 @@ pub fn default_horizon(config: &Config) -> u64 {
 fn work_per_epoch(config: &Config) -> u64 {
     fn size(s: &ScheduleConfig) -> u64 {
         1 + match s {
-            ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
-                2 * lr_lambda.ops() as u64
-            }
+            ScheduleConfig::Lambda { lr_lambda }
+            | ScheduleConfig::Multiplicative { lr_lambda }
+            | ScheduleConfig::Absolute { lr_lambda } => 2 * lr_lambda.ops() as u64,
             ScheduleConfig::Cyclic {
                 scale_fn: Some(f), ..
             } => f.ops() as u64,
@@ -479,7 +479,9 @@ impl Analysis<'_> {
         epoch: u64,
     ) -> Option<Culprit> {
         let (lambda, multiplicative) = match cfg {
-            ScheduleConfig::Lambda { lr_lambda } => (lr_lambda, false),
+            ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Absolute { lr_lambda } => {
+                (lr_lambda, false)
+            }
             ScheduleConfig::Multiplicative { lr_lambda } => (lr_lambda, true),
             _ => return None,
         };
@@ -643,7 +645,9 @@ impl Analysis<'_> {
     /// over the epochs the lambda actually runs (`len`, counted from where it starts).
     fn lambda_jumps(&mut self, cfg: &ScheduleConfig, src: &Src, len: u64) {
         match cfg {
-            ScheduleConfig::Lambda { lr_lambda } => self.jump(lr_lambda, 0, len),
+            ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Absolute { lr_lambda } => {
+                self.jump(lr_lambda, 0, len)
+            }
             ScheduleConfig::Multiplicative { lr_lambda } => self.jump(lr_lambda, 1, len),
             ScheduleConfig::Chain { children } => {
                 for (k, c) in children.iter().enumerate() {

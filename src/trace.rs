@@ -175,9 +175,9 @@ fn within_budget(config: &Config, epochs: u64) -> Result<(), TraceError> {
 /// Roughly what one step of a schedule costs: one per schedule, plus its lambdas' operations.
 fn step_cost(s: &ScheduleConfig) -> u64 {
     let own = match s {
-        ScheduleConfig::Lambda { lr_lambda } | ScheduleConfig::Multiplicative { lr_lambda } => {
-            lr_lambda.ops() as u64
-        }
+        ScheduleConfig::Lambda { lr_lambda }
+        | ScheduleConfig::Multiplicative { lr_lambda }
+        | ScheduleConfig::Absolute { lr_lambda } => lr_lambda.ops() as u64,
         ScheduleConfig::Cyclic {
             scale_fn: Some(f), ..
         } => f.ops() as u64,

@@ -358,9 +358,16 @@ const PY_KEYWORDS: &[&str] = &[
 /// `return`; one deeper in (in a branch, say) becomes `(lambda c: body)(value)`. Both compute
 /// the value once, before the body, as optimc does.
 pub fn lambda_to_python(lambda: &Lambda, name: &str) -> String {
+    let param = PyNames::of(lambda).param;
+    format!("def {name}({param}):\n{}", python_body(lambda, &param))
+}
+
+/// The statements of a Python function computing `lambda` of its argument `arg`: the
+/// parameter as a float, the local values, the `return` (each line indented four spaces).
+fn python_body(lambda: &Lambda, arg: &str) -> String {
     let names = PyNames::of(lambda);
     let param = &names.param;
-    let mut out = format!("def {name}({param}):\n    {param} = float({param})\n");
+    let mut out = format!("    {param} = float({arg})\n");
     let mut body = lambda.body();
     while let NodeKind::Let {
         name: local,
@@ -747,6 +754,13 @@ impl Writer {
                     format!("schedulers=[{}]", names.join(", ")),
                     format!("milestones={}", py_ints(milestones)),
                 ]
+            }
+            // The lambda gives the lr itself: `AbsoluteLR` returns it for every group, where
+            // `LambdaLR` would multiply it by the group's initial lr.
+            ScheduleConfig::Absolute { lr_lambda } => {
+                class = "AbsoluteLR".into();
+                let body = python_body(lr_lambda, "step");
+                vec![format!("lr_at={}", self.lr_function("lr_at", &body))]
             }
             _ => match s.named_rule().map(|rule| rule.python()) {
                 // What its library builds: a LambdaLR of the same factor.

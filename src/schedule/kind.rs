@@ -734,6 +734,12 @@ schedules! {
     Multiplicative = "multiplicative", torch "MultiplicativeLR", required 1 {
         lr_lambda: Lambda, example "epoch -> 0.95 ** epoch";
     };
+    /// A lambda that gives the lr itself, not a factor of the initial lr: every group's lr is
+    /// f(epoch) (times its `lr_scale`), as BEiT's and MAE's loops write `param_group["lr"] =
+    /// lr * param_group["lr_scale"]`. `AbsoluteLR` in the PyTorch export.
+    Absolute = "absolute", torch "AbsoluteLR", required 1, sets_lr_from_scratch {
+        lr_lambda: Lambda, example "step -> 1e-3 * 0.95 ** step";
+    };
     /// `StepLR`
     Step = "step", torch "StepLR", required 1, closed_form {
         step_size: Whole = 1, range AtLeastOne, example "30";

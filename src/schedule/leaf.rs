@@ -39,6 +39,10 @@ pub(crate) enum LeafKind {
     Multiplicative {
         f: Lambda,
     },
+    /// `absolute`: every group's lr is `f(epoch)`.
+    Absolute {
+        f: Lambda,
+    },
     Step {
         step_size: i64,
         gamma: f64,
@@ -392,6 +396,9 @@ impl Leaf {
                 f: lr_lambda.clone(),
             },
             ScheduleConfig::Multiplicative { lr_lambda } => LeafKind::Multiplicative {
+                f: lr_lambda.clone(),
+            },
+            ScheduleConfig::Absolute { lr_lambda } => LeafKind::Absolute {
                 f: lr_lambda.clone(),
             },
             ScheduleConfig::Step { step_size, gamma } => LeafKind::Step {
@@ -821,6 +828,12 @@ impl Leaf {
                 if !is_initial {
                     let factor = f.eval(ef);
                     scale(groups, pg, factor);
+                }
+            }
+            LeafKind::Absolute { f } => {
+                let lr = f.eval(ef);
+                for &g in groups {
+                    pg.lr[g] = lr;
                 }
             }
             LeafKind::Linear {

@@ -137,6 +137,21 @@ fn multistep_repeated_milestone_decays_twice_and_order_does_not_matter() {
 }
 
 #[test]
+fn absolute_gives_every_group_the_lambdas_lr_times_its_lr_scale() {
+    let f = crate::expr::Lambda::from_text("s -> 1e-3 * 0.5 ** s").unwrap();
+    let mut c = sgd(&[0.1, 0.02, 7.0], ScheduleConfig::Absolute { lr_lambda: f });
+    c.groups[2].lr_scale = 0.25;
+    let lrs = run(&mut Schedule::new(&c), 3, None);
+    for (s, at) in lrs.iter().enumerate() {
+        let lr = 1e-3 * 0.5f64.powi(s as i32);
+        // The groups' own lrs play no part (bit for bit: the lambda's value itself).
+        assert_eq!(at[0].to_bits(), lr.to_bits(), "step {s}");
+        assert_eq!(at[1].to_bits(), lr.to_bits(), "step {s}");
+        assert_eq!(at[2].to_bits(), (lr * 0.25).to_bits(), "step {s}");
+    }
+}
+
+#[test]
 fn step_decays_on_multiples_only() {
     let t = trace(
         &sgd(
