@@ -105,9 +105,7 @@ impl Lambda {
                 Op::Jump(target) => pc = target as usize,
                 // `Stack::of` gives a program that stores locals some (`L > 0`); without them
                 // these arms compile to nothing, so the plain program runs as it always did.
-                Op::Store(_) | Op::Load(_) | Op::LocalBinaryConst(..) if L == 0 => {
-                    return f64::NAN
-                }
+                Op::Store(_) | Op::Load(_) | Op::LocalBinaryConst(..) if L == 0 => return f64::NAN,
                 // The value below, which `run` would restore as the top, is never used: the
                 // body after a `Store` starts with a push.
                 Op::Store(slot) => locals[slot as usize] = top,
@@ -191,9 +189,7 @@ impl Lambda {
                 }
                 Op::Jump(target) => pc = target as usize,
                 // As in `run_stackless`: nothing for a program without locals.
-                Op::Store(_) | Op::Load(_) | Op::LocalBinaryConst(..) if L == 0 => {
-                    return f64::NAN
-                }
+                Op::Store(_) | Op::Load(_) | Op::LocalBinaryConst(..) if L == 0 => return f64::NAN,
                 Op::Store(slot) => {
                     locals[slot as usize] = top;
                     sp -= 1;

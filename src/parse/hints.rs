@@ -421,7 +421,8 @@ fn grammar_words(p: &Place) -> Option<(String, Related)> {
     }
     if expects("`in`") {
         return Some((
-            "a local value reads `let name = value in body`, e.g. `let c = e // 10 in 0.5 ** c`".into(),
+            "a local value reads `let name = value in body`, e.g. `let c = e // 10 in 0.5 ** c`"
+                .into(),
             None,
         ));
     }
@@ -728,6 +729,8 @@ fn unclosed_bracket(text: &str) -> Option<(usize, char)> {
 
 /// Whether the line of `at` is a `let` statement (it starts with `let`), as in `let c = 3 in 4`.
 fn at_line_start_of_let(source: &str, at: usize) -> bool {
-    let line_start = source[..at.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = source[..at.min(source.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     source[line_start..].trim_start().starts_with("let ")
 }
