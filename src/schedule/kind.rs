@@ -1333,6 +1333,7 @@ mod tests {
             "timm_wsd(t_initial = 100, decay_t = 30, lr_min = 1e-6, stable_fn = power, \
              stable_timescale = 5, stable_power = 0.3, decay_fn = exp, decay_power = 2, \
              decay_ratio = 0.2, warmup_t = 10, warmup_lr_init = 1e-6)",
+            "absolute(s -> let c = s // 10 in 1e-3 * 0.5 ** c)",
         ];
         let mut seen = std::collections::HashSet::new();
         let mut configs = Vec::new();
