@@ -9,7 +9,7 @@
 //! the write land on, or re-permission, a file of theirs choosing. It has the final permissions
 //! before it holds a byte. On every error path (a panic included) it is removed. A process
 //! killed mid-write leaves it behind; the next write to the same destination removes such
-//! leftovers (see [`remove_leftovers`]), so they do not accumulate.
+//! leftovers (see `remove_leftovers`), so they do not accumulate.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;

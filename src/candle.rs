@@ -50,7 +50,7 @@
 //! - **Names.** [`CandleTrainer::new`] takes `(name, Var)` pairs, in the order of your choice;
 //!   [`CandleTrainer::from_varmap`] takes every `Var` of a `candle_nn::VarMap`, sorted by name
 //!   (a `VarMap` has no order of its own). `Var`s added to the map later are not seen. Every name
-//!   must match a group, else [`CandleError::Groups`] lists all the unmatched ones; the same
+//!   must match a group, else [`ErrorKind::Groups`](crate::error::ErrorKind::Groups) lists all the unmatched ones; the same
 //!   `Var` may not be registered under two names ([`CandleError::SharedVar`]: PyTorch refuses a
 //!   parameter in two groups too).
 //! - **Shapes.** Each `Var` is registered with its shape (`dims()`), as PyTorch sees a

@@ -38,7 +38,7 @@
 //! refuses a truncated, corrupt, other-version or mismatched file with a [`CheckpointError`]
 //! and then leaves the trainer untouched. A hostile file cannot make it allocate more than the
 //! file's own size: the header is read first and bounded
-//! ([`MAX_STATE_HEADER`](crate::limits::MAX_STATE_HEADER)), every tensor's place and size is
+//! ([`MAX_STATE_HEADER`]), every tensor's place and size is
 //! checked against the header and the file's length, and the parameters against the trainer's,
 //! before any tensor is read.
 //!

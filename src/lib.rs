@@ -92,8 +92,8 @@
 //! * `cli` and `plot` (default): the `optimc` command and [`plot`] (SVG/PNG plots). With
 //!   `default-features = false` the library is the language, schedules, optimizers, [`Trainer`]
 //!   and exports alone, without clap, plotters or png.
-//! * `candle` (off): [`candle`](crate::candle), training candle `Var`s (candle-core, candle-nn).
-//! * `burn` (off): [`burn`](crate::burn), training burn modules and burn `LrScheduler`s from a
+//! * `candle` (off): `optimc::candle`, training candle `Var`s (candle-core, candle-nn).
+//! * `burn` (off): `optimc::burn`, training burn modules and burn `LrScheduler`s from a
 //!   `.optim` file (burn, with its pure-Rust CPU backend `flex`).
 //! * `mimalloc` (default): the allocator of the `optimc` command; the library never sets one.
 //!

@@ -70,7 +70,7 @@ impl Trainer {
     /// initial lr (and cycled momentum) into the optimizer.
     ///
     /// # Errors
-    /// [`ErrorKind::Groups`](crate::error::ErrorKind::Groups) if a parameter matches no group,
+    /// [`ErrorKind::Groups`] if a parameter matches no group,
     /// or a name is registered twice.
     pub fn new(config: &Config, params: &[(&str, usize)]) -> Result<Trainer, Error> {
         Trainer::build(config, Optimizer::new(config, params)?)
@@ -126,7 +126,7 @@ impl Trainer {
     /// names and allocates nothing.
     ///
     /// # Errors
-    /// [`ErrorKind::Step`](crate::error::ErrorKind::Step) if `params` do not fit the registered
+    /// [`ErrorKind::Step`] if `params` do not fit the registered
     /// ones (count, names, lengths) or one has no name; nothing is changed then.
     ///
     /// With `average = ...`, from epoch `start` on the step also updates the averaged copy
@@ -214,7 +214,7 @@ impl Trainer {
     /// [`end_epoch`](Self::end_epoch) call it where the file's stepping says.
     ///
     /// # Errors
-    /// [`ErrorKind::MetricNeeded`](crate::error::ErrorKind::MetricNeeded) if the schedule has a
+    /// [`ErrorKind::MetricNeeded`] if the schedule has a
     /// `plateau` ([`Schedule::needs_metric`]), alone or inside a `chain` or `sequence`: it needs
     /// [`step_schedule_with`](Self::step_schedule_with) and the metric. Nothing steps then.
     pub fn step_schedule(&mut self) -> Result<(), Error> {
@@ -263,7 +263,7 @@ impl Trainer {
     /// # Errors
     /// Per epoch, as [`step_schedule`](Self::step_schedule): a `plateau` needs
     /// [`end_epoch_with`](Self::end_epoch_with) and the epoch's metric. Per step,
-    /// [`ErrorKind::BatchesNotEnded`](crate::error::ErrorKind::BatchesNotEnded) if no
+    /// [`ErrorKind::BatchesNotEnded`] if no
     /// [`end_batch`](Self::end_batch) came since the last epoch ended: the schedule has not
     /// stepped at all this epoch, which is what a loop written for per-epoch stepping does.
     pub fn end_epoch(&mut self) -> Result<(), Error> {

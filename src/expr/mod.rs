@@ -62,7 +62,7 @@ struct Origin {
 }
 
 impl Lambda {
-    /// How many operations one evaluation runs (at most [`MAX_LAMBDA_OPS`]).
+    /// How many operations one evaluation runs (at most [`MAX_LAMBDA_OPS`](crate::limits::MAX_LAMBDA_OPS)).
     pub fn ops(&self) -> usize {
         self.code.len()
     }

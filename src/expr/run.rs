@@ -518,7 +518,7 @@ pub(super) fn bool_value(b: bool) -> f64 {
 }
 
 /// One binary operator with Python's float semantics (the same arithmetic the compiled
-/// program runs: [`BinaryFn::apply`]).
+/// program runs: `BinaryFn::apply`).
 pub fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
     BinaryFn::of(op).apply(a, b)
 }

@@ -198,7 +198,7 @@ impl Tree {
     }
 }
 
-/// A node of a lambda's body ([`Lambda::body`]); [`NodeRef::kind`] says what it is.
+/// A node of a lambda's body (`Lambda::body`); [`NodeRef::kind`] says what it is.
 #[derive(Clone, Copy)]
 pub struct NodeRef<'a> {
     pub(super) tree: &'a Tree,

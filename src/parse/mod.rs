@@ -2,7 +2,7 @@
 //!
 //! Syntax errors become [`Diagnostic`]s that point at the offending token and say, in words,
 //! what was expected there. Hostile input is refused before pest sees it (NUL bytes, nesting
-//! deeper than [`MAX_NESTING`]), and trees deeper than [`MAX_TREE_DEPTH`] are never built, so
+//! deeper than [`MAX_NESTING`](crate::limits::MAX_NESTING)), and trees deeper than [`MAX_TREE_DEPTH`] are never built, so
 //! no input can exhaust the stack of this or any later stage.
 //!
 //! Two parsers read the same language. `fast.rs`, a hand-written recursive-descent parser,

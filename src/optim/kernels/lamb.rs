@@ -59,7 +59,7 @@ pub struct LambState<'a> {
 
 /// The divisor timm applies to every gradient before a step: `max(global_norm /
 /// max_grad_norm, 1)`, `global_norm` being the norm of the per-parameter gradient norms
-/// ([`l2_norm`]) of every group, in float32.
+/// ([`l2_norm`](super::l2_norm)) of every group, in float32.
 pub fn lamb_clip_factor(grad_norms: impl IntoIterator<Item = f32>, max_grad_norm: f64) -> f32 {
     let sum: f64 = grad_norms
         .into_iter()
