@@ -86,6 +86,9 @@ pub fn check(file: &ast::File) -> Checked {
 fn check_file(file: &ast::File) -> Checked {
     let mut checker = Checker::new(file);
     let config = checker.run(file);
+    if let Some(c) = &config {
+        checker.lint_rprop_schedule(c);
+    }
     // An error can stop evaluation before a name is reached; only a clean file says "unused".
     if checker.error_count() == 0 {
         checker.lint_unused_lets();

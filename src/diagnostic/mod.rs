@@ -128,6 +128,9 @@ codes! {
     /// A group sets an option its optimizer reads from the optimizer's options only (Lamb's
     /// `max_grad_norm`), so the group's value has no effect (warning).
     IgnoredOption => "ignored_option",
+    /// A schedule on an optimizer that reads the lr only at its first step (`rprop`), so the
+    /// schedule changes nothing after it (warning).
+    IgnoredSchedule => "ignored_schedule",
     /// `average = ...` names neither `swa` nor `ema`.
     UnknownAverage => "unknown_average",
 }

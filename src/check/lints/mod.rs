@@ -2,5 +2,6 @@
 //! its own file.
 
 mod milestones;
+mod rprop_schedule;
 mod shadowed_groups;
 mod unused_lets;
