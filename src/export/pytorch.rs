@@ -115,13 +115,15 @@ fn snippet(config: &Config) -> String {
     out.push_str(".\"\"\"\n");
     out.push_str(&body);
     if let Some(a) = &config.average {
-        out.push_str(&averaged_model(a));
+        out.push_str(&averaged_model(a, config.stepping()));
     }
     out
 }
 
-/// `averaged(model)`: the `AveragedModel` of an `average = ...` statement, and when to update it.
-fn averaged_model(a: &AverageConfig) -> String {
+/// `averaged(model)`: the `AveragedModel` of an `average = ...` statement, and
+/// `update_average(...)`: where optimc's `Trainer` calls `update_parameters` (after every
+/// optimizer step, once `start` schedule steps have been taken).
+fn averaged_model(a: &AverageConfig, stepping: Stepping) -> String {
     let (what, call) = match a {
         AverageConfig::Swa { .. } => (
             "The equal average (SWA)".to_string(),
@@ -136,13 +138,21 @@ fn averaged_model(a: &AverageConfig) -> String {
             ),
         ),
     };
+    let unit = match stepping {
+        Stepping::PerStep => "batches ended (the file steps its schedule per batch)",
+        Stepping::PerEpoch => "epochs ended",
+    };
     format!(
-        "\n\n# The first epoch whose optimizer steps are averaged.\nAVERAGE_START = {}\n\n\n\
-         def averaged(model):\n    \"\"\"{what} of `model`'s parameters.\n\n    \
-         Call `averaged_model.update_parameters(model)` after every `optimizer.step()` of \
-         epoch\n    `AVERAGE_START` on (the first call copies the parameters).\"\"\"\n    \
-         return {call}\n",
-        a.start()
+        "\n\n# `update_parameters` starts once this many `scheduler.step()` calls were made: {unit}.\n\
+         AVERAGE_START = {start}\n\n\n\
+         def averaged(model):\n    \"\"\"{what} of `model`'s parameters (the first update copies them).\"\"\"\n    \
+         return {call}\n\n\n\
+         def update_average(averaged_model, model, scheduler_steps):\n    \
+         \"\"\"Call after every `optimizer.step()`, with the number of `scheduler.step()` calls made so far\n    \
+         ({unit}), as optimc's Trainer does.\"\"\"\n    \
+         if scheduler_steps >= AVERAGE_START:\n        \
+         averaged_model.update_parameters(model)\n",
+        start = a.start()
     )
 }
 

@@ -611,12 +611,26 @@ fn an_average_becomes_an_averaged_model() {
         "{swa}"
     );
     compile(&swa);
+    assert!(
+        swa.contains("    if scheduler_steps >= AVERAGE_START:\n        averaged_model.update_parameters(model)\n"),
+        "{swa}"
+    );
+    assert!(swa.contains(": epochs ended.\nAVERAGE_START"), "{swa}");
+    let per_step = snippet(
+        "optimizer = sgd(lr = 0.1)\nrun = per_step(steps = 100)\naverage = swa(start = 70)",
+    );
+    assert!(
+        per_step.contains(
+            ": batches ended (the file steps its schedule per batch).\nAVERAGE_START = 70\n"
+        ),
+        "{per_step}"
+    );
     assert!(!snippet("optimizer = sgd(lr = 0.1)").contains("AveragedModel"));
 }
 
 /// Trains a module with one parameter per group (shaped as the case's) with the snippet's
-/// optimizer, scheduler and `averaged(model)`, on the case's gradients, updating the average
-/// after every step of epoch `AVERAGE_START` on; prints `{"lr", "averaged"}` as JSON.
+/// optimizer, scheduler, `averaged(model)` and `update_average` (one step per epoch), on the
+/// case's gradients; prints `{"lr", "averaged"}` as JSON.
 const AVERAGE_RUNNER: &str = r#"
 import importlib.util, json, sys
 import torch
@@ -645,8 +659,8 @@ for e in range(case["epochs"]):
         p = getattr(model, g["name"])
         p.grad = torch.tensor(case["grads"][e][g["name"]], dtype=torch.float32).reshape(p.shape)
     optimizer.step()
+    module.update_average(averaged_model, model, e)
     if e >= module.AVERAGE_START:
-        averaged_model.update_parameters(model)
         averaged.append({g["name"]: getattr(averaged_model.module, g["name"]).detach().flatten().tolist()
                          for g in case["groups"]})
     else:
