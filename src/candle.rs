@@ -279,6 +279,65 @@ impl CandleTrainer {
             .map(|((name, _), var)| (name.as_str(), var))
     }
 
+    /// The averaged copy of `Var` `name` (`average = ...`, see [`Trainer::averaged`]) as an
+    /// f32 tensor of the `Var`'s shape on the CPU, as `AveragedModel.module`'s parameter:
+    /// `None` without an average, for a name that is not registered, or before the first
+    /// update.
+    ///
+    /// # Errors
+    /// [`CandleError::Candle`] if candle cannot build the tensor.
+    pub fn averaged(&self, name: &str) -> Result<Option<candle_core::Tensor>, Error> {
+        let Some(values) = self.trainer.averaged(name) else {
+            return Ok(None);
+        };
+        let i = self
+            .trainer
+            .params()
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("an averaged parameter is registered");
+        let t =
+            candle_core::Tensor::from_slice(values, self.vars[i].dims(), &candle_core::Device::Cpu)
+                .map_err(|source| CandleError::Candle {
+                    name: name.to_string(),
+                    source,
+                })?;
+        Ok(Some(t))
+    }
+
+    /// Copies the averaged parameters (`average = ...`) into the `Var`s of `varmap` that have
+    /// the registered names (e.g. the `VarMap` of an evaluation copy of the model, as
+    /// `AveragedModel.module` is evaluated in PyTorch), converted to each `Var`'s dtype; other
+    /// `Var`s of `varmap` are left as they are. Returns how many `Var`s were written: 0
+    /// without an average or before its first update.
+    ///
+    /// # Errors
+    /// [`CandleError::Candle`] if a `Var` of `varmap` has another shape than the registered
+    /// one, or candle cannot write it (the `Var`s before it, in registration order, are
+    /// written then).
+    pub fn copy_averaged_into(&self, varmap: &candle_nn::VarMap) -> Result<usize, Error> {
+        let data = varmap.data().lock().unwrap_or_else(|e| e.into_inner());
+        let mut copied = 0;
+        for (name, _) in self.trainer.params() {
+            let (Some(var), Some(avg)) = (data.get(name), self.averaged(name)?) else {
+                continue;
+            };
+            avg.to_dtype(var.dtype())
+                .and_then(|t| var.set(&t))
+                .map_err(|source| CandleError::Candle {
+                    name: name.clone(),
+                    source,
+                })?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+
+    /// How many updates the average holds (`AveragedModel.n_averaged`); 0 without one.
+    pub fn n_averaged(&self) -> u64 {
+        self.trainer.n_averaged()
+    }
+
     /// Saves the trainer's state and every `Var`'s values to `path`, atomically (see
     /// [`crate::checkpoint`]): the `Var`s under their registered names and shapes, as f32.
     ///

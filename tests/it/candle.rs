@@ -143,6 +143,14 @@ fn assert_equivalent(source: &str) {
             }
         }
         assert_eq!(candle.lrs(), plain.lrs());
+        for (name, _) in &vars {
+            assert_eq!(
+                candle.trainer().averaged(name).map(bits),
+                plain.averaged(name).map(bits),
+                "average of {name} after step {step}"
+            );
+        }
+        assert_eq!(candle.n_averaged(), plain.n_averaged());
     }
     // The candle trainer registers shapes, the plain one lengths: the rest must be equal.
     let without_shapes = |mut s: optimc::optim::OptimizerState| {
@@ -297,6 +305,55 @@ fn save_keeps_the_vars_and_load_puts_them_back() {
     assert!(err.to_string().contains("without the parameters"), "{err}");
     assert_eq!(bits(&values(&w2)), bits(&before));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Averaging reads every `Var`, those without a gradient at a step too (`head.weight` has none
+/// at steps 3 and 4, after the average started).
+#[test]
+fn an_ema_matches_the_plain_trainer_bit_for_bit() {
+    let source = format!("{ADAM}average = ema(decay = 0.75, start = 1)\n");
+    assert_equivalent(&source);
+    assert_equivalent(&format!("{SGD}average = swa(start = 0)\n"));
+}
+
+/// The averaged copy reads as candle tensors of the `Var`s' shapes and copies into a `VarMap`
+/// of the same names (an evaluation model), converted to its dtypes.
+#[test]
+fn the_average_reads_as_tensors_and_copies_into_a_varmap() {
+    let config = config("optimizer = sgd(lr = 0.5)\naverage = swa(start = 0)\n");
+    let w = Var::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], (2, 2), &Device::Cpu).unwrap();
+    let mut trainer = CandleTrainer::new(&config, [("fc.weight", w.clone())]).unwrap();
+    assert!(trainer.averaged("fc.weight").unwrap().is_none());
+    let eval = candle_nn::VarMap::new();
+    assert_eq!(trainer.copy_averaged_into(&eval).unwrap(), 0);
+    for _ in 0..2 {
+        let loss = w.sum_all().unwrap();
+        trainer.step(&loss.backward().unwrap()).unwrap();
+    }
+    // Steps of 0.5 each: the parameters after them average to 0.75 below the start.
+    let avg = trainer.averaged("fc.weight").unwrap().unwrap();
+    assert_eq!(avg.dims(), [2, 2]);
+    assert_eq!(
+        avg.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        [0.25, 1.25, 2.25, 3.25]
+    );
+    assert!(trainer.averaged("nope").unwrap().is_none());
+    assert_eq!(trainer.n_averaged(), 2);
+    let vb = candle_nn::VarBuilder::from_varmap(&eval, DType::F64, &Device::Cpu);
+    let copy = vb.get((2, 2), "fc.weight").unwrap();
+    assert_eq!(trainer.copy_averaged_into(&eval).unwrap(), 1);
+    let copy_values = eval.data().lock().unwrap()["fc.weight"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    assert_eq!(copy_values, [0.25, 1.25, 2.25, 3.25]);
+    drop(copy);
+    // Another shape is refused.
+    let other = candle_nn::VarMap::new();
+    let vb = candle_nn::VarBuilder::from_varmap(&other, DType::F32, &Device::Cpu);
+    vb.get(3, "fc.weight").unwrap();
+    assert!(trainer.copy_averaged_into(&other).is_err());
 }
 
 #[test]
