@@ -282,7 +282,10 @@ fn every_snippet_filled_in_checks() {
         // Each snippet is one statement or one schedule; give it the rest of a file.
         let source = if text.starts_with("optimizer") {
             text.clone()
-        } else if text.starts_with("group") || text.starts_with("run") {
+        } else if text.starts_with("group")
+            || text.starts_with("run")
+            || text.starts_with("average")
+        {
             format!("optimizer = sgd(lr = 0.1)\n{text}\nschedule = cosine(t_max = 100)\n")
         } else {
             format!("optimizer = sgd(lr = 0.1)\nschedule = {text}\n")
@@ -292,7 +295,7 @@ fn every_snippet_filled_in_checks() {
         assert!(config.is_some(), "{name}:\n{source}\n{errors:?}");
     }
     for prefix in [
-        "group", "exclude", "where", "lr_scale", "run", "warmup", "letin",
+        "group", "exclude", "where", "lr_scale", "run", "warmup", "letin", "average",
     ] {
         assert!(
             prefixes.iter().any(|p| p == prefix),
