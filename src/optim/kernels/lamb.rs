@@ -1,7 +1,7 @@
 //! LAMB (timm's `timm.optim.Lamb`, `_single_tensor_lamb`; not in `torch.optim`).
 
-use super::check_len;
 use super::lion::caution_scale;
+use super::{check_len, SquareSums, BLOCK};
 use crate::optim::ops::{add, addcmul, f, fma_kernel, lerp, specialize};
 
 /// LAMB's per-group options (timm's defaults: lr 1e-3, bias_correction true, betas
@@ -76,8 +76,10 @@ pub fn lamb_clip_factor(grad_norms: impl IntoIterator<Item = f32>, max_grad_norm
 
 /// One LAMB step of one parameter. `clip` is [`lamb_clip_factor`] (`None` without
 /// `max_grad_norm`). The trust ratio and the caution mask are reductions over the whole
-/// tensor, so the kernel reads it up to three times (recomputing the update rather than
-/// storing it) and a caller must not split it into chunks.
+/// tensor, so a caller must not split a step into chunks. The kernel passes over the tensor
+/// once without either, twice with the trust ratio (the moments and both norms, then the
+/// update) and up to three times with caution (the mask's count comes first), recomputing the
+/// update in each pass rather than storing it.
 ///
 /// ```text
 /// g = grad / clip
@@ -132,20 +134,13 @@ pub fn lamb(
     let clipped = clip.is_some();
     // timm takes the lerp form exactly when beta3 == 1 - beta1 (always with grad_averaging).
     let averaging = beta3 == 1.0 - beta1;
-    let count = specialize!(moments(&s, grad, exp_avg, exp_avg_sq)
-        [clipped, averaging, o.caution][]);
-    if o.caution {
-        s.kept = 1.0 / caution_scale(count, n);
-    }
     let wd = o.weight_decay != 0.0;
     let decoupled = wd && o.decoupled_decay;
     let coupled = wd && !o.decoupled_decay;
     let adapt = wd || o.always_adapt;
-    if adapt {
-        let (w_sq, u_sq) = specialize!(norms(&s, param, grad, exp_avg, exp_avg_sq)
-            [clipped, o.caution, coupled, decoupled][]);
-        let w_norm = w_sq.sqrt() as f32;
-        let u_norm = u_sq.sqrt() as f32;
+    let trust = |s: &mut Scalars, w_sq: SquareSums, u_sq: SquareSums| {
+        let w_norm = w_sq.total().sqrt() as f32;
+        let u_norm = u_sq.total().sqrt() as f32;
         let ratio = w_norm / u_norm;
         let ratio = if w_norm > 0.0 && u_norm > 0.0 {
             ratio
@@ -157,9 +152,35 @@ pub fn lamb(
         } else {
             ratio
         };
+    };
+    // The parameter is read and written once in the last pass; every pass before it reads it
+    // at most (a decoupled decay is recomputed where it is needed rather than stored).
+    match (o.caution, adapt) {
+        (false, false) => {
+            specialize!(moments_apply(&s, param, grad, exp_avg, exp_avg_sq)[clipped, averaging][]);
+        }
+        (false, true) => {
+            let (mut w_sq, mut u_sq) = (SquareSums::default(), SquareSums::default());
+            specialize!(moments_norms(&s, param, grad, exp_avg, exp_avg_sq, &mut w_sq, &mut u_sq)
+                [clipped, averaging, coupled, decoupled][]);
+            trust(&mut s, w_sq, u_sq);
+            specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
+                [clipped, false, coupled, decoupled, true][]);
+        }
+        (true, _) => {
+            let count = specialize!(moments_count(&s, grad, exp_avg, exp_avg_sq)
+                [clipped, averaging][]);
+            s.kept = 1.0 / caution_scale(count, n);
+            if adapt {
+                let (mut w_sq, mut u_sq) = (SquareSums::default(), SquareSums::default());
+                specialize!(norms(&s, param, grad, exp_avg, exp_avg_sq, &mut w_sq, &mut u_sq)
+                    [clipped, coupled, decoupled][]);
+                trust(&mut s, w_sq, u_sq);
+            }
+            specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
+                [clipped, true, coupled, decoupled, adapt][]);
+        }
     }
-    specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
-        [clipped, o.caution, coupled, adapt][]);
 }
 
 struct Scalars {
@@ -201,74 +222,180 @@ fn update<const CAUTION: bool>(s: &Scalars, g: f32, m: f32, v: f32) -> f32 {
     }
 }
 
+/// `m` and `v` updated from the (clipped) gradient `g`.
+#[inline(always)]
+fn moment<const AVERAGING: bool>(s: &Scalars, g: f32, m: f32, v: f32) -> (f32, f32) {
+    let m = if AVERAGING {
+        lerp(m, g, s.beta3)
+    } else {
+        add(m * s.beta1, g, s.beta3)
+    };
+    (m, addcmul(v * s.beta2, g, g, s.one_minus_beta2))
+}
+
+/// The parameter after a decoupled decay (`p - wd_scale * wd * p`), or as it is.
+#[inline(always)]
+fn decayed<const DECOUPLED: bool>(s: &Scalars, p: f32) -> f32 {
+    if DECOUPLED {
+        add(p, p, s.neg_decay)
+    } else {
+        p
+    }
+}
+
+/// The update with the coupled weight decay, before the trust ratio.
+#[inline(always)]
+fn decayed_update<const CAUTION: bool, const COUPLED: bool>(
+    s: &Scalars,
+    p: f32,
+    g: f32,
+    m: f32,
+    v: f32,
+) -> f32 {
+    let u = update::<CAUTION>(s, g, m, v);
+    if COUPLED {
+        add(u, p, s.wd)
+    } else {
+        u
+    }
+}
+
 fma_kernel! {
-fn moments<const CLIPPED: bool, const AVERAGING: bool, const CAUTION: bool>(
+/// The whole step in one pass, without caution or trust ratio.
+fn moments_apply<const CLIPPED: bool, const AVERAGING: bool>(
+    s: &Scalars,
+    param: &mut [f32],
+    grad: &[f32],
+    exp_avg: &mut [f32],
+    exp_avg_sq: &mut [f32],
+) {
+    let n = param.len();
+    let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
+    for i in 0..n {
+        let g = clipped_grad::<CLIPPED>(s, grad[i]);
+        let (m, v) = moment::<AVERAGING>(s, g, exp_avg[i], exp_avg_sq[i]);
+        exp_avg[i] = m;
+        exp_avg_sq[i] = v;
+        param[i] = add(param[i], update::<false>(s, g, m, v), s.neg_lr);
+    }
+}
+}
+
+fma_kernel! {
+/// The moments, and the squared norms of the (decayed) parameter and of the update, without
+/// caution. The update's values are computed a block at a time, then summed (see [`BLOCK`]).
+fn moments_norms<const CLIPPED: bool, const AVERAGING: bool, const COUPLED: bool, const DECOUPLED: bool>(
+    s: &Scalars,
+    param: &[f32],
+    grad: &[f32],
+    exp_avg: &mut [f32],
+    exp_avg_sq: &mut [f32],
+    w_sq: &mut SquareSums,
+    u_sq: &mut SquareSums,
+) {
+    let n = param.len();
+    let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &mut exp_avg[..n], &mut exp_avg_sq[..n]);
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        let (mut ub, mut wb) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+        let (ub, wb) = (&mut ub[..len], &mut wb[..len]);
+        let pb = &param[start..start + len];
+        let gb = &grad[start..start + len];
+        let mb = &mut exp_avg[start..start + len];
+        let vb = &mut exp_avg_sq[start..start + len];
+        for i in 0..len {
+            let g = clipped_grad::<CLIPPED>(s, gb[i]);
+            let (m, v) = moment::<AVERAGING>(s, g, mb[i], vb[i]);
+            mb[i] = m;
+            vb[i] = v;
+            let p = decayed::<DECOUPLED>(s, pb[i]);
+            wb[i] = p;
+            ub[i] = decayed_update::<false, COUPLED>(s, p, g, m, v);
+        }
+        w_sq.add_all(if DECOUPLED { wb } else { pb });
+        u_sq.add_all(ub);
+        start += len;
+    }
+}
+}
+
+fma_kernel! {
+/// The moments, and how many values of the update agree in sign with the gradient
+/// (caution's mask needs the unmasked update of the whole tensor).
+fn moments_count<const CLIPPED: bool, const AVERAGING: bool>(
     s: &Scalars,
     grad: &[f32],
     exp_avg: &mut [f32],
     exp_avg_sq: &mut [f32],
 ) -> usize {
+    let n = grad.len();
+    let (exp_avg, exp_avg_sq) = (&mut exp_avg[..n], &mut exp_avg_sq[..n]);
     let mut count = 0;
-    for ((&g, m), v) in grad.iter().zip(exp_avg.iter_mut()).zip(exp_avg_sq.iter_mut()) {
-        let g = clipped_grad::<CLIPPED>(s, g);
-        *m = if AVERAGING {
-            lerp(*m, g, s.beta3)
-        } else {
-            add(*m * s.beta1, g, s.beta3)
-        };
-        *v = addcmul(*v * s.beta2, g, g, s.one_minus_beta2);
-        if CAUTION {
-            // The mask's mean needs the unmasked update.
-            count += usize::from(update::<false>(s, g, *m, *v) * g > 0.0);
-        }
+    for i in 0..n {
+        let g = clipped_grad::<CLIPPED>(s, grad[i]);
+        let (m, v) = moment::<AVERAGING>(s, g, exp_avg[i], exp_avg_sq[i]);
+        exp_avg[i] = m;
+        exp_avg_sq[i] = v;
+        count += usize::from(update::<false>(s, g, m, v) * g > 0.0);
     }
     count
 }
 }
 
 fma_kernel! {
-fn norms<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const DECOUPLED: bool>(
+/// The squared norms of the (decayed) parameter and of the masked update, with caution.
+fn norms<const CLIPPED: bool, const COUPLED: bool, const DECOUPLED: bool>(
     s: &Scalars,
-    param: &mut [f32],
+    param: &[f32],
     grad: &[f32],
     exp_avg: &[f32],
     exp_avg_sq: &[f32],
-) -> (f64, f64) {
-    let (mut w_sq, mut u_sq) = (0.0f64, 0.0f64);
-    for (((p, &g), &m), &v) in param.iter_mut().zip(grad).zip(exp_avg).zip(exp_avg_sq) {
-        let g = clipped_grad::<CLIPPED>(s, g);
-        let mut u = update::<CAUTION>(s, g, m, v);
-        if DECOUPLED {
-            *p = add(*p, *p, s.neg_decay);
+    w_sq: &mut SquareSums,
+    u_sq: &mut SquareSums,
+) {
+    let n = param.len();
+    let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &exp_avg[..n], &exp_avg_sq[..n]);
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        let (mut ub, mut wb) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+        let (ub, wb) = (&mut ub[..len], &mut wb[..len]);
+        let pb = &param[start..start + len];
+        for i in 0..len {
+            let j = start + i;
+            let g = clipped_grad::<CLIPPED>(s, grad[j]);
+            let p = decayed::<DECOUPLED>(s, pb[i]);
+            wb[i] = p;
+            ub[i] = decayed_update::<true, COUPLED>(s, p, g, exp_avg[j], exp_avg_sq[j]);
         }
-        if COUPLED {
-            u = add(u, *p, s.wd);
-        }
-        w_sq += f64::from(*p) * f64::from(*p);
-        u_sq += f64::from(u) * f64::from(u);
+        w_sq.add_all(if DECOUPLED { wb } else { pb });
+        u_sq.add_all(ub);
+        start += len;
     }
-    (w_sq, u_sq)
 }
 }
 
 fma_kernel! {
-fn apply<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const ADAPT: bool>(
+/// The last pass: the parameter decayed (decoupled) and moved by the (masked, decayed,
+/// trust-scaled) update.
+fn apply<const CLIPPED: bool, const CAUTION: bool, const COUPLED: bool, const DECOUPLED: bool, const ADAPT: bool>(
     s: &Scalars,
     param: &mut [f32],
     grad: &[f32],
     exp_avg: &[f32],
     exp_avg_sq: &[f32],
 ) {
-    for (((p, &g), &m), &v) in param.iter_mut().zip(grad).zip(exp_avg).zip(exp_avg_sq) {
-        let g = clipped_grad::<CLIPPED>(s, g);
-        let mut u = update::<CAUTION>(s, g, m, v);
-        if COUPLED {
-            u = add(u, *p, s.wd);
-        }
+    let n = param.len();
+    let (grad, exp_avg, exp_avg_sq) = (&grad[..n], &exp_avg[..n], &exp_avg_sq[..n]);
+    for i in 0..n {
+        let g = clipped_grad::<CLIPPED>(s, grad[i]);
+        let p = decayed::<DECOUPLED>(s, param[i]);
+        let mut u = decayed_update::<CAUTION, COUPLED>(s, p, g, exp_avg[i], exp_avg_sq[i]);
         if ADAPT {
             u *= s.trust;
         }
-        *p = add(*p, u, s.neg_lr);
+        param[i] = add(p, u, s.neg_lr);
     }
 }
 }
