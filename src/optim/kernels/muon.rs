@@ -233,6 +233,9 @@ fn pairwise_sum(x: &[f32], square: bool) -> f32 {
     }
 }
 
+/// Independent dot products computed side by side in the Newton-Schulz products.
+const LANES: usize = 8;
+
 fma_kernel! {
 /// PyTorch's `_zeropower_via_newtonschulz` on the iterate in `s.x` (already the bfloat16
 /// update, `m x k`, `m <= k`): every bfloat16 operation is computed in float32 and rounded to
@@ -260,9 +263,24 @@ fn newton_schulz<>(s: &mut MuonScratch, coefficients: (f64, f64, f64), steps: us
     }
     for _ in 0..steps {
         // G = x x^T (symmetric, computed whole: both halves round alike).
+        // Eight dot products at a time: each keeps its own in-order chain of fused
+        // multiply-adds (PyTorch's bits), and the eight chains overlap in the pipeline.
         for i in 0..m {
             let xi = &s.x[i * k..][..k];
-            for j in 0..m {
+            let mut j = 0;
+            while j + LANES <= m {
+                let mut acc = [0.0f32; LANES];
+                for (l, &p) in xi.iter().enumerate() {
+                    for (t, a) in acc.iter_mut().enumerate() {
+                        *a = p.mul_add(s.x[(j + t) * k + l], *a);
+                    }
+                }
+                for (t, a) in acc.iter().enumerate() {
+                    s.gram[i * m + j + t] = bf16(*a);
+                }
+                j += LANES;
+            }
+            for j in j..m {
                 let xj = &s.x[j * k..][..k];
                 let mut acc = 0.0f32;
                 for (&p, &q) in xi.iter().zip(xj) {
@@ -274,12 +292,27 @@ fn newton_schulz<>(s: &mut MuonScratch, coefficients: (f64, f64, f64), steps: us
         // P = addmm(G, G, G, beta=b, alpha=c); G is symmetric, so (G G)[i][j] pairs row i
         // with row j.
         for i in 0..m {
-            for j in 0..m {
-                let mut acc = 0.0f32;
-                for l in 0..m {
-                    acc = s.gram[i * m + l].mul_add(s.gram[j * m + l], acc);
+            let gi = &s.gram[i * m..][..m];
+            let mut j = 0;
+            while j + LANES <= m {
+                let mut acc = [0.0f32; LANES];
+                for (l, &p) in gi.iter().enumerate() {
+                    for (t, a) in acc.iter_mut().enumerate() {
+                        *a = p.mul_add(s.gram[(j + t) * m + l], *a);
+                    }
                 }
-                s.poly[i * m + j] = bf16(b.mul_add(s.gram[i * m + j], c * acc));
+                for (t, a) in acc.iter().enumerate() {
+                    s.poly[i * m + j + t] = bf16(b.mul_add(gi[j + t], c * *a));
+                }
+                j += LANES;
+            }
+            for j in j..m {
+                let gj = &s.gram[j * m..][..m];
+                let mut acc = 0.0f32;
+                for (&p, &q) in gi.iter().zip(gj) {
+                    acc = p.mul_add(q, acc);
+                }
+                s.poly[i * m + j] = bf16(b.mul_add(gi[j], c * acc));
             }
         }
         // x' = addmm(x, P, x, beta=a): row i of P x accumulates P[i][l] * x[l][..] in order l.
