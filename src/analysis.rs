@@ -997,15 +997,7 @@ mod tests {
         Config {
             optimizer: OptimizerKind::Sgd,
             defaults: options,
-            groups: vec![GroupConfig {
-                name: "default".into(),
-                params: vec!["*".into()],
-                options,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
-            }],
+            groups: vec![GroupConfig::catch_all(options)],
             schedule: Some(schedule),
             run: None,
             average: None,

@@ -188,6 +188,25 @@ pub struct GroupConfig {
 }
 
 impl GroupConfig {
+    /// A group of the parameters `params` matches, with `options`, no schedule of its own, no
+    /// `lr_scale`, `exclude` or `where`: what a group is before the file says more.
+    pub fn new(name: impl Into<String>, params: Vec<String>, options: Hyperparams) -> Self {
+        GroupConfig {
+            name: name.into(),
+            params,
+            options,
+            schedule: None,
+            lr_scale: 1.0,
+            exclude: Vec::new(),
+            ndim: NdimRange::default(),
+        }
+    }
+
+    /// The group of a file that declares none: `default`, every parameter (`*`).
+    pub fn catch_all(options: Hyperparams) -> Self {
+        GroupConfig::new("default", vec!["*".into()], options)
+    }
+
     /// Whether the group selects beyond its `params` globs (`exclude`, `where`).
     pub fn filters(&self) -> bool {
         !self.exclude.is_empty() || !self.ndim.is_any()

@@ -12,15 +12,7 @@ pub const N: usize = 20_000;
 pub fn big_config() -> Config {
     let mut config = Config::from_source("big.optim", "optimizer = sgd(lr = 0.1)").unwrap();
     let options = config.groups[0].options;
-    let group = |i: usize, params: Vec<String>| GroupConfig {
-        name: format!("g{i}"),
-        params,
-        options,
-        schedule: None,
-        lr_scale: 1.0,
-        exclude: Vec::new(),
-        ndim: Default::default(),
-    };
+    let group = |i: usize, params: Vec<String>| GroupConfig::new(format!("g{i}"), params, options);
     config.groups = (0..N)
         .map(|i| {
             let params = match i % 4 {

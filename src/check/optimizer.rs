@@ -670,15 +670,7 @@ impl Checker {
         defaults: Hyperparams,
     ) {
         if groups.is_empty() {
-            groups.push(GroupConfig {
-                name: "default".into(),
-                params: vec!["*".into()],
-                options: defaults,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
-            });
+            groups.push(GroupConfig::catch_all(defaults));
         } else {
             for (group, own) in groups.iter_mut().zip(overrides) {
                 group.options = defaults;

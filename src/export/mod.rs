@@ -170,15 +170,7 @@ impl Written {
     fn resolve(self) -> Config {
         let defaults = self.defaults.over(Hyperparams::defaults(self.optimizer));
         let groups = if self.groups.is_empty() {
-            vec![GroupConfig {
-                name: "default".into(),
-                params: vec!["*".into()],
-                options: defaults,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
-            }]
+            vec![GroupConfig::catch_all(defaults)]
         } else {
             self.groups
                 .into_iter()

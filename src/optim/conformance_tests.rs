@@ -160,15 +160,7 @@ fn run_case(path: &Path) -> Outcome {
             let mut options = defaults;
             apply_options(kind, &mut options, &g["options"]);
             let gname = g["name"].as_str().unwrap().to_string();
-            GroupConfig {
-                params: vec![gname.clone()],
-                name: gname,
-                options,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
-            }
+            GroupConfig::new(gname.clone(), vec![gname], options)
         })
         .collect();
     let config = Config {

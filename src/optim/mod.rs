@@ -16,15 +16,7 @@
 //! let config = Config {
 //!     optimizer: kind,
 //!     defaults: hp,
-//!     groups: vec![GroupConfig {
-//!         name: "default".into(),
-//!         params: vec!["*".into()],
-//!         options: hp,
-//!         schedule: None,
-//!         lr_scale: 1.0,
-//!         exclude: Vec::new(),
-//!         ndim: Default::default(),
-//!     }],
+//!     groups: vec![GroupConfig::catch_all(hp)],
 //!     schedule: None,
 //!     run: None,
 //!     average: None,

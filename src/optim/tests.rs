@@ -10,14 +10,12 @@ fn config(kind: OptimizerKind, groups: &[(&str, &[&str])]) -> Config {
         defaults,
         groups: groups
             .iter()
-            .map(|(name, pats)| GroupConfig {
-                name: name.to_string(),
-                params: pats.iter().map(|p| p.to_string()).collect(),
-                options: defaults,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
+            .map(|(name, pats)| {
+                GroupConfig::new(
+                    *name,
+                    pats.iter().map(|p| p.to_string()).collect(),
+                    defaults,
+                )
             })
             .collect(),
         schedule: None,

@@ -272,15 +272,7 @@ fn config(case: &Value) -> Config {
                 apply_options(optimizer, &mut options, o);
             }
             let name = g["name"].as_str().expect("group name").to_owned();
-            GroupConfig {
-                params: vec![name.clone()],
-                name,
-                options,
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
-            }
+            GroupConfig::new(name.clone(), vec![name], options)
         })
         .collect();
     Config {

@@ -21,15 +21,7 @@
 //! let config = Config {
 //!     optimizer: OptimizerKind::Sgd,
 //!     defaults: options,
-//!     groups: vec![GroupConfig {
-//!         name: "default".into(),
-//!         params: vec!["*".into()],
-//!         options,
-//!         schedule: None,
-//!         lr_scale: 1.0,
-//!         exclude: Vec::new(),
-//!         ndim: Default::default(),
-//!     }],
+//!     groups: vec![GroupConfig::catch_all(options)],
 //!     schedule: Some(ScheduleConfig::Step { step_size: 2, gamma: 0.5 }),
 //!     run: None,
 //!     average: None,

@@ -15,14 +15,12 @@ fn config(kind: OptimizerKind, lrs: &[f64], schedule: Option<ScheduleConfig>) ->
         groups: lrs
             .iter()
             .enumerate()
-            .map(|(i, &lr)| GroupConfig {
-                name: format!("g{i}"),
-                params: vec![format!("g{i}.*")],
-                options: Hyperparams { lr, ..defaults },
-                schedule: None,
-                lr_scale: 1.0,
-                exclude: Vec::new(),
-                ndim: Default::default(),
+            .map(|(i, &lr)| {
+                GroupConfig::new(
+                    format!("g{i}"),
+                    vec![format!("g{i}.*")],
+                    Hyperparams { lr, ..defaults },
+                )
             })
             .collect(),
         schedule,
