@@ -60,6 +60,15 @@ fn snippet(config: &Config) -> String {
             "# With each group, the patterns a parameter must not match and the range of its ndim.\n",
         );
     }
+    if w.functions.iter().any(|f| f == WARMUP) {
+        // The warmup class copies `then`'s state to run it ahead, and silences the warning
+        // that stepping it before the first `optimizer.step()` gives.
+        out = out.replacen(
+            "import math\nimport re\n",
+            "import copy\nimport math\nimport re\nimport warnings\n",
+            1,
+        );
+    }
     out.push_str("GROUPS = [\n");
     let py_list = |ps: &[String]| {
         let ps: Vec<String> = ps.iter().map(|p| py_str(p)).collect();
@@ -264,6 +273,150 @@ const ABSOLUTE_LR: &str = r#"class AbsoluteLR(torch.optim.lr_scheduler.LRSchedul
 
     def get_lr(self):
         return [self.lr_at(self.last_epoch, base_lr) for base_lr in self.base_lrs]
+"#;
+
+/// optimc's `warmup` where PyTorch has no class for it: `then` running beneath the warmup
+/// (`clock = overlap | follow`) or stepping every n steps (`then_every`). It mirrors
+/// `schedule/warmup.rs` step for step, so that its lrs are optimc's to the bit; `_ramp` is the
+/// one place that computes a group's warmup value.
+const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
+    """optimc's `warmup(steps, then, ...)` over the scheduler `then` (built first, on the same
+    optimizer). For `steps` steps each group's lr ramps from its start (`start_lrs`, or
+    `start_factor` times `then`'s first lr) towards its end, along `shape` ("linear", "cosine"
+    or "constant": the start throughout). Where the ramp ends and when `then` runs (`clock`):
+
+    - "after": `then` starts when the warmup ends, which rises to `then`'s first lr
+      (SequentialLR's warmup);
+    - "overlap": `then` runs beneath the warmup from step 0, which rises to the lr `then` has at
+      step `steps` (detectron2's WarmupParamScheduler);
+    - "follow": `then` runs beneath the warmup from step 0, which heads at every step for
+      `then`'s lr of that step, a moving target (YOLO's warmup).
+
+    `then` steps once every `then_every` steps (a per-epoch schedule under a per-batch warmup).
+    """
+
+    def __init__(self, optimizer, then, steps, start_factor=0.0, start_lrs=None,
+                 shape="linear", clock="after", then_every=1):
+        self.then = then
+        self.steps = steps
+        self.start_factor = start_factor
+        self.start_lrs = start_lrs
+        self.shape = shape
+        self.clock = clock
+        self.then_every = then_every
+        self.optimizer = optimizer
+        self._begin()
+        if clock == "overlap":
+            self.end = self._lrs_of_then_at_end()
+        # Set by the first step: any later step to 0 (SequentialLR's) starts the warmup over.
+        self.started = False
+        super().__init__(optimizer)
+
+    def _lrs(self):
+        return [g["lr"] for g in self.optimizer.param_groups]
+
+    def _set_lrs(self, lrs):
+        for g, lr in zip(self.optimizer.param_groups, lrs):
+            g["lr"] = lr
+
+    def _begin(self):
+        """Starts from `then`'s lrs as the groups hold them now (`then` just built)."""
+        self.held = self._lrs()  # `then`'s own lrs, which the ramp replaces in the groups
+        if self.clock != "overlap":
+            self.end = list(self.held)
+        if self.start_lrs is not None:
+            self.start = list(self.start_lrs)
+        else:
+            self.start = [self.start_factor * lr for lr in self.held]
+
+    def _lrs_of_then_at_end(self):
+        """The lrs `then` has at step `steps`: it runs ahead, then is put back as it was."""
+        saved, lrs = copy.deepcopy(self.then.state_dict()), self._lrs()
+        with warnings.catch_warnings():
+            # (Stepping a scheduler before the first `optimizer.step()` warns.)
+            warnings.simplefilter("ignore", UserWarning)
+            for _ in range(self.steps // self.then_every):
+                self.then.step()
+        ahead = self._lrs()
+        self.then.load_state_dict(saved)
+        self._set_lrs(lrs)
+        return ahead
+
+    def _ramp(self, step):
+        """Every group's lr at warmup step `step` (< `steps`)."""
+        t = step / self.steps
+        if self.shape == "linear":
+            f = t
+        elif self.shape == "cosine":
+            f = 0.5 * (1.0 - math.cos(math.pi * t))
+        else:
+            f = 0.0
+        ends = self.held if self.clock == "follow" else self.end
+        return [start + (end - start) * f for start, end in zip(self.start, ends)]
+
+    @classmethod
+    def _restart(cls, scheduler):
+        """Starts `scheduler` over as freshly built from the groups' current lrs, as optimc
+        does: a warmup restarts its `then` and ramps anew, a ChainedScheduler restarts every
+        child, a SequentialLR goes back to the initial lrs and its first child, any other
+        scheduler redoes its initial step."""
+        if isinstance(scheduler, cls):
+            cls._restart(scheduler.then)
+            scheduler._begin()
+            scheduler.last_epoch = 0
+            scheduler._set_lrs(scheduler._ramp(0))
+        elif isinstance(scheduler, torch.optim.lr_scheduler.ChainedScheduler):
+            for s in scheduler._schedulers:
+                cls._restart(s)
+        elif isinstance(scheduler, torch.optim.lr_scheduler.SequentialLR):
+            for g in scheduler.optimizer.param_groups:
+                g["lr"] = g["initial_lr"]
+            scheduler.last_epoch = 0
+            cls._restart(scheduler._schedulers[0])
+        else:
+            scheduler.last_epoch = -1
+            scheduler._initial_step()
+
+    def _step_then(self, step):
+        if step % self.then_every == 0:
+            self.then.step()
+
+    def get_lr(self):
+        s = self.last_epoch
+        if s == 0:
+            if self.started:
+                # SequentialLR starts this child (its first, or at its milestone): from the
+                # initial lrs, as freshly built.
+                self._set_lrs([g["initial_lr"] for g in self.optimizer.param_groups])
+                self._restart(self.then)
+                self._begin()
+            self.started = True
+            return self._ramp(0)
+        if self.clock == "after":
+            if s < self.steps:
+                return self._ramp(s)
+            if s == self.steps:
+                return list(self.end)  # `then` takes over at its first lrs
+            self._step_then(s - self.steps)
+            return self._lrs()
+        if s > self.steps:
+            self._step_then(s)
+            return self._lrs()
+        # `then` steps on its own lrs; the ramp, while it lasts, replaces them in the groups.
+        self._set_lrs(self.held)
+        self._step_then(s)
+        self.held = self._lrs()
+        return self._ramp(s) if s < self.steps else list(self.held)
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "then")}
+        state["then"] = self.then.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        self.then.load_state_dict(state.pop("then"))
+        self.__dict__.update(state)
 "#;
 
 #[derive(Default)]
@@ -833,20 +986,7 @@ impl Writer {
             return self.schedule(then, out, nested);
         }
         if *clock != WarmupClock::After || *then_every != 1 {
-            let what = if *then_every != 1 {
-                format!("`then_every = {then_every}`")
-            } else {
-                format!("`clock = {}`", WarmupClock::NAMES[clock.index()])
-            };
-            let _ = writeln!(
-                out,
-                "    # optimc's warmup with {what} runs its `then` beneath the warmup (or every n steps);\n    \
-                 # torch.optim.lr_scheduler has no scheduler that does (SequentialLR starts `then` after it)."
-            );
-            out.push_str(
-                "    raise NotImplementedError(\"a warmup whose schedule runs beneath it, or every n steps\")\n",
-            );
-            return "None".into();
+            return self.warmup_class(s, out, nested);
         }
         let ramp = |step: &str| match shape {
             WarmupShape::Linear => format!("{step} / {steps}"),
@@ -915,6 +1055,61 @@ impl Writer {
             format!("milestones=[{steps}]"),
         ];
         write_call(out, &name, "torch.optim.lr_scheduler.SequentialLR", &args);
+        name
+    }
+
+    /// A `warmup` PyTorch has no class for (`then` beneath it, or stepped every n steps): the
+    /// snippet's `Warmup` scheduler over `then`, built first.
+    fn warmup_class(&mut self, s: &ScheduleConfig, out: &mut String, nested: bool) -> String {
+        let ScheduleConfig::Warmup {
+            steps,
+            then,
+            start_factor,
+            start_lr,
+            shape,
+            clock,
+            then_every,
+        } = s
+        else {
+            unreachable!("a warmup")
+        };
+        if then.needs_metric() {
+            out.push_str(
+                "    # ReduceLROnPlateau needs the metric in step(metric), which the warmup's step() does not pass.\n",
+            );
+            out.push_str("    raise NotImplementedError(\"ReduceLROnPlateau beneath a Warmup\")\n");
+            return "None".into();
+        }
+        if !self.functions.iter().any(|f| f == WARMUP) {
+            self.functions.push(WARMUP.to_string());
+        }
+        let then = self.schedule(then, out, true);
+        let mut args = vec![
+            "optimizer".to_string(),
+            format!("then={then}"),
+            format!("steps={steps}"),
+        ];
+        match start_lr {
+            Some(lr) => {
+                let lrs: Vec<String> = (0..self.group_lrs.len())
+                    .map(|i| py_float(lr.get(i)))
+                    .collect();
+                args.push(format!("start_lrs=[{}]", lrs.join(", ")));
+            }
+            None if *start_factor != 0.0 => {
+                args.push(format!("start_factor={}", py_float(*start_factor)))
+            }
+            None => {}
+        }
+        if *shape != WarmupShape::Linear {
+            args.push(format!("shape=\"{}\"", WarmupShape::NAMES[shape.index()]));
+        }
+        args.push(format!("clock=\"{}\"", WarmupClock::NAMES[clock.index()]));
+        if *then_every != 1 {
+            args.push(format!("then_every={then_every}"));
+        }
+        let name = self.scheduler_name(nested);
+        write_call(out, &name, "Warmup", &args);
         name
     }
 
