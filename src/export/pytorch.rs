@@ -12,13 +12,19 @@
 //!   (`from timm.optim import Lion`), the others `torch.optim`'s; `none` is Python's `None`;
 //! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
 //!   a `warmup` is `SequentialLR([warmup, then], milestones=[steps])` with `LinearLR`,
-//!   `ConstantLR` or a `LambdaLR` for the warmup (one that runs `then` beneath it raises);
+//!   `ConstantLR` or a `LambdaLR` for the warmup; one PyTorch has no class for (`then` beneath
+//!   it, `clock = overlap | follow`, or stepped every n steps, `then_every`) is the snippet's
+//!   `Warmup` scheduler over `then`, which mirrors `schedule/warmup.rs` step for step;
 //! - a group's `lr_scale` goes into its dict (`"lr_scale": 0.5625`, as timm's
 //!   `param_groups_layer_decay` puts it), and the scheduler is wrapped in `LrScale`, which
 //!   runs it on the unscaled lrs and gives each group `lr * group["lr_scale"]` after every step;
-//! - per-group schedules become `LambdaLR`/`MultiplicativeLR` with one function per group;
-//!   combinations PyTorch cannot express (per-group schedules of other kinds, `plateau` inside
-//!   `chain`/`sequence`) make `build` raise `NotImplementedError` saying why;
+//! - per-group schedules become `LambdaLR`/`MultiplicativeLR` with one function per group, or,
+//!   where some set the lr itself (`absolute`, fairseq's...), one `AbsoluteLR` with a function
+//!   per group (a lambda's is `base_lr * f(step)`); combinations PyTorch cannot express
+//!   (per-group schedules of other kinds, `plateau` inside `chain`/`sequence`/`warmup`) make
+//!   `build` raise `NotImplementedError` saying why;
+//! - the snippet's own schedulers (`Warmup`, `AbsoluteLR`, `LrScale`) have `state_dict` and
+//!   `load_state_dict` that `torch.save`/`torch.load(weights_only=True)` carry;
 //! - lambdas become Python functions of a float epoch (`math.` functions, `//`, `%`, `**`,
 //!   conditional expressions, `min(max(x, lo), hi)` for `clamp`). Python raises where optimc
 //!   yields an infinity or NaN (`1 / 0`, `math.log(0)`, `math.sqrt(-1)`).
@@ -226,6 +232,16 @@ const LR_SCALE: &str = r#"class LrScale:
 
     def get_last_lr(self):
         return [g["lr"] for g in self.optimizer.param_groups]
+
+    def state_dict(self):
+        inner = None if self.scheduler is None else self.scheduler.state_dict()
+        return {"unscaled": self.unscaled, "scheduler": inner}
+
+    def load_state_dict(self, state_dict):
+        # (The optimizer's own state_dict brings back the scaled lrs.)
+        self.unscaled = list(state_dict["unscaled"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state_dict["scheduler"])
 "#;
 
 /// [`MATCHING`] for groups that also `exclude` patterns or select by `ndim` (`where`).
@@ -263,16 +279,25 @@ def param_groups(model):
 "#;
 
 /// `LambdaLR` for the schedules that give the lr itself rather than a factor of it (fairseq's,
-/// nanoGPT's, timm's): `lr_at(step, base_lr)` is each group's lr.
+/// nanoGPT's, timm's, `absolute`): `lr_at(step, base_lr)` is each group's lr, one function for
+/// every group or a list of one per group.
 const ABSOLUTE_LR: &str = r#"class AbsoluteLR(torch.optim.lr_scheduler.LRScheduler):
-    """Like LambdaLR, but `lr_at(step, base_lr)` is the group's lr itself, not a factor of it."""
+    """Like LambdaLR, but `lr_at(step, base_lr)` is the group's lr itself, not a factor of it
+    (`lr_at` is one function for every group, or a list of one per group)."""
 
     def __init__(self, optimizer, lr_at, last_epoch=-1):
-        self.lr_at = lr_at
+        if isinstance(lr_at, (list, tuple)):
+            self.lr_ats = list(lr_at)
+        else:
+            self.lr_ats = [lr_at] * len(optimizer.param_groups)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.lr_at(self.last_epoch, base_lr) for base_lr in self.base_lrs]
+        return [lr_at(self.last_epoch, b) for lr_at, b in zip(self.lr_ats, self.base_lrs)]
+
+    def state_dict(self):
+        # The functions are code, not state (LambdaLR leaves its lambdas out too).
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_ats")}
 "#;
 
 /// optimc's `warmup` where PyTorch has no class for it: `then` running beneath the warmup
@@ -855,6 +880,48 @@ impl Writer {
         }
         if all(|s| matches!(s, ScheduleConfig::Multiplicative { .. })) {
             return lambda_list(self, "MultiplicativeLR", "lr_lambda", out);
+        }
+        // Lambdas beside schedules that set the lr itself (`absolute`, fairseq's...): an
+        // `AbsoluteLR` with one function per group, a lambda's being `base_lr * f(step)` (the
+        // multiplication LambdaLR makes).
+        fn sets_lr(s: &ScheduleConfig) -> bool {
+            matches!(s, ScheduleConfig::Absolute { .. })
+                || matches!(s.named_rule().map(|r| r.python()), Some(PyRule::Lr(_)))
+        }
+        if all(|s| matches!(s, ScheduleConfig::Lambda { .. }) || sets_lr(s))
+            && effective.iter().flatten().any(|s| sets_lr(s))
+        {
+            let mut entries = Vec::new();
+            for (i, s) in effective.iter().enumerate() {
+                let (entry, what) = match s {
+                    None => ("lambda step, base_lr: base_lr".to_string(), " (constant)"),
+                    Some(ScheduleConfig::Lambda { lr_lambda }) => {
+                        let f = self.function(lr_lambda, &format!("lr_lambda_{i}"));
+                        (format!("lambda step, base_lr: base_lr * {f}(step)"), "")
+                    }
+                    Some(ScheduleConfig::Absolute { lr_lambda }) => {
+                        let body = python_body(lr_lambda, "step");
+                        (self.lr_function(&format!("lr_at_{i}"), &body), "")
+                    }
+                    Some(s) => match s.named_rule().map(|r| r.python()) {
+                        Some(PyRule::Lr(body)) => {
+                            let base = format!("{}_lr_{i}", s.kind().name());
+                            (self.lr_function(&base, &body), "")
+                        }
+                        _ => unreachable!("a schedule that sets the lr"),
+                    },
+                };
+                entries.push(format!(
+                    "            {entry},  # {}{what}",
+                    config.groups[i].name
+                ));
+            }
+            let _ = writeln!(
+                out,
+                "    scheduler = AbsoluteLR(\n        optimizer,\n        lr_at=[\n{}\n        ],\n    )",
+                entries.join("\n")
+            );
+            return "scheduler".into();
         }
         out.push_str(
             "    # PyTorch gives per-group schedules only as LambdaLR or MultiplicativeLR lists;\n    \
