@@ -88,6 +88,8 @@ fn check_file(file: &ast::File) -> Checked {
     let config = checker.run(file);
     if let Some(c) = &config {
         checker.lint_rprop_schedule(c);
+        checker.lint_rprop_lr_scale(c);
+        checker.lint_ignored_lr(c);
     }
     // An error can stop evaluation before a name is reached; only a clean file says "unused".
     if checker.error_count() == 0 {
@@ -190,6 +192,18 @@ struct Checker {
     /// The children and milestones of the `chain` or `sequence` just built, which
     /// [`Checker::schedule_call`] takes (a builder returns only the config).
     built_source: Option<ScheduleSource>,
+    /// Where the optimizer's `lr` and each group's `lr` and `lr_scale` are written (by group
+    /// index), for the lints about an lr that changes nothing.
+    lr_spans: LrSpans,
+}
+
+/// Where lrs are written: `lr = ...` in the optimizer call, and per group (by index) its `lr` and
+/// `lr_scale` fields.
+#[derive(Default)]
+struct LrSpans {
+    optimizer_lr: Option<Span>,
+    /// `(lr, lr_scale)` of each group.
+    groups: Vec<(Option<Span>, Option<Span>)>,
 }
 
 impl Checker {
@@ -250,6 +264,7 @@ impl Checker {
                 run: None,
             },
             built_source: None,
+            lr_spans: LrSpans::default(),
         }
     }
 

@@ -73,6 +73,12 @@ impl Checker {
         let b = self.bind(call, kind.name(), names, positional, 0, false);
         let pytorch = Hyperparams::defaults(kind);
         let mut hp = pytorch;
+        self.lr_spans.optimizer_lr = b.get("lr").map(|e| {
+            call.args
+                .iter()
+                .find(|a| a.value.span == e.span)
+                .map_or(e.span, ast::Arg::span)
+        });
         for option in options {
             if let Some(e) = b.get(option.name()) {
                 if let Some(v) = self.option_value(*option, e) {
@@ -339,6 +345,7 @@ impl Checker {
         let mut exclude = Vec::new();
         let mut ndim = NdimRange::default();
         let mut overrides = Vec::new();
+        let (mut lr_span, mut lr_scale_span) = (None, None);
         for field in fields {
             let key = field.key.name.as_str();
             if let Some(first) = seen.get(key) {
@@ -365,7 +372,10 @@ impl Checker {
                     })
                 }
                 "schedule" => (schedule, source) = self.schedule_value(&field.value).unzip(),
-                "lr_scale" => lr_scale = self.lr_scale(&field.value).unwrap_or(1.0),
+                "lr_scale" => {
+                    lr_scale = self.lr_scale(&field.value).unwrap_or(1.0);
+                    lr_scale_span = Some(field.key.span.to(field.value.span));
+                }
                 "exclude" => {
                     exclude = self
                         .patterns(&field.value)
@@ -381,7 +391,11 @@ impl Checker {
                     (Some(kind), option) => match kind.option(key) {
                         Some(o) => {
                             if let Some(v) = self.option_value(o, &field.value) {
-                                overrides.push((o, v, field.key.span.to(field.value.span)));
+                                let span = field.key.span.to(field.value.span);
+                                if o == OptionName::Lr {
+                                    lr_span = Some(span);
+                                }
+                                overrides.push((o, v, span));
                             }
                         }
                         None => self.unknown_field(name, &field.key, option),
@@ -415,6 +429,7 @@ impl Checker {
         }
         self.groups_checked += 1;
         self.sources.groups.push(source);
+        self.lr_spans.groups.push((lr_span, lr_scale_span));
         (
             GroupConfig {
                 name: name.name.clone(),

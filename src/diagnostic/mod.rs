@@ -131,6 +131,13 @@ codes! {
     /// A schedule on an optimizer that reads the lr only at its first step (`rprop`), so the
     /// schedule changes nothing after it (warning).
     IgnoredSchedule => "ignored_schedule",
+    /// A group's `lr` (or the optimizer's) that no lr depends on: the schedule sets every lr
+    /// itself (`absolute`, `fairseq_inverse_sqrt(lr = ...)`, `nanogpt_cosine(learning_rate =
+    /// ...)`) (warning).
+    IgnoredLr => "ignored_lr",
+    /// `lr_scale` on an optimizer that reads the lr only at its first step (`rprop`): it scales
+    /// only the first step size, as a smaller `lr` would (warning).
+    IgnoredLrScale => "ignored_lr_scale",
     /// `average = ...` names neither `swa` nor `ema`.
     UnknownAverage => "unknown_average",
 }
