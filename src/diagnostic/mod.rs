@@ -133,7 +133,7 @@ codes! {
     IgnoredSchedule => "ignored_schedule",
     /// A group's `lr` (or the optimizer's) that no lr depends on: the schedule sets every lr
     /// itself (`absolute`, `fairseq_inverse_sqrt(lr = ...)`, `nanogpt_cosine(learning_rate =
-    /// ...)`) (warning).
+    /// ...)`, `one_cycle`, `cyclic`) (warning).
     IgnoredLr => "ignored_lr",
     /// `lr_scale` on an optimizer that reads the lr only at its first step (`rprop`): it scales
     /// only the first step size, as a smaller `lr` would (warning).

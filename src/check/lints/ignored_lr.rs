@@ -6,6 +6,8 @@
 //! - `fairseq_inverse_sqrt` with `lr = ...` and `nanogpt_cosine` with `learning_rate = ...`
 //!   write that lr into every group, as their training loops do; without it each group's own
 //!   lr stands in (they read it then);
+//! - `one_cycle` and `cyclic` never do: as PyTorch's `OneCycleLR` and `CyclicLR`, they set every
+//!   group's lr (and `initial_lr`) from their `max_lr` (`base_lr`), one value or one per group;
 //! - a `warmup` reads it only through its `then` (its start is `start_factor` × `then`'s first
 //!   lr, or the absolute `start_lr`); a `sequence` reads it if any child does;
 //! - every other kind (PyTorch's, timm's, the `LambdaLR` factors, `chain`) starts from or scales
@@ -31,6 +33,9 @@ enum Setter {
     /// A named kind given the lr it writes into every group: its name, the argument's name and
     /// value.
     Given(&'static str, &'static str, f64),
+    /// `one_cycle` or `cyclic`, whose own arguments (`max_lr`, `base_lr`) give every group its
+    /// lrs: its name and the arguments that take one value per group.
+    Cycle(&'static str, &'static str),
 }
 
 /// What sets every lr of a group whose schedule is `s` (written at `src`), if no lr depends on
@@ -42,6 +47,14 @@ fn setter(s: &ScheduleConfig, src: &ScheduleSource) -> Option<(Setter, Span)> {
     };
     match s {
         ScheduleConfig::Absolute { .. } => Some((Setter::Absolute, src.at)),
+        ScheduleConfig::OneCycle { .. } => Some((
+            Setter::Cycle("one_cycle", "`max_lr`"),
+            src.arg("max_lr").unwrap_or(src.at),
+        )),
+        ScheduleConfig::Cyclic { .. } => Some((
+            Setter::Cycle("cyclic", "`base_lr` and `max_lr`"),
+            src.arg("base_lr").unwrap_or(src.at),
+        )),
         ScheduleConfig::FairseqInverseSqrt { lr: Some(v), .. } => {
             given("fairseq_inverse_sqrt", "lr", *v)
         }
@@ -91,6 +104,13 @@ impl Checker {
                      `lr_scale = ...` (the lambda's value times it), or give the group its own \
                      `schedule`"
                         .to_string(),
+                ),
+                Setter::Cycle(kind, args) => (
+                    format!("`{kind}` sets every group's lr from its {args}"),
+                    format!(
+                        "remove it; to give this group lrs of its own, give {args} of `{kind}` a \
+                         list with one value per group (as PyTorch's lists)"
+                    ),
                 ),
                 Setter::Given(kind, arg, v) => (
                     format!(
@@ -213,6 +233,8 @@ mod tests {
             "nanogpt_cosine(warmup_iters = 5, lr_decay_iters = 50, learning_rate = 1e-3)",
             "warmup(steps = 5, then = absolute(s -> 1e-3))",
             "sequence(absolute(s -> 1e-3), fairseq_inverse_sqrt(lr = 1e-4), milestones = [5])",
+            "one_cycle(max_lr = 0.01, total_steps = 100)",
+            "cyclic(base_lr = 1e-4, max_lr = 1e-2, step_size_up = 10)",
         ] {
             assert_eq!(
                 ignored(&format!("{groups}schedule = {schedule}\n")),
