@@ -933,10 +933,18 @@ fn the_warmup_class_matches_optimc_trace() {
              constant(factor = 0.5, total_iters = 10))",
         ),
     ];
-    let cases: Vec<(&str, String)> = cases
+    let mut cases: Vec<(&str, String)> = cases
         .iter()
         .map(|(name, schedule)| (*name, format!("{groups}schedule = {schedule}")))
         .collect();
+    // Under `LrScale`, which runs the warmup on the unscaled lrs.
+    cases.push((
+        "follow_lr_scale",
+        "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\", lr_scale = 0.25 }\n\
+         group b { params = \"b\", lr = 0.03 }\nschedule = warmup(steps = 7, start_lr = [0.3, 0], \
+         clock = follow, then_every = 3, then = exponential(0.8))"
+            .to_string(),
+    ));
     for (text, (name, _)) in compare_with_torch(&cases, 40, 5).iter().zip(&cases) {
         assert!(text.contains("Warmup("), "{name}:\n{text}");
     }
