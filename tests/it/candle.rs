@@ -504,7 +504,7 @@ fn a_bad_gradient_changes_nothing() {
     let err = trainer.step(&store).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the gradient of `b.bias` is dtype f64, but optimc reads f32, bf16 and f16 gradients on the CPU"
+        "the gradient of `b.bias` is dtype f64, but optimc reads f32, bf16 and f16 gradients"
     );
 
     let mut store = GradStore::default();
