@@ -368,12 +368,42 @@ impl ScheduleConfig {
         }
     }
 
-    /// Whether this schedule (or any child) sets momentum / `betas[0]`.
+    /// Whether this schedule (or any child) sets momentum / `betas[0]`: `cyclic` and
+    /// `one_cycle` with `cycle_momentum`, and `warmup` with `start_momentum`.
     pub fn cycles_momentum(&self) -> bool {
         match self {
             ScheduleConfig::Cyclic { cycle_momentum, .. }
             | ScheduleConfig::OneCycle { cycle_momentum, .. } => *cycle_momentum,
+            ScheduleConfig::Warmup {
+                start_momentum: Some(_),
+                ..
+            } => true,
             s => s.children().iter().any(ScheduleConfig::cycles_momentum),
         }
+    }
+
+    /// How many parts of this schedule set momentum: `(warmups with start_momentum, all of
+    /// them)` (the other setters are `cyclic` and `one_cycle` with `cycle_momentum`). A warmup
+    /// of the momentum must be the only setter.
+    pub(crate) fn momentum_setters(&self) -> (usize, usize) {
+        let own = match self {
+            ScheduleConfig::Warmup {
+                start_momentum: Some(_),
+                ..
+            } => (1, 1),
+            ScheduleConfig::Cyclic {
+                cycle_momentum: true,
+                ..
+            }
+            | ScheduleConfig::OneCycle {
+                cycle_momentum: true,
+                ..
+            } => (0, 1),
+            _ => (0, 0),
+        };
+        self.children().iter().fold(own, |(w, n), c| {
+            let (cw, cn) = c.momentum_setters();
+            (w + cw, n + cn)
+        })
     }
 }

@@ -680,7 +680,7 @@ impl Prepared {
             .label_style(font.clone())
             .axis_desc_style(font)
             .x_desc(self.unit)
-            .y_desc("momentum (cycled)")
+            .y_desc("momentum (scheduled)")
             .y_labels(6)
             .max_light_lines(1)
             .x_label_formatter(&|x| short(*x))

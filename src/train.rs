@@ -9,8 +9,8 @@
 //! transformers' and timm's per-update schedules expect), else once per epoch. So the loop is
 //! the same for both, and a per-step schedule is never stepped by a call named `end_epoch`.
 //! [`Trainer::step_schedule`] steps it now, whatever the file declares, for loops of their own.
-//! After every schedule step each group's lr, and for `cyclic` / `one_cycle` its momentum (or
-//! `betas[0]`), is written into the optimizer. With an `average = ...` statement, every optimizer
+//! After every schedule step each group's lr, and for `cyclic` / `one_cycle` (and a `warmup`
+//! with `start_momentum`) its momentum (or `betas[0]`), is written into the optimizer. With an `average = ...` statement, every optimizer
 //! step of epoch `start` on also updates the averaged copy of the parameters
 //! ([`Trainer::averaged`]). Nothing here allocates per step.
 //!

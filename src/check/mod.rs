@@ -167,8 +167,9 @@ struct Checker {
     group_count: usize,
     /// Optimizer kind once known (the statement may come after groups and schedules).
     optimizer: Option<OptimizerKind>,
-    /// Calls that cycle momentum, checked against the optimizer at the end.
-    momentum_cyclers: Vec<Span>,
+    /// Calls that cycle momentum (`false`) or warm it up (`true`: `start_momentum`), checked
+    /// against the optimizer at the end.
+    momentum_cyclers: Vec<(Span, bool)>,
     /// Each `warmup_polynomial`'s `lr_end`, its `lr_init` if given and where `lr_end` is written:
     /// transformers refuses an `lr_end` not below `lr_init` (the optimizer's lr by default).
     polynomial_ends: Vec<(f64, Option<f64>, Span)>,
@@ -361,6 +362,16 @@ impl Checker {
             }
         }
         self.check_momentum_cyclers();
+        if let Some(s) = &schedule {
+            let source = self.sources.file.clone();
+            self.check_momentum_setters(s, source.as_ref());
+        }
+        for (k, g) in groups.iter().enumerate() {
+            if let Some(s) = &g.schedule {
+                let source = self.sources.groups.get(k).cloned().flatten();
+                self.check_momentum_setters(s, source.as_ref());
+            }
+        }
 
         let kind = self.optimizer?;
         let defaults = defaults?;

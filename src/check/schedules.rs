@@ -79,39 +79,96 @@ impl Checker {
         }
     }
 
-    /// Reports calls that cycle momentum when the optimizer has neither momentum nor betas.
+    /// Reports calls that cycle momentum (or warm it up) when the optimizer has neither
+    /// momentum nor betas.
     pub(super) fn check_momentum_cyclers(&mut self) {
         if let Some(kind) = self.optimizer {
             if !kind.has_betas() && !kind.has_momentum() {
-                for span in std::mem::take(&mut self.momentum_cyclers) {
-                    self.error(
+                for (span, warms) in std::mem::take(&mut self.momentum_cyclers) {
+                    let diagnostic = if warms {
+                        Diagnostic::error(
+                            Code::InvalidCombination,
+                            span,
+                            format!("`{}` has neither momentum nor betas to warm up", kind.name()),
+                        )
+                        .with_label("`start_momentum` warms momentum up")
+                        .with_help("remove `start_momentum`, or use an optimizer with momentum (sgd, rmsprop) or betas (adam, adamw, ...)")
+                    } else {
                         Diagnostic::error(
                             Code::InvalidCombination,
                             span,
                             format!("`{}` has neither momentum nor betas to cycle", kind.name()),
                         )
                         .with_label("cycle_momentum is on (the default)")
-                        .with_help("add `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas (adam, adamw, ...)"),
-                    );
+                        .with_help("add `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas (adam, adamw, ...)")
+                    };
+                    self.error(diagnostic);
                 }
             }
         }
     }
 
-    /// Notes where a schedule built from `b` cycles momentum (`cycle_momentum`, on by default),
-    /// for [`Self::check_momentum_cyclers`].
+    /// Notes where a schedule built from `b` cycles momentum (`cycle_momentum`, on by default)
+    /// or warms it up (`warmup`'s `start_momentum`), for [`Self::check_momentum_cyclers`].
     fn note_momentum_cycling(&mut self, config: &ScheduleConfig, b: &Bound) {
-        let cycles = config
-            .params()
+        let params = config.params();
+        let cycles = params
             .iter()
             .any(|(name, v)| *name == "cycle_momentum" && matches!(v, ParamValue::Bool(true)));
         if cycles {
-            self.momentum_cyclers.push(
+            self.momentum_cyclers.push((
                 b.get("cycle_momentum")
                     .map(|e| e.span)
                     .unwrap_or(b.call.name.span),
-            );
+                false,
+            ));
         }
+        if let Some(span) = params
+            .iter()
+            .any(|(name, _)| *name == "start_momentum")
+            .then(|| b.span_of("start_momentum"))
+            .flatten()
+        {
+            self.momentum_cyclers.push((span, true));
+        }
+    }
+
+    /// Reports a `warmup` with `start_momentum` in a schedule where something else sets
+    /// momentum too (its `then`, or another part of a `chain` or `sequence`): the two would
+    /// overwrite each other's momentum step by step. (`cyclic` and `one_cycle` together are
+    /// PyTorch's business, and left alone.)
+    pub(super) fn check_momentum_setters(
+        &mut self,
+        schedule: &ScheduleConfig,
+        source: Option<&ScheduleSource>,
+    ) {
+        let mut setters = Vec::new();
+        momentum_setters(schedule, source, &mut setters);
+        let Some(warmup) = setters.iter().position(|(_, what)| what.is_none()) else {
+            return;
+        };
+        let Some(other) = (0..setters.len()).find(|&k| k != warmup) else {
+            return;
+        };
+        let ((warmup_span, _), (other_span, other)) = (setters[warmup], setters[other]);
+        let (message, related, help) = match other {
+            Some(kind) => (
+                format!("`start_momentum` warms momentum up, but `{kind}` in the same schedule cycles it"),
+                format!("`{kind}` cycles momentum (`cycle_momentum` is on)"),
+                format!("set momentum in one place: remove `start_momentum`, or add `cycle_momentum = false` to `{kind}`"),
+            ),
+            None => (
+                "two warmups of the same schedule warm momentum up".to_string(),
+                "this one warms it up too".to_string(),
+                "keep `start_momentum` on one warmup: each ramps momentum to the optimizer's".to_string(),
+            ),
+        };
+        self.error(
+            Diagnostic::error(Code::InvalidCombination, warmup_span, message)
+                .with_label("the warmup ramps momentum to the optimizer's")
+                .with_related(other_span, related)
+                .with_help(help),
+        );
     }
 
     // ----- the table's parameters: the argument or the default, checked against the range -----
@@ -324,6 +381,10 @@ impl Checker {
         let shape = WarmupShape::ALL[self.word_param(b, k.param("shape"))];
         let clock = WarmupClock::ALL[self.word_param(b, k.param("clock"))];
         let then_every = self.whole_param(b, k.param("then_every"));
+        let start_momentum = self.per_group_opt(b, "start_momentum");
+        if let Some(m) = &start_momentum {
+            self.start_momentum_range(b, k.param("start_momentum"), m);
+        }
         let (then, then_source) = then?;
         // Set last: building `then` took the source of its own call.
         self.built_source = Some(ScheduleSource {
@@ -339,7 +400,35 @@ impl Checker {
             shape,
             clock,
             then_every,
+            start_momentum,
         })
+    }
+
+    /// Reports a `start_momentum` outside `0 <= m < 1`: PyTorch refuses such a `betas[0]`, and
+    /// an SGD momentum of 1 or more makes the steps grow without bound.
+    fn start_momentum_range(&mut self, b: &Bound, p: &Param, m: &PerGroup) {
+        let Some(range) = p.range else { return };
+        let values: &[f64] = match m {
+            PerGroup::All(v) => std::slice::from_ref(v),
+            PerGroup::Each(vs) => vs,
+        };
+        let Some(&bad) = values.iter().find(|&&v| !range.admits(v)) else {
+            return;
+        };
+        let span = b.get(p.name).map_or(b.call.span, |e| e.span);
+        self.error(
+            Diagnostic::error(
+                Code::OutOfRange,
+                span,
+                format!(
+                    "`start_momentum` must be {}, not {}",
+                    range.expected(),
+                    crate::diagnostic::text::format_number(bad)
+                ),
+            )
+            .with_label(format!("must be {}", range.expected()))
+            .with_help("the warmup starts each group's momentum (or `betas[0]`) there and ramps it to the optimizer's, e.g. `start_momentum = 0.8` up to `momentum = 0.937`"),
+        );
     }
 
     /// transformers' `get_polynomial_decay_schedule_with_warmup`: `lr_end` is checked against
@@ -613,5 +702,33 @@ impl Arguments for Reader<'_, '_, '_> {
     }
     fn timm_wsd(&mut self) -> Option<ScheduleConfig> {
         self.c.timm_wsd_schedule(self.b, self.k)
+    }
+}
+
+/// Every part of `schedule` that sets momentum, in order, with where it is written: a `warmup`
+/// with `start_momentum` (`None`) or the kind that cycles it (`cyclic`, `one_cycle`).
+fn momentum_setters(
+    schedule: &ScheduleConfig,
+    source: Option<&ScheduleSource>,
+    out: &mut Vec<(Span, Option<&'static str>)>,
+) {
+    let at = |name: &str| source.map_or(Span::default(), |s| s.arg(name).unwrap_or(s.at));
+    match schedule {
+        ScheduleConfig::Warmup {
+            start_momentum: Some(_),
+            ..
+        } => out.push((at("start_momentum"), None)),
+        ScheduleConfig::Cyclic {
+            cycle_momentum: true,
+            ..
+        }
+        | ScheduleConfig::OneCycle {
+            cycle_momentum: true,
+            ..
+        } => out.push((at("cycle_momentum"), Some(schedule.kind().info().name))),
+        _ => {}
+    }
+    for (k, child) in schedule.children().iter().enumerate() {
+        momentum_setters(child, source.and_then(|s| s.child(k)), out);
     }
 }

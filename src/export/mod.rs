@@ -18,7 +18,7 @@ use crate::config::{
 };
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::error::Error;
-use crate::schedule::ParamValue;
+use crate::schedule::{ParamValue, Range};
 use serde::Deserialize;
 
 /// The configuration as pretty-printed JSON (numbers round-trip exactly).
@@ -407,16 +407,49 @@ fn problems(config: &Config) -> Vec<Problem> {
         && !config.optimizer.has_momentum()
         && !config.optimizer.has_betas()
     {
-        push(
-            Code::InvalidCombination,
-            "schedule",
-            "cycle_momentum",
-            format!(
-                "`cycle_momentum` is true but {} has neither `momentum` nor `betas`",
-                config.optimizer.name()
-            ),
-            "set `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas",
-        );
+        if cycles.clone().any(|s| s.momentum_setters().0 > 0) {
+            push(
+                Code::InvalidCombination,
+                "schedule",
+                "start_momentum",
+                format!(
+                    "a warmup has `start_momentum` but {} has neither `momentum` nor `betas`",
+                    config.optimizer.name()
+                ),
+                "remove `start_momentum`, or use an optimizer with momentum (sgd, rmsprop) or betas",
+            );
+        } else {
+            push(
+                Code::InvalidCombination,
+                "schedule",
+                "cycle_momentum",
+                format!(
+                    "`cycle_momentum` is true but {} has neither `momentum` nor `betas`",
+                    config.optimizer.name()
+                ),
+                "set `cycle_momentum = false`, or use an optimizer with momentum (sgd, rmsprop) or betas",
+            );
+        }
+    }
+    for s in cycles {
+        if let (warmups @ 1.., setters @ 2..) = s.momentum_setters() {
+            push(
+                Code::InvalidCombination,
+                "schedule",
+                "start_momentum",
+                format!(
+                    "a warmup has `start_momentum` but {} other part{} of the same schedule set{} momentum too",
+                    setters - 1,
+                    if setters == 2 { "" } else { "s" },
+                    if setters == 2 { "s" } else { "" },
+                ),
+                if warmups == setters {
+                    "keep `start_momentum` on one warmup"
+                } else {
+                    "set momentum in one place: remove `start_momentum`, or set `cycle_momentum = false`"
+                },
+            );
+        }
     }
     let n = config.groups.len();
     if let Some(s) = &config.schedule {
@@ -459,7 +492,7 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
     // PyTorch's ranges (the table's, as the checker applies them), then every other number's
     // finiteness, then the per-group lists.
     let mut finite: Vec<(&'static str, f64)> = Vec::new();
-    let mut per_group: Vec<(&'static str, &PerGroup)> = Vec::new();
+    let mut per_group: Vec<(&'static str, &PerGroup, Option<Range>)> = Vec::new();
     for &(key, value) in &params {
         let range = info.param(key).range;
         match (value, range) {
@@ -468,7 +501,7 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
                 sink.range(key, v as f64, r.admits(v as f64), r.expected())
             }
             (ParamValue::Number(v), None) => finite.push((key, v)),
-            (ParamValue::PerGroup(v), _) => per_group.push((key, v)),
+            (ParamValue::PerGroup(v), range) => per_group.push((key, v, range)),
             _ => {}
         }
     }
@@ -512,9 +545,14 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
     for (key, value) in finite {
         sink.range(key, value, true, "a finite number");
     }
-    for (key, value) in per_group {
+    for (key, value, range) in per_group {
+        let (admits, expected) = match range {
+            Some(r) => (Some(r), r.expected()),
+            None => (None, "a finite number"),
+        };
+        let ok = |v: f64| admits.is_none_or(|r| r.admits(v));
         match value {
-            PerGroup::All(v) => sink.range(key, *v, true, "a finite number"),
+            PerGroup::All(v) => sink.range(key, *v, ok(*v), expected),
             PerGroup::Each(vs) => {
                 if vs.len() != groups {
                     sink.push(
@@ -528,7 +566,7 @@ fn schedule_problems(s: &ScheduleConfig, path: &str, groups: usize, out: &mut Ve
                     );
                 }
                 for v in vs {
-                    sink.range(key, *v, true, "a finite number");
+                    sink.range(key, *v, ok(*v), expected);
                 }
             }
         }

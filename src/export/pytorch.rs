@@ -1045,12 +1045,21 @@ impl Writer {
             shape,
             clock,
             then_every,
+            start_momentum,
         } = s
         else {
             unreachable!("a warmup")
         };
-        if *steps == 0 {
+        if *steps == 0 && start_momentum.is_none() {
             return self.schedule(then, out, nested);
+        }
+        if start_momentum.is_some() {
+            out.push_str(
+                "    # optimc's warmup with `start_momentum` warms each group's momentum (or betas[0]) up too;\n    \
+                 # torch.optim.lr_scheduler has no scheduler that does.\n    \
+                 raise NotImplementedError(\"a warmup of the momentum\")\n",
+            );
+            return "None".into();
         }
         if *clock != WarmupClock::After || *then_every != 1 {
             return self.warmup_class(s, out, nested);
@@ -1136,6 +1145,8 @@ impl Writer {
             shape,
             clock,
             then_every,
+            // (`warmup` raises for it before coming here.)
+            start_momentum: _,
         } = s
         else {
             unreachable!("a warmup")

@@ -116,6 +116,8 @@ pub enum Range {
     NonNegative,
     /// `0 < v < 1`.
     OpenUnitInterval,
+    /// `0 <= v < 1` (a momentum or `betas[0]`).
+    ZeroToBelowOne,
 }
 
 impl Range {
@@ -129,6 +131,7 @@ impl Range {
             Range::BelowOne => v < 1.0,
             Range::NonNegative => v >= 0.0,
             Range::OpenUnitInterval => v > 0.0 && v < 1.0,
+            Range::ZeroToBelowOne => (0.0..1.0).contains(&v),
         }
     }
 
@@ -142,6 +145,7 @@ impl Range {
             Range::BelowOne => "less than 1",
             Range::NonNegative => "at least 0",
             Range::OpenUnitInterval => "between 0 and 1, both excluded",
+            Range::ZeroToBelowOne => "at least 0 and less than 1",
         }
     }
 }
@@ -904,7 +908,8 @@ schedules! {
     /// lr, along `shape`; `clock` says whether `then` starts after the warmup (`after`) or runs
     /// beneath it from step 0 (`overlap`: the ramp ends at `then`'s lr at step `steps`;
     /// `follow`: the ramp heads for `then`'s current lr); `then` steps once every `then_every`
-    /// steps.
+    /// steps. With `start_momentum`, each group's momentum (or `betas[0]`) ramps along the same
+    /// shape from it to the optimizer's over the same `steps`, and stays there after.
     Warmup = "warmup", torch "warmup", required 2 {
         steps: Whole = 0, example "500";
         then: Schedule, example "cosine(t_max = 1000)";
@@ -913,6 +918,7 @@ schedules! {
         shape: Word<WarmupShape> = Linear;
         clock: Word<WarmupClock> = After;
         then_every: Whole = 1, range AtLeastOne;
+        start_momentum: Option<PerGroup>, range ZeroToBelowOne, example "0.8";
     }
     build warmup
     extent {
@@ -1307,6 +1313,7 @@ mod tests {
             "warmup(steps = 5, then = cosine(t_max = 10), start_factor = 0.1, shape = cosine, \
              clock = overlap, then_every = 2)",
             "warmup(5, step(step_size = 3), start_lr = 0.01, shape = constant, clock = follow)",
+            "warmup(5, step(step_size = 3), start_momentum = [0.8])",
             "inverse_sqrt(warmup = 10, timescale = 20)",
             "noam(d_model = 512, warmup = 30, factor = 2)",
             "wsd(warmup = 10, decay = 30, total = 100, warmup_shape = cosine, \

@@ -1,7 +1,8 @@
 //! Learning-rate schedules: PyTorch's `torch.optim.lr_scheduler`, step by step.
 //!
 //! A [`Schedule`] is built from a checked [`Config`] and drives the learning rate (and, for
-//! `cyclic` and `one_cycle`, the momentum or `betas[0]`) of every parameter group, reproducing
+//! `cyclic`, `one_cycle` and a `warmup` with `start_momentum`, the momentum or `betas[0]`) of
+//! every parameter group, reproducing
 //! PyTorch's schedulers bit for bit: each scheduler is ported in its step-by-step ("chainable")
 //! form, reading and writing the groups' shared `lr` as PyTorch's `param_groups` are shared
 //! between the children of `chain` (`ChainedScheduler`) and `sequence` (`SequentialLR`).
@@ -93,7 +94,7 @@ pub struct Schedule {
     groups: ParamGroups,
     instances: Vec<Instance>,
     epoch: u64,
-    /// Per group: whether its schedule cycles momentum (or `betas[0]`).
+    /// Per group: whether its schedule sets momentum (or `betas[0]`).
     cycled: Vec<bool>,
     needs_metric: bool,
     /// Per group: its `lr_scale`; empty when every group's is 1 (nothing to multiply).
@@ -198,8 +199,9 @@ impl Schedule {
     }
 
     /// The current momentum (or `betas[0]`, for optimizers with betas) of group `group`, where
-    /// its schedule cycles it (`cyclic` or `one_cycle` with `cycle_momentum`, anywhere in the
-    /// tree); `None` where the optimizer's own value applies, or `group` is out of range.
+    /// its schedule sets it (`cyclic` or `one_cycle` with `cycle_momentum`, or `warmup` with
+    /// `start_momentum`, anywhere in the tree); `None` where the optimizer's own value applies,
+    /// or `group` is out of range.
     pub fn momentum(&self, group: usize) -> Option<f64> {
         match self.cycled.get(group) {
             Some(true) => Some(self.groups.momentum[group]),
@@ -207,7 +209,7 @@ impl Schedule {
         }
     }
 
-    /// Whether any group's schedule cycles momentum (or `betas[0]`).
+    /// Whether any group's schedule sets momentum (or `betas[0]`): cycles it, or warms it up.
     pub fn cycles_momentum(&self) -> bool {
         self.cycled.iter().any(|&c| c)
     }

@@ -68,6 +68,7 @@ impl Node {
                 }
                 for c in &mut children {
                     c.recursive_undo();
+                    c.undo_momentum(groups, pg);
                 }
                 if let Some(first) = children.first_mut() {
                     first.initial_step(groups, pg);
@@ -101,6 +102,25 @@ impl Node {
             }
             // Its initial step (or take-over) restarts it whole.
             Node::Warmup(_) => {}
+        }
+    }
+
+    /// Puts back the momenta every `warmup` with `start_momentum` below wrote when built (a
+    /// `sequence`'s children are all built at once, but only the first may act yet: its
+    /// initial step writes them again). Nothing else below sets momentum alongside such a
+    /// warmup (the checker refuses it), and `cyclic` and `one_cycle` keep PyTorch's behaviour.
+    fn undo_momentum(&self, groups: &[usize], pg: &mut ParamGroups) {
+        match self {
+            Node::Leaf(_) | Node::Plateau(_) => {}
+            Node::Chain(children) | Node::Sequence { children, .. } => {
+                for c in children {
+                    c.undo_momentum(groups, pg);
+                }
+            }
+            Node::Warmup(w) => {
+                w.then.undo_momentum(groups, pg);
+                w.undo_momentum(groups, pg);
+            }
         }
     }
 

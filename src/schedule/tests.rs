@@ -594,6 +594,7 @@ fn warmup(
         shape: WarmupShape::Linear,
         clock,
         then_every: 1,
+        start_momentum: None,
     }
 }
 
@@ -715,6 +716,135 @@ fn warmup_inside_sequence_restarts_at_its_milestone() {
     );
 }
 
+/// `w` (a warmup) with `start_momentum`.
+fn warming_momentum(mut w: ScheduleConfig) -> ScheduleConfig {
+    if let ScheduleConfig::Warmup { start_momentum, .. } = &mut w {
+        *start_momentum = Some(PerGroup::Each(vec![0.5, 0.6]));
+    }
+    w
+}
+
+/// A file's schedule, checked.
+fn checked(source: &str) -> Config {
+    Config::from_source("t.optim", source).unwrap()
+}
+
+/// Every group's lr and momentum (`None` where not scheduled) at every epoch, as bits.
+fn lrs_and_momenta(s: &mut Schedule, epochs: usize) -> Vec<Vec<Option<u64>>> {
+    (0..epochs)
+        .map(|_| {
+            let n = s.lrs().len();
+            let row = (0..n)
+                .map(|g| Some(s.lrs()[g].to_bits()))
+                .chain((0..n).map(|g| s.momentum(g).map(f64::to_bits)))
+                .collect();
+            s.step().unwrap();
+            row
+        })
+        .collect()
+}
+
+/// Group `g`'s momentum at every epoch.
+fn momenta(c: &Config, g: usize, epochs: usize) -> Vec<f64> {
+    let mut s = Schedule::new(c);
+    (0..epochs)
+        .map(|_| {
+            let m = s.momentum(g).expect("the schedule sets momentum");
+            s.step().unwrap();
+            m
+        })
+        .collect()
+}
+
+fn assert_close(got: &[f64], expected: &[f64]) {
+    assert_eq!(got.len(), expected.len());
+    for (k, (a, b)) in got.iter().zip(expected).enumerate() {
+        assert!((a - b).abs() <= 1e-15, "step {k}: {a} != {b}\n{got:?}");
+    }
+}
+
+/// `start_momentum` ramps momentum over the warmup's steps to the optimizer's, the same under
+/// every clock (the clock decides only the lrs); per group; along the warmup's shape; and
+/// `betas[0]` for an optimizer with betas.
+#[test]
+fn warmup_momentum_ramps_to_the_optimizers_and_stays() {
+    for clock in ["after", "overlap", "follow"] {
+        let c = checked(&format!(
+            "optimizer = sgd(lr = 1, momentum = 0.9)\n\
+             schedule = warmup(steps = 4, then = step(step_size = 2), start_momentum = 0.5, clock = {clock})\n"
+        ));
+        assert_close(
+            &momenta(&c, 0, 8),
+            &[0.5, 0.6, 0.7, 0.8, 0.9, 0.9, 0.9, 0.9],
+        );
+    }
+    let c = checked(
+        "optimizer = adamw(lr = 1, betas = (0.95, 0.99))\n\
+         group a { params = \"a\" }\n\
+         group b { params = \"b\", betas = (0.85, 0.999) }\n\
+         schedule = warmup(steps = 2, then = exponential(gamma = 0.5), start_momentum = [0.75, 0.8], shape = cosine)\n",
+    );
+    assert_close(&momenta(&c, 0, 4), &[0.75, 0.85, 0.95, 0.95]);
+    assert_close(&momenta(&c, 1, 4), &[0.8, 0.825, 0.85, 0.85]);
+    let c = checked(
+        "optimizer = sgd(lr = 1, momentum = 0.9)\n\
+         schedule = warmup(steps = 3, then = step(step_size = 2), start_momentum = 0.5, shape = constant)\n",
+    );
+    assert_close(&momenta(&c, 0, 5), &[0.5, 0.5, 0.5, 0.9, 0.9]);
+    // No momentum scheduled without `start_momentum`.
+    let c = checked(
+        "optimizer = sgd(lr = 1, momentum = 0.9)\n\
+         schedule = warmup(steps = 3, then = step(step_size = 2))\n",
+    );
+    assert_eq!(Schedule::new(&c).momentum(0), None);
+}
+
+/// In a `sequence`, a warmup of the momentum acts only while it runs: built as a later child
+/// it leaves the optimizer's momentum alone until its milestone, then warms it up again.
+#[test]
+fn warmup_momentum_inside_sequence() {
+    let later = checked(
+        "optimizer = sgd(lr = 1, momentum = 0.9)\n\
+         schedule = sequence(constant(factor = 0.5, total_iters = 100), \
+         warmup(steps = 2, then = step(step_size = 5), start_momentum = 0.5), milestones = [3])\n",
+    );
+    assert_close(&momenta(&later, 0, 7), &[0.9, 0.9, 0.9, 0.5, 0.7, 0.9, 0.9]);
+    let first = checked(
+        "optimizer = sgd(lr = 1, momentum = 0.9)\n\
+         schedule = sequence(warmup(steps = 2, then = constant(factor = 1), start_momentum = 0.5), \
+         exponential(gamma = 0.5), milestones = [4])\n",
+    );
+    assert_close(&momenta(&first, 0, 6), &[0.5, 0.7, 0.9, 0.9, 0.9, 0.9]);
+}
+
+/// A schedule saved in the middle of a momentum warmup (and after it) resumes bit for bit:
+/// lrs and momenta.
+#[test]
+fn save_restore_mid_momentum_warmup() {
+    for clock in ["after", "overlap", "follow"] {
+        let c = checked(&format!(
+            "optimizer = sgd(lr = 0.1, momentum = 0.937, nesterov = true)\n\
+             group a {{ params = \"a\" }}\n\
+             group b {{ params = \"b\" }}\n\
+             schedule = warmup(steps = 7, then = cosine(t_max = 5), start_lr = [0.3, 0], \
+             start_momentum = [0.8, 0.7], clock = {clock}, then_every = 2)\n"
+        ));
+        let full = lrs_and_momenta(&mut Schedule::new(&c), 20);
+        for k in [3, 7, 9] {
+            let mut first = Schedule::new(&c);
+            let mut joined = lrs_and_momenta(&mut first, k);
+            let json = serde_json::to_string(&first.state()).unwrap();
+            let mut resumed = Schedule::new(&c);
+            resumed.step().unwrap(); // perturb, to see restore overwrite it
+            resumed
+                .restore(&serde_json::from_str(&json).unwrap())
+                .unwrap();
+            joined.extend(lrs_and_momenta(&mut resumed, 20 - k));
+            assert_eq!(joined, full, "{clock}, saved at {k}");
+        }
+    }
+}
+
 #[test]
 fn stepping_and_reading_do_not_allocate() {
     let seq = ScheduleConfig::Sequence {
@@ -728,6 +858,7 @@ fn stepping_and_reading_do_not_allocate() {
                 gamma: 0.5,
             },
             warmup(3, cosine(5), WarmupClock::Follow, None),
+            warming_momentum(warmup(3, cosine(5), WarmupClock::After, None)),
             // The library schedules that set the lr themselves (absolute.rs).
             ScheduleConfig::TimmCosine {
                 t_initial: 3,
@@ -760,7 +891,7 @@ fn stepping_and_reading_do_not_allocate() {
                 learning_rate: None,
             },
         ],
-        milestones: vec![6, 14, 24, 30, 40, 50],
+        milestones: vec![6, 14, 24, 30, 34, 40, 50],
     };
     let mut s = Schedule::new(&sgd(&[0.1, 0.2], seq));
     let before = alloc_count::get();

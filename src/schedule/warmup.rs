@@ -20,6 +20,15 @@
 //!   `then`'s lr of that step (a moving target): YOLO's `np.interp(ni, [0, nw], [start,
 //!   initial_lr * lf(epoch)])`.
 //!
+//! `start_momentum` warms each group's momentum (`betas[0]` for optimizers with betas) up too,
+//! as YOLO's `np.interp(ni, [0, nw], [warmup_momentum, momentum])`: over the same `steps`,
+//! along the same `shape`, from `start_momentum` to the momentum the group had when the warmup
+//! was built (the optimizer's: the checker refuses a `then`, or a sibling in a `chain` or
+//! `sequence`, that sets momentum too). At step `steps` and after it is that momentum again,
+//! whatever the `clock` (YOLO stops writing it once `ni > nw`, at the value it wrote at
+//! `ni == nw`: the optimizer's). Momentum does not depend on `then`, so the clock only decides
+//! the lrs.
+//!
 //! `then_every = n` steps `then` once every `n` steps (on its own clock): a per-epoch schedule
 //! under a per-step warmup, as YOLO's per-epoch `LambdaLR` under its per-batch warmup.
 //!
@@ -60,6 +69,11 @@ pub(crate) struct Warmup {
     then_every: i64,
     start_factor: f64,
     start_lr: Option<PerGroup>,
+    /// With `start_momentum`: per group of the instance, where the momentum ramp starts and
+    /// where it ends (the group's momentum when the warmup was built). Fixed at construction,
+    /// so not part of the saved state. Empty without `start_momentum`.
+    momentum_start: Vec<f64>,
+    momentum_end: Vec<f64>,
     /// Steps taken since construction (or the last restart).
     pub step: i64,
     /// Where the ramp starts, per group of the instance.
@@ -83,12 +97,20 @@ impl Warmup {
             shape,
             clock,
             then_every,
+            start_momentum,
         } = cfg
         else {
             unreachable!("Warmup::construct is given a warmup")
         };
         let then = Node::construct(then, groups, pg);
         let n = groups.len();
+        let (momentum_start, momentum_end) = match start_momentum {
+            Some(m) => (
+                groups.iter().map(|&g| m.get(g)).collect(),
+                groups.iter().map(|&g| pg.momentum[g]).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         let mut w = Warmup {
             then,
             steps: i64::try_from(*steps).unwrap_or(i64::MAX),
@@ -97,6 +119,8 @@ impl Warmup {
             then_every: i64::try_from(*then_every).unwrap_or(i64::MAX).max(1),
             start_factor: *start_factor,
             start_lr: start_lr.clone(),
+            momentum_start,
+            momentum_end,
             step: 0,
             start: vec![0.0; n],
             end: vec![0.0; n],
@@ -114,6 +138,7 @@ impl Warmup {
             }
         }
         w.write_ramp(groups, pg);
+        w.write_momentum(groups, pg);
         w
     }
 
@@ -135,17 +160,50 @@ impl Warmup {
         }
     }
 
+    /// How far along the ramp the current step is (before `steps`): 0 at its start, towards 1.
+    fn fraction(&self) -> f64 {
+        let t = self.step as f64 / self.steps as f64;
+        match self.shape {
+            WarmupShape::Linear => t,
+            WarmupShape::Cosine => 0.5 * (1.0 - (PI * t).cos()),
+            WarmupShape::Constant => 0.0,
+        }
+    }
+
+    /// Sets the groups' momenta, with `start_momentum`: the ramp's before `steps`, the end at
+    /// `steps` (and nothing after: no one else sets them, so they stay there).
+    fn write_momentum(&self, groups: &[usize], pg: &mut ParamGroups) {
+        if self.momentum_start.is_empty() || self.step > self.steps {
+            return;
+        }
+        if self.step == self.steps {
+            for (k, &g) in groups.iter().enumerate() {
+                pg.momentum[g] = self.momentum_end[k];
+            }
+            return;
+        }
+        let f = self.fraction();
+        for (k, &g) in groups.iter().enumerate() {
+            let (start, end) = (self.momentum_start[k], self.momentum_end[k]);
+            pg.momentum[g] = start + (end - start) * f;
+        }
+    }
+
+    /// Puts the groups' momenta back where the warmup found them, with `start_momentum`: a
+    /// `sequence` building it as a later child, which must not warm momentum up before its
+    /// milestone (it restarts it then).
+    pub fn undo_momentum(&self, groups: &[usize], pg: &mut ParamGroups) {
+        for (k, &g) in groups.iter().enumerate().take(self.momentum_end.len()) {
+            pg.momentum[g] = self.momentum_end[k];
+        }
+    }
+
     /// Sets the groups' lrs to the ramp at the current step (before `steps`).
     fn write_ramp(&self, groups: &[usize], pg: &mut ParamGroups) {
         if self.step >= self.steps {
             return;
         }
-        let t = self.step as f64 / self.steps as f64;
-        let f = match self.shape {
-            WarmupShape::Linear => t,
-            WarmupShape::Cosine => 0.5 * (1.0 - (PI * t).cos()),
-            WarmupShape::Constant => 0.0,
-        };
+        let f = self.fraction();
         let ends = match self.clock {
             WarmupClock::Follow => &self.held,
             WarmupClock::After | WarmupClock::Overlap => &self.end,
@@ -160,6 +218,7 @@ impl Warmup {
     pub fn step(&mut self, metric: Option<f64>, groups: &[usize], pg: &mut ParamGroups) {
         self.step += 1;
         let s = self.step;
+        self.write_momentum(groups, pg);
         match self.clock {
             WarmupClock::After => {
                 if s < self.steps {
@@ -202,5 +261,6 @@ impl Warmup {
         self.then.restart(groups, pg);
         self.begin(groups, pg);
         self.write_ramp(groups, pg);
+        self.write_momentum(groups, pg);
     }
 }

@@ -27,12 +27,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import transformers
-import transformers.optimization as hf
-import timm
-import timm.scheduler as ts
-import fvcore
-from fvcore.common import param_scheduler as fvs
+
+# The libraries below are needed only by the cases that run them: with case names on the
+# command line (see main) the others may be missing, e.g. to regenerate the transcribed
+# YOLO cases with torch and numpy alone.
+try:
+    import transformers
+    import transformers.optimization as hf
+except ImportError:
+    transformers = hf = None
+try:
+    import timm
+    import timm.scheduler as ts
+except ImportError:
+    timm = ts = None
+try:
+    import fvcore
+    from fvcore.common import param_scheduler as fvs
+except ImportError:
+    fvcore = fvs = None
 
 warnings.filterwarnings("ignore")
 torch.set_default_dtype(torch.float32)
@@ -41,8 +54,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "recipes"
 
 TORCH = torch.__version__
-HF = transformers.__version__
-TIMM = timm.__version__
+HF = getattr(transformers, "__version__", None)
+TIMM = getattr(timm, "__version__", None)
 FVCORE = getattr(fvcore, "__version__", "unknown")
 NUMPY = np.__version__
 
@@ -570,7 +583,7 @@ def fairseq_inverse_sqrt_default_init():
 # @ 606437e6008b3e91acfff572061dbd1d71110087 (WarmupParamScheduler, LRMultiplier) and
 # detectron2/solver/build.py build_lr_scheduler @ 012c8986baac12c9e7c2f8877a51ff5e97e7fe96;
 # they run on fvcore's real ParamScheduler classes (installed from PyPI).
-class WarmupParamScheduler(fvs.CompositeParamScheduler):
+class WarmupParamScheduler(fvs.CompositeParamScheduler if fvs is not None else object):  # see the imports
     def __init__(self, scheduler, warmup_factor, warmup_length, warmup_method="linear", rescale_interval=False):
         end_value = scheduler(0.0) if rescale_interval else scheduler(warmup_length)
         start_value = warmup_factor * scheduler(0.0)
@@ -1123,10 +1136,20 @@ def beit_finetune_layer_decay():
 # ---------------------------------------------------------------- main
 
 
-def main():
+def main(names):
+    """Every case (and stale files removed), or only the cases named on the command line."""
+    unknown = set(names) - {fn.__name__ for fn in CASES}
+    if unknown:
+        sys.exit(f"no such case: {', '.join(sorted(unknown))}")
+    missing = [lib for lib, m in (("transformers", hf), ("timm", ts), ("fvcore", fvs)) if m is None]
+    if missing and not names:
+        sys.exit(f"regenerating every case needs {', '.join(missing)}; "
+                 "or name the cases to regenerate (e.g. yolo_linear_warmup)")
     OUT.mkdir(parents=True, exist_ok=True)
     written = set()
     for fn in CASES:
+        if names and fn.__name__ not in names:
+            continue
         d = fn()
         assert d["name"] == fn.__name__, (d["name"], fn.__name__)
         n = d["steps"]
@@ -1136,11 +1159,12 @@ def main():
         path = OUT / f"{d['name']}.json"
         path.write_text(json.dumps(d, indent=1) + "\n")
         written.add(path.name)
-    for p in OUT.glob("*.json"):
-        if p.name not in written:
-            p.unlink()
+    if not names:
+        for p in OUT.glob("*.json"):
+            if p.name not in written:
+                p.unlink()
     print(f"wrote {len(written)} recipe cases to {OUT}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

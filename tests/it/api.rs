@@ -302,3 +302,38 @@ fn set_lr_and_optimizer_mut_act_as_in_pytorch() {
     assert_eq!(trainer.optimizer().hyperparams(0).momentum, 0.5);
     assert!((w[0] - 0.95).abs() < 1e-6, "{w:?}");
 }
+
+/// A warmup with `start_momentum` drives the optimizer's momentum (SGD) or `betas[0]` (Adam):
+/// from the start value at step 0 up to the optimizer's at the warmup's end, where it stays.
+#[test]
+fn trainer_applies_the_warmed_up_momentum() {
+    for (optimizer, end) in [
+        ("sgd(lr = 0.1, momentum = 0.9)", 0.9),
+        ("adamw(lr = 0.1, betas = (0.9, 0.999))", 0.9),
+    ] {
+        let source = format!(
+            "optimizer = {optimizer}\nschedule = warmup(steps = 2, then = cosine(t_max = 5), start_momentum = 0.5)\n"
+        );
+        let config = Config::from_source("m.optim", &source).unwrap();
+        let mut trainer = Trainer::new(&config, &[("w", 2)]).unwrap();
+        let (mut w, g) = ([1.0f32; 2], [0.5f32; 2]);
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(trainer.optimizer().momentum(0).unwrap());
+            trainer
+                .step(&mut [ParamMut::named("w", &mut w, &g)])
+                .unwrap();
+            trainer.end_epoch().unwrap();
+        }
+        let expected = [0.5, 0.5 + (end - 0.5) * 0.5, end, end];
+        assert_eq!(seen, expected, "{optimizer}");
+        // The option each optimizer has: `momentum` for SGD, `betas[0]` for AdamW.
+        let hp = trainer.optimizer().hyperparams(0);
+        let option = if optimizer.starts_with("sgd") {
+            hp.momentum
+        } else {
+            hp.betas.0
+        };
+        assert_eq!(option, end, "{optimizer}");
+    }
+}

@@ -186,6 +186,15 @@ fn warmup_groups_and_local_values_are_highlighted() {
             }
         }
     }
+    // Every schedule's argument names are argument names (`start_momentum = 0.8`, ...).
+    let argument = regex_named(&g, "named-argument");
+    for kind in optimc::schedule::KINDS {
+        for p in kind.params {
+            let text = format!("{}({} = 0.8)", kind.name, p.name);
+            let caps = argument.captures(&text).unwrap().unwrap();
+            assert_eq!(caps.get(1).unwrap().as_str(), p.name, "{}", kind.name);
+        }
+    }
     assert!(word.find("cosine(t_max = 10)").unwrap().is_none());
     assert!(word.find("linear = 3").unwrap().is_none());
     assert!(word.find("nonlinear").unwrap().is_none());

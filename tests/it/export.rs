@@ -134,6 +134,39 @@ fn hand_written_values_are_checked() {
         r.contains("invalid_combination") && r.contains("adagrad has neither"),
         "{r}"
     );
+    // So does warming it up, within `0 <= m < 1`, and as the only part that sets momentum.
+    let warm = Config::from_source(
+        "w.optim",
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+         schedule = warmup(steps = 5, then = cosine(t_max = 10), start_momentum = 0.8)",
+    )
+    .unwrap();
+    let toml = optimc::export::to_toml(&warm);
+    assert!(toml.contains("start_momentum = 0.8"), "{toml}");
+    assert_eq!(Config::from_toml(&toml).unwrap(), warm);
+    let r = refusal(&toml.replace("optimizer = \"sgd\"", "optimizer = \"adagrad\""));
+    assert!(
+        r.contains("start_momentum") && r.contains("adagrad has neither"),
+        "{r}"
+    );
+    let r = refusal(&toml.replace("start_momentum = 0.8", "start_momentum = 1.0"));
+    assert!(
+        r.contains("`start_momentum` must be at least 0 and less than 1, not 1"),
+        "{r}"
+    );
+    let both = Config::from_source(
+        "b.optim",
+        "optimizer = sgd(lr = 0.1, momentum = 0.9)\n\
+         schedule = warmup(steps = 5, then = cyclic(base_lr = 0.01, max_lr = 0.1, cycle_momentum = false), start_momentum = 0.8)",
+    )
+    .unwrap();
+    let toml =
+        optimc::export::to_toml(&both).replace("cycle_momentum = false", "cycle_momentum = true");
+    let r = refusal(&toml);
+    assert!(
+        r.contains("a warmup has `start_momentum` but 1 other part of the same schedule"),
+        "{r}"
+    );
     // A misspelt option is refused, not ignored.
     let r = refusal("optimizer = \"sgd\"\n[defaults]\nlr = 0.1\nmomentun = 0.9\n");
     assert!(

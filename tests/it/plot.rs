@@ -115,7 +115,7 @@ fn momentum_gets_a_second_panel_only_when_cycled() {
         highest_momentum > lowest_lr,
         "the momentum panel is below the lr panel"
     );
-    assert!(texts(&doc).iter().any(|t| t == "momentum (cycled)"));
+    assert!(texts(&doc).iter().any(|t| t == "momentum (scheduled)"));
 
     // Without cycling (sgd with fixed momentum), no momentum panel.
     let svg = plot_svg("no-momentum", "examples/finetune.optim", "60", &[]);

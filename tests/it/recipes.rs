@@ -1,7 +1,7 @@
 //! Today's training recipes (issue 13): every `tests/conformance/recipes/<name>.json` recorded
 //! from the original library whose `.optim` rendering sits in `examples/recipes/<name>.optim`
-//! must give the library's lr for every group at every recorded step, to a relative error of
-//! 1e-10 (absolute 1e-15 near zero). The recipes without a rendering yet are listed, not failed.
+//! must give the library's lr (and, where the recording has it, momentum) for every group at
+//! every recorded step, to a relative error of 1e-10 (absolute 1e-15 near zero). The recipes without a rendering yet are listed, not failed.
 
 use crate::common::{close_lr, numbers, root};
 use optimc::Schedule;
@@ -58,7 +58,16 @@ fn first_difference(name: &str, json: &PathBuf, optim: &PathBuf) -> Option<Strin
             expected.len()
         ));
     }
+    // Each group's momentum too, where the library set it (YOLO's warmup ramps it).
+    let momenta: Option<Vec<Vec<f64>>> = case["expected"]
+        .get("momentum")
+        .map(|m| m.as_array().unwrap().iter().map(numbers).collect());
     let mut schedule = Schedule::new(&config);
+    if momenta.is_none() && schedule.cycles_momentum() {
+        return Some(format!(
+            "{name}: the recipe sets momentum, the recording has none to compare with"
+        ));
+    }
     for k in 0..steps {
         for (g, lrs) in expected.iter().enumerate() {
             let actual = schedule.lrs()[g];
@@ -67,6 +76,17 @@ fn first_difference(name: &str, json: &PathBuf, optim: &PathBuf) -> Option<Strin
                     "{name}: group {g} step {k}: lr {actual:e}, recorded {:e}",
                     lrs[k]
                 ));
+            }
+        }
+        for (g, recorded) in momenta.iter().flatten().enumerate() {
+            match schedule.momentum(g) {
+                Some(actual) if close_lr(actual, recorded[k]) => {}
+                actual => {
+                    return Some(format!(
+                        "{name}: group {g} step {k}: momentum {actual:?}, recorded {:e}",
+                        recorded[k]
+                    ))
+                }
             }
         }
         schedule.step().unwrap();

@@ -15,6 +15,8 @@ fn stepping_allocates_nothing() {
         // inside the counted steps.
         "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\nschedule = sequence(cosine(t_max = 5), swa(swa_lr = 0.05, anneal_epochs = 3), milestones = [5])\naverage = swa(start = 0)\n",
         "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\naverage = ema(decay = 0.9, start = 3)\n",
+        // A warmup of the momentum (betas[0] here), ending inside the counted steps.
+        "optimizer = adamw(lr = 0.01)\ngroup a { params = \"a\" }\ngroup b { params = \"b\" }\nschedule = warmup(steps = 10, then = cosine(t_max = 20), start_momentum = [0.8, 0.85], clock = follow)\n",
     ];
     for source in sources {
         let config = Config::from_source("t.optim", source).unwrap();
