@@ -13,8 +13,10 @@
 //! - `chain` and `sequence` build their children first, then `ChainedScheduler`/`SequentialLR`;
 //!   a `warmup` is `SequentialLR([warmup, then], milestones=[steps])` with `LinearLR`,
 //!   `ConstantLR` or a `LambdaLR` for the warmup; one PyTorch has no class for (`then` beneath
-//!   it, `clock = overlap | follow`, or stepped every n steps, `then_every`) is the snippet's
-//!   `Warmup` scheduler over `then`, which mirrors `schedule/warmup.rs` step for step;
+//!   it, `clock = overlap | follow`, or stepped every n steps, `then_every`, or warming the
+//!   momentum up, `start_momentum`) is the snippet's `Warmup` scheduler over `then`, which
+//!   mirrors `schedule/warmup.rs` step for step (it sets each group's `momentum`, or `betas`'s
+//!   first entry, as `OneCycleLR` does);
 //! - a group's `lr_scale` goes into its dict (`"lr_scale": 0.5625`, as timm's
 //!   `param_groups_layer_decay` puts it), and the scheduler is wrapped in `LrScale`, which
 //!   runs it on the unscaled lrs and gives each group `lr * group["lr_scale"]` after every step;
@@ -301,9 +303,10 @@ const ABSOLUTE_LR: &str = r#"class AbsoluteLR(torch.optim.lr_scheduler.LRSchedul
 "#;
 
 /// optimc's `warmup` where PyTorch has no class for it: `then` running beneath the warmup
-/// (`clock = overlap | follow`) or stepping every n steps (`then_every`). It mirrors
-/// `schedule/warmup.rs` step for step, so that its lrs are optimc's to the bit; `_ramp` is the
-/// one place that computes a group's warmup value.
+/// (`clock = overlap | follow`), stepping every n steps (`then_every`), or a warmup of the
+/// momentum (`start_momentum`). It mirrors `schedule/warmup.rs` step for step, so that its lrs
+/// and momenta are optimc's to the bit; `_fraction` is the one place that computes how far along
+/// the ramp a step is.
 const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
     """optimc's `warmup(steps, then, ...)` over the scheduler `then` (built first, on the same
     optimizer). For `steps` steps each group's lr ramps from its start (`start_lrs`, or
@@ -318,10 +321,15 @@ const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
       `then`'s lr of that step, a moving target (YOLO's warmup).
 
     `then` steps once every `then_every` steps (a per-epoch schedule under a per-batch warmup).
+
+    With `start_momenta` (one per group), each group's momentum (`betas[0]` where the optimizer
+    has betas) ramps too, along the same shape from its start to the value the group had when
+    the warmup was built (the optimizer's), which it is from step `steps` on (YOLO's
+    `warmup_momentum`), whatever the clock.
     """
 
     def __init__(self, optimizer, then, steps, start_factor=0.0, start_lrs=None,
-                 shape="linear", clock="after", then_every=1):
+                 shape="linear", clock="after", then_every=1, start_momenta=None):
         self.then = then
         self.steps = steps
         self.start_factor = start_factor
@@ -330,6 +338,8 @@ const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
         self.clock = clock
         self.then_every = then_every
         self.optimizer = optimizer
+        self.start_momenta = start_momenta
+        self.end_momenta = [self._momentum(g) for g in optimizer.param_groups]
         self._begin()
         if clock == "overlap":
             self.end = self._lrs_of_then_at_end()
@@ -367,17 +377,57 @@ const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
         self._set_lrs(lrs)
         return ahead
 
-    def _ramp(self, step):
-        """Every group's lr at warmup step `step` (< `steps`)."""
+    def _fraction(self, step):
+        """How far along the ramp warmup step `step` (< `steps`) is: 0 at its start."""
         t = step / self.steps
         if self.shape == "linear":
-            f = t
-        elif self.shape == "cosine":
-            f = 0.5 * (1.0 - math.cos(math.pi * t))
-        else:
-            f = 0.0
+            return t
+        if self.shape == "cosine":
+            return 0.5 * (1.0 - math.cos(math.pi * t))
+        return 0.0
+
+    def _ramp(self, step):
+        """Every group's lr at warmup step `step` (< `steps`)."""
+        f = self._fraction(step)
         ends = self.held if self.clock == "follow" else self.end
         return [start + (end - start) * f for start, end in zip(self.start, ends)]
+
+    @staticmethod
+    def _momentum(group):
+        return group["betas"][0] if "betas" in group else group.get("momentum")
+
+    def _write_momenta(self, momenta):
+        for g, m in zip(self.optimizer.param_groups, momenta):
+            if "betas" in g:
+                g["betas"] = (m, *g["betas"][1:])
+            else:
+                g["momentum"] = m
+
+    def _set_momenta(self, step):
+        """With `start_momenta`: every group's momentum at warmup step `step`, the ramp's before
+        `steps`, the end at `steps`; after that nothing else sets it, so it stays."""
+        if self.start_momenta is None or step > self.steps:
+            return
+        if step == self.steps:
+            self._write_momenta(self.end_momenta)
+            return
+        f = self._fraction(step)
+        self._write_momenta(
+            [start + (end - start) * f for start, end in zip(self.start_momenta, self.end_momenta)]
+        )
+
+    @classmethod
+    def put_back_momenta(cls, scheduler):
+        """What optimc's `sequence` does to its later children, all built at once: the momenta
+        their warmups wrote when built go back to the optimizer's until their turn comes."""
+        if isinstance(scheduler, cls):
+            cls.put_back_momenta(scheduler.then)
+            if scheduler.start_momenta is not None:
+                scheduler._write_momenta(scheduler.end_momenta)
+        elif isinstance(scheduler, (torch.optim.lr_scheduler.ChainedScheduler,
+                                    torch.optim.lr_scheduler.SequentialLR)):
+            for s in scheduler._schedulers:
+                cls.put_back_momenta(s)
 
     @classmethod
     def _restart(cls, scheduler):
@@ -390,6 +440,7 @@ const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
             scheduler._begin()
             scheduler.last_epoch = 0
             scheduler._set_lrs(scheduler._ramp(0))
+            scheduler._set_momenta(0)
         elif isinstance(scheduler, torch.optim.lr_scheduler.ChainedScheduler):
             for s in scheduler._schedulers:
                 cls._restart(s)
@@ -408,6 +459,7 @@ const WARMUP: &str = r#"class Warmup(torch.optim.lr_scheduler.LRScheduler):
 
     def get_lr(self):
         s = self.last_epoch
+        self._set_momenta(s)
         if s == 0:
             if self.started:
                 # SequentialLR starts this child (its first, or at its milestone): from the
@@ -1019,6 +1071,19 @@ impl Writer {
             args.insert(0, "optimizer".into());
         }
         write_call(out, &name, &class, &args);
+        // optimc's `sequence` keeps a later child's warmup of the momentum from acting before
+        // its milestone (building it wrote the momentum): `SequentialLR` does not.
+        if let ScheduleConfig::Sequence { children, .. } = s {
+            if children.iter().skip(1).any(|c| c.momentum_setters().0 > 0) {
+                if !self.functions.iter().any(|f| f == WARMUP) {
+                    self.functions.push(WARMUP.to_string());
+                }
+                let _ = writeln!(
+                    out,
+                    "    for later in {name}._schedulers[1:]:\n        Warmup.put_back_momenta(later)"
+                );
+            }
+        }
         name
     }
 
@@ -1035,7 +1100,8 @@ impl Writer {
     /// A `warmup`, as PyTorch users write one: `SequentialLR([warmup, then], milestones=[steps])`
     /// whose warmup is `LinearLR`/`ConstantLR` from a factor, or a `LambdaLR` (from 0, along a
     /// cosine, or from an absolute lr: one function per group). PyTorch has nothing that runs
-    /// `then` beneath the warmup (`overlap`, `follow`) or steps it every n steps.
+    /// `then` beneath the warmup (`overlap`, `follow`), steps it every n steps or warms the
+    /// momentum up (`start_momentum`): those are the snippet's `Warmup`.
     fn warmup(&mut self, s: &ScheduleConfig, out: &mut String, nested: bool) -> String {
         let ScheduleConfig::Warmup {
             steps,
@@ -1050,18 +1116,12 @@ impl Writer {
         else {
             unreachable!("a warmup")
         };
-        if *steps == 0 && start_momentum.is_none() {
+        // (Without steps the momentum is the optimizer's from the start: nothing to warm up.)
+        if *steps == 0 {
             return self.schedule(then, out, nested);
         }
-        if start_momentum.is_some() {
-            out.push_str(
-                "    # optimc's warmup with `start_momentum` warms each group's momentum (or betas[0]) up too;\n    \
-                 # torch.optim.lr_scheduler has no scheduler that does.\n    \
-                 raise NotImplementedError(\"a warmup of the momentum\")\n",
-            );
-            return "None".into();
-        }
-        if *clock != WarmupClock::After || *then_every != 1 {
+        // No torch.optim.lr_scheduler class sets the momentum: the snippet's `Warmup` does.
+        if *clock != WarmupClock::After || *then_every != 1 || start_momentum.is_some() {
             return self.warmup_class(s, out, nested);
         }
         let ramp = |step: &str| match shape {
@@ -1145,8 +1205,7 @@ impl Writer {
             shape,
             clock,
             then_every,
-            // (`warmup` raises for it before coming here.)
-            start_momentum: _,
+            start_momentum,
         } = s
         else {
             unreachable!("a warmup")
@@ -1185,6 +1244,12 @@ impl Writer {
         args.push(format!("clock=\"{}\"", WarmupClock::NAMES[clock.index()]));
         if *then_every != 1 {
             args.push(format!("then_every={then_every}"));
+        }
+        if let Some(m) = start_momentum {
+            let momenta: Vec<String> = (0..self.group_lrs.len())
+                .map(|i| py_float(m.get(i)))
+                .collect();
+            args.push(format!("start_momenta=[{}]", momenta.join(", ")));
         }
         let name = self.scheduler_name(nested);
         write_call(out, &name, "Warmup", &args);

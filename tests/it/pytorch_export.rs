@@ -381,13 +381,15 @@ for job in jobs:
         spec.loader.exec_module(module)
         optimizer, scheduler = module.build(Model(job["names"]))
         lrs = [[] for _ in optimizer.param_groups]
+        moms = [[] for _ in optimizer.param_groups]
         for e in range(job["epochs"]):
             for i, g in enumerate(optimizer.param_groups):
                 lrs[i].append(g["lr"])
+                moms[i].append(g["betas"][0] if "betas" in g else g.get("momentum"))
             optimizer.step()
             if scheduler is not None:
                 scheduler.step(job["metrics"][e]) if job["needs_metric"] else scheduler.step()
-        print(json.dumps({"lr": lrs}))
+        print(json.dumps({"lr": lrs, "momentum": moms}))
     except Exception as e:
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
 "#;
@@ -538,8 +540,25 @@ fn the_snippet_matches_optimc_trace() {
             continue;
         }
         assert_eq!(got["lr"], expected["lr"], "{rel}: PyTorch gave {got}");
+        assert_same_momenta(rel, &expected["momentum"], &got["momentum"]);
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Where optimc's trace has a momentum for a group (its schedule sets it), PyTorch's group
+/// holds the same at every step, to the bit.
+fn assert_same_momenta(name: &str, expected: &serde_json::Value, got: &serde_json::Value) {
+    let Some(expected) = expected.as_array() else {
+        return; // no schedule sets momentum
+    };
+    for (g, want) in expected.iter().enumerate() {
+        if !want.is_null() {
+            assert_eq!(
+                &got[g], want,
+                "{name}: group {g}'s momentum, PyTorch gave {got}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -771,10 +790,11 @@ class Model(torch.nn.Module):
     def named_parameters(self, *a, **k):
         return iter(self.ps)
 
-def run(optimizer, scheduler, start, stop, lrs):
+def run(optimizer, scheduler, start, stop, lrs, moms):
     for _ in range(start, stop):
         for i, g in enumerate(optimizer.param_groups):
             lrs[i].append(g["lr"])
+            moms[i].append(g["betas"][0] if "betas" in g else g.get("momentum"))
         optimizer.step()
         scheduler.step()
 
@@ -785,10 +805,12 @@ for job in json.load(open(sys.argv[1])):
 
     optimizer, scheduler = module.build(Model(job["names"]))
     lrs = [[] for _ in optimizer.param_groups]
-    run(optimizer, scheduler, 0, job["steps"], lrs)
+    moms = [[] for _ in optimizer.param_groups]
+    run(optimizer, scheduler, 0, job["steps"], lrs, moms)
 
     optimizer, scheduler = module.build(Model(job["names"]))
-    run(optimizer, scheduler, 0, job["resume"], [[] for _ in optimizer.param_groups])
+    skipped = [[] for _ in optimizer.param_groups]
+    run(optimizer, scheduler, 0, job["resume"], skipped, [[] for _ in skipped])
     saved = io.BytesIO()
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, saved)
     saved.seek(0)
@@ -797,8 +819,10 @@ for job in json.load(open(sys.argv[1])):
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     resumed = [[] for _ in optimizer.param_groups]
-    run(optimizer, scheduler, job["resume"], job["steps"], resumed)
-    print(json.dumps({"lr": lrs, "resumed": resumed}), flush=True)
+    resumed_moms = [[] for _ in optimizer.param_groups]
+    run(optimizer, scheduler, job["resume"], job["steps"], resumed, resumed_moms)
+    print(json.dumps({"lr": lrs, "resumed": resumed, "momentum": moms,
+                      "resumed_momentum": resumed_moms}), flush=True)
 "#;
 
 /// The lrs of every `(name, .optim text)` traced by optimc and by its PyTorch snippet (all in
@@ -873,6 +897,22 @@ fn compare_with_torch(cases: &[(&str, String)], steps: usize, resume: usize) -> 
             .map(|g| g.as_array().unwrap()[resume..].to_vec())
             .collect();
         assert_eq!(got["resumed"], serde_json::json!(tail), "{name}: resumed");
+        assert_same_momenta(name, &expected[i]["momentum"], &got["momentum"]);
+        // Resumed from the optimizer's and scheduler's `state_dict`s, the momenta go on too.
+        let momentum_tail: Vec<serde_json::Value> = expected[i]["momentum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|g| match g.as_array() {
+                Some(m) => serde_json::json!(m[resume..]),
+                None => serde_json::Value::Null,
+            })
+            .collect();
+        assert_same_momenta(
+            &format!("{name} (resumed)"),
+            &serde_json::json!(momentum_tail),
+            &got["resumed_momentum"],
+        );
     }
     assert_eq!(results.len(), cases.len());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -880,7 +920,7 @@ fn compare_with_torch(cases: &[(&str, String)], steps: usize, resume: usize) -> 
 }
 /// The snippet's `Warmup` class computes optimc's lrs to the bit for every clock, shape and
 /// `then_every`, beneath or inside `sequence` and `chain` (where `SequentialLR` starts it over),
-/// and resumes from its `state_dict`.
+/// and resumes from its `state_dict`; with `start_momentum`, its momenta (or `betas[0]`) too.
 #[test]
 #[ignore = "needs PyTorch: run by .ci/run, or `OPTIMC_PYTHON=venv/bin/python cargo test -- --ignored`"]
 fn the_warmup_class_matches_optimc_trace() {
@@ -932,6 +972,33 @@ fn the_warmup_class_matches_optimc_trace() {
             "chain(warmup(steps = 6, clock = overlap, then = exponential(0.9)), \
              constant(factor = 0.5, total_iters = 10))",
         ),
+        // Warmups of the momentum: YOLO's, every clock and shape, in a sequence (first, and
+        // later: the momentum is the optimizer's until the milestone), resumed mid-warmup.
+        (
+            "follow_momentum_every",
+            "warmup(steps = 9, start_lr = [0.2, 0.001], start_momentum = [0.8, 0.5], \
+             clock = follow, then_every = 2, then = multistep(milestones = [3, 5], gamma = 0.5))",
+        ),
+        (
+            "after_momentum_cosine",
+            "warmup(steps = 8, start_momentum = 0.7, shape = cosine, \
+             then = exponential(gamma = 0.9))",
+        ),
+        (
+            "overlap_momentum_constant",
+            "warmup(steps = 7, start_factor = 0.1, start_momentum = 0.6, shape = constant, \
+             clock = overlap, then = cosine(t_max = 20))",
+        ),
+        (
+            "momentum_first_in_a_sequence",
+            "sequence(warmup(steps = 9, start_momentum = 0.5, then = constant(factor = 1)), \
+             exponential(0.9), milestones = [12])",
+        ),
+        (
+            "momentum_later_in_a_sequence",
+            "sequence(exponential(0.95), warmup(steps = 6, start_momentum = 0.5, clock = follow, \
+             then = cosine(t_max = 20)), milestones = [3])",
+        ),
     ];
     let mut cases: Vec<(&str, String)> = cases
         .iter()
@@ -943,6 +1010,15 @@ fn the_warmup_class_matches_optimc_trace() {
         "optimizer = sgd(lr = 0.1)\ngroup a { params = \"a\", lr_scale = 0.25 }\n\
          group b { params = \"b\", lr = 0.03 }\nschedule = warmup(steps = 7, start_lr = [0.3, 0], \
          clock = follow, then_every = 3, then = exponential(0.8))"
+            .to_string(),
+    ));
+    // `betas[0]` of an optimizer with betas.
+    cases.push((
+        "adamw_betas_momentum",
+        "optimizer = adamw(lr = 0.01, betas = (0.95, 0.999))\ngroup a { params = \"a\" }\n\
+         group b { params = \"b\", betas = (0.9, 0.98) }\n\
+         schedule = warmup(steps = 9, start_momentum = [0.85, 0.8], clock = follow, \
+         then_every = 3, then = cosine(t_max = 10))"
             .to_string(),
     ));
     for (text, (name, _)) in compare_with_torch(&cases, 40, 5).iter().zip(&cases) {
