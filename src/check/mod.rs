@@ -90,6 +90,7 @@ fn check_file(file: &ast::File) -> Checked {
         checker.lint_rprop_schedule(c);
         checker.lint_rprop_lr_scale(c);
         checker.lint_ignored_lr(c);
+        checker.lint_warmup_momentum_to_zero(c);
     }
     // An error can stop evaluation before a name is reached; only a clean file says "unused".
     if checker.error_count() == 0 {

@@ -138,6 +138,9 @@ codes! {
     /// `lr_scale` on an optimizer that reads the lr only at its first step (`rprop`): it scales
     /// only the first step size, as a smaller `lr` would (warning).
     IgnoredLrScale => "ignored_lr_scale",
+    /// `warmup(start_momentum = ...)` on a group whose momentum is 0: the ramp goes down to no
+    /// momentum (warning).
+    WarmupMomentumToZero => "warmup_momentum_to_zero",
     /// `average = ...` names neither `swa` nor `ema`.
     UnknownAverage => "unknown_average",
 }

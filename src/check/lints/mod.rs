@@ -6,3 +6,4 @@ mod milestones;
 mod rprop_schedule;
 mod shadowed_groups;
 mod unused_lets;
+mod warmup_momentum;
