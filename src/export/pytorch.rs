@@ -14,9 +14,11 @@
 //!   a `warmup` is `SequentialLR([warmup, then], milestones=[steps])` with `LinearLR`,
 //!   `ConstantLR` or a `LambdaLR` for the warmup; one PyTorch has no class for (`then` beneath
 //!   it, `clock = overlap | follow`, or stepped every n steps, `then_every`, or warming the
-//!   momentum up, `start_momentum`) is the snippet's `Warmup` scheduler over `then`, which
-//!   mirrors `schedule/warmup.rs` step for step (it sets each group's `momentum`, or `betas`'s
-//!   first entry, as `OneCycleLR` does);
+//!   momentum up, `start_momentum`), or where that `SequentialLR` would not be exact (nested
+//!   in `chain`/`sequence`/`warmup`, over a `chain`/`sequence`, over a `then` not starting at
+//!   the groups' lrs) is the snippet's `Warmup` scheduler over `then`, which mirrors
+//!   `schedule/warmup.rs` step for step (it sets each group's `momentum`, or `betas`'s first
+//!   entry, as `OneCycleLR` does);
 //! - a group's `lr_scale` goes into its dict (`"lr_scale": 0.5625`, as timm's
 //!   `param_groups_layer_decay` puts it), and the scheduler is wrapped in `LrScale`, which
 //!   runs it on the unscaled lrs and gives each group `lr * group["lr_scale"]` after every step;
@@ -1120,8 +1122,29 @@ impl Writer {
         if *steps == 0 {
             return self.schedule(then, out, nested);
         }
-        // No torch.optim.lr_scheduler class sets the momentum: the snippet's `Warmup` does.
-        if *clock != WarmupClock::After || *then_every != 1 || start_momentum.is_some() {
+        // `SequentialLR([ramp, then])` is optimc's warmup only at the top, over a `then` that
+        // starts at the groups' own lrs (where the ramp ends) and that `SequentialLR` can start
+        // at the milestone (`_update_lr(0)`: no `SequentialLR` or `ChainedScheduler`, which have
+        // no `get_lr`). Anywhere else the warmup is the `Warmup` class (`clock = "after"`), as is
+        // one that warms the momentum up (no torch.optim.lr_scheduler class sets the momentum).
+        let composite = matches!(
+            **then,
+            ScheduleConfig::Chain { .. } | ScheduleConfig::Sequence { .. }
+        );
+        let from_own_lrs = || {
+            let first = crate::schedule::first_lrs(then, &self.group_lrs);
+            first
+                .iter()
+                .zip(&self.group_lrs)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        };
+        if nested
+            || composite
+            || *clock != WarmupClock::After
+            || *then_every != 1
+            || start_momentum.is_some()
+            || !from_own_lrs()
+        {
             return self.warmup_class(s, out, nested);
         }
         let ramp = |step: &str| match shape {

@@ -120,6 +120,17 @@ fn metric_needed() -> crate::Error {
     crate::error::ErrorKind::MetricNeeded.into()
 }
 
+/// The lrs `cfg` gives groups holding `lrs` right after it is built (the initial step every
+/// PyTorch constructor takes): what a `warmup(clock = after)` rises to, which the PyTorch export
+/// compares with the groups' own lrs.
+pub(crate) fn first_lrs(cfg: &ScheduleConfig, lrs: &[f64]) -> Vec<f64> {
+    let groups: Vec<usize> = (0..lrs.len()).collect();
+    // (No lr depends on the momenta; `cyclic`/`one_cycle` only overwrite them.)
+    let mut pg = ParamGroups::new(lrs.to_vec(), vec![0.0; lrs.len()]);
+    Node::construct(cfg, &groups, &mut pg);
+    pg.lr
+}
+
 impl Schedule {
     /// Builds the schedules of every group from a checked config, exactly as PyTorch's
     /// constructors do (including the initial step each constructor performs).

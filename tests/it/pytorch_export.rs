@@ -325,6 +325,21 @@ fn warmups_become_sequential_lr() {
         assert!(!text.contains("NotImplementedError"), "{args}:\n{text}");
         compile(&text);
     }
+    // Where `SequentialLR([ramp, then])` would not be exact (nested, over a `sequence`, over a
+    // `then` that starts below the groups' lrs): the class too, with the default clock.
+    for schedule in [
+        "sequence(exponential(0.9), warmup(steps = 5, then = step(10)), milestones = [3])",
+        "chain(warmup(steps = 5, then = step(10)), exponential(0.9))",
+        "warmup(steps = 5, then = sequence(step(10), exponential(0.9), milestones = [3]))",
+        "warmup(steps = 5, then = linear(start_factor = 0.5, total_iters = 4))",
+    ] {
+        let text = snippet(&format!("optimizer = sgd(lr = 0.1)\nschedule = {schedule}"));
+        assert!(
+            text.contains("Warmup(optimizer, then=scheduler_") && text.contains("clock=\"after\""),
+            "{schedule}:\n{text}"
+        );
+        compile(&text);
+    }
     // Only a snippet that uses the class has it (and its imports).
     let text = warmup("steps = 5, then = step(10)");
     assert!(!text.contains("class Warmup") && !text.contains("import copy"));
@@ -966,6 +981,54 @@ fn the_warmup_class_matches_optimc_trace() {
             "sequence(exponential(0.9), warmup(steps = 4, clock = overlap, \
              then = warmup(steps = 3, start_factor = 0.5, clock = follow, then = exponential(0.8))), \
              milestones = [6])",
+        ),
+        // Warmups of the default clock (`after`) wherever a schedule may be: a `SequentialLR`
+        // cannot be a later child of another (it has no `get_lr` for the milestone's restart).
+        (
+            "after_later_in_a_sequence",
+            "sequence(exponential(0.95), warmup(steps = 5, start_factor = 0.1, \
+             then = cosine(t_max = 20)), milestones = [8])",
+        ),
+        (
+            "after_from_zero_first_in_a_sequence",
+            "sequence(warmup(steps = 4, shape = cosine, then = exponential(0.9)), \
+             step(step_size = 3, gamma = 0.5), milestones = [10])",
+        ),
+        (
+            "after_start_lr_later_in_a_sequence",
+            "sequence(constant(factor = 0.5, total_iters = 3), exponential(0.9), \
+             warmup(steps = 6, start_lr = [0.001, 0.2], then = step(step_size = 4, gamma = 0.5)), \
+             milestones = [5, 12])",
+        ),
+        (
+            "after_in_a_chain",
+            "chain(warmup(steps = 6, start_factor = 0.25, then = exponential(0.9)), \
+             constant(factor = 0.5, total_iters = 10))",
+        ),
+        (
+            "after_constant_in_a_chain_second",
+            "chain(exponential(0.95), warmup(steps = 5, start_factor = 0.2, shape = constant, \
+             then = step(step_size = 3, gamma = 0.5)))",
+        ),
+        (
+            "after_over_a_sequence",
+            "warmup(steps = 5, then = sequence(constant(factor = 0.5, total_iters = 3), \
+             exponential(0.9), milestones = [4]))",
+        ),
+        (
+            "after_over_a_chain",
+            "warmup(steps = 5, start_factor = 0.1, then = chain(exponential(0.9), \
+             multistep(milestones = [3, 6], gamma = 0.5)))",
+        ),
+        (
+            "after_over_an_after_warmup",
+            "warmup(steps = 3, then = warmup(steps = 4, start_factor = 0.5, then = exponential(0.9)))",
+        ),
+        // A `then` that starts below the groups' lrs: the ramp rises to its first lrs, where
+        // `SequentialLR`'s warmup would rise to the groups' own.
+        (
+            "after_over_a_lower_start",
+            "warmup(steps = 3, start_factor = 0.2, then = linear(start_factor = 0.5, total_iters = 4))",
         ),
         (
             "overlap_in_a_chain",
