@@ -518,7 +518,8 @@ impl candle_nn::Optimizer for CandleTrainer {
     /// Sets every group's lr to `lr` ([`Trainer::set_lr`]: the schedule continues from it).
     fn set_learning_rate(&mut self, lr: f64) {
         for group in 0..self.trainer.optimizer().num_groups() {
-            self.trainer.set_lr(group, lr);
+            let set = self.trainer.set_lr(group, lr);
+            debug_assert!(set.is_ok(), "group {group} exists");
         }
     }
 }

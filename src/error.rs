@@ -96,6 +96,21 @@ pub enum ErrorKind {
         help("call `end_batch()` after every `step()`: with `run = per_step(...)` that is where the schedule steps (`end_epoch()` steps nothing then)")
     )]
     BatchesNotEnded,
+    /// A group index out of range ([`Trainer::set_lr`](crate::Trainer::set_lr),
+    /// [`Schedule::set_lr`](crate::Schedule::set_lr),
+    /// [`Optimizer::set_lr`](crate::optim::Optimizer::set_lr),
+    /// [`Optimizer::set_momentum`](crate::optim::Optimizer::set_momentum)); nothing changed.
+    #[error("there is no group {group}: {}", describe_groups(.names))]
+    #[diagnostic(
+        code(optimc::no_group),
+        help("groups are numbered from 0 in the order the file writes them (a file without groups has one, 0); `Optimizer::num_groups` says how many there are and `Optimizer::group_name` names each")
+    )]
+    NoGroup {
+        /// The index asked for.
+        group: usize,
+        /// The name of every group, in order.
+        names: Vec<String>,
+    },
     /// The candle layer refused a `Var` or a gradient.
     #[cfg(feature = "candle")]
     #[error(transparent)]
@@ -108,7 +123,30 @@ pub enum ErrorKind {
     Burn(crate::burn::BurnError),
 }
 
+/// "the configuration has 2 groups: 0 `weights`, 1 `biases`".
+fn describe_groups(names: &[String]) -> String {
+    let list = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i} `{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names.len() {
+        1 => format!("the configuration has 1 group: {list}"),
+        n => format!("the configuration has {n} groups: {list}"),
+    }
+}
+
 impl Error {
+    /// [`ErrorKind::NoGroup`] unless `group` indexes one of `names`.
+    pub(crate) fn check_group(group: usize, names: &[String]) -> Result<(), Error> {
+        if group < names.len() {
+            Ok(())
+        } else {
+            Err(no_group(group, names))
+        }
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.0
@@ -141,6 +179,18 @@ impl Error {
         let _ = handler.render_report(&mut out, self.kind());
         out
     }
+}
+
+/// The error of an out-of-range group index, out of line: it allocates, and the setters'
+/// fast path should stay a comparison.
+#[cold]
+#[inline(never)]
+fn no_group(group: usize, names: &[String]) -> Error {
+    ErrorKind::NoGroup {
+        group,
+        names: names.to_vec(),
+    }
+    .into()
 }
 
 impl<T: Into<ErrorKind>> From<T> for Error {

@@ -112,9 +112,9 @@ impl Trainer {
     /// Writes the schedule's lrs and cycled momenta into the optimizer's groups.
     pub(crate) fn sync(&mut self) {
         for g in 0..self.optimizer.num_groups() {
-            self.optimizer.set_lr(g, self.schedule.lrs()[g]);
+            self.optimizer.put_lr(g, self.schedule.lrs()[g]);
             if let Some(m) = self.schedule.momentum(g) {
-                self.optimizer.set_momentum(g, m);
+                self.optimizer.put_momentum(g, m);
             }
         }
     }
@@ -322,11 +322,30 @@ impl Trainer {
     /// from the initial one overwrite it at the next [`end_epoch`](Self::end_epoch)). For a
     /// group with an `lr_scale`, `lr` is the schedule's lr: the optimizer uses `lr * lr_scale`.
     ///
-    /// # Panics
-    /// If `group` is out of range (see [`Optimizer::num_groups`]).
-    pub fn set_lr(&mut self, group: usize, lr: f64) {
-        self.schedule.set_lr(group, lr);
-        self.optimizer.set_lr(group, self.schedule.lrs()[group]);
+    /// ```
+    /// use optimc::{error::ErrorKind, Config, Trainer};
+    ///
+    /// let config = Config::from_source("two.optim", r#"
+    ///     optimizer = sgd(lr = 0.1)
+    ///     group weights { params = "*.weight" }
+    ///     group biases  { params = "*.bias" }
+    /// "#)?;
+    /// let mut trainer = Trainer::new(&config, &[("fc.weight", 4), ("fc.bias", 2)])?;
+    /// trainer.set_lr(1, 0.02)?;
+    /// assert_eq!(trainer.lrs(), &[0.1, 0.02]);
+    /// let err = trainer.set_lr(2, 0.5).unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::NoGroup { group: 2, .. }));
+    /// assert_eq!(err.to_string(), "there is no group 2: the configuration has 2 groups: 0 `weights`, 1 `biases`");
+    /// # Ok::<(), optimc::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoGroup`](crate::error::ErrorKind::NoGroup) if there is no group `group`
+    /// (see [`Optimizer::num_groups`]); nothing changes then.
+    pub fn set_lr(&mut self, group: usize, lr: f64) -> Result<(), Error> {
+        self.schedule.set_lr(group, lr)?;
+        self.optimizer.put_lr(group, self.schedule.lrs()[group]);
+        Ok(())
     }
 
     /// Steps large parameters on `threads` threads (see [`Optimizer::set_threads`]); the

@@ -208,9 +208,9 @@ fn run_case(path: &Path) -> Outcome {
     let mut out = Outcome::default();
     for epoch in 0..epochs {
         for g in 0..names.len() {
-            opt.set_lr(g, num(&expected["lr"][g][epoch]));
+            opt.set_lr(g, num(&expected["lr"][g][epoch])).unwrap();
             if let Some(m) = momentum {
-                assert!(opt.set_momentum(g, num(&m[g][epoch])));
+                assert!(opt.set_momentum(g, num(&m[g][epoch])).unwrap());
             }
         }
         let grads: Vec<Vec<f32>> = names

@@ -677,8 +677,29 @@ impl Optimizer {
     }
 
     /// Sets group `group`'s learning rate for the following steps.
-    pub fn set_lr(&mut self, group: usize, lr: f64) {
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoGroup`](crate::error::ErrorKind::NoGroup) if there is no group `group`
+    /// (see [`num_groups`](Self::num_groups)); nothing changes then.
+    pub fn set_lr(&mut self, group: usize, lr: f64) -> Result<(), crate::Error> {
+        self.check_group(group)?;
+        self.put_lr(group, lr);
+        Ok(())
+    }
+
+    /// [`set_lr`](Self::set_lr) of a group known to exist.
+    pub(crate) fn put_lr(&mut self, group: usize, lr: f64) {
         self.groups[group].hp.lr = lr;
+    }
+
+    /// [`ErrorKind::NoGroup`](crate::error::ErrorKind::NoGroup) unless there is a group
+    /// `group`.
+    fn check_group(&self, group: usize) -> Result<(), crate::Error> {
+        if group < self.groups.len() {
+            return Ok(());
+        }
+        let names: Vec<String> = self.groups.iter().map(|g| g.name.clone()).collect();
+        crate::Error::check_group(group, &names)
     }
 
     /// Group `group`'s momentum as `cyclic` / `one_cycle` see it: `betas[0]` for optimizers
@@ -699,7 +720,17 @@ impl Optimizer {
     /// `group`, as `cyclic` and `one_cycle` do. Returns whether the optimizer has such an
     /// option; for the others (Adagrad, Adadelta, Rprop, ASGD, Adafactor) nothing changes and
     /// `false` is returned.
-    pub fn set_momentum(&mut self, group: usize, m: f64) -> bool {
+    ///
+    /// # Errors
+    /// [`ErrorKind::NoGroup`](crate::error::ErrorKind::NoGroup) if there is no group `group`;
+    /// nothing changes then.
+    pub fn set_momentum(&mut self, group: usize, m: f64) -> Result<bool, crate::Error> {
+        self.check_group(group)?;
+        Ok(self.put_momentum(group, m))
+    }
+
+    /// [`set_momentum`](Self::set_momentum) of a group known to exist.
+    pub(crate) fn put_momentum(&mut self, group: usize, m: f64) -> bool {
         let hp = &mut self.groups[group].hp;
         if self.kind.has_betas() {
             hp.betas.0 = m;

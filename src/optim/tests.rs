@@ -209,8 +209,8 @@ fn lr_and_momentum_can_be_driven_between_steps() {
     let mut w = [1.0f32];
     opt.step(&mut [ParamMut::new(&mut w, &[1.0])]).unwrap();
     assert_eq!(w, [0.5]);
-    opt.set_lr(0, 0.25);
-    assert!(opt.set_momentum(0, 0.9));
+    opt.set_lr(0, 0.25).unwrap();
+    assert!(opt.set_momentum(0, 0.9).unwrap());
     assert_eq!(opt.momentum(0), Some(0.9));
     // First step with momentum: the buffer is the gradient itself.
     opt.step(&mut [ParamMut::new(&mut w, &[1.0])]).unwrap();
@@ -221,11 +221,11 @@ fn lr_and_momentum_can_be_driven_between_steps() {
 
     let c = config(OptimizerKind::Adam, &[("all", &["*"])]);
     let mut opt = Optimizer::new(&c, &[("w", 1)]).unwrap();
-    assert!(opt.set_momentum(0, 0.8));
+    assert!(opt.set_momentum(0, 0.8).unwrap());
     assert_eq!(opt.hyperparams(0).betas, (0.8, 0.999));
     let c = config(OptimizerKind::Adagrad, &[("all", &["*"])]);
     let mut opt = Optimizer::new(&c, &[("w", 1)]).unwrap();
-    assert!(!opt.set_momentum(0, 0.8));
+    assert!(!opt.set_momentum(0, 0.8).unwrap());
     assert_eq!(opt.momentum(0), None);
 }
 
@@ -304,9 +304,11 @@ fn run(opt: &mut Optimizer, params: &mut [Vec<f32>], epochs: std::ops::Range<u64
     for e in epochs {
         // A schedule-like change of lr and momentum every epoch.
         for g in 0..opt.num_groups() {
-            opt.set_lr(g, 0.01 * (1.0 + (e as f64 * 0.7).sin()) + 1e-3);
+            opt.set_lr(g, 0.01 * (1.0 + (e as f64 * 0.7).sin()) + 1e-3)
+                .unwrap();
             if opt.momentum(g).is_some() {
-                opt.set_momentum(g, 0.85 + 0.1 * (e as f64 * 0.3).cos());
+                opt.set_momentum(g, 0.85 + 0.1 * (e as f64 * 0.3).cos())
+                    .unwrap();
             }
         }
         let gs = grads(e, &sizes);
@@ -495,7 +497,7 @@ fn sgd_momentum_buffer_appears_at_the_first_step_with_momentum() {
     let mut w = [1.0f32, 1.0];
     opt.step(&mut [ParamMut::new(&mut w, &[1.0, 1.0])]).unwrap();
     assert!(opt.state().params[0].buffers.is_empty());
-    opt.set_momentum(0, 0.9);
+    opt.set_momentum(0, 0.9).unwrap();
     opt.step(&mut [ParamMut::new(&mut w, &[1.0, 2.0])]).unwrap();
     assert_eq!(
         opt.state().params[0].buffers["momentum_buffer"],

@@ -102,6 +102,8 @@ pub struct Schedule {
     /// Per group: `groups.lr[g] * scale[g]`, what [`Schedule::lrs`] gives when `scale` is not
     /// empty (the schedules themselves read and write the unscaled `groups.lr`).
     scaled: Vec<f64>,
+    /// Per group: its name, for the error of an index out of range.
+    names: Vec<String>,
 }
 
 /// One PyTorch scheduler object over some of the groups.
@@ -185,6 +187,7 @@ impl Schedule {
                 .map(|i| config.schedule_of(i).is_some_and(|s| s.cycles_momentum()))
                 .collect(),
             needs_metric: (0..n).any(|i| config.schedule_of(i).is_some_and(|s| s.needs_metric())),
+            names: config.groups.iter().map(|g| g.name.clone()).collect(),
         };
         schedule.rescale();
         schedule
@@ -294,11 +297,14 @@ impl Schedule {
     /// `lr_scale`, `lr` is the schedule's (unscaled) lr: [`lrs`](Self::lrs) gives `lr *
     /// lr_scale`.
     ///
-    /// # Panics
-    /// If `group` is out of range.
-    pub fn set_lr(&mut self, group: usize, lr: f64) {
+    /// # Errors
+    /// [`ErrorKind::NoGroup`](crate::error::ErrorKind::NoGroup) if there is no group `group`;
+    /// nothing changes then.
+    pub fn set_lr(&mut self, group: usize, lr: f64) -> Result<(), crate::Error> {
+        crate::Error::check_group(group, &self.names)?;
         self.groups.lr[group] = lr;
         self.rescale();
+        Ok(())
     }
 
     /// How many steps have been taken since construction (the current epoch's index).

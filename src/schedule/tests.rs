@@ -966,7 +966,7 @@ fn lr_scale_multiplies_every_lr_the_schedule_writes() {
         assert_eq!(lrs[1], plain[e], "epoch {e}");
     }
     let saved = s.state();
-    s.set_lr(0, 0.2);
+    s.set_lr(0, 0.2).unwrap();
     assert_eq!(s.lrs()[0], 0.2 * 0.75);
     s.restore(&saved).unwrap();
     assert_eq!(s.lrs()[0], 0.1 * 0.5 * 0.5 * 0.5 * 0.75);

@@ -271,6 +271,47 @@ fn step_checks_parameters_by_name() {
         .unwrap();
 }
 
+/// A group index out of range is an error naming the index and every group, from each setter
+/// (`Trainer::set_lr`, `Schedule::set_lr`, `Optimizer::set_lr` and `set_momentum`), and changes
+/// nothing.
+#[test]
+fn setters_refuse_a_group_out_of_range() {
+    let config = Config::from_source("a.optim", SOURCE).unwrap();
+    let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)]).unwrap();
+    let no_group = |err: Error, group: usize| {
+        let ErrorKind::NoGroup { group: g, names } = err.kind() else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*g, group);
+        assert_eq!(names, &["weights", "biases"]);
+        err
+    };
+    let err = no_group(trainer.set_lr(2, 0.5).unwrap_err(), 2);
+    insta::assert_snapshot!("set_lr_no_group", format!("{err:?}"));
+    no_group(trainer.set_lr(usize::MAX, 0.5).unwrap_err(), usize::MAX);
+    assert_eq!(trainer.lrs(), &[0.1, 0.1]);
+    let mut schedule = trainer.schedule().clone();
+    no_group(schedule.set_lr(7, 0.5).unwrap_err(), 7);
+    assert_eq!(schedule.lrs(), &[0.1, 0.1]);
+    let optimizer = trainer.optimizer_mut();
+    no_group(optimizer.set_lr(2, 0.5).unwrap_err(), 2);
+    no_group(optimizer.set_momentum(2, 0.5).unwrap_err(), 2);
+    assert!(optimizer.set_momentum(1, 0.5).unwrap()); // adam: betas[0]
+    assert_eq!(optimizer.hyperparams(1).betas.0, 0.5);
+    assert_eq!((optimizer.lr(0), optimizer.lr(1)), (0.1, 0.1));
+
+    // A file without groups has one, group 0.
+    let config = Config::from_source("b.optim", "optimizer = sgd(lr = 0.1)").unwrap();
+    let mut trainer = Trainer::new(&config, &[("w", 1)]).unwrap();
+    trainer.set_lr(0, 0.2).unwrap();
+    let err = trainer.set_lr(1, 0.5).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("there is no group 1: the configuration has 1 group: 0 `"),
+        "{err}"
+    );
+}
+
 /// `set_lr` is PyTorch's `param_groups[g]["lr"] = lr`: used from the next step, and the
 /// chainable schedules continue from it while `lambda` recomputes from the initial lr;
 /// `optimizer_mut` changes a hyperparameter until the schedule writes its own.
@@ -278,7 +319,7 @@ fn step_checks_parameters_by_name() {
 fn set_lr_and_optimizer_mut_act_as_in_pytorch() {
     let config = Config::from_source("a.optim", SOURCE).unwrap(); // step(step_size = 2, gamma = 0.5)
     let mut trainer = Trainer::new(&config, &[("fc.weight", 1), ("fc.bias", 1)]).unwrap();
-    trainer.set_lr(1, 0.02);
+    trainer.set_lr(1, 0.02).unwrap();
     assert_eq!(trainer.lrs(), &[0.1, 0.02]);
     assert_eq!(trainer.optimizer().lr(1), 0.02);
     trainer.end_epoch().unwrap();
@@ -289,7 +330,7 @@ fn set_lr_and_optimizer_mut_act_as_in_pytorch() {
     let source = "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = lambda(e -> 0.5 ** e)\n";
     let config = Config::from_source("l.optim", source).unwrap();
     let mut trainer = Trainer::new(&config, &[("w", 1)]).unwrap();
-    trainer.set_lr(0, 7.0);
+    trainer.set_lr(0, 7.0).unwrap();
     assert_eq!(trainer.optimizer().lr(0), 7.0);
     trainer.end_epoch().unwrap();
     assert_eq!(trainer.lrs(), &[0.05]); // LambdaLR: initial lr × f(epoch)
