@@ -87,6 +87,7 @@
 use crate::config::Config;
 use crate::error::Error;
 use crate::host::{unsupported_message, HostBuffers};
+use crate::limits::{MAX_EPOCHS, MAX_WORK};
 use crate::optim::Optimizer;
 use crate::schedule::Schedule;
 use crate::train::Trainer;
@@ -154,6 +155,14 @@ pub enum BurnError {
         help("drive this schedule with `BurnTrainer::end_epoch_with(metric)` (or `Trainer::end_epoch_with`), or use a schedule without `plateau`")
     )]
     MetricNeeded,
+    /// [`BurnSchedule::try_load_record`] of a record whose step count is more than optimc
+    /// replays: loading replays the schedule step by step, which would take hours or forever.
+    #[error("the record says the schedule took {steps} steps; optimc replays at most {MAX_EPOCHS} steps and {MAX_WORK} schedule operations (this schedule costs about {work_per_step} per step)")]
+    #[diagnostic(
+        code(optimc::burn_record_too_long),
+        help("the record is corrupt or not this run's: load the record the run saved, or start the schedule fresh; the schedule was left as it was")
+    )]
+    RecordTooLong { steps: u64, work_per_step: u64 },
 }
 
 fn unregistered_message(params: &[String]) -> String {
@@ -469,13 +478,18 @@ fn replace<const D: usize>(old: Tensor<D>, values: &[f32], id: ParamId) -> Tenso
 ///
 /// Its record (`to_record` / `load_record`, for burn's checkpoints) holds the number of steps
 /// taken; loading one replays the schedule from the start to that step, which gives the same
-/// lrs as the run that saved it.
+/// lrs as the run that saved it. The replay is bounded (at most [`MAX_EPOCHS`] steps and
+/// [`MAX_WORK`] schedule operations): a record asking for more, corrupt or hostile, is
+/// refused by [`try_load_record`](BurnSchedule::try_load_record) and ignored by
+/// `load_record`, instead of hanging the load.
 #[derive(Clone, Debug)]
 pub struct BurnSchedule {
     schedule: Schedule,
     /// The schedule before any step, replayed by `load_record`.
     initial: Schedule,
     group: usize,
+    /// What one step costs, in schedule operations: bounds the replay of a record.
+    work_per_step: u64,
 }
 
 impl BurnSchedule {
@@ -498,6 +512,7 @@ impl BurnSchedule {
             initial: schedule.clone(),
             schedule,
             group,
+            work_per_step: crate::trace::work_per_step(config),
         })
     }
 
@@ -514,6 +529,46 @@ impl BurnSchedule {
     /// How many steps have been taken.
     pub fn steps(&self) -> u64 {
         self.schedule.epoch()
+    }
+
+    /// [`load_record`](LrScheduler::load_record), saying what it did: `Ok(true)` if the record
+    /// holds a step count and the schedule was replayed from the start to it, `Ok(false)` for
+    /// a record without one (another scheduler's), which changes nothing.
+    ///
+    /// ```
+    /// use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
+    /// use optimc::{burn::BurnSchedule, Config};
+    ///
+    /// let config = Config::from_source("s.optim", "optimizer = sgd(lr = 0.1)\nschedule = exponential(gamma = 0.5)")?;
+    /// let mut schedule = BurnSchedule::new(&config, 0)?;
+    /// assert!(schedule.try_load_record(&LrSchedulerRecord::new().with_scalar("steps", 2u64))?);
+    /// assert_eq!(schedule.lr(), 0.025);
+    /// let corrupt = LrSchedulerRecord::new().with_scalar("steps", u64::MAX);
+    /// assert!(schedule.try_load_record(&corrupt).is_err()); // at once, and nothing changed
+    /// assert_eq!(schedule.lr(), 0.025);
+    /// # Ok::<(), optimc::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`BurnError::RecordTooLong`] if the step count is more than optimc replays (more than
+    /// [`MAX_EPOCHS`] steps, or [`MAX_WORK`] schedule operations: seconds of work); the
+    /// schedule is unchanged then.
+    pub fn try_load_record(&mut self, record: &LrSchedulerRecord) -> Result<bool, Error> {
+        let Some(steps) = record.scalar::<u64>(STEPS) else {
+            return Ok(false);
+        };
+        if steps > MAX_EPOCHS || steps.saturating_mul(self.work_per_step) > MAX_WORK {
+            return Err(BurnError::RecordTooLong {
+                steps,
+                work_per_step: self.work_per_step,
+            }
+            .into());
+        }
+        self.schedule = self.initial.clone();
+        for _ in 0..steps {
+            self.schedule.step_counting_plateaus();
+        }
+        Ok(true)
     }
 }
 
@@ -532,16 +587,14 @@ impl LrScheduler for BurnSchedule {
         LrSchedulerRecord::new().with_scalar(STEPS, self.steps())
     }
 
-    /// Replays the schedule from the start to the record's step count. A record without one
-    /// (another scheduler's) is ignored, as burn's own schedulers ignore records they cannot
-    /// read.
+    /// Replays the schedule from the start to the record's step count
+    /// ([`BurnSchedule::try_load_record`]). A record without one (another scheduler's) is
+    /// ignored, as burn's own schedulers ignore records they cannot read; so is one whose step
+    /// count is more than optimc replays (corrupt or hostile), which `try_load_record`
+    /// refuses with an error: this trait method has no way to return one.
     fn load_record(&mut self, record: LrSchedulerRecord) {
-        if let Some(steps) = record.scalar::<u64>(STEPS) {
-            self.schedule = self.initial.clone();
-            for _ in 0..steps {
-                self.schedule.step_counting_plateaus();
-            }
-        }
+        // The refusal leaves the schedule as it was; `try_load_record` reports it.
+        let _ = self.try_load_record(&record);
     }
 }
 

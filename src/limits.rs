@@ -98,8 +98,9 @@ pub const MAX_HORIZON: u64 = 1_000_000;
 /// file the horizon shrinks so that `horizon × work per epoch` stays under it.
 pub const WORK_BUDGET: u64 = 20_000_000;
 
-/// The most epochs a trace records (or a replay runs); more is almost certainly a typo and
-/// would only fill the memory (and, printed, the disk).
+/// The most epochs a trace records (or a replay runs, `optimc replay`'s or a `BurnSchedule`
+/// record's); more is almost certainly a typo or a corrupt record, and would only fill the
+/// memory (and, printed, the disk) or take hours.
 pub const MAX_EPOCHS: u64 = 10_000_000;
 
 /// The most values a trace holds (epochs × columns): a few hundred megabytes of text.

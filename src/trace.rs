@@ -147,8 +147,24 @@ fn within_budget(config: &Config, epochs: u64) -> Result<(), TraceError> {
             values,
         });
     }
+    let per_epoch = work_per_step(config);
+    let work = epochs.saturating_mul(per_epoch);
+    if work > MAX_WORK {
+        return Err(TraceError::TooMuchWork {
+            epochs,
+            work,
+            per_epoch,
+        });
+    }
+    Ok(())
+}
+
+/// Roughly what one step of `config`'s schedules costs, in schedule operations (at least 1):
+/// what [`MAX_WORK`] bounds, with the number of steps.
+pub(crate) fn work_per_step(config: &Config) -> u64 {
+    let groups = config.groups.len() as u64;
     // The file's schedule runs once per group; a group's own schedule once.
-    let per_epoch = config
+    config
         .schedule
         .as_ref()
         .map_or(0, |s| step_cost(s).saturating_mul(groups))
@@ -160,16 +176,7 @@ fn within_budget(config: &Config, epochs: u64) -> Result<(), TraceError> {
                 .map(step_cost)
                 .fold(0, u64::saturating_add),
         )
-        .max(1);
-    let work = epochs.saturating_mul(per_epoch);
-    if work > MAX_WORK {
-        return Err(TraceError::TooMuchWork {
-            epochs,
-            work,
-            per_epoch,
-        });
-    }
-    Ok(())
+        .max(1)
 }
 
 /// Roughly what one step of a schedule costs: one per schedule, plus its lambdas' operations.

@@ -421,6 +421,56 @@ fn a_schedule_resumes_from_its_record() {
     assert_eq!(resumed.lr(), before);
 }
 
+/// A record asking for more steps than optimc replays (corrupt or hostile) is refused at once
+/// by `try_load_record` and ignored by the trait's `load_record`, instead of replaying for
+/// hours; a costly schedule is bounded by its work, not only its steps.
+#[test]
+fn a_huge_record_is_refused_at_once() {
+    use burn::lr_scheduler::LrSchedulerRecord;
+    let cosine = config("optimizer = sgd(lr = 0.1)\nschedule = cosine(t_max = 100)");
+    let mut schedule = BurnSchedule::new(&cosine, 0).unwrap();
+    for _ in 0..3 {
+        schedule.step();
+    }
+    let (lr, steps) = (schedule.lr(), schedule.steps());
+    let started = std::time::Instant::now();
+    for huge in [u64::MAX, 1 << 40, 10_000_001] {
+        let record = LrSchedulerRecord::new().with_scalar("steps", huge);
+        let err = schedule.try_load_record(&record).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Burn(BurnError::RecordTooLong { steps, .. }) if *steps == huge),
+            "{err:?}"
+        );
+        schedule.load_record(record);
+        assert_eq!((schedule.lr(), schedule.steps()), (lr, steps), "{huge}");
+    }
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+    let err = schedule
+        .try_load_record(&LrSchedulerRecord::new().with_scalar("steps", u64::MAX))
+        .unwrap_err();
+    insta::assert_snapshot!("burn_record_too_long", format!("{err:?}"));
+
+    // A lambda of many operations: fewer steps than the step limit, too much work.
+    fn sum(n: usize) -> String {
+        // Balanced, so the tree stays shallow.
+        if n == 1 {
+            "e".to_string()
+        } else {
+            format!("({} + {})", sum(n / 2), sum(n - n / 2))
+        }
+    }
+    let body = sum(2000);
+    let source = format!("optimizer = sgd(lr = 0.1)\nschedule = lambda(e -> 1 / (1 + {body}))");
+    let mut costly = BurnSchedule::new(&config(&source), 0).unwrap();
+    let record = LrSchedulerRecord::new().with_scalar("steps", 1_000_000u64);
+    assert!(costly.try_load_record(&record).is_err());
+    assert_eq!(costly.steps(), 0);
+    // Within the limits, it replays.
+    let record = LrSchedulerRecord::new().with_scalar("steps", 10u64);
+    assert!(costly.try_load_record(&record).unwrap());
+    assert_eq!(costly.steps(), 10);
+}
+
 #[test]
 fn schedules_burn_cannot_drive_are_refused() {
     let err = BurnSchedule::new(&config(RMSPROP_PLATEAU), 0).unwrap_err();
