@@ -229,6 +229,24 @@ impl Checkpoint {
         })
     }
 
+    /// Reads a state file's header alone: what the run was saved with (its configuration,
+    /// parameter names and sizes, epoch, counters and schedule state), without its tensors, so
+    /// it reads the 8-byte length and the JSON header (at most [`MAX_STATE_HEADER`] bytes, and
+    /// no more than the file has), whatever the size of the state. Every optimizer buffer is
+    /// there with no values, and [`tensors`](Self::tensors) is empty. A version-1 file (JSON
+    /// text, tensors included) is read whole. What [`diff`](Self::diff) needs, and what
+    /// `optimc checkpoint diff` reads.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read): a truncated file, a header length past the limit or the file's
+    /// end, or a header that is not optimc's, is refused before anything is allocated for it.
+    pub fn read_header(path: impl AsRef<Path>) -> Result<Checkpoint, Error> {
+        Ok(match open(path.as_ref())? {
+            Opened::Json(c) => *c,
+            Opened::Tensors(t) => t.header,
+        })
+    }
+
     /// Writes the checkpoint to `path` atomically, as [`Trainer::save`] does.
     ///
     /// # Errors

@@ -40,7 +40,8 @@ fn diff(args: &DiffArgs) -> u8 {
         Ok((None, _)) => return CANNOT_RUN,
         Err(code) => return code.max(CANNOT_RUN),
     };
-    let checkpoint = match Checkpoint::read(&args.state) {
+    // The header holds the configuration: the tensors (megabytes to gigabytes) are not read.
+    let checkpoint = match Checkpoint::read_header(&args.state) {
         Ok(c) => c,
         // The rendered diagnostic: code, message and help.
         Err(e) => {
