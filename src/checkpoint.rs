@@ -152,11 +152,9 @@ pub struct Checkpoint {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CheckpointError {
     #[error("cannot {action} {}: {source}", path.display())]
-    #[diagnostic(
-        code(optimc::state_io),
-        help("check that the directory exists and is writable, and that the disk is not full")
-    )]
+    #[diagnostic(code(optimc::state_io), help("{}", io_help(.action)))]
     Io {
+        /// What failed: "read" or "write".
         action: &'static str,
         path: PathBuf,
         source: std::io::Error,
@@ -202,6 +200,15 @@ pub enum CheckpointError {
         help("the file was edited or written by another build; resume from another state file, or start fresh")
     )]
     State { message: String },
+}
+
+/// The help of [`CheckpointError::Io`]: a read fails for other reasons than a write.
+fn io_help(action: &str) -> &'static str {
+    if action == "read" {
+        "check the path you gave: that the file exists (a relative path is from the current directory) and that it and the directories above it are readable"
+    } else {
+        "check that the directory exists and is writable, and that the disk is not full"
+    }
 }
 
 fn describe(changes: &[String]) -> String {
