@@ -349,8 +349,10 @@ fn buffer_layout(kind: OptimizerKind, shape: &[usize]) -> [Option<(usize, bool)>
     std::array::from_fn(|i| (i < names.len()).then_some((len, i < required)))
 }
 
-/// Whether `kind`'s step needs the whole tensor at once (a norm, a mean or a matrix product over
-/// it), so a parameter is never split across threads.
+/// Whether `kind`'s step reduces over the whole tensor (a norm, a mean or a matrix product), so
+/// that it cannot be cut into independent chunks: its kernel splits its passes among the threads
+/// itself, summing fixed blocks in a fixed order (Lamb, Adafactor, cautious Lion), or runs on
+/// the calling thread (Muon).
 fn whole_tensor(kind: OptimizerKind, hp: &Hyperparams) -> bool {
     use OptimizerKind::*;
     match kind {
@@ -406,8 +408,15 @@ type Buffers = [Option<Vec<f32>>; 3];
 #[derive(Clone, Debug)]
 enum Scratch {
     None,
-    /// Adafactor: one value per column, for the column sums of a matrix.
-    ColumnSums(Vec<f32>),
+    /// Lamb: the norms' partial sums of each block, for a threaded step (empty for a
+    /// parameter too small to be split).
+    Lamb(Vec<kernels::lamb::LambSums>),
+    /// Adafactor: one value per column of every matrix (for the column sums), and the partial
+    /// sums of each block for a threaded step (empty for a parameter too small to be split).
+    Adafactor {
+        col_sums: Vec<f32>,
+        sums: Vec<kernels::adafactor::AdafactorSums>,
+    },
     /// Muon: the Newton-Schulz iteration's matrices.
     Muon(Box<kernels::MuonScratch>),
 }
@@ -1121,6 +1130,8 @@ impl Slot {
         use OptimizerKind::*;
         let zeros = || Some(vec![0.0f32; len]);
         let mut scratch = Scratch::None;
+        // Whether a threaded step may split the parameter (see `Slot::step`).
+        let splittable = len >= 2 * MIN_PER_THREAD;
         let bufs = match kind {
             Sgd => [None, None, None],
             Adam | AdamW => [zeros(), zeros(), if hp.amsgrad { zeros() } else { None }],
@@ -1140,12 +1151,23 @@ impl Slot {
             Adafactor => {
                 let [variance, row, col] =
                     buffer_layout(kind, shape).map(|l| l.map(|(n, _)| vec![0.0f32; n]));
-                if let Some((_, _, cols)) = kernels::adafactor_factoring(shape) {
-                    scratch = Scratch::ColumnSums(vec![0.0; cols]);
-                }
+                let cols = kernels::adafactor_factoring(shape).map_or(0, |(b, _, c)| b * c);
+                let blocks = if splittable {
+                    kernels::adafactor::adafactor_partials(shape)
+                } else {
+                    0
+                };
+                scratch = Scratch::Adafactor {
+                    col_sums: vec![0.0; cols],
+                    sums: vec![Default::default(); blocks],
+                };
                 [variance, row, col]
             }
         };
+        if kind == Lamb && splittable {
+            let blocks = len.div_ceil(kernels::REDUCE_BLOCK);
+            scratch = Scratch::Lamb(vec![Default::default(); blocks]);
+        }
         if let (Muon, &[rows, cols]) = (kind, shape) {
             scratch = Scratch::Muon(Box::new(kernels::MuonScratch::new(rows, cols)));
         }
@@ -1175,10 +1197,14 @@ impl Slot {
         pool: Option<&Pool>,
     ) {
         let first_momentum = self.prepare(kind, hp);
-        if whole_tensor(kind, hp) {
-            return self.step_whole(kind, hp, ctx, first_momentum, param, grad);
-        }
         let parts = pool.map_or(1, |p| p.threads().min(self.len / MIN_PER_THREAD).max(1));
+        if whole_tensor(kind, hp) {
+            let workers = match pool {
+                Some(pool) if parts > 1 => threads::Workers::new(pool, parts),
+                _ => threads::Workers::SERIAL,
+            };
+            return self.step_whole(kind, hp, ctx, first_momentum, param, grad, workers);
+        }
         let [b0, b1, b2] = &mut self.bufs;
         let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];
         let pool = match pool {
@@ -1218,7 +1244,9 @@ impl Slot {
         self.counters = out.into_inner().unwrap_or_else(PoisonError::into_inner);
     }
 
-    /// One step of a kernel that needs the whole tensor at once, on the calling thread.
+    /// One step of a kernel that reduces over the whole tensor, on `workers` (Muon: on the
+    /// calling thread).
+    #[allow(clippy::too_many_arguments)]
     fn step_whole(
         &mut self,
         kind: OptimizerKind,
@@ -1227,6 +1255,7 @@ impl Slot {
         first_momentum: bool,
         param: &mut [f32],
         grad: &[f32],
+        workers: threads::Workers<'_>,
     ) {
         use kernels::*;
         use OptimizerKind::*;
@@ -1252,7 +1281,11 @@ impl Slot {
                     exp_avg: b0.as_deref_mut().expect(MISSING),
                     exp_avg_sq: b1.as_deref_mut().expect(MISSING),
                 };
-                lamb(&o, ctx.lamb_clip, param, grad, state);
+                let sums = match &mut self.scratch {
+                    Scratch::Lamb(sums) => &mut sums[..],
+                    _ => &mut [],
+                };
+                lamb::lamb_on(&o, ctx.lamb_clip, param, grad, state, sums, workers);
             }
             Adafactor => {
                 let o = AdafactorOptions {
@@ -1263,17 +1296,18 @@ impl Slot {
                     weight_decay: hp.weight_decay,
                     maximize: hp.maximize,
                 };
-                let moments = match (&mut self.scratch, kernels::adafactor_factoring(&self.shape)) {
-                    (Scratch::ColumnSums(col_sums), Some((_, rows, cols))) => {
-                        AdafactorMoments::Factored {
-                            rows,
-                            cols,
-                            row_var: b1.as_deref_mut().expect(MISSING),
-                            col_var: b2.as_deref_mut().expect(MISSING),
-                            col_sums,
-                        }
-                    }
-                    _ => AdafactorMoments::Full {
+                let Scratch::Adafactor { col_sums, sums } = &mut self.scratch else {
+                    unreachable!("Slot::new gives Adafactor its scratch")
+                };
+                let moments = match kernels::adafactor_factoring(&self.shape) {
+                    Some((_, rows, cols)) => AdafactorMoments::Factored {
+                        rows,
+                        cols,
+                        row_var: b1.as_deref_mut().expect(MISSING),
+                        col_var: b2.as_deref_mut().expect(MISSING),
+                        col_sums,
+                    },
+                    None => AdafactorMoments::Full {
                         variance: b0.as_deref_mut().expect(MISSING),
                     },
                 };
@@ -1281,7 +1315,7 @@ impl Slot {
                     step: &mut self.counters.step,
                     moments,
                 };
-                adafactor(&o, param, grad, state);
+                adafactor::adafactor_on(&o, param, grad, state, sums, workers);
             }
             Muon => {
                 let o = MuonOptions {
@@ -1302,6 +1336,20 @@ impl Slot {
                     scratch,
                 };
                 muon(&o, param, grad, state);
+            }
+            Lion => {
+                let o = LionOptions {
+                    lr: hp.lr,
+                    betas: hp.betas,
+                    weight_decay: hp.weight_decay,
+                    caution: hp.caution,
+                    maximize: hp.maximize,
+                    max_lr: hp.corrected_weight_decay.then_some(ctx.max_lr),
+                };
+                let state = LionState {
+                    exp_avg: b0.as_deref_mut().expect(MISSING),
+                };
+                lion::lion_on(&o, param, grad, state, workers);
             }
             _ => {
                 let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];

@@ -192,6 +192,139 @@ pub fn bounds(n: usize, parts: usize, align: usize, i: usize) -> std::ops::Range
     start..end
 }
 
+/// The threads one step of one parameter runs on: the first `parts` of a pool's, or the calling
+/// thread alone ([`Workers::SERIAL`]). Kernels that reduce over a whole tensor take one and
+/// split their passes over it themselves.
+#[derive(Clone, Copy)]
+pub(crate) struct Workers<'a> {
+    pool: Option<&'a Pool>,
+    parts: usize,
+}
+
+impl<'a> Workers<'a> {
+    /// The calling thread alone.
+    pub(crate) const SERIAL: Workers<'static> = Workers {
+        pool: None,
+        parts: 1,
+    };
+
+    /// `parts` threads of `pool` (at most all of them, at least one).
+    pub(crate) fn new(pool: &'a Pool, parts: usize) -> Workers<'a> {
+        Workers {
+            pool: Some(pool),
+            parts: parts.clamp(1, pool.threads()),
+        }
+    }
+
+    /// How many threads run a job.
+    pub(crate) fn parts(&self) -> usize {
+        self.parts
+    }
+
+    /// Calls `f(i)` once for every `i` in `0..self.parts()`, in parallel when there is more than
+    /// one part, and returns when all calls have returned.
+    pub(crate) fn run(&self, f: &(dyn Fn(usize) + Sync)) {
+        match self.pool {
+            Some(pool) if self.parts > 1 => {
+                let parts = self.parts;
+                pool.run(&|i| {
+                    if i < parts {
+                        f(i)
+                    }
+                });
+            }
+            _ => f(0),
+        }
+    }
+}
+
+/// Something a job's threads share out in contiguous pieces: a slice, or several slices (and
+/// other [`Split`]s) of the same number of items cut at the same places.
+pub(crate) trait Split: Sized + Send {
+    /// The first `at` items, and the rest.
+    fn split_at(self, at: usize) -> (Self, Self);
+}
+
+impl<T: Send> Split for &mut [T] {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        self.split_at_mut(at)
+    }
+}
+
+impl<T: Sync> Split for &[T] {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        <[T]>::split_at(self, at)
+    }
+}
+
+/// A slice holding `self.1` values per item (the rows of a matrix of `self.1` columns), split
+/// between items.
+pub(crate) struct Rows<S>(pub S, pub usize);
+
+impl<S: Split> Split for Rows<S> {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (a, b) = self.0.split_at(at * self.1);
+        (Rows(a, self.1), Rows(b, self.1))
+    }
+}
+
+impl Split for () {
+    fn split_at(self, _: usize) -> (Self, Self) {
+        ((), ())
+    }
+}
+
+macro_rules! split_tuple {
+    ($($t:ident $a:ident $b:ident),*) => {
+        impl<$($t: Split),*> Split for ($($t,)*) {
+            fn split_at(self, at: usize) -> (Self, Self) {
+                let ($($a,)*) = self;
+                $(let ($a, $b) = $a.split_at(at);)*
+                (($($a,)*), ($($b,)*))
+            }
+        }
+    };
+}
+split_tuple!(A a0 a1, B b0 b1);
+split_tuple!(A a0 a1, B b0 b1, C c0 c1);
+split_tuple!(A a0 a1, B b0 b1, C c0 c1, D d0 d1);
+
+/// A [`Split`] cut into contiguous pieces, one per thread of a job, each handed out once
+/// ([`Pieces::take`]): how a job's threads get disjoint `&mut` access without allocating.
+pub(crate) struct Pieces<B> {
+    pieces: [Mutex<Option<B>>; MAX_THREADS],
+}
+
+impl<B: Split> Pieces<B> {
+    /// Cuts `bundle` (of `len` items) into `parts` pieces, piece `i` ending at item `end(i)`
+    /// (ends must not decrease; the last piece takes the rest).
+    pub(crate) fn new(bundle: B, len: usize, parts: usize, end: impl Fn(usize) -> usize) -> Self {
+        let pieces: [Mutex<Option<B>>; MAX_THREADS] = std::array::from_fn(|_| Mutex::new(None));
+        let mut rest = Some(bundle);
+        let mut start = 0;
+        for (i, piece) in pieces.iter().enumerate().take(parts) {
+            let Some(r) = rest.take() else { break };
+            let at = if i + 1 == parts {
+                len
+            } else {
+                end(i).clamp(start, len)
+            };
+            let (head, tail) = r.split_at(at - start);
+            start = at;
+            rest = Some(tail);
+            *piece.lock().unwrap_or_else(PoisonError::into_inner) = Some(head);
+        }
+        Pieces { pieces }
+    }
+
+    /// Piece `i` (`None` if it was taken already or there is none).
+    pub(crate) fn take(&self, i: usize) -> Option<B> {
+        self.pieces
+            .get(i)
+            .and_then(|p| p.lock().unwrap_or_else(PoisonError::into_inner).take())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,10 @@
 //! Adafactor (`torch.optim.Adafactor`, `_single_tensor_adafactor`).
 
-use super::{check_len, SquareSums, BLOCK};
+use super::{
+    check_len, part_range, reduce_blocks, split_pass, Partial, SquareSums, BLOCK, REDUCE_BLOCK,
+};
 use crate::optim::ops::{add, f, fma_kernel, lerp, specialize};
+use crate::optim::threads::{Pieces, Rows, Workers};
 
 /// Adafactor's options (PyTorch's defaults: lr 1e-2, beta2_decay -0.8, eps (None, 1e-3),
 /// d 1, weight_decay 0, maximize false).
@@ -47,7 +50,8 @@ pub enum AdafactorMoments<'a> {
     Full { variance: &'a mut [f32] },
     /// A parameter of shape `[.., rows, cols]` (see [`adafactor_factoring`]): `row_var`
     /// (`batch * rows` values) and `col_var` (`batch * cols`), plus `col_sums`, a scratch of
-    /// `cols` values the kernel sums columns into (allocated once, with the state).
+    /// at least `cols` values the kernel sums columns into (allocated once, with the state;
+    /// `batch * cols` for a threaded step).
     Factored {
         rows: usize,
         cols: usize,
@@ -65,8 +69,11 @@ pub struct AdafactorState<'a> {
 }
 
 /// One Adafactor step. It reads the tensor three times (the parameter's RMS and the update's
-/// RMS are reductions over the whole tensor), recomputing the update instead of storing it;
-/// a caller must not split it into chunks.
+/// RMS are reductions over the whole tensor), recomputing the update instead of storing it.
+/// Both RMS values are summed in fixed blocks added in order ([`REDUCE_BLOCK`] values of the
+/// parameter; whole rows of the update), and every row and column sum is one thread's, so a
+/// threaded step ([`Optimizer::set_threads`](crate::optim::Optimizer::set_threads)) gives the
+/// same bits.
 ///
 /// ```text
 /// step += 1;  g = maximize ? -grad : grad;  w = step^beta2_decay
@@ -81,6 +88,55 @@ pub struct AdafactorState<'a> {
 /// # Panics
 /// If the lengths do not fit (`rows * cols` must divide the parameter's length).
 pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: AdafactorState<'_>) {
+    adafactor_on(o, param, grad, state, &mut [], Workers::SERIAL);
+}
+
+/// The partial sums of one block: of the parameter's squares (float32 in ATen's order within
+/// the block, added across blocks in f64) and of the update's.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AdafactorSums {
+    param: f64,
+    update: SquareSums,
+}
+
+impl Partial for AdafactorSums {
+    fn merge(&mut self, other: &Self) {
+        self.param += other.param;
+        self.update.merge(&other.update);
+    }
+}
+
+/// How many rows of `cols` values a block of the update's sum of squares holds: as many whole
+/// rows as fit in [`REDUCE_BLOCK`] values, at least one.
+fn rows_per_block(cols: usize) -> usize {
+    REDUCE_BLOCK.checked_div(cols).unwrap_or(REDUCE_BLOCK).max(1)
+}
+
+/// How many [`AdafactorSums`] a threaded step of a parameter of shape `shape` needs.
+pub(crate) fn adafactor_partials(shape: &[usize]) -> usize {
+    let n: usize = shape.iter().product();
+    let value_blocks = n.div_ceil(REDUCE_BLOCK);
+    match adafactor_factoring(shape) {
+        Some((batch, rows, cols)) => value_blocks.max((batch * rows).div_ceil(rows_per_block(cols))),
+        None => value_blocks,
+    }
+}
+
+/// Column sums of a threaded step are shared out in runs of this many (flattened) columns.
+const COLUMN_ALIGN: usize = 16;
+
+/// [`adafactor`] on `workers`: each pass is split among them; the parameter's and the update's
+/// sums of squares are summed per block into `sums` (at least [`adafactor_partials`] entries,
+/// needed only with several workers), then added in block order on the calling thread; row
+/// sums are split by rows and column sums by columns, each computed whole by one thread.
+pub(crate) fn adafactor_on(
+    o: &AdafactorOptions,
+    param: &mut [f32],
+    grad: &[f32],
+    state: AdafactorState<'_>,
+    sums: &mut [AdafactorSums],
+    workers: Workers<'_>,
+) {
     let AdafactorState { step, moments } = state;
     let n = param.len();
     check_len(n, &[grad.len()]);
@@ -90,11 +146,6 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
     let weight = t.powf(o.beta2_decay);
     let rho = o.lr.min(1.0 / t.powf(0.5));
     let numel_sqrt = (n as f64).powf(0.5);
-    let alpha = o
-        .eps
-        .1
-        .max(f64::from(sum_squares(param).sqrt()) / numel_sqrt)
-        * rho;
     let mut s = Scalars {
         weight: f(weight),
         eps1: f(eps1),
@@ -103,19 +154,49 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
         scale: 0.0,
     };
     let wd = o.weight_decay != 0.0;
+    let alpha = |param_sq: f64| {
+        let param_sq = param_sq as f32;
+        o.eps.1.max(f64::from(param_sq.sqrt()) / numel_sqrt) * rho
+    };
     // The update's norm is summed in f64: ATen's order for it could not be pinned down from
     // the recorded cases, and the more accurate sum keeps every case within 2e-6.
-    let scale = |update_sq: f64| {
+    let scale = |alpha: f64, update_sq: f64| {
         let unorm = update_sq.sqrt() as f32;
         f(-alpha / 1.0f64.max(f64::from(unorm) / (numel_sqrt * o.d)))
     };
+    let block = REDUCE_BLOCK;
     match moments {
         AdafactorMoments::Full { variance } => {
             check_len(n, &[variance.len()]);
-            let mut update_sq = SquareSums::default();
-            full_moments(&s, grad, variance, &mut update_sq);
-            s.scale = scale(update_sq.total());
-            specialize!(full_apply(&s, param, grad, variance)[o.maximize, wd][]);
+            let total = {
+                let s = &s;
+                reduce_blocks(
+                    workers,
+                    n,
+                    block,
+                    (&*param, grad, &mut *variance),
+                    sums,
+                    &|_, (p, g, v)| {
+                        let mut b = AdafactorSums {
+                            param: f64::from(sum_squares(p)),
+                            ..Default::default()
+                        };
+                        full_moments(s, g, v, &mut b.update);
+                        b
+                    },
+                )
+            };
+            s.scale = scale(alpha(total.param), total.update.total());
+            let s = &s;
+            split_pass(
+                workers,
+                n,
+                block,
+                (param, grad, &*variance),
+                &|_, (p, g, v)| {
+                    specialize!(full_apply(s, p, g, v)[o.maximize, wd][]);
+                },
+            );
         }
         AdafactorMoments::Factored {
             rows,
@@ -128,34 +209,135 @@ pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: A
             assert_eq!(batch * rows * cols, n, "Adafactor: shape does not fit");
             check_len(batch * rows, &[row_var.len()]);
             check_len(batch * cols, &[col_var.len()]);
-            check_len(cols, &[col_sums.len()]);
-            let mut update_sq = SquareSums::default();
-            for b in 0..batch {
-                let g = &grad[b * rows * cols..][..rows * cols];
-                let row_var = &mut row_var[b * rows..][..rows];
-                let col_var = &mut col_var[b * cols..][..cols];
-                factored_moments(&s, g, rows, cols, row_var, col_var, col_sums);
-                let rm = row_mean(&s, row_var);
-                factored_update_sq(&s, g, cols, rm, row_var, col_var, &mut update_sq);
-            }
-            s.scale = scale(update_sq.total());
-            for b in 0..batch {
-                let range = b * rows * cols..(b + 1) * rows * cols;
-                let row_var = &row_var[b * rows..][..rows];
-                let col_var = &col_var[b * cols..][..cols];
-                let rm = row_mean(&s, row_var);
-                specialize!(factored_apply(
-                    &s,
-                    &mut param[range.clone()],
-                    &grad[range],
-                    cols,
-                    rm,
-                    row_var,
-                    col_var
-                )[o.maximize, wd][]);
-            }
+            assert!(col_sums.len() >= cols, "Adafactor: column sums too short");
+            let param_sq = reduce_blocks(workers, n, block, &*param, sums, &|_, p| {
+                AdafactorSums {
+                    param: f64::from(sum_squares(p)),
+                    ..Default::default()
+                }
+            });
+            let alpha = alpha(param_sq.param);
+            factored_moments_on(&s, grad, batch, rows, cols, row_var, col_var, col_sums, workers);
+            let (row_var, col_var) = (&*row_var, &*col_var);
+            // Row `r` of the flattened `[batch * rows, cols]` view: its matrix's row mean and
+            // column factors.
+            let matrix = |s: &Scalars, r: usize| {
+                let b = r / rows;
+                let rm = row_mean(s, &row_var[b * rows..][..rows]);
+                (rm, &col_var[b * cols..][..cols])
+            };
+            let total_rows = batch * rows;
+            let row_block = rows_per_block(cols);
+            let total = {
+                let s = &s;
+                reduce_blocks(
+                    workers,
+                    total_rows,
+                    row_block,
+                    Rows(grad, cols),
+                    sums,
+                    &|range, Rows(g, _)| {
+                        let mut b = AdafactorSums::default();
+                        for_each_matrix(range, rows, cols, g, |seg, g| {
+                            let (rm, cv) = matrix(s, seg.start);
+                            let rv = &row_var[seg];
+                            factored_update_sq(s, g, cols, rm, rv, cv, &mut b.update);
+                        });
+                        b
+                    },
+                )
+            };
+            s.scale = scale(alpha, total.update.total());
+            let s = &s;
+            split_pass(
+                workers,
+                total_rows,
+                row_block,
+                (Rows(param, cols), Rows(grad, cols)),
+                &|range, (Rows(p, _), Rows(g, _))| {
+                    let mut p = p;
+                    for_each_matrix(range, rows, cols, g, |seg, g| {
+                        let (head, tail) = std::mem::take(&mut p).split_at_mut(g.len());
+                        p = tail;
+                        let (rm, cv) = matrix(s, seg.start);
+                        let rv = &row_var[seg];
+                        specialize!(factored_apply(s, head, g, cols, rm, rv, cv)[o.maximize, wd][]);
+                    });
+                },
+            );
         }
     }
+}
+
+/// Calls `f(rows, values)` for each run of the flattened rows `range` that lies in one matrix
+/// (of `rows` rows of `cols` values), in order; `values` are those rows' values, taken from
+/// `x`, which holds the rows of `range`.
+fn for_each_matrix<'x>(
+    range: std::ops::Range<usize>,
+    rows: usize,
+    cols: usize,
+    x: &'x [f32],
+    mut f: impl FnMut(std::ops::Range<usize>, &'x [f32]),
+) {
+    let mut rest = x;
+    let mut r = range.start;
+    while r < range.end {
+        let end = ((r / rows + 1) * rows).min(range.end);
+        let (head, tail) = rest.split_at((end - r) * cols);
+        f(r..end, head);
+        (rest, r) = (tail, end);
+    }
+}
+
+/// The row and column factors of every matrix of the batch. On one thread, one pass over the
+/// gradient ([`factored_moments`]); on several, the rows are shared out for the row sums and
+/// the columns for the column sums (two passes, each split): either way each sum is the same
+/// chain of operations.
+#[allow(clippy::too_many_arguments)]
+fn factored_moments_on(
+    s: &Scalars,
+    grad: &[f32],
+    batch: usize,
+    rows: usize,
+    cols: usize,
+    row_var: &mut [f32],
+    col_var: &mut [f32],
+    col_sums: &mut [f32],
+    workers: Workers<'_>,
+) {
+    let parts = workers.parts();
+    if parts == 1 {
+        for b in 0..batch {
+            let g = &grad[b * rows * cols..][..rows * cols];
+            let row_var = &mut row_var[b * rows..][..rows];
+            let col_var = &mut col_var[b * cols..][..cols];
+            factored_moments(s, g, rows, cols, row_var, col_var, col_sums);
+        }
+        return;
+    }
+    let (total_rows, total_cols) = (batch * rows, batch * cols);
+    assert!(
+        col_sums.len() >= total_cols,
+        "Adafactor: a threaded step needs batch * cols column sums"
+    );
+    let row_range = |i| part_range(total_rows, 1, parts, i);
+    let col_range = |i| part_range(total_cols, COLUMN_ALIGN, parts, i);
+    let row_pieces = Pieces::new(row_var, total_rows, parts, |i| row_range(i).end);
+    let col_pieces = Pieces::new(
+        (col_var, &mut col_sums[..total_cols]),
+        total_cols,
+        parts,
+        |i| col_range(i).end,
+    );
+    workers.run(&|i| {
+        if let Some(rv) = row_pieces.take(i) {
+            let r = row_range(i);
+            row_moments(s, &grad[r.start * cols..r.end * cols], cols, rv);
+        }
+        if let Some((cv, cs)) = col_pieces.take(i) {
+            column_moments(s, grad, rows, cols, col_range(i).start, cv, cs);
+        }
+    });
 }
 
 struct Scalars {
@@ -254,6 +436,50 @@ fn factored_moments<>(
     }
     for (cv, &sum) in col_var.iter_mut().zip(col_sums.iter()) {
         *cv = lerp(*cv, mean_square(sum, rows), s.weight);
+    }
+}
+}
+
+fma_kernel! {
+/// Updates the row factors `row_var` from the gradient rows `g` (as [`factored_moments`]).
+fn row_moments<>(s: &Scalars, g: &[f32], cols: usize, row_var: &mut [f32]) {
+    for (r, rv) in g.chunks_exact(cols).zip(row_var.iter_mut()) {
+        *rv = lerp(*rv, mean_square(sum_squares_inline(&r[..cols]), cols), s.weight);
+    }
+}
+}
+
+fma_kernel! {
+/// Updates the column factors `col_var` of the flattened columns `first..first + col_var.len()`
+/// (column `j` is column `j % cols` of matrix `j / cols`), each summed down its matrix's rows
+/// in order (as [`factored_moments`]) into `col_sums`.
+fn column_moments<>(
+    s: &Scalars,
+    grad: &[f32],
+    rows: usize,
+    cols: usize,
+    first: usize,
+    col_var: &mut [f32],
+    col_sums: &mut [f32],
+) {
+    let end = first + col_var.len();
+    let mut j = first;
+    while j < end {
+        let b = j / cols;
+        let (lo, hi) = (j - b * cols, (end - b * cols).min(cols));
+        let at = j - first;
+        let sums = &mut col_sums[at..at + hi - lo];
+        sums.fill(0.0);
+        let matrix = &grad[b * rows * cols..][..rows * cols];
+        for r in matrix.chunks_exact(cols) {
+            for (&x, cs) in r[lo..hi].iter().zip(sums.iter_mut()) {
+                *cs = x.mul_add(x, *cs);
+            }
+        }
+        for (cv, &sum) in col_var[at..at + hi - lo].iter_mut().zip(sums.iter()) {
+            *cv = lerp(*cv, mean_square(sum, rows), s.weight);
+        }
+        j = b * cols + hi;
     }
 }
 }

@@ -1,8 +1,10 @@
 //! LAMB (timm's `timm.optim.Lamb`, `_single_tensor_lamb`; not in `torch.optim`).
 
 use super::lion::caution_scale;
-use super::{check_len, SquareSums, BLOCK};
+use super::{check_len, reduce_blocks, split_pass, Partial, SquareSums, BLOCK, REDUCE_BLOCK};
 use crate::optim::ops::{add, addcmul, f, fma_kernel, lerp, specialize};
+use crate::optim::threads::Workers;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// LAMB's per-group options (timm's defaults: lr 1e-3, bias_correction true, betas
 /// (0.9, 0.999), eps 1e-6, weight_decay 0.01, grad_averaging true, trust_clip false,
@@ -75,11 +77,12 @@ pub fn lamb_clip_factor(grad_norms: impl IntoIterator<Item = f32>, max_grad_norm
 }
 
 /// One LAMB step of one parameter. `clip` is [`lamb_clip_factor`] (`None` without
-/// `max_grad_norm`). The trust ratio and the caution mask are reductions over the whole
-/// tensor, so a caller must not split a step into chunks. The kernel passes over the tensor
-/// once without either, twice with the trust ratio (the moments and both norms, then the
-/// update) and up to three times with caution (the mask's count comes first), recomputing the
-/// update in each pass rather than storing it.
+/// `max_grad_norm`). The kernel passes over the tensor once without trust ratio or caution,
+/// twice with the trust ratio (the moments and both norms, then the update) and up to three
+/// times with caution (the mask's count comes first), recomputing the update in each pass
+/// rather than storing it. The norms are summed in fixed blocks ([`REDUCE_BLOCK`] values)
+/// added in order, so a threaded step ([`Optimizer::set_threads`](crate::optim::Optimizer::set_threads))
+/// gives the same bits.
 ///
 /// ```text
 /// g = grad / clip
@@ -96,6 +99,35 @@ pub fn lamb(
     param: &mut [f32],
     grad: &[f32],
     state: LambState<'_>,
+) {
+    lamb_on(o, clip, param, grad, state, &mut [], Workers::SERIAL);
+}
+
+/// The squares of one block of the (decayed) parameter and of its update, for the trust ratio.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LambSums {
+    w: SquareSums,
+    u: SquareSums,
+}
+
+impl Partial for LambSums {
+    fn merge(&mut self, other: &Self) {
+        self.w.merge(&other.w);
+        self.u.merge(&other.u);
+    }
+}
+
+/// [`lamb`] on `workers`: each pass is split among them in whole [`REDUCE_BLOCK`]s, the norms
+/// are summed per block into `sums` (one entry per block, needed only with several workers)
+/// and added in block order on the calling thread.
+pub(crate) fn lamb_on(
+    o: &LambOptions,
+    clip: Option<f32>,
+    param: &mut [f32],
+    grad: &[f32],
+    state: LambState<'_>,
+    sums: &mut [LambSums],
+    workers: Workers<'_>,
 ) {
     let LambState {
         step,
@@ -138,9 +170,9 @@ pub fn lamb(
     let decoupled = wd && o.decoupled_decay;
     let coupled = wd && !o.decoupled_decay;
     let adapt = wd || o.always_adapt;
-    let trust = |s: &mut Scalars, w_sq: SquareSums, u_sq: SquareSums| {
-        let w_norm = w_sq.total().sqrt() as f32;
-        let u_norm = u_sq.total().sqrt() as f32;
+    let trust = |s: &mut Scalars, sums: LambSums| {
+        let w_norm = sums.w.total().sqrt() as f32;
+        let u_norm = sums.u.total().sqrt() as f32;
         let ratio = w_norm / u_norm;
         let ratio = if w_norm > 0.0 && u_norm > 0.0 {
             ratio
@@ -155,30 +187,95 @@ pub fn lamb(
     };
     // The parameter is read and written once in the last pass; every pass before it reads it
     // at most (a decoupled decay is recomputed where it is needed rather than stored).
+    let block = REDUCE_BLOCK;
     match (o.caution, adapt) {
         (false, false) => {
-            specialize!(moments_apply(&s, param, grad, exp_avg, exp_avg_sq)[clipped, averaging][]);
+            let s = &s;
+            split_pass(
+                workers,
+                n,
+                block,
+                (param, grad, exp_avg, exp_avg_sq),
+                &|_, (p, g, m, v)| {
+                    specialize!(moments_apply(s, p, g, m, v)[clipped, averaging][]);
+                },
+            );
         }
         (false, true) => {
-            let (mut w_sq, mut u_sq) = (SquareSums::default(), SquareSums::default());
-            specialize!(moments_norms(&s, param, grad, exp_avg, exp_avg_sq, &mut w_sq, &mut u_sq)
-                [clipped, averaging, coupled, decoupled][]);
-            trust(&mut s, w_sq, u_sq);
-            specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
-                [clipped, false, coupled, decoupled, true][]);
+            let total = {
+                let s = &s;
+                reduce_blocks(
+                    workers,
+                    n,
+                    block,
+                    (&*param, grad, &mut *exp_avg, &mut *exp_avg_sq),
+                    sums,
+                    &|_, (p, g, m, v)| {
+                        let mut b = LambSums::default();
+                        specialize!(moments_norms(s, p, g, m, v, &mut b.w, &mut b.u)
+                            [clipped, averaging, coupled, decoupled][]);
+                        b
+                    },
+                )
+            };
+            trust(&mut s, total);
+            let s = &s;
+            split_pass(
+                workers,
+                n,
+                block,
+                (param, grad, &*exp_avg, &*exp_avg_sq),
+                &|_, (p, g, m, v)| {
+                    specialize!(apply(s, p, g, m, v)[clipped, false, coupled, decoupled, true][]);
+                },
+            );
         }
         (true, _) => {
-            let count = specialize!(moments_count(&s, grad, exp_avg, exp_avg_sq)
-                [clipped, averaging][]);
-            s.kept = 1.0 / caution_scale(count, n);
-            if adapt {
-                let (mut w_sq, mut u_sq) = (SquareSums::default(), SquareSums::default());
-                specialize!(norms(&s, param, grad, exp_avg, exp_avg_sq, &mut w_sq, &mut u_sq)
-                    [clipped, coupled, decoupled][]);
-                trust(&mut s, w_sq, u_sq);
+            // A count is exact in any order: the threads' counts are simply added.
+            let count = AtomicUsize::new(0);
+            {
+                let s = &s;
+                split_pass(
+                    workers,
+                    n,
+                    block,
+                    (grad, &mut *exp_avg, &mut *exp_avg_sq),
+                    &|_, (g, m, v)| {
+                        let c = specialize!(moments_count(s, g, m, v)[clipped, averaging][]);
+                        count.fetch_add(c, Ordering::Relaxed);
+                    },
+                );
             }
-            specialize!(apply(&s, param, grad, exp_avg, exp_avg_sq)
-                [clipped, true, coupled, decoupled, adapt][]);
+            s.kept = 1.0 / caution_scale(count.into_inner(), n);
+            if adapt {
+                let total = {
+                    let s = &s;
+                    reduce_blocks(
+                        workers,
+                        n,
+                        block,
+                        (&*param, grad, &*exp_avg, &*exp_avg_sq),
+                        sums,
+                        &|_, (p, g, m, v)| {
+                            let mut b = LambSums::default();
+                            specialize!(norms(s, p, g, m, v, &mut b.w, &mut b.u)
+                                [clipped, coupled, decoupled][]);
+                            b
+                        },
+                    )
+                };
+                trust(&mut s, total);
+            }
+            let s = &s;
+            split_pass(
+                workers,
+                n,
+                block,
+                (param, grad, &*exp_avg, &*exp_avg_sq),
+                &|_, (p, g, m, v)| {
+                    specialize!(apply(s, p, g, m, v)[clipped, true, coupled, decoupled, adapt][]);
+                },
+            );
         }
     }
 }

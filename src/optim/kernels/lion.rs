@@ -1,7 +1,9 @@
 //! Lion (timm's `timm.optim.Lion`, `_single_tensor_lion`; not in `torch.optim`).
 
-use super::check_len;
+use super::{check_len, split_pass, REDUCE_BLOCK};
 use crate::optim::ops::{add, f, fma_kernel, lerp, specialize};
+use crate::optim::threads::Workers;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Lion's options (timm's defaults: lr 1e-4, betas (0.9, 0.99), weight_decay 0, caution false,
 /// maximize false, corrected_weight_decay false).
@@ -38,8 +40,9 @@ pub struct LionState<'a> {
     pub exp_avg: &'a mut [f32],
 }
 
-/// One Lion step. With `caution` this reads the tensor twice (the mask's mean is a reduction
-/// over the whole tensor), so a caller must not split such a step into chunks.
+/// One Lion step. With `caution` this reads the tensor twice: the mask's mean is a reduction
+/// over the whole tensor (a count of agreeing signs, exact in any order, so a threaded step
+/// gives the same bits).
 ///
 /// ```text
 /// g = maximize ? -grad : grad
@@ -49,6 +52,18 @@ pub struct LionState<'a> {
 /// p = p + (-lr) * u;  m = lerp(m, g, 1 - beta2)
 /// ```
 pub fn lion(o: &LionOptions, param: &mut [f32], grad: &[f32], state: LionState<'_>) {
+    lion_on(o, param, grad, state, Workers::SERIAL);
+}
+
+/// [`lion`] with each pass split among `workers` (the threads' counts of agreeing signs are
+/// added: integers, exact in any order).
+pub(crate) fn lion_on(
+    o: &LionOptions,
+    param: &mut [f32],
+    grad: &[f32],
+    state: LionState<'_>,
+    workers: Workers<'_>,
+) {
     let LionState { exp_avg } = state;
     let n = param.len();
     check_len(n, &[grad.len(), exp_avg.len()]);
@@ -63,10 +78,20 @@ pub fn lion(o: &LionOptions, param: &mut [f32], grad: &[f32], state: LionState<'
         kept: 1.0,
     };
     if o.caution {
-        let count = specialize!(agreeing(&s, grad, exp_avg)[o.maximize][]);
-        s.kept = 1.0 / caution_scale(count, n);
+        let count = AtomicUsize::new(0);
+        {
+            let s = &s;
+            split_pass(workers, n, REDUCE_BLOCK, (grad, &*exp_avg), &|_, (g, m)| {
+                let c = specialize!(agreeing(s, g, m)[o.maximize][]);
+                count.fetch_add(c, Ordering::Relaxed);
+            });
+        }
+        s.kept = 1.0 / caution_scale(count.into_inner(), n);
     }
-    specialize!(run(&s, param, grad, exp_avg)[o.maximize, o.caution][]);
+    let s = &s;
+    split_pass(workers, n, REDUCE_BLOCK, (param, grad, exp_avg), &|_, (p, g, m)| {
+        specialize!(run(s, p, g, m)[o.maximize, o.caution][]);
+    });
 }
 
 /// `mask.mean().clamp_(min=1e-3)` for a 0/1 mask with `count` ones out of `n`: PyTorch's CPU

@@ -46,6 +46,8 @@ pub use rprop::{rprop, rprop_initial_step_size, RpropOptions, RpropState};
 pub use sgd::{sgd, SgdState};
 
 use crate::optim::ops::fma_kernel;
+use crate::optim::threads::{Pieces, Split, Workers};
+use std::ops::Range;
 
 /// Panics unless every slice has length `n`.
 #[inline]
@@ -87,7 +89,7 @@ pub(crate) const BLOCK: usize = 64;
 /// `i % SUM_LANES`, and the partial sums are added in order at the end. The order is fixed, so
 /// the total is the same on every run; it is not ATen's order (which differs between builds),
 /// and the f64 sum is accurate far beyond the float32 norm taken from it.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct SquareSums([f64; SUM_LANES]);
 
 impl SquareSums {
@@ -118,7 +120,142 @@ impl SquareSums {
         }
     }
 
+    /// Adds `other`'s partial sums to these, lane by lane.
+    #[inline]
+    pub(crate) fn merge(&mut self, other: &SquareSums) {
+        for (sum, o) in self.0.iter_mut().zip(other.0) {
+            *sum += o;
+        }
+    }
+
     pub(crate) fn total(&self) -> f64 {
         self.0.iter().fold(0.0, |sum, &lane| sum + lane)
+    }
+}
+
+impl Partial for SquareSums {
+    fn merge(&mut self, other: &Self) {
+        SquareSums::merge(self, other);
+    }
+}
+
+/// Reductions over a whole tensor (Lamb's norms, Adafactor's RMS values) sum fixed blocks of
+/// this many values, each on one thread, then add the blocks' sums in block order on the
+/// calling thread. The blocks do not depend on the thread count, so neither does any bit of the
+/// result; a tensor of at most one block sums exactly as it did before reductions were split
+/// (adding the one block's sums to zero changes nothing).
+pub(crate) const REDUCE_BLOCK: usize = 1 << 15;
+
+/// The items of thread `i` of `parts` over `len` items in blocks of `block`: whole blocks (the
+/// last one may be short), shared out as evenly as whole blocks allow.
+pub(crate) fn part_range(len: usize, block: usize, parts: usize, i: usize) -> Range<usize> {
+    let blocks = len.div_ceil(block);
+    let first = blocks * i / parts;
+    let end = blocks * (i + 1) / parts;
+    (first * block).min(len)..(end * block).min(len)
+}
+
+/// A partial result of a reduction, added to the others in a fixed order.
+pub(crate) trait Partial: Copy + Default + Send + Sync {
+    /// Adds `other` to this one. Adding to `Default::default()` must give `other` exactly.
+    fn merge(&mut self, other: &Self);
+}
+
+/// Runs `job(items, piece)` on each worker's piece of `bundle` (`len` items, cut at multiples
+/// of `block`): an elementwise pass, whose results do not depend on where it is cut.
+pub(crate) fn split_pass<B: Split>(
+    workers: Workers<'_>,
+    len: usize,
+    block: usize,
+    bundle: B,
+    job: &(dyn Fn(Range<usize>, B) + Sync),
+) {
+    let parts = workers.parts();
+    if parts == 1 {
+        return job(0..len, bundle);
+    }
+    let pieces = Pieces::new(bundle, len, parts, |i| part_range(len, block, parts, i).end);
+    workers.run(&|i| {
+        if let Some(piece) = pieces.take(i) {
+            job(part_range(len, block, parts, i), piece);
+        }
+    });
+}
+
+/// Reduces `bundle` (`len` items) a block of `block` items at a time (`job(items, piece)`
+/// reduces one block) and adds the blocks' results in block order. With several workers, each
+/// reduces whole blocks into `partials` (one entry per block, at least) and the calling thread
+/// adds them up afterwards: the same operations in the same order as on one thread, which adds
+/// each block's result as soon as it has it.
+///
+/// # Panics
+/// With several workers, if `partials` has fewer entries than there are blocks.
+pub(crate) fn reduce_blocks<B: Split, P: Partial>(
+    workers: Workers<'_>,
+    len: usize,
+    block: usize,
+    bundle: B,
+    partials: &mut [P],
+    job: &(dyn Fn(Range<usize>, B) -> P + Sync),
+) -> P {
+    let parts = workers.parts();
+    let mut total = P::default();
+    if parts == 1 {
+        let (mut rest, mut start) = (bundle, 0);
+        while start < len {
+            let end = (start + block).min(len);
+            let (head, tail) = rest.split_at(end - start);
+            total.merge(&job(start..end, head));
+            (rest, start) = (tail, end);
+        }
+        return total;
+    }
+    let blocks = len.div_ceil(block);
+    assert!(
+        partials.len() >= blocks,
+        "{} partial sums for {blocks} blocks",
+        partials.len()
+    );
+    let partials = &mut partials[..blocks];
+    let end = |i| part_range(len, block, parts, i).end;
+    let pieces = Pieces::new(bundle, len, parts, end);
+    let outs = Pieces::new(&mut *partials, blocks, parts, |i| end(i).div_ceil(block));
+    workers.run(&|i| {
+        let (Some(mut rest), Some(outs)) = (pieces.take(i), outs.take(i)) else {
+            return;
+        };
+        let range = part_range(len, block, parts, i);
+        let mut start = range.start;
+        for out in outs {
+            let end = (start + block).min(range.end);
+            let (head, tail) = rest.split_at(end - start);
+            *out = job(start..end, head);
+            (rest, start) = (tail, end);
+        }
+    });
+    for p in partials.iter() {
+        total.merge(p);
+    }
+    total
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+
+    #[test]
+    fn part_ranges_are_whole_blocks_covering_everything() {
+        for len in [0, 1, 100, 1000, 1001, 4096 * 3 + 5] {
+            for parts in 1..=5 {
+                let mut next = 0;
+                for i in 0..parts {
+                    let r = part_range(len, 64, parts, i);
+                    assert_eq!(r.start, next);
+                    assert!(r.start % 64 == 0 || r.start == len);
+                    next = r.end;
+                }
+                assert_eq!(next, len);
+            }
+        }
     }
 }
