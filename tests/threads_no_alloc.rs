@@ -29,15 +29,35 @@ static ALLOCATOR: Counting = Counting;
 
 #[test]
 fn threaded_stepping_allocates_nothing() {
-    let sources = [
-        "optimizer = adam(lr = 0.01, amsgrad = true)\nschedule = cosine(t_max = 10)\n",
-        "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = step(step_size = 2)\n",
-        "optimizer = nadam(lr = 0.01)\n",
-    ];
     let n = 1 << 17;
-    for source in sources {
+    let (vector, matrix): (&[usize], &[usize]) = (&[n], &[256, n / 256]);
+    // Lamb, Adafactor and cautious Lion reduce over the whole tensor in blocks whose partial
+    // sums live in the state.
+    let sources = [
+        (
+            "optimizer = adam(lr = 0.01, amsgrad = true)\nschedule = cosine(t_max = 10)\n",
+            vector,
+        ),
+        (
+            "optimizer = sgd(lr = 0.1, momentum = 0.9)\nschedule = step(step_size = 2)\n",
+            vector,
+        ),
+        ("optimizer = nadam(lr = 0.01)\n", vector),
+        ("optimizer = lamb(lr = 0.01)\n", vector),
+        (
+            "optimizer = lamb(lr = 0.01, caution = true, trust_clip = true)\n",
+            vector,
+        ),
+        (
+            "optimizer = adafactor(lr = 0.01, weight_decay = 0.1)\n",
+            vector,
+        ),
+        ("optimizer = adafactor(lr = 0.01)\n", matrix),
+        ("optimizer = lion(lr = 0.01, caution = true)\n", vector),
+    ];
+    for (source, shape) in sources {
         let config = Config::from_source("t.optim", source).unwrap();
-        let mut trainer = Trainer::new(&config, &[("small", 3), ("w", n)]).unwrap();
+        let mut trainer = Trainer::with_shapes(&config, &[("small", &[3]), ("w", shape)]).unwrap();
         trainer.set_threads(2);
         assert_eq!(trainer.optimizer().threads(), 2);
         let (mut w, g) = (vec![0.5f32; n], vec![0.1f32; n]);

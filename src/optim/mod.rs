@@ -1285,7 +1285,8 @@ impl Slot {
                     Scratch::Lamb(sums) => &mut sums[..],
                     _ => &mut [],
                 };
-                lamb::lamb_on(&o, ctx.lamb_clip, param, grad, state, sums, workers);
+                let block = kernels::REDUCE_BLOCK;
+                lamb::lamb_on(&o, ctx.lamb_clip, param, grad, state, sums, workers, block);
             }
             Adafactor => {
                 let o = AdafactorOptions {
@@ -1315,7 +1316,8 @@ impl Slot {
                     step: &mut self.counters.step,
                     moments,
                 };
-                adafactor::adafactor_on(&o, param, grad, state, sums, workers);
+                let block = kernels::REDUCE_BLOCK;
+                adafactor::adafactor_on(&o, param, grad, state, sums, workers, block);
             }
             Muon => {
                 let o = MuonOptions {

@@ -596,6 +596,87 @@ fn threaded_steps_are_bit_identical_to_single_threaded() {
     }
 }
 
+/// Pseudo-random values in [-1, 1) (a fixed LCG: the tests need no real randomness).
+fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Lamb, Adafactor and cautious Lion reduce over whole tensors in fixed blocks, so 1 to 4
+/// threads give the same bits, for every option that changes the kernel's passes and for
+/// shapes whose blocks, rows and columns do not divide evenly among the threads.
+#[test]
+fn whole_tensor_reductions_give_the_same_bits_at_every_thread_count() {
+    let lamb_and_lion = [
+        "lamb(lr = 1e-2)",
+        "lamb(lr = 1e-2, max_grad_norm = none, weight_decay = 0)",
+        "lamb(lr = 1e-2, caution = true, trust_clip = true)",
+        "lamb(lr = 1e-2, caution = true, weight_decay = 0)",
+        "lamb(lr = 1e-2, weight_decay = 0, always_adapt = true, grad_averaging = false)",
+        "lamb(lr = 1e-2, decoupled_decay = true, corrected_weight_decay = true, max_grad_norm = none)",
+        "lion(lr = 1e-3, caution = true)",
+        "lion(lr = 1e-3, caution = true, maximize = true, weight_decay = 0.1)",
+    ];
+    let adafactor = [
+        "adafactor(lr = 1e-2)",
+        "adafactor(lr = 1e-2, weight_decay = 1e-2, maximize = true)",
+    ];
+    // 1000 x 333 for every source (Lamb and Lion see only the length), 10^6 for one of each
+    // kernel's passes (it takes a while in a debug build); batches of matrices, one column, and
+    // rows longer than a block for Adafactor's factored moments.
+    let mut cases: Vec<(&str, Vec<usize>)> = Vec::new();
+    for src in lamb_and_lion.iter().chain(&adafactor) {
+        cases.push((src, vec![1000, 333]));
+    }
+    for src in [lamb_and_lion[0], lamb_and_lion[2], lamb_and_lion[6]] {
+        cases.push((src, vec![1_000_000]));
+    }
+    for src in adafactor {
+        for shape in [
+            vec![1_000_000],
+            vec![3, 250, 131],
+            vec![70_001, 1],
+            vec![2, 40_000],
+        ] {
+            cases.push((src, shape));
+        }
+    }
+    for (src, shape) in cases {
+        let config = Config::from_source("t.optim", &format!("optimizer = {src}")).unwrap();
+        let n: usize = shape.iter().product();
+        let init = noise(n, 1);
+        let grads = [noise(n, 2), noise(n, 3)];
+        let run = |threads: usize| {
+            let shapes: [(&str, &[usize]); 2] = [("small", &[5]), ("w", &shape)];
+            let mut opt = Optimizer::with_shapes(&config, &shapes).unwrap();
+            opt.set_threads(threads);
+            let mut w = init.clone();
+            let mut small = [1.0f32, -2.0, 3.0, 0.5, 0.0];
+            for g in &grads {
+                let mut params = [ParamMut::new(&mut small, &g[..5]), ParamMut::new(&mut w, g)];
+                opt.step(&mut params).unwrap();
+            }
+            (w, opt.state())
+        };
+        let (w1, state1) = run(1);
+        for threads in [2, 3, 4] {
+            let (w, state) = run(threads);
+            assert!(
+                w.iter().zip(&w1).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{src} {shape:?} with {threads} threads"
+            );
+            assert!(state == state1, "{src} {shape:?} with {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn optimizers_with_threads_can_move_between_threads() {
     fn send_sync<T: Send + Sync>(_: &T) {}
@@ -769,4 +850,114 @@ fn lamb_counts_steps_per_group() {
         opt.restore(&bad).unwrap_err(),
         StateError::MissingBuffer { .. }
     ));
+}
+
+/// Summing a large tensor's norms in fixed blocks instead of in one run (what the kernels did
+/// before they were threaded, and still do for a tensor of one block) changes the last bits of
+/// a sum only. Lamb's f64 sums come out the same here. Adafactor's parameter RMS is a float32
+/// sum in ATen's order, and one run of 10^6 squares in 16 float32 lanes is itself 6.6e-6 off
+/// the exact sum (the blocks' sum is within 1e-7): every step scales all updates by that
+/// difference, which moves values by a few ulps (4.8e-7 at most, next to values up to 1; that
+/// is 3e-6 relative to values of 0.04). So the bound checked is relative to the tensor's
+/// largest value: within 1e-6 after five steps on 10^6 values.
+#[test]
+fn block_sums_stay_within_1e_6_of_one_run() {
+    use kernels::adafactor::{adafactor_on, AdafactorSums};
+    use kernels::lamb::{lamb_on, LambSums};
+    use kernels::*;
+    use threads::Workers;
+    let n = 1_000_000;
+    let init = noise(n, 4);
+    let grads: Vec<Vec<f32>> = (0..5).map(|s| noise(n, 10 + s)).collect();
+    let close = |what: &str, a: &[f32], b: &[f32]| {
+        let (mut worst, mut worst_abs, mut largest) = (0.0f64, 0.0f64, 0.0f64);
+        for (&x, &y) in a.iter().zip(b) {
+            let abs = (f64::from(x) - f64::from(y)).abs();
+            worst_abs = worst_abs.max(abs);
+            largest = largest.max(f64::from(y.abs()));
+            // As the conformance tests measure: within 1e-7 counts as equal.
+            if abs > 1e-7 {
+                worst = worst.max(abs / f64::from(y.abs()));
+            }
+        }
+        let differ = a.iter().zip(b).filter(|(x, y)| x != y).count();
+        println!(
+            "{what}: {differ} of {} values differ, worst {worst_abs:.2e} (largest value {largest:.2}), worst relative to the value {worst:.2e}",
+            a.len()
+        );
+        assert!(worst_abs <= 1e-6 * largest, "{what}: {worst_abs}");
+    };
+    for caution in [false, true] {
+        let o = LambOptions {
+            lr: 1e-2,
+            caution,
+            ..LambOptions::default()
+        };
+        let run = |block: usize| {
+            let (mut p, mut m, mut v) = (init.clone(), vec![0.0; n], vec![0.0; n]);
+            for (e, g) in grads.iter().enumerate() {
+                let clip = lamb_clip_factor([l2_norm(g)], 1.0);
+                let state = LambState {
+                    step: (e + 1) as f32,
+                    exp_avg: &mut m,
+                    exp_avg_sq: &mut v,
+                };
+                let sums: &mut [LambSums] = &mut [];
+                lamb_on(
+                    &o,
+                    Some(clip),
+                    &mut p,
+                    g,
+                    state,
+                    sums,
+                    Workers::SERIAL,
+                    block,
+                );
+            }
+            p
+        };
+        close(
+            &format!("lamb caution={caution}"),
+            &run(REDUCE_BLOCK),
+            &run(n),
+        );
+    }
+    for shape in [vec![n], vec![1000, 1000]] {
+        let o = AdafactorOptions {
+            weight_decay: 1e-2,
+            ..AdafactorOptions::default()
+        };
+        let run = |block: usize| {
+            let mut p = init.clone();
+            let mut step = 0.0;
+            let (mut variance, mut row_var, mut col_var, mut col_sums) = (
+                vec![0.0; n],
+                vec![0.0; 1000],
+                vec![0.0; 1000],
+                vec![0.0; 1000],
+            );
+            for g in &grads {
+                let moments = match adafactor_factoring(&shape) {
+                    Some((_, rows, cols)) => AdafactorMoments::Factored {
+                        rows,
+                        cols,
+                        row_var: &mut row_var,
+                        col_var: &mut col_var,
+                        col_sums: &mut col_sums,
+                    },
+                    None => AdafactorMoments::Full {
+                        variance: &mut variance,
+                    },
+                };
+                let state = AdafactorState {
+                    step: &mut step,
+                    moments,
+                };
+                let sums: &mut [AdafactorSums] = &mut [];
+                adafactor_on(&o, &mut p, g, state, sums, Workers::SERIAL, block);
+            }
+            p
+        };
+        close(&format!("adafactor {shape:?}"), &run(REDUCE_BLOCK), &run(n));
+    }
 }

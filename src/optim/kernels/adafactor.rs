@@ -88,7 +88,15 @@ pub struct AdafactorState<'a> {
 /// # Panics
 /// If the lengths do not fit (`rows * cols` must divide the parameter's length).
 pub fn adafactor(o: &AdafactorOptions, param: &mut [f32], grad: &[f32], state: AdafactorState<'_>) {
-    adafactor_on(o, param, grad, state, &mut [], Workers::SERIAL);
+    adafactor_on(
+        o,
+        param,
+        grad,
+        state,
+        &mut [],
+        Workers::SERIAL,
+        REDUCE_BLOCK,
+    );
 }
 
 /// The partial sums of one block: of the parameter's squares (float32 in ATen's order within
@@ -107,9 +115,9 @@ impl Partial for AdafactorSums {
 }
 
 /// How many rows of `cols` values a block of the update's sum of squares holds: as many whole
-/// rows as fit in [`REDUCE_BLOCK`] values, at least one.
-fn rows_per_block(cols: usize) -> usize {
-    REDUCE_BLOCK.checked_div(cols).unwrap_or(REDUCE_BLOCK).max(1)
+/// rows as fit in `block` values, at least one.
+fn rows_per_block(cols: usize, block: usize) -> usize {
+    block.checked_div(cols).unwrap_or(block).max(1)
 }
 
 /// How many [`AdafactorSums`] a threaded step of a parameter of shape `shape` needs.
@@ -117,7 +125,9 @@ pub(crate) fn adafactor_partials(shape: &[usize]) -> usize {
     let n: usize = shape.iter().product();
     let value_blocks = n.div_ceil(REDUCE_BLOCK);
     match adafactor_factoring(shape) {
-        Some((batch, rows, cols)) => value_blocks.max((batch * rows).div_ceil(rows_per_block(cols))),
+        Some((batch, rows, cols)) => {
+            value_blocks.max((batch * rows).div_ceil(rows_per_block(cols, REDUCE_BLOCK)))
+        }
         None => value_blocks,
     }
 }
@@ -126,9 +136,10 @@ pub(crate) fn adafactor_partials(shape: &[usize]) -> usize {
 const COLUMN_ALIGN: usize = 16;
 
 /// [`adafactor`] on `workers`: each pass is split among them; the parameter's and the update's
-/// sums of squares are summed per block into `sums` (at least [`adafactor_partials`] entries,
-/// needed only with several workers), then added in block order on the calling thread; row
-/// sums are split by rows and column sums by columns, each computed whole by one thread.
+/// sums of squares are summed per block (`block` values, [`REDUCE_BLOCK`]; the tests also sum a
+/// whole tensor as one block) into `sums` (at least [`adafactor_partials`] entries, needed only
+/// with several workers), then added in block order on the calling thread; row sums are split
+/// by rows and column sums by columns, each computed whole by one thread.
 pub(crate) fn adafactor_on(
     o: &AdafactorOptions,
     param: &mut [f32],
@@ -136,6 +147,7 @@ pub(crate) fn adafactor_on(
     state: AdafactorState<'_>,
     sums: &mut [AdafactorSums],
     workers: Workers<'_>,
+    block: usize,
 ) {
     let AdafactorState { step, moments } = state;
     let n = param.len();
@@ -164,7 +176,6 @@ pub(crate) fn adafactor_on(
         let unorm = update_sq.sqrt() as f32;
         f(-alpha / 1.0f64.max(f64::from(unorm) / (numel_sqrt * o.d)))
     };
-    let block = REDUCE_BLOCK;
     match moments {
         AdafactorMoments::Full { variance } => {
             check_len(n, &[variance.len()]);
@@ -210,14 +221,14 @@ pub(crate) fn adafactor_on(
             check_len(batch * rows, &[row_var.len()]);
             check_len(batch * cols, &[col_var.len()]);
             assert!(col_sums.len() >= cols, "Adafactor: column sums too short");
-            let param_sq = reduce_blocks(workers, n, block, &*param, sums, &|_, p| {
-                AdafactorSums {
-                    param: f64::from(sum_squares(p)),
-                    ..Default::default()
-                }
+            let param_sq = reduce_blocks(workers, n, block, &*param, sums, &|_, p| AdafactorSums {
+                param: f64::from(sum_squares(p)),
+                ..Default::default()
             });
             let alpha = alpha(param_sq.param);
-            factored_moments_on(&s, grad, batch, rows, cols, row_var, col_var, col_sums, workers);
+            factored_moments_on(
+                &s, grad, batch, rows, cols, row_var, col_var, col_sums, workers,
+            );
             let (row_var, col_var) = (&*row_var, &*col_var);
             // Row `r` of the flattened `[batch * rows, cols]` view: its matrix's row mean and
             // column factors.
@@ -227,7 +238,7 @@ pub(crate) fn adafactor_on(
                 (rm, &col_var[b * cols..][..cols])
             };
             let total_rows = batch * rows;
-            let row_block = rows_per_block(cols);
+            let row_block = rows_per_block(cols, block);
             let total = {
                 let s = &s;
                 reduce_blocks(

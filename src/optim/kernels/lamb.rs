@@ -100,7 +100,16 @@ pub fn lamb(
     grad: &[f32],
     state: LambState<'_>,
 ) {
-    lamb_on(o, clip, param, grad, state, &mut [], Workers::SERIAL);
+    lamb_on(
+        o,
+        clip,
+        param,
+        grad,
+        state,
+        &mut [],
+        Workers::SERIAL,
+        REDUCE_BLOCK,
+    );
 }
 
 /// The squares of one block of the (decayed) parameter and of its update, for the trust ratio.
@@ -117,9 +126,11 @@ impl Partial for LambSums {
     }
 }
 
-/// [`lamb`] on `workers`: each pass is split among them in whole [`REDUCE_BLOCK`]s, the norms
-/// are summed per block into `sums` (one entry per block, needed only with several workers)
-/// and added in block order on the calling thread.
+/// [`lamb`] on `workers`: each pass is split among them in whole blocks of `block` values
+/// ([`REDUCE_BLOCK`]; the tests also sum a whole tensor as one block), the norms are summed per
+/// block into `sums` (one entry per block, needed only with several workers) and added in block
+/// order on the calling thread.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn lamb_on(
     o: &LambOptions,
     clip: Option<f32>,
@@ -128,6 +139,7 @@ pub(crate) fn lamb_on(
     state: LambState<'_>,
     sums: &mut [LambSums],
     workers: Workers<'_>,
+    block: usize,
 ) {
     let LambState {
         step,
@@ -187,7 +199,6 @@ pub(crate) fn lamb_on(
     };
     // The parameter is read and written once in the last pass; every pass before it reads it
     // at most (a decoupled decay is recomputed where it is needed rather than stored).
-    let block = REDUCE_BLOCK;
     match (o.caution, adapt) {
         (false, false) => {
             let s = &s;

@@ -89,7 +89,12 @@ pub(crate) fn lion_on(
         s.kept = 1.0 / caution_scale(count.into_inner(), n);
     }
     let s = &s;
-    split_pass(workers, n, REDUCE_BLOCK, (param, grad, exp_avg), &|_, (p, g, m)| {
+    split_pass(workers, n, REDUCE_BLOCK, (param, grad, exp_avg), &|_,
+                                                                   (
+        p,
+        g,
+        m,
+    )| {
         specialize!(run(s, p, g, m)[o.maximize, o.caution][]);
     });
 }

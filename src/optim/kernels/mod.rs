@@ -152,7 +152,7 @@ pub(crate) fn part_range(len: usize, block: usize, parts: usize, i: usize) -> Ra
     let blocks = len.div_ceil(block);
     let first = blocks * i / parts;
     let end = blocks * (i + 1) / parts;
-    (first * block).min(len)..(end * block).min(len)
+    first.saturating_mul(block).min(len)..end.saturating_mul(block).min(len)
 }
 
 /// A partial result of a reduction, added to the others in a fixed order.
@@ -203,7 +203,7 @@ pub(crate) fn reduce_blocks<B: Split, P: Partial>(
     if parts == 1 {
         let (mut rest, mut start) = (bundle, 0);
         while start < len {
-            let end = (start + block).min(len);
+            let end = start.saturating_add(block).min(len);
             let (head, tail) = rest.split_at(end - start);
             total.merge(&job(start..end, head));
             (rest, start) = (tail, end);
@@ -227,7 +227,7 @@ pub(crate) fn reduce_blocks<B: Split, P: Partial>(
         let range = part_range(len, block, parts, i);
         let mut start = range.start;
         for out in outs {
-            let end = (start + block).min(range.end);
+            let end = start.saturating_add(block).min(range.end);
             let (head, tail) = rest.split_at(end - start);
             *out = job(start..end, head);
             (rest, start) = (tail, end);
