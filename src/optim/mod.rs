@@ -602,9 +602,21 @@ impl Optimizer {
     /// Uses `threads` threads (the caller's included) for each parameter of at least 32,768
     /// values per thread; smaller parameters, and every parameter when `threads <= 1` (the
     /// default), are stepped on the calling thread. The results are bit-identical whatever the
-    /// thread count: each thread runs the same elementwise kernel over its own contiguous
-    /// piece of the tensor. The threads are started here (at most 64) and kept until the
-    /// optimizer and its clones are dropped; steps still allocate nothing.
+    /// thread count:
+    /// - the elementwise optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax,
+    ///   NAdam, RAdam, Rprop, ASGD, Lion) run the same kernel on each thread over its own
+    ///   contiguous piece of the tensor;
+    /// - Lamb (trust ratio), Adafactor (row and column factors, parameter and update RMS) and
+    ///   Lion with `caution` (the mask's mean) split each pass the same way, and sum their
+    ///   norms in fixed blocks of 32,768 values (whole rows for Adafactor's update), each on
+    ///   one thread, then add the blocks in order on the calling thread; every row and column
+    ///   sum is one thread's. The blocks do not depend on the thread count; a parameter of one
+    ///   block sums as one run, a larger one in blocks (on one thread as well);
+    /// - Muon always steps on the calling thread.
+    ///
+    /// The threads are started here (at most 64) and kept until the optimizer and its clones
+    /// are dropped; steps still allocate nothing (the blocks' partial sums are allocated with
+    /// the state).
     ///
     /// ```
     /// # let config = optimc::Config::from_source("a.optim", "optimizer = adam(lr = 1e-3)").unwrap();
@@ -1184,7 +1196,8 @@ impl Slot {
 
     /// One step of this parameter: creates the buffers PyTorch creates lazily, then runs the
     /// kernel over the whole tensor, or over one chunk per thread of `pool` when the tensor is
-    /// large enough to be worth splitting and the kernel is elementwise ([`whole_tensor`]).
+    /// large enough to be worth splitting (a kernel that reduces over the whole tensor,
+    /// [`whole_tensor`], is given the threads and splits its passes itself).
     /// Each chunk starts from the same [`Counters`] and computes the same scalars, so the
     /// result is bit-identical to the single-threaded one.
     fn step(

@@ -4,7 +4,10 @@
 //! An optimizer step over a large tensor is split into contiguous chunks, one per thread, and
 //! each chunk runs the same elementwise kernel as the whole tensor would. Every value is
 //! computed from the same inputs with the same operations whichever chunk it falls in, so the
-//! result is bit-for-bit the single-threaded one; only the wall-clock time changes.
+//! result is bit-for-bit the single-threaded one; only the wall-clock time changes. Kernels
+//! that reduce over the whole tensor get [`Workers`] and split their passes themselves, summing
+//! fixed blocks in a fixed order (`kernels::reduce_blocks`), with [`Pieces`] handing each
+//! thread its own `&mut` part of the buffers.
 //!
 //! The pool's threads are started once ([`Pool::new`]) and then sleep on a condition variable
 //! between steps; [`Pool::run`] hands them a borrowed closure, so a step allocates nothing (the
