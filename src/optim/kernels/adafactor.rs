@@ -230,11 +230,24 @@ pub(crate) fn adafactor_on(
                 &s, grad, batch, rows, cols, row_var, col_var, col_sums, workers,
             );
             let (row_var, col_var) = (&*row_var, &*col_var);
+            // Each matrix's row mean, once, into the column sums' scratch (free again now) when
+            // it has room, as the optimizer's does (`batch * cols` values); else (a caller's
+            // scratch of `cols` values) recomputed for each run of rows that needs it.
+            let row_means = (col_sums.len() >= batch).then(|| {
+                let means = &mut col_sums[..batch];
+                for (b, m) in means.iter_mut().enumerate() {
+                    *m = row_mean(&s, &row_var[b * rows..][..rows]);
+                }
+                &*means
+            });
             // Row `r` of the flattened `[batch * rows, cols]` view: its matrix's row mean and
             // column factors.
             let matrix = |s: &Scalars, r: usize| {
                 let b = r / rows;
-                let rm = row_mean(s, &row_var[b * rows..][..rows]);
+                let rm = match row_means {
+                    Some(means) => means[b],
+                    None => row_mean(s, &row_var[b * rows..][..rows]),
+                };
                 (rm, &col_var[b * cols..][..cols])
             };
             let total_rows = batch * rows;

@@ -251,7 +251,7 @@ mod split_tests {
                 for i in 0..parts {
                     let r = part_range(len, 64, parts, i);
                     assert_eq!(r.start, next);
-                    assert!(r.start % 64 == 0 || r.start == len);
+                    assert!(r.start.is_multiple_of(64) || r.start == len);
                     next = r.end;
                 }
                 assert_eq!(next, len);
