@@ -80,6 +80,12 @@
 //! - **Allocation.** optimc's own buffers are allocated once, in [`BurnTrainer::new`], and its
 //!   kernels allocate nothing per step; burn allocates the host copy of each parameter and
 //!   gradient it reads, and each updated tensor, as any burn optimizer creates new tensors.
+//! - **Averaging.** With `average = swa(...)` / `ema(...)` in the file, the trainer keeps an
+//!   averaged copy of the parameters (as PyTorch's `AveragedModel`, see [`Trainer::averaged`]):
+//!   [`averaged`](BurnTrainer::averaged) gives one as a burn tensor,
+//!   [`copy_averaged_into`](BurnTrainer::copy_averaged_into) writes all of them into a module
+//!   (an evaluation copy of the model), [`n_averaged`](BurnTrainer::n_averaged) counts the
+//!   updates.
 //! - **Checkpoints.** [`trainer`](BurnTrainer::trainer) / [`trainer_mut`](BurnTrainer::trainer_mut)
 //!   give the [`Trainer`], whose `save` / `load` keep the optimizer's and schedule's state; save
 //!   the module itself with burn (`Module::save_file`).
@@ -95,7 +101,7 @@ use ::burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use ::burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 use ::burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamGroup, ParamId};
 use ::burn::optim::GradientsParams;
-use ::burn::tensor::{DType, Tensor, TensorData};
+use ::burn::tensor::{DType, Device, Tensor, TensorData};
 use std::collections::HashMap;
 
 /// What the burn layer refuses. It comes as the
@@ -163,6 +169,33 @@ pub enum BurnError {
         help("the record is corrupt or not this run's: load the record the run saved, or start the schedule fresh; the schedule was left as it was")
     )]
     RecordTooLong { steps: u64, work_per_step: u64 },
+    /// [`BurnTrainer::averaged`] asked for a tensor of another rank than the parameter's.
+    #[error(
+        "`{name}` has {rank} dimensions, but its average was asked for as a tensor of {asked}"
+    )]
+    #[diagnostic(
+        code(optimc::burn_average_rank),
+        help("ask for the parameter's rank: `averaged::<{rank}>(...)`")
+    )]
+    AverageRank {
+        name: String,
+        rank: usize,
+        asked: usize,
+    },
+    /// [`BurnTrainer::copy_averaged_into`] a module whose parameter of a registered path has
+    /// another shape than the trained one.
+    #[error(
+        "`{name}` has shape {found:?} in the module, but the averaged parameter has {expected:?}"
+    )]
+    #[diagnostic(
+        code(optimc::burn_average_shape),
+        help("copy the average into a module of the trained model's architecture (its `clone()`, or another `init` of the same configuration); the module was not changed")
+    )]
+    AverageShape {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
 }
 
 fn unregistered_message(params: &[String]) -> String {
@@ -330,6 +363,104 @@ impl BurnTrainer {
     /// The registered parameters' paths, in registration order (the trainer's parameter order).
     pub fn param_names(&self) -> impl Iterator<Item = &str> + '_ {
         self.trainer.params().iter().map(|(name, _)| name.as_str())
+    }
+
+    /// The averaged copy of parameter `name` (`average = ...`, see [`Trainer::averaged`]) as an
+    /// f32 tensor of the parameter's shape on `device`, as `AveragedModel.module`'s parameter:
+    /// `None` without an average, for a path that is not registered, or before the first
+    /// update. `D` is the parameter's rank (2 for a `Linear` weight, 1 for its bias).
+    ///
+    /// # Errors
+    /// [`BurnError::AverageRank`] if `D` is not the parameter's rank.
+    pub fn averaged<const D: usize>(
+        &self,
+        name: &str,
+        device: &Device,
+    ) -> Result<Option<Tensor<D>>, Error> {
+        let Some(values) = self.trainer.averaged(name) else {
+            return Ok(None);
+        };
+        let i = self
+            .trainer
+            .params()
+            .iter()
+            .position(|(n, _)| n == name)
+            .expect("an averaged parameter is registered");
+        let shape = self.trainer.optimizer().param_shape(i);
+        if shape.len() != D {
+            return Err(BurnError::AverageRank {
+                name: name.to_string(),
+                rank: shape.len(),
+                asked: D,
+            }
+            .into());
+        }
+        let data = TensorData::new(values.to_vec(), shape.to_vec());
+        Ok(Some(Tensor::<D>::from_data(data, (device, DType::F32))))
+    }
+
+    /// `module` with the averaged parameters (`average = ...`) written into its float
+    /// parameters of the registered paths, each as a new tensor of that parameter's dtype on
+    /// its device with its autodiff settings and `ParamId` (as [`step`](Self::step) writes
+    /// them); its other parameters are as they were. `module` is an evaluation copy of the
+    /// model, as `AveragedModel.module` is evaluated in PyTorch: the trained model's `clone()`,
+    /// or another `init` of the same configuration (parameters are found by path here, not by
+    /// id). Without an average, or before its first update, `module` comes back unchanged.
+    ///
+    /// # Errors
+    /// [`BurnError::AverageShape`] if a parameter of a registered path has another shape than
+    /// the trained one; nothing is written then.
+    pub fn copy_averaged_into<M: Module>(&self, module: &M) -> Result<M, Error> {
+        let params = self.trainer.params();
+        for p in collect(module) {
+            let Some(i) = params.iter().position(|(n, _)| *n == p.path) else {
+                continue;
+            };
+            let expected = self.trainer.optimizer().param_shape(i);
+            if expected != p.shape.as_slice() {
+                return Err(BurnError::AverageShape {
+                    name: p.path,
+                    expected: expected.to_vec(),
+                    found: p.shape,
+                }
+                .into());
+            }
+        }
+        Ok(module.clone().map(&mut WriteAverage {
+            path: Vec::new(),
+            trainer: &self.trainer,
+        }))
+    }
+
+    /// How many updates the average holds (`AveragedModel.n_averaged`); 0 without one.
+    pub fn n_averaged(&self) -> u64 {
+        self.trainer.n_averaged()
+    }
+}
+
+/// The write pass of [`BurnTrainer::copy_averaged_into`]: each float parameter whose path has
+/// an average becomes a new tensor holding it.
+struct WriteAverage<'a> {
+    path: Vec<String>,
+    trainer: &'a Trainer,
+}
+
+impl ModuleMapper for WriteAverage<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let tensor = match self.trainer.averaged(&self.path.join(".")) {
+            Some(values) => replace(tensor, values, id),
+            None => tensor,
+        };
+        Param::from_mapped_value(id, tensor, mapper)
     }
 }
 

@@ -207,6 +207,14 @@ fn assert_equivalent(source: &str) {
             }
         }
         assert_eq!(burn.lrs(), plain.lrs());
+        for (name, (_, shape, _)) in names.iter().zip(PARAMS) {
+            assert_eq!(
+                averaged_values(&burn, name, shape.len()).map(|v| bits(&v)),
+                plain.averaged(name).map(bits),
+                "average of {name} after step {step}"
+            );
+        }
+        assert_eq!(burn.n_averaged(), plain.n_averaged());
     }
     // The updated parameters are still trainable leaves with their ids.
     assert!(model.fc.weight.val().is_require_grad());
@@ -219,6 +227,122 @@ fn assert_equivalent(source: &str) {
     assert_eq!(
         without_shapes(burn.trainer().optimizer().state()),
         plain.optimizer().state()
+    );
+}
+
+/// `BurnTrainer::averaged` of parameter `name` (of rank 1 or 2), as values.
+fn averaged_values(burn: &BurnTrainer, name: &str, rank: usize) -> Option<Vec<f32>> {
+    let device = Device::default();
+    let data = match rank {
+        2 => burn
+            .averaged::<2>(name, &device)
+            .unwrap()
+            .map(|t| t.into_data()),
+        _ => burn
+            .averaged::<1>(name, &device)
+            .unwrap()
+            .map(|t| t.into_data()),
+    };
+    data.map(|d| d.try_into_vec::<f32>().unwrap())
+}
+
+/// Averaging reads every parameter, those without a gradient at a step too (`head.weight` has
+/// none at steps 3 and 4, after the average started).
+#[test]
+fn an_average_matches_the_plain_trainer_bit_for_bit() {
+    assert_equivalent(&format!("{ADAM}average = ema(decay = 0.75, start = 1)\n"));
+    assert_equivalent(&format!("{SGD}average = swa(start = 0)\n"));
+}
+
+/// The averaged copy reads as burn tensors of the parameters' shapes and copies into another
+/// module of the same architecture (an evaluation model), by path.
+#[test]
+fn the_average_reads_as_tensors_and_copies_into_a_module() {
+    let config = config("optimizer = sgd(lr = 0.5)\naverage = swa(start = 0)\n");
+    let init: Vec<Vec<f32>> = PARAMS
+        .iter()
+        .map(|(_, shape, _)| (0..shape.iter().product()).map(|i| i as f32).collect())
+        .collect();
+    let mut model = net(&init);
+    let mut trainer = BurnTrainer::new(&config, &model).unwrap();
+    let zeros: Vec<Vec<f32>> = init.iter().map(|v| vec![0.0; v.len()]).collect();
+    let eval = net(&zeros);
+    assert!(averaged_values(&trainer, "fc.weight", 2).is_none());
+    assert_eq!(values(&trainer.copy_averaged_into(&eval).unwrap()), zeros);
+    assert_eq!(trainer.n_averaged(), 0);
+    for _ in 0..2 {
+        let ones: Vec<Option<Vec<f32>>> = init.iter().map(|v| Some(vec![1.0; v.len()])).collect();
+        model = trainer.step(&model, gradients(&model, &ones)).unwrap();
+    }
+    // Steps of 0.5 each: the parameters after them average to 0.75 below the start.
+    let expected: Vec<Vec<f32>> = init
+        .iter()
+        .map(|v| v.iter().map(|x| x - 0.75).collect())
+        .collect();
+    assert_eq!(
+        averaged_values(&trainer, "fc.weight", 2).unwrap(),
+        expected[0]
+    );
+    assert_eq!(trainer.n_averaged(), 2);
+    let t = trainer
+        .averaged::<2>("fc.weight", &Device::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.dims(), [2, 3]);
+    assert!(trainer
+        .averaged::<2>("nope", &Device::default())
+        .unwrap()
+        .is_none());
+    let err = trainer
+        .averaged::<1>("fc.weight", &Device::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Burn(BurnError::AverageRank {
+                rank: 2,
+                asked: 1,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+
+    // Into a fresh `init` (other ids), and into the model's clone.
+    let copied = trainer.copy_averaged_into(&eval).unwrap();
+    assert_eq!(values(&copied), expected);
+    assert_eq!(ids(&copied), ids(&eval));
+    assert!(copied.fc.weight.val().is_require_grad());
+    assert_eq!(values(&eval), zeros, "the module given is not changed");
+    assert_eq!(
+        values(&trainer.copy_averaged_into(&model).unwrap()),
+        expected
+    );
+    for ((got, want), name) in values(&copied)
+        .iter()
+        .zip(&expected)
+        .zip(PARAMS.map(|p| p.0))
+    {
+        let plain = trainer.trainer().averaged(name).unwrap();
+        assert_eq!(bits(got), bits(plain), "{name}");
+        assert_eq!(bits(got), bits(want), "{name}");
+    }
+
+    // Another architecture is refused, and nothing is written.
+    let other = Net {
+        fc: Layer {
+            weight: param(vec![0.0; 6], [3, 2]),
+            bias: param(vec![0.0; 3], [3]),
+        },
+        head: Layer {
+            weight: param(vec![0.0; 3], [3, 1]),
+            bias: param(vec![0.0; 1], [1]),
+        },
+    };
+    let err = trainer.copy_averaged_into(&other).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`fc.weight` has shape [3, 2] in the module, but the averaged parameter has [2, 3]"
     );
 }
 
