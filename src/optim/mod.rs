@@ -629,6 +629,13 @@ impl Optimizer {
         if threads != self.threads() {
             self.pool = (threads > 1).then(|| Arc::new(Pool::new(threads)));
         }
+        // Muon's matrix products need packing buffers per thread, allocated here rather than
+        // in a step.
+        for slot in &mut self.slots {
+            if let Scratch::Muon(scratch) = &mut slot.scratch {
+                scratch.set_threads(threads);
+            }
+        }
     }
 
     /// The number of threads a step may use (see [`set_threads`](Self::set_threads)).
@@ -1216,7 +1223,7 @@ impl Slot {
                 Some(pool) if parts > 1 => threads::Workers::new(pool, parts),
                 _ => threads::Workers::SERIAL,
             };
-            return self.step_whole(kind, hp, ctx, first_momentum, param, grad, workers);
+            return self.step_whole(kind, hp, ctx, first_momentum, param, grad, workers, pool);
         }
         let [b0, b1, b2] = &mut self.bufs;
         let bufs = [b0.as_deref_mut(), b1.as_deref_mut(), b2.as_deref_mut()];
@@ -1257,8 +1264,10 @@ impl Slot {
         self.counters = out.into_inner().unwrap_or_else(PoisonError::into_inner);
     }
 
-    /// One step of a kernel that reduces over the whole tensor, on `workers` (Muon: on the
-    /// calling thread).
+    /// One step of a kernel that reduces over the whole tensor (Lamb, Adafactor, cautious
+    /// Lion), its passes split over `workers`, or that needs the whole tensor at once (Muon, on
+    /// the calling thread, its matrix products on the threads of `pool`, which share out their
+    /// output elements).
     #[allow(clippy::too_many_arguments)]
     fn step_whole(
         &mut self,
@@ -1269,6 +1278,7 @@ impl Slot {
         param: &mut [f32],
         grad: &[f32],
         workers: threads::Workers<'_>,
+        pool: Option<&Pool>,
     ) {
         use kernels::*;
         use OptimizerKind::*;
@@ -1350,7 +1360,7 @@ impl Slot {
                     momentum_buffer: b0.as_deref_mut().expect(MISSING),
                     scratch,
                 };
-                muon(&o, param, grad, state);
+                muon_on(&o, param, grad, state, pool);
             }
             Lion => {
                 let o = LionOptions {
