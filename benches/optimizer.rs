@@ -60,7 +60,10 @@ fn muon(c: &mut Criterion) {
             let mut bench = common::OptimizerBench::new(expr, n, t);
             group.throughput(Throughput::Elements(n as u64));
             group.bench_function(
-                BenchmarkId::new(format!("threads{t}"), format!("{}x{cols}", common::MUON_ROWS)),
+                BenchmarkId::new(
+                    format!("threads{t}"),
+                    format!("{}x{cols}", common::MUON_ROWS),
+                ),
                 |b| b.iter(|| bench.step()),
             );
         }

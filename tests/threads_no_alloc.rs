@@ -82,4 +82,27 @@ fn threaded_stepping_allocates_nothing() {
         COUNTING.store(false, Ordering::SeqCst);
         assert_eq!(COUNT.load(Ordering::SeqCst), 0, "{source}");
     }
+    // Muon's matrix products, shared among the threads, pack their operands into buffers
+    // allocated with the state (and by `set_threads`), never in a step.
+    let config = Config::from_source("t.optim", "optimizer = muon(lr = 0.02)\n").unwrap();
+    let (rows, cols) = (200, 260);
+    let mut trainer = Trainer::with_shapes(&config, &[("w", &[rows, cols])]).unwrap();
+    trainer.set_threads(2);
+    let (mut w, g) = (vec![0.5f32; rows * cols], vec![0.1f32; rows * cols]);
+    // A first step gives the pool's new threads time to finish starting (their start-up
+    // allocates; with a pause instead, the first step allocates nothing either).
+    trainer
+        .step(&mut [ParamMut::named("w", &mut w, &g)])
+        .unwrap();
+    COUNT.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        trainer
+            .step(&mut [ParamMut::named("w", &mut w, &g)])
+            .unwrap();
+        trainer.end_epoch().unwrap();
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(COUNT.load(Ordering::SeqCst), 0, "muon");
+    assert!(w.iter().all(|x| x.is_finite()));
 }

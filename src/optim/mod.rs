@@ -352,7 +352,7 @@ fn buffer_layout(kind: OptimizerKind, shape: &[usize]) -> [Option<(usize, bool)>
 /// Whether `kind`'s step reduces over the whole tensor (a norm, a mean or a matrix product), so
 /// that it cannot be cut into independent chunks: its kernel splits its passes among the threads
 /// itself, summing fixed blocks in a fixed order (Lamb, Adafactor, cautious Lion), or runs on
-/// the calling thread (Muon).
+/// the calling thread and shares out its matrix products' output columns (Muon).
 fn whole_tensor(kind: OptimizerKind, hp: &Hyperparams) -> bool {
     use OptimizerKind::*;
     match kind {
@@ -612,7 +612,8 @@ impl Optimizer {
     ///   one thread, then add the blocks in order on the calling thread; every row and column
     ///   sum is one thread's. The blocks do not depend on the thread count; a parameter of one
     ///   block sums as one run, a larger one in blocks (on one thread as well);
-    /// - Muon always steps on the calling thread.
+    /// - Muon steps on the calling thread and shares out the output columns of its
+    ///   Newton-Schulz matrix products, each output computed whole by one thread.
     ///
     /// The threads are started here (at most 64) and kept until the optimizer and its clones
     /// are dropped; steps still allocate nothing (the blocks' partial sums are allocated with

@@ -677,6 +677,40 @@ fn whole_tensor_reductions_give_the_same_bits_at_every_thread_count() {
     }
 }
 
+/// Muon's matrix products share out their output among the threads: 1, 2 and 3 threads give
+/// the same bits, on a tall matrix and a wide one large enough for every product to be split
+/// (the Gram matrix of the tall one stays on one thread: too small to be worth it).
+#[test]
+fn muon_gives_the_same_bits_on_any_thread_count() {
+    let config = Config::from_source("t.optim", "optimizer = muon(lr = 0.02)\n").unwrap();
+    for (rows, cols) in [(300, 97), (200, 260)] {
+        let n = rows * cols;
+        let run = |threads: usize| {
+            let mut opt = Optimizer::with_shapes(&config, &[("w", &[rows, cols])]).unwrap();
+            opt.set_threads(threads);
+            let mut w: Vec<f32> = (0..n)
+                .map(|i| ((i * 7919) % 2001) as f32 / 2000.0 - 0.5)
+                .collect();
+            for s in 0..3 {
+                let g: Vec<f32> = (0..n)
+                    .map(|i| (((i + 17 * s) * 104_729) % 1999) as f32 / 999.0 - 1.0)
+                    .collect();
+                opt.step(&mut [ParamMut::new(&mut w, &g)]).unwrap();
+            }
+            (
+                w.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                opt.state(),
+            )
+        };
+        let (w1, state1) = run(1);
+        for threads in [2, 3] {
+            let (w, state) = run(threads);
+            assert!(w == w1, "{rows}x{cols} on {threads} threads");
+            assert_eq!(state, state1, "{rows}x{cols} on {threads} threads");
+        }
+    }
+}
+
 #[test]
 fn optimizers_with_threads_can_move_between_threads() {
     fn send_sync<T: Send + Sync>(_: &T) {}

@@ -157,8 +157,11 @@ pub(crate) fn matmul_blocked(
 ) {
     let (m, n, k) = (p.m, p.n, p.k);
     assert!(c.len() >= m * n, "matmul: output too short");
-    assert!(!p.symmetric || m == n, "matmul: a symmetric result is square");
-    assert!(blocking.mc % MR == 0 && blocking.nc % NR == 0 && blocking.kc > 0);
+    assert!(
+        !p.symmetric || m == n,
+        "matmul: a symmetric result is square"
+    );
+    assert!(blocking.mc.is_multiple_of(MR) && blocking.nc.is_multiple_of(NR) && blocking.kc > 0);
     check_operand(p.a, m, k);
     check_operand(p.b, k, n);
     if let Epilogue::Addmm { addend, ld, .. } = p.epilogue {
@@ -602,9 +605,15 @@ fn pack_b(b: Operand<'_>, depth: Range<usize>, cols: Range<usize>, dst: &mut [f3
             }
         } else {
             for (p, l) in depth.clone().enumerate() {
-                let d = &mut dst[p * NR..][..NR];
-                d[..w].copy_from_slice(&b.data[l * b.ld + j0..][..w]);
-                d[w..].fill(0.0);
+                let d: &mut [f32; NR] = (&mut dst[p * NR..][..NR]).try_into().expect("NR");
+                if w == NR {
+                    // A fixed-size copy (a `copy_from_slice` of `w` values calls memmove).
+                    let src: &[f32; NR] = b.data[l * b.ld + j0..][..NR].try_into().expect("NR");
+                    *d = *src;
+                } else {
+                    d[..w].copy_from_slice(&b.data[l * b.ld + j0..][..w]);
+                    d[w..].fill(0.0);
+                }
             }
         }
     }
@@ -793,7 +802,7 @@ mod tests {
                 for t in 0..parts {
                     let r = columns(n, true, parts, t);
                     assert_eq!(r.start, next);
-                    assert!(r.end == n || r.end % NR == 0);
+                    assert!(r.end == n || r.end.is_multiple_of(NR));
                     next = r.end;
                 }
                 assert_eq!(next, n);

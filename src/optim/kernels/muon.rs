@@ -198,7 +198,11 @@ pub(crate) fn muon_on(
     // tall so that the Gram matrix is the small one (through `next`, free until the
     // iteration, so that both loops run over contiguous memory).
     let tall = rows > cols;
-    let u = if tall { &mut scratch.next } else { &mut scratch.x };
+    let u = if tall {
+        &mut scratch.next
+    } else {
+        &mut scratch.x
+    };
     momentum(o, momentum_buffer, grad, u);
     if tall {
         transpose(&scratch.next, rows, cols, &mut scratch.x);
@@ -241,14 +245,21 @@ fn apply<>(param: &mut [f32], out: &[f32], decay: f32, neg_lr: f32) {
 }
 }
 
-/// `dst = src^T` for `src` of `rows x cols`, row-major, in cache blocks.
+/// `dst = src^T` for `src` of `rows x cols`, row-major, in tiles of 8 source columns (8
+/// destination rows: few enough lines for the cache's ways when `rows` is a power of two) by
+/// 16 source rows (a destination line).
 fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-    const B: usize = 32;
-    for rb in (0..rows).step_by(B) {
-        for cb in (0..cols).step_by(B) {
-            for r in rb..(rb + B).min(rows) {
-                for c in cb..(cb + B).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
+    const R: usize = 16;
+    const C: usize = 8;
+    let (src, dst) = (&src[..rows * cols], &mut dst[..rows * cols]);
+    for rb in (0..rows).step_by(R) {
+        let re = (rb + R).min(rows);
+        for cb in (0..cols).step_by(C) {
+            let ce = (cb + C).min(cols);
+            for c in cb..ce {
+                let d = &mut dst[c * rows + rb..c * rows + re];
+                for (r, d) in (rb..re).zip(d) {
+                    *d = src[r * cols + c];
                 }
             }
         }
@@ -466,7 +477,7 @@ mod tests {
         cmp.finish(name);
     }
 
-        /// Independent dot products computed side by side in the Newton-Schulz products.
+    /// Independent dot products computed side by side in the Newton-Schulz products.
     const LANES: usize = 8;
 
     fma_kernel! {
@@ -616,7 +627,9 @@ mod tests {
             let init: Vec<f32> = (0..n).map(|i| ((i % 13) as f32 - 6.0) * 0.05).collect();
             let (mut want_p, mut want_b) = (init.clone(), vec![0.0f32; n]);
             let mut want_s = MuonScratch::new(rows, cols);
-            let mut runs: Vec<(Option<&Pool>, Vec<f32>, Vec<f32>, MuonScratch)> = [None]
+            // Per thread count: the pool, parameters, momentum and scratch.
+            type Run<'a> = (Option<&'a Pool>, Vec<f32>, Vec<f32>, MuonScratch);
+            let mut runs: Vec<Run<'_>> = [None]
                 .into_iter()
                 .chain(pools.iter().map(Some))
                 .map(|pool| {
