@@ -995,3 +995,45 @@ fn block_sums_stay_within_1e_6_of_one_run() {
         close(&format!("adafactor {shape:?}"), &run(REDUCE_BLOCK), &run(n));
     }
 }
+
+/// A parameter with a zero-size dimension (`[0, 5]`, `[5, 0]`, and `[0]` where 1-D is
+/// accepted) is stepped without a panic by the optimizers that reduce over whole tensors; it
+/// has nothing to update.
+#[test]
+fn parameters_with_a_zero_size_dimension_step_without_panicking() {
+    for kind in [
+        OptimizerKind::Adafactor,
+        OptimizerKind::Muon,
+        OptimizerKind::Lamb,
+        OptimizerKind::Lion,
+    ] {
+        let c = config(kind, &[("all", &["*"])]);
+        // Muon takes matrices only (PyTorch's rule): `[0]` would be refused.
+        let flat: &[usize] = if kind == OptimizerKind::Muon {
+            &[0, 1]
+        } else {
+            &[0]
+        };
+        let shapes: [(&str, &[usize]); 4] = [
+            ("rows", &[0, 5]),
+            ("cols", &[5, 0]),
+            ("flat", flat),
+            ("w", &[2, 3]),
+        ];
+        let mut opt = Optimizer::with_shapes(&c, &shapes).unwrap();
+        let mut w = [1.0f32, -2.0, 3.0, 0.5, 0.25, -1.0];
+        let g = [0.5f32, 0.25, -1.0, 1.0, -0.5, 2.0];
+        let before = w;
+        for _ in 0..2 {
+            let (mut a, mut b, mut e) = ([0.0f32; 0], [0.0f32; 0], [0.0f32; 0]);
+            opt.step(&mut [
+                ParamMut::new(&mut a, &[]),
+                ParamMut::new(&mut b, &[]),
+                ParamMut::new(&mut e, &[]),
+                ParamMut::new(&mut w, &g),
+            ])
+            .unwrap();
+        }
+        assert_ne!(w, before, "{kind:?}: the non-empty parameter still steps");
+    }
+}

@@ -216,6 +216,15 @@ pub(crate) fn adafactor_on(
             col_var,
             col_sums,
         } => {
+            if n == 0 {
+                // A zero-size dimension: nothing to update. (PyTorch raises ZeroDivisionError
+                // here, from `param.norm() / param.numel() ** 0.5`; its means over the empty
+                // dimension would be 0 / 0, so the other dimension's factors are NaN, as they
+                // would be.)
+                row_var.fill(f32::NAN);
+                col_var.fill(f32::NAN);
+                return;
+            }
             let batch = n.checked_div(rows * cols).unwrap_or(0);
             assert_eq!(batch * rows * cols, n, "Adafactor: shape does not fit");
             check_len(batch * rows, &[row_var.len()]);
