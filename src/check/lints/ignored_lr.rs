@@ -202,19 +202,7 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    fn codes(source: &str) -> Vec<(String, String)> {
-        let (_, diagnostics) = crate::check_source("a.optim", source);
-        diagnostics
-            .items
-            .iter()
-            .map(|d| {
-                (
-                    d.code.to_string(),
-                    source[d.span.start..d.span.end].to_string(),
-                )
-            })
-            .collect()
-    }
+    use crate::check::lints::codes;
 
     fn ignored(source: &str) -> Vec<String> {
         codes(source)

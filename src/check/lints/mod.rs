@@ -7,3 +7,20 @@ mod rprop_schedule;
 mod shadowed_groups;
 mod unused_lets;
 mod warmup_momentum;
+
+/// Each diagnostic of `source` as (its code, the text its span covers): what the lints' tests
+/// compare.
+#[cfg(test)]
+fn codes(source: &str) -> Vec<(String, String)> {
+    let (_, diagnostics) = crate::check_source("a.optim", source);
+    diagnostics
+        .items
+        .iter()
+        .map(|d| {
+            (
+                d.code.to_string(),
+                source[d.span.start..d.span.end].to_string(),
+            )
+        })
+        .collect()
+}

@@ -49,19 +49,7 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    fn codes(source: &str) -> Vec<(String, String)> {
-        let (_, diagnostics) = crate::check_source("a.optim", source);
-        diagnostics
-            .items
-            .iter()
-            .map(|d| {
-                (
-                    d.code.to_string(),
-                    source[d.span.start..d.span.end].to_string(),
-                )
-            })
-            .collect()
-    }
+    use crate::check::lints::codes;
 
     #[test]
     fn a_group_schedule_on_rprop_is_warned_about_and_other_optimizers_are_not() {

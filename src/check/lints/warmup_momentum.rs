@@ -101,19 +101,7 @@ impl Checker {
 
 #[cfg(test)]
 mod tests {
-    fn codes(source: &str) -> Vec<(String, String)> {
-        let (_, diagnostics) = crate::check_source("a.optim", source);
-        diagnostics
-            .items
-            .iter()
-            .map(|d| {
-                (
-                    d.code.to_string(),
-                    source[d.span.start..d.span.end].to_string(),
-                )
-            })
-            .collect()
-    }
+    use crate::check::lints::codes;
 
     #[test]
     fn a_warmup_to_a_zero_momentum_is_warned_about_once_per_warmup() {
